@@ -1,0 +1,1 @@
+"""Command-line interface (click and rich live only here)."""

@@ -1,0 +1,192 @@
+"""The ``stackfile`` command: global options, lazy sub-commands, and the one error boundary.
+
+Sub-commands live in their own modules and are imported only when invoked, so ``stackfile
+config`` never pays for the runtime, rich or Jinja2. This is the only place that turns a
+:class:`~stackfile.errors.StackfileError` into a message and an exit code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from stackfile import __version__
+from stackfile.errors import StackfileError
+
+# command name -> "module:attribute". Each module owns one group of commands.
+COMMANDS: dict[str, str] = {
+    # spec (issue: foundation)
+    "config": "stackfile.cli.config_cmd:config",
+    "graph": "stackfile.cli.config_cmd:graph",
+    # runtime
+    "container": "stackfile.cli.container_cmd:container",
+    # images
+    "build": "stackfile.cli.image_cmd:build",
+    "image": "stackfile.cli.image_cmd:image",
+    "system": "stackfile.cli.image_cmd:system",
+    # networks and volumes
+    "network": "stackfile.cli.network_cmd:network",
+    "volume": "stackfile.cli.network_cmd:volume",
+    # the Compose workflow
+    "up": "stackfile.cli.project_cmd:up",
+    "down": "stackfile.cli.project_cmd:down",
+    "ps": "stackfile.cli.project_cmd:ps",
+    "logs": "stackfile.cli.project_cmd:logs",
+    "start": "stackfile.cli.project_cmd:start",
+    "stop": "stackfile.cli.project_cmd:stop",
+    "restart": "stackfile.cli.project_cmd:restart",
+    "kill": "stackfile.cli.project_cmd:kill",
+    "rm": "stackfile.cli.project_cmd:rm",
+    "pause": "stackfile.cli.project_cmd:pause",
+    "unpause": "stackfile.cli.project_cmd:unpause",
+    "exec": "stackfile.cli.project_cmd:exec_",
+    "run": "stackfile.cli.project_cmd:run",
+    "top": "stackfile.cli.project_cmd:top",
+    "port": "stackfile.cli.project_cmd:port",
+    "images": "stackfile.cli.project_cmd:images",
+    "ls": "stackfile.cli.project_cmd:ls",
+    "init": "stackfile.cli.init_cmd:init",
+    # watch
+    "watch": "stackfile.cli.watch_cmd:watch",
+    # hidden plumbing: the per-container supervisor entry point
+    "_shim": "stackfile.cli.container_cmd:shim",
+}
+
+HIDDEN = {"_shim"}
+
+
+@dataclass
+class GlobalOptions:
+    """What the global flags and the environment said; passed to every sub-command."""
+
+    files: list[str] = field(default_factory=list)
+    project_name: str | None = None
+    project_directory: str | None = None
+    env_files: list[str] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+    environment_name: str | None = None
+    template_vars: dict[str, str] = field(default_factory=dict)
+    root: str = "/var/lib/stackfile"
+    environ: dict[str, str] = field(default_factory=dict)
+    json_output: bool = False
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *(name for name in COMMANDS if name not in HIDDEN)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None  # not built yet
+            raise
+        command = getattr(module, attr, None)
+        return command if isinstance(command, click.Command) else None
+
+
+def _split_list(value: str | None) -> list[str]:
+    return [v for v in (value or "").split(",") if v]
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-f", "--file", "files", multiple=True, metavar="FILE",
+              help="Stack or compose file (repeatable; '-' reads standard input).")
+@click.option("-p", "--project-name", "project_name", metavar="NAME", help="Project name.")
+@click.option("--project-directory", metavar="DIR", help="Base directory of the project.")
+@click.option("--env-file", "env_files", multiple=True, metavar="FILE",
+              help="Environment file for interpolation (repeatable).")
+@click.option("--profile", "profiles", multiple=True, metavar="NAME", help="Activate a profile.")
+@click.option("--env", "environment_name", metavar="NAME",
+              help="Select an environment overlay from 'environments:' (dev, test, prod...).")
+@click.option("--set", "template_vars", multiple=True, metavar="KEY=VALUE",
+              help="Variable for Jinja2 stack templates (repeatable).")
+@click.option("--root", metavar="DIR", help="Store root (default $STACKFILE_ROOT or /var/lib/stackfile).")
+@click.version_option(__version__, "--version", prog_name="stackfile")
+@click.pass_context
+def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
+        project_directory: str | None, env_files: tuple[str, ...], profiles: tuple[str, ...],
+        environment_name: str | None, template_vars: tuple[str, ...], root: str | None) -> None:
+    """stackfile: one YAML file in, a running, isolated, hot-reloading stack out."""
+    environ = dict(os.environ)
+    tvars: dict[str, str] = {}
+    for item in template_vars:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
+        tvars[key] = value
+    file_list = list(files) or [f for f in environ.get("COMPOSE_FILE", "").split(
+        environ.get("COMPOSE_PATH_SEPARATOR", os.pathsep)) if f]
+    ctx.obj = GlobalOptions(
+        files=file_list,
+        project_name=project_name,
+        project_directory=project_directory,
+        env_files=list(env_files) or _split_list(environ.get("COMPOSE_ENV_FILES")),
+        profiles=[p for item in profiles for p in item.split(",") if p]
+        or _split_list(environ.get("COMPOSE_PROFILES")),
+        environment_name=environment_name or environ.get("STACKFILE_ENV") or None,
+        template_vars=tvars,
+        root=root or environ.get("STACKFILE_ROOT") or "/var/lib/stackfile",
+        environ=environ,
+    )
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def version(fmt: str) -> None:
+    """Show the stackfile version."""
+    import platform
+
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps({"version": __version__, "python": platform.python_version()}))
+    else:
+        click.echo(f"stackfile version {__version__} (python {platform.python_version()})")
+
+
+def _debug(environ: Any = os.environ) -> bool:
+    return bool(environ.get("STACKFILE_DEBUG"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the CLI and map every error to a message and an exit code."""
+    try:
+        rc = cli.main(args=argv, prog_name="stackfile", standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
+    except StackfileError as exc:
+        click.echo(f"error: {exc.render()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:  # the boundary: no traceback reaches a user unless asked for
+        if _debug():
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("hint: this is a bug in stackfile; rerun with STACKFILE_DEBUG=1 for the traceback",
+                   err=True)
+        sys.exit(1)

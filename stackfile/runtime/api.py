@@ -1,0 +1,240 @@
+"""What the runtime is asked to run, and the operations it offers.
+
+The runtime runs one container on this host. It never sees a stack spec: callers (the builder,
+the reconciler, the ``container`` CLI through the engine) translate what they know into a
+:class:`ContainerSpec`. Words used here:
+
+- *layers*: read-only directories stacked as overlay lower dirs, **top layer first** (the order
+  of overlay's ``lowerdir=``). The runtime adds a private upper and work dir per container under
+  ``<store root>/containers/<id>/``; :meth:`Runtime.upper_dir` tells callers (the builder turns a
+  finished RUN container's upper dir into a new layer by renaming it).
+- *network*: ``none`` (a fresh empty net namespace, only ``lo``), ``host`` (the host's), or
+  ``path`` (join the namespace bind-mounted at ``netns_path``; the network package makes it before
+  the container starts, the CNI order), or ``container`` (join another container's namespace).
+- *state*: ``created`` → ``running`` ⇄ ``paused`` → ``exited``; ``dead`` when the shim that
+  supervised a running container is gone.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+__all__ = [
+    "ContainerSpec",
+    "ContainerState",
+    "ContainerStatus",
+    "ExecSpec",
+    "LogLine",
+    "Mount",
+    "NetworkAttachment",
+    "Process",
+    "Resources",
+    "RestartPolicy",
+    "Runtime",
+]
+
+
+@dataclass(frozen=True)
+class Process:
+    """The command to run and how: argv, environment, working dir, user (name or uid[:gid])."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: str = "/"
+    user: str = ""  # "", "root", "1000", "app", "app:staff", "1000:1000"
+    additional_groups: tuple[str, ...] = ()
+    tty: bool = False
+    stdin_open: bool = False
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One mount inside the container.
+
+    ``type`` is ``bind`` (source is a host path), ``tmpfs`` (source ignored) or ``volume``
+    (source is the volume's host data directory, mounted like a bind).
+    """
+
+    type: Literal["bind", "tmpfs", "volume"]
+    target: str
+    source: str = ""
+    read_only: bool = False
+    propagation: str = ""  # "", "private", "rprivate", "shared", "rshared", "slave", "rslave"
+    tmpfs_size: int | None = None  # bytes
+    tmpfs_mode: int | None = None
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resources:
+    """cgroup limits; None means unlimited / the kernel default."""
+
+    memory: int | None = None  # bytes
+    memory_swap: int | None = None  # bytes, memory + swap; -1 unlimited
+    memory_reservation: int | None = None
+    cpus: float | None = None  # CFS quota in CPUs (0.5 = half a core)
+    cpu_shares: int | None = None
+    pids_limit: int | None = None
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """``no``, ``always``, ``on-failure`` (with ``max_retries``; 0 = unlimited) or ``unless-stopped``."""
+
+    name: Literal["no", "always", "on-failure", "unless-stopped"] = "no"
+    max_retries: int = 0
+
+
+@dataclass(frozen=True)
+class NetworkAttachment:
+    """Which network namespace the container lives in (see the module doc)."""
+
+    mode: Literal["none", "host", "path", "container"] = "none"
+    netns_path: str = ""  # mode "path": a bind-mounted netns file
+    container_id: str = ""  # mode "container"
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything the runtime needs to create one container."""
+
+    name: str
+    layers: tuple[str, ...]  # absolute host paths, top layer first
+    process: Process
+    hostname: str = ""
+    domainname: str = ""
+    mounts: tuple[Mount, ...] = ()
+    resources: Resources = Resources()
+    network: NetworkAttachment = NetworkAttachment()
+    # /etc/hosts and /etc/resolv.conf contents; None = a default (localhost + hostname / host's).
+    # The runtime writes them to containers/<id>/{hosts,resolv.conf} and bind-mounts them, so the
+    # network package can later rewrite them in place to keep service discovery current.
+    etc_hosts: str | None = None
+    resolv_conf: str | None = None
+    restart: RestartPolicy = RestartPolicy()
+    stop_signal: str = "SIGTERM"
+    stop_grace_seconds: float = 10.0
+    labels: Mapping[str, str] = field(default_factory=dict)
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+    read_only: bool = False
+    init: bool = False
+    sysctls: Mapping[str, str] = field(default_factory=dict)
+    ulimits: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # name -> (soft, hard)
+    shm_size: int | None = None
+    # Pass the container's stdio through instead of logging it (``container run`` without -d).
+    # Only honoured by Runtime.run_attached.
+    auto_remove: bool = False
+
+
+@dataclass(frozen=True)
+class ExecSpec:
+    """A process to start inside a running container."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: str = ""  # "" = the container's working dir
+    user: str = ""  # "" = the container's user
+    tty: bool = False
+    stdin_open: bool = False
+    privileged: bool = False
+
+
+class ContainerState(enum.Enum):
+    CREATED = "created"
+    RUNNING = "running"
+    PAUSED = "paused"
+    RESTARTING = "restarting"
+    EXITED = "exited"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class ContainerStatus:
+    """What ``inspect``/``ls`` report about one container."""
+
+    id: str
+    name: str
+    state: ContainerState
+    pid: int | None  # host pid of the container's PID 1 while running
+    exit_code: int | None
+    oom_killed: bool
+    created_at: str  # RFC 3339, UTC
+    started_at: str | None
+    finished_at: str | None
+    restart_count: int
+    labels: Mapping[str, str]
+    image: str = ""
+    command: tuple[str, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of a container's output: stream is ``stdout`` or ``stderr``."""
+
+    time: str  # RFC 3339 with nanoseconds, UTC
+    stream: Literal["stdout", "stderr"]
+    text: str
+
+
+class Runtime(Protocol):
+    """Container lifecycle on one host. Ids are 64 hex chars; names and short ids resolve too."""
+
+    def create(self, spec: ContainerSpec, *, image: str = "") -> str:
+        """Prepare the container's directories and config; nothing runs yet. Returns the id."""
+
+    def start(self, ref: str) -> None:
+        """Start the container under a detached supervisor (shim); returns once PID 1 is running."""
+
+    def run_attached(self, spec: ContainerSpec, *, image: str = "") -> int:
+        """Create, start and wait with the container's stdio on the caller's; returns the exit code."""
+
+    def stop(self, ref: str, timeout: float | None = None) -> None:
+        """Stop signal, wait up to ``timeout`` (default: the spec's grace), then SIGKILL."""
+
+    def kill(self, ref: str, signal: str = "SIGKILL") -> None: ...
+
+    def restart(self, ref: str, timeout: float | None = None) -> None: ...
+
+    def pause(self, ref: str) -> None: ...
+
+    def unpause(self, ref: str) -> None: ...
+
+    def wait(self, ref: str, timeout: float | None = None) -> int:
+        """Block until the container exits (and is not restarted); returns its exit code."""
+
+    def remove(self, ref: str, *, force: bool = False) -> None:
+        """Remove a stopped container (``force`` kills it first): nothing is left behind."""
+
+    def exec(self, ref: str, spec: ExecSpec) -> int:
+        """Run a process in the container's namespaces and cgroups; returns its exit code."""
+
+    def logs(
+        self,
+        ref: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: str | None = None,
+    ) -> Iterator[LogLine]: ...
+
+    def inspect(self, ref: str) -> ContainerStatus: ...
+
+    def spec_of(self, ref: str) -> ContainerSpec: ...
+
+    def list(self, *, all: bool = False, labels: Mapping[str, str] | None = None) -> list[ContainerStatus]: ...
+
+    def top(self, ref: str) -> list[dict[str, str]]:
+        """The container's processes (PID, USER, TIME, CMD), host pids."""
+
+    def upper_dir(self, ref: str) -> str:
+        """Host path of the container's overlay upper dir (its writes)."""
+
+    def rootfs_path(self, ref: str) -> str:
+        """Host path through which the running container's root filesystem can be read and written
+        (``/proc/<pid>/root``); used by watch's sync."""

@@ -1,0 +1,1 @@
+"""The stack-file loader: discover → template → parse → interpolate → merge → canonical → model → validate."""

@@ -1,0 +1,1 @@
+"""On-disk state under the store root: metadata, blobs, layers, images, containers, volumes."""

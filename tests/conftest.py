@@ -1,0 +1,65 @@
+"""Shared fixtures: a throwaway store root per test session and checks for root/kernel features.
+
+Tests that need root or a kernel feature use the ``needs_root`` marker helpers below, which skip
+with the reason when the feature is missing. On CI (root, this machine kind) nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+IS_ROOT = os.geteuid() == 0
+
+
+def _has_overlay() -> bool:
+    try:
+        return "overlay" in Path("/proc/filesystems").read_text()
+    except OSError:
+        return False
+
+
+HAS_OVERLAY = _has_overlay()
+ROOT_REASON = "needs root (namespaces, overlayfs, cgroups, netlink)"
+
+needs_root = pytest.mark.skipif(not (IS_ROOT and HAS_OVERLAY), reason=ROOT_REASON)
+
+
+@pytest.fixture(scope="session")
+def session_store_root() -> Iterator[Path]:
+    """A store root for the whole session, on the same filesystem as /var/tmp (overlay-capable)."""
+    base = Path(tempfile.mkdtemp(prefix="stackfile-test-", dir="/var/tmp"))
+    try:
+        yield base
+    finally:
+        _unmount_below(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture()
+def store_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh store root for one test, removed afterwards (mounts under it are detached first)."""
+    base = Path(tempfile.mkdtemp(prefix="stackfile-store-", dir="/var/tmp"))
+    try:
+        yield base
+    finally:
+        _unmount_below(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _unmount_below(base: Path) -> None:
+    """Lazily unmount anything still mounted under ``base`` (deepest first)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return
+    prefix = str(base)
+    points = [ln.split()[4] for ln in lines if ln.split()[4].startswith(prefix)]
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], check=False, capture_output=True)
