@@ -17,6 +17,7 @@ the reconciler, the ``container`` CLI through the engine) translate what they kn
 
 from __future__ import annotations
 
+import builtins
 import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -227,9 +228,11 @@ class Runtime(Protocol):
 
     def spec_of(self, ref: str) -> ContainerSpec: ...
 
-    def list(self, *, all: bool = False, labels: Mapping[str, str] | None = None) -> list[ContainerStatus]: ...
+    def list(
+        self, *, all: bool = False, labels: Mapping[str, str] | None = None
+    ) -> builtins.list[ContainerStatus]: ...
 
-    def top(self, ref: str) -> list[dict[str, str]]:
+    def top(self, ref: str) -> builtins.list[dict[str, str]]:
         """The container's processes (PID, USER, TIME, CMD), host pids."""
 
     def upper_dir(self, ref: str) -> str:
