@@ -1,0 +1,110 @@
+"""The plan: atomic actions, each with a target, a kind and a cause, in a DAG.
+
+``str(plan)`` is stable and is both the ``--dry-run`` output and the golden text of the tests,
+in docker compose's shape::
+
+    #1 network:demo_default, CreateNetwork, not found
+    #2 service:web:1, CreateContainer, no existing container (after #1)
+
+Actions are numbered in topological order (``stackfile.graph`` levels, sorted within a level).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from stackfile.graph import Graph
+
+__all__ = ["Action", "Kind", "Plan"]
+
+
+class Kind(enum.Enum):
+    """What an action does. The executor has one handler per kind."""
+
+    CREATE_NETWORK = "CreateNetwork"
+    CREATE_VOLUME = "CreateVolume"
+    ENSURE_IMAGE = "EnsureImage"
+    BUILD_IMAGE = "BuildImage"
+    CREATE_CONTAINER = "CreateContainer"
+    RECREATE_CONTAINER = "RecreateContainer"
+    START_CONTAINER = "StartContainer"
+    RESTART_CONTAINER = "RestartContainer"
+    STOP_CONTAINER = "StopContainer"
+    REMOVE_CONTAINER = "RemoveContainer"
+    WAIT_HEALTHY = "WaitHealthy"
+    WAIT_COMPLETED = "WaitCompleted"
+    REMOVE_NETWORK = "RemoveNetwork"
+    REMOVE_VOLUME = "RemoveVolume"
+    REMOVE_IMAGE = "RemoveImage"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One atomic step. ``target`` names the object (``service:web:1``, ``network:demo_default``)."""
+
+    target: str
+    kind: Kind
+    cause: str
+    service: str = ""
+    number: int = 0
+    name: str = ""  # container / network / volume / image name the action is about
+    container: str = ""  # id of the existing container it acts on, if any
+    required: bool = True  # a failed non-required wait warns instead of failing
+
+    @property
+    def key(self) -> str:
+        return f"{self.target}/{self.kind.value}"
+
+
+class Plan:
+    """A DAG of actions; an edge ``a -> b`` means ``a`` runs after ``b``."""
+
+    def __init__(self) -> None:
+        self.graph: Graph[str] = Graph()
+        self.actions: dict[str, Action] = {}
+        self.warnings: list[str] = []
+
+    def add(self, action: Action, after: Iterable[str] = ()) -> str:
+        """Add ``action`` (idempotent by key) running after the actions keyed ``after``."""
+        self.actions.setdefault(action.key, action)
+        self.graph.add_node(action.key)
+        for dep in after:
+            if dep in self.actions and dep != action.key:
+                self.graph.add_edge(action.key, dep)
+        return action.key
+
+    def levels(self) -> list[list[Action]]:
+        """Groups of actions that may run in parallel, dependencies first."""
+        return [[self.actions[k] for k in level] for level in self.graph.levels()]
+
+    def ordered(self) -> list[Action]:
+        return [a for level in self.levels() for a in level]
+
+    def dependencies(self, action: Action) -> list[Action]:
+        return [self.actions[k] for k in self.graph.dependencies(action.key)]
+
+    def for_target(self, prefix: str) -> list[Action]:
+        return [a for a in self.ordered() if a.target.startswith(prefix)]
+
+    def __iter__(self) -> Iterator[Action]:
+        return iter(self.ordered())
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+    def __bool__(self) -> bool:
+        return bool(self.actions)
+
+    def __str__(self) -> str:
+        ordered = self.ordered()
+        number = {a.key: i for i, a in enumerate(ordered, 1)}
+        lines = []
+        for action in ordered:
+            line = f"#{number[action.key]} {action.target}, {action.kind.value}, {action.cause}"
+            deps = sorted(number[k] for k in self.graph.dependencies(action.key))
+            if deps:
+                line += " (after " + ", ".join(f"#{d}" for d in deps) + ")"
+            lines.append(line)
+        return "\n".join(lines)

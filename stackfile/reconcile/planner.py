@@ -1,0 +1,254 @@
+"""The pure planner: desired stack + observed state + options -> :class:`Plan`. No I/O.
+
+Decisions, in docker compose's order of reasons: no container -> create; ``--force-recreate``;
+config hash differs (naming the fields); image changed; a ``restart: true`` dependency was
+recreated; not running -> start. Extra replicas are removed (highest numbers first), and so are
+orphans when asked. ``depends_on`` conditions become ``WaitHealthy``/``WaitCompleted`` actions
+between a dependency and its dependents, unless the dependency is untouched and already there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from stackfile.errors import NotFound
+from stackfile.reconcile import labels as L
+from stackfile.reconcile.desired import DesiredService, desired_services
+from stackfile.reconcile.hash import changed_fields, decode_fields
+from stackfile.reconcile.observed import ObservedContainer, ObservedState
+from stackfile.reconcile.plan import Action, Kind, Plan
+
+__all__ = ["PlanOptions", "plan", "plan_down", "select_services"]
+
+STARTING = {Kind.CREATE_CONTAINER, Kind.RECREATE_CONTAINER, Kind.START_CONTAINER, Kind.RESTART_CONTAINER}
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """The ``up`` flags that change the plan."""
+
+    services: tuple[str, ...] = ()  # empty = all
+    no_deps: bool = False
+    force_recreate: bool = False
+    no_recreate: bool = False
+    remove_orphans: bool = False
+    build: bool = False
+    no_build: bool = False
+    no_start: bool = False
+    scale: Mapping[str, int] = field(default_factory=dict)
+
+
+def select_services(desired: Mapping[str, DesiredService], names: tuple[str, ...],
+                    no_deps: bool) -> list[str]:
+    """The named services (all when empty) plus, unless ``no_deps``, what they depend on."""
+    for name in names:
+        if name not in desired:
+            raise NotFound(f"no such service: {name}", hint="services: " + ", ".join(sorted(desired)))
+    todo = list(names or desired)
+    keep: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in keep or name not in desired:
+            continue
+        keep.add(name)
+        if not no_deps:
+            todo.extend(d.service for d in desired[name].depends_on)
+            todo.extend(desired[name].uses)
+    return sorted(keep)
+
+
+def plan(stack: Any, observed: ObservedState, options: PlanOptions = PlanOptions()) -> Plan:
+    """Plan ``up``: the actions that turn ``observed`` into what ``stack`` asks for."""
+    desired = desired_services(stack)
+    selected = select_services(desired, options.services, options.no_deps)
+    out = Plan()
+    infra = _infrastructure(out, [desired[s] for s in selected], observed, options)
+    by_service: dict[str, list[str]] = {}
+    recreated: set[str] = set()
+    for name in _dependency_order(desired, selected):
+        svc = desired[name]
+        after = [k for k in infra if _infra_for(svc, k)]
+        after += _waits(out, svc, desired, observed, by_service, selected)
+        keys = _service_actions(out, svc, observed, options, after, recreated)
+        by_service[name] = keys
+        if any(out.actions[k].kind is Kind.RECREATE_CONTAINER for k in keys):
+            recreated.add(name)
+    _orphans(out, desired, observed, options)
+    return out
+
+
+def _dependency_order(desired: Mapping[str, DesiredService], selected: list[str]) -> list[str]:
+    from stackfile.graph import Graph
+
+    graph: Graph[str] = Graph()
+    for name in selected:
+        graph.add_node(name)
+        for dep in [d.service for d in desired[name].depends_on] + list(desired[name].uses):
+            if dep in selected:
+                graph.add_edge(name, dep)
+    return graph.order()
+
+
+def _infrastructure(out: Plan, services: list[DesiredService], observed: ObservedState,
+                    options: PlanOptions) -> list[str]:
+    keys = []
+    for net in sorted({n for s in services for n in s.networks} - set(observed.networks)):
+        keys.append(out.add(Action(f"network:{net}", Kind.CREATE_NETWORK, "not found", name=net)))
+    for vol in sorted({v for s in services for v in s.volumes} - set(observed.volumes)):
+        keys.append(out.add(Action(f"volume:{vol}", Kind.CREATE_VOLUME, "not found", name=vol)))
+    for svc in sorted(services, key=lambda s: s.image):
+        if not svc.image:
+            continue
+        missing = svc.image not in observed.images
+        if svc.buildable and not options.no_build and (missing or options.build):
+            cause = "not found" if missing else "--build"
+            keys.append(out.add(Action(f"image:{svc.image}", Kind.BUILD_IMAGE, cause, name=svc.image)))
+        elif missing:
+            keys.append(out.add(Action(f"image:{svc.image}", Kind.ENSURE_IMAGE, "not found", name=svc.image)))
+    return keys
+
+
+def _infra_for(svc: DesiredService, key: str) -> bool:
+    target = key.split("/", 1)[0]
+    kind, _, name = target.partition(":")
+    return (kind == "network" and name in svc.networks) or (kind == "volume" and name in svc.volumes) \
+        or (kind == "image" and name == svc.image)
+
+
+def _waits(out: Plan, svc: DesiredService, desired: Mapping[str, DesiredService], observed: ObservedState,
+           by_service: Mapping[str, list[str]], selected: list[str]) -> list[str]:
+    keys: list[str] = []
+    for dep in svc.depends_on:
+        if dep.service not in selected:
+            continue
+        dep_keys = by_service.get(dep.service, [])
+        keys += dep_keys
+        kind = {"service_healthy": Kind.WAIT_HEALTHY,
+                "service_completed_successfully": Kind.WAIT_COMPLETED}.get(dep.condition)
+        if kind is None or (not dep_keys and _satisfied(observed, dep.service, kind)):
+            continue
+        cause = f"{svc.name} depends on it ({dep.condition})"
+        action = Action(f"service:{dep.service}", kind, cause, service=dep.service, required=dep.required)
+        keys.append(out.add(action, after=dep_keys))
+    for used in svc.uses:
+        keys += by_service.get(used, [])
+    return keys
+
+
+def _satisfied(observed: ObservedState, service: str, kind: Kind) -> bool:
+    containers = observed.service_containers(service)
+    if not containers:
+        return False
+    if kind is Kind.WAIT_HEALTHY:
+        return all(c.running and c.health in ("healthy", "") for c in containers)
+    return all(c.state == "exited" and c.exit_code == 0 for c in containers)
+
+
+def _service_actions(out: Plan, svc: DesiredService, observed: ObservedState, options: PlanOptions,
+                     after: list[str], recreated: set[str]) -> list[str]:
+    replicas = options.scale.get(svc.name, svc.replicas)
+    existing: dict[int, ObservedContainer] = {}
+    extra: list[ObservedContainer] = []
+    for c in observed.service_containers(svc.name):
+        if 1 <= c.number <= replicas and c.number not in existing:
+            existing[c.number] = c
+        else:
+            extra.append(c)
+    keys = []
+    for number in range(1, replicas + 1):
+        action = _decide(svc, existing.get(number), number, observed, options, recreated)
+        if action is not None:
+            keys.append(out.add(action, after=after))
+    for c in sorted(extra, key=lambda c: (-c.number, c.name)):
+        cause = "scale down" if c.number > replicas else "duplicate container"
+        keys.append(out.add(Action(f"service:{svc.name}:{c.number}", Kind.REMOVE_CONTAINER, cause,
+                                   service=svc.name, number=c.number, name=c.name, container=c.id)))
+    return keys
+
+
+def _decide(svc: DesiredService, c: ObservedContainer | None, number: int, observed: ObservedState,
+            options: PlanOptions, recreated: set[str]) -> Action | None:
+    target = f"service:{svc.name}:{number}"
+
+    def act(kind: Kind, cause: str) -> Action:
+        return Action(target, kind, cause, service=svc.name, number=number,
+                      name=c.name if c else svc.container_name_for(observed.project, number),
+                      container=c.id if c else "")
+
+    if c is None:
+        return act(Kind.CREATE_CONTAINER, "no existing container")
+    reason = "" if options.no_recreate else _recreate_reason(svc, c, observed, options, recreated)
+    if reason:
+        return act(Kind.RECREATE_CONTAINER, reason)
+    if options.no_start or c.running:
+        return None
+    return act(Kind.START_CONTAINER, f"container {c.state}")
+
+
+def _recreate_reason(svc: DesiredService, c: ObservedContainer, observed: ObservedState,
+                     options: PlanOptions, recreated: set[str]) -> str:
+    if options.force_recreate:
+        return "--force-recreate"
+    if c.labels.get(L.CONFIG_HASH) != svc.hash:
+        changed = changed_fields(decode_fields(c.labels.get(L.CONFIG_FIELDS)), svc.fields)
+        shown = ", ".join(changed[:3]) + (f" (+{len(changed) - 3} more)" if len(changed) > 3 else "")
+        return f"config hash changed: {shown}" if changed else "config hash changed"
+    image_id = observed.images.get(svc.image)
+    if image_id and c.labels.get(L.IMAGE) and c.labels.get(L.IMAGE) != image_id:
+        return "image rebuilt"
+    restarted = sorted(d.service for d in svc.depends_on if d.restart and d.service in recreated)
+    if restarted:
+        return f"dependency recreated: {', '.join(restarted)}"
+    return ""
+
+
+def _orphans(out: Plan, desired: Mapping[str, DesiredService], observed: ObservedState,
+             options: PlanOptions) -> None:
+    orphans = sorted((c for c in observed.containers if not c.oneoff and c.service not in desired),
+                     key=lambda c: c.name)
+    for c in orphans:
+        if options.remove_orphans:
+            out.add(Action(f"container:{c.name}", Kind.REMOVE_CONTAINER, "orphan",
+                           service=c.service, number=c.number, name=c.name, container=c.id))
+        else:
+            out.warnings.append(
+                f"found orphan container {c.name} (service {c.service!r} is not in the stack); "
+                "run with --remove-orphans to remove it")
+
+
+def plan_down(observed: ObservedState, *, services: tuple[str, ...] | None = None,
+              remove_orphans: bool = True, volumes: bool = False,
+              images: Mapping[str, str] | None = None) -> Plan:
+    """Plan ``down`` from what exists (labels), so it works after a crash or without the file.
+
+    ``services`` are the stack's services when the file could be read (others are orphans and
+    kept unless ``remove_orphans``); containers stop dependents first (``depends-on`` labels);
+    networks, then volumes (``volumes``) and ``images`` (name -> cause) go after all containers.
+    """
+    out = Plan()
+    keep = [c for c in observed.containers
+            if services is None or remove_orphans or c.oneoff or c.service in services]
+    by_service: dict[str, list[str]] = {}
+    for c in sorted(keep, key=lambda c: c.name):
+        cause = "orphan" if services is not None and c.service not in services and not c.oneoff else "down"
+        target = f"container:{c.name}"
+        key = out.add(Action(target, Kind.REMOVE_CONTAINER, cause, service=c.service, number=c.number,
+                             name=c.name, container=c.id))
+        by_service.setdefault(c.service, []).append(key)
+    for c in keep:
+        for dep in filter(None, c.labels.get(L.DEPENDS_ON, "").split(",")):
+            for dep_key in by_service.get(dep, []):
+                out.graph.add_edge(dep_key, f"container:{c.name}/{Kind.REMOVE_CONTAINER.value}")
+    containers = list(out.actions)
+    left = {c.id for c in observed.containers} - {c.id for c in keep}
+    if not left:
+        for net in sorted(observed.networks):
+            out.add(Action(f"network:{net}", Kind.REMOVE_NETWORK, "down", name=net), after=containers)
+        if volumes:
+            for vol in sorted(observed.volumes):
+                out.add(Action(f"volume:{vol}", Kind.REMOVE_VOLUME, "down -v", name=vol), after=containers)
+    for ref, cause in sorted((images or {}).items()):
+        out.add(Action(f"image:{ref}", Kind.REMOVE_IMAGE, cause, name=ref), after=containers)
+    return out
