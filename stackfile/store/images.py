@@ -1,0 +1,204 @@
+"""Images: an OCI image config plus a chain of layers, with names and tags.
+
+An image's id is ``sha256:<hex>`` of its config blob (canonical JSON of the OCI image config:
+``architecture``, ``os``, ``created``, ``config``, ``rootfs.diff_ids``, ``history``); the blob is kept
+in the blob store. Inside the store ``rootfs.diff_ids`` name the store's layers
+(``sha256:<layer id>``); ``image save`` computes the real tar digests on export.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from stackfile.digest import canonical_json, digest_bytes, short_id
+from stackfile.errors import Conflict, InvalidSpec, NotFound
+from stackfile.store.blobs import BlobStore
+from stackfile.store.layers import now_rfc3339
+from stackfile.store.paths import StorePaths
+from stackfile.store.refs import normalize_name
+from stackfile.store.schema import images_db
+
+__all__ = ["ImageRecord", "ImageStore", "oci_config"]
+
+
+@dataclass(frozen=True, eq=False)
+class ImageRecord:
+    """One stored image. ``config`` is the OCI config's ``config`` section (Env, Cmd, ...)."""
+
+    id: str
+    names: tuple[str, ...]
+    layers: tuple[str, ...]  # layer ids, bottom first
+    config: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+    history: tuple[dict[str, Any], ...] = ()
+    architecture: str = "amd64"
+    os: str = "linux"
+
+    def lower_dirs(self, paths: StorePaths) -> tuple[str, ...]:
+        """Absolute layer directories, top first: ready for ``ContainerSpec.layers``."""
+        return tuple(str(paths.layer(lid)) for lid in reversed(self.layers))
+
+    @property
+    def short_id(self) -> str:
+        return short_id(self.id)
+
+    def oci(self) -> dict[str, Any]:
+        """The full OCI image config this record was stored as."""
+        return oci_config(self.layers, self.config, self.created, self.history,
+                          self.architecture, self.os)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ImageRecord) and (self.id, self.names) == (other.id, other.names)
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+def oci_config(layers: Iterable[str], config: dict[str, Any], created: str,
+               history: Iterable[dict[str, Any]], architecture: str = "amd64",
+               os_name: str = "linux") -> dict[str, Any]:
+    return {
+        "architecture": architecture,
+        "os": os_name,
+        "created": created,
+        "config": config,
+        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{lid}" for lid in layers]},
+        "history": list(history),
+    }
+
+
+class ImageStore:
+    """Images and their names in the store database; config blobs in the blob store."""
+
+    def __init__(self, paths: StorePaths) -> None:
+        self.paths = paths
+        self.blobs = BlobStore(paths)
+
+    @property
+    def _db(self) -> Any:
+        return images_db(self.paths)
+
+    def put(self, layers: Iterable[str], config: dict[str, Any], *, created: str | None = None,
+            history: Iterable[dict[str, Any]] = (), names: Iterable[str] = ()) -> ImageRecord:
+        """Store an image (idempotent: the same content gives the same id) and tag it with ``names``."""
+        layer_ids = tuple(layers)
+        doc = oci_config(layer_ids, config, created or now_rfc3339(), history)
+        blob = canonical_json(doc)
+        image_id = digest_bytes(blob)
+        if self._row(image_id) is None:
+            self.blobs.put_bytes(blob, image_id)
+            self._db.execute(
+                "INSERT INTO images(id, config, layers, created, added) VALUES(?,?,?,?,?) "
+                "ON CONFLICT(id) DO NOTHING",
+                (image_id, blob.decode(), json.dumps(list(layer_ids)), doc["created"], now_rfc3339()),
+            )
+        for name in names:
+            self.tag(image_id, name)
+        return self.get(image_id)
+
+    def tag(self, ref: str, name: str) -> ImageRecord:
+        """Point ``name`` at the image ``ref`` resolves to (moving it from any other image)."""
+        image = self.get(ref)
+        self._db.execute(
+            "INSERT INTO image_names(name, image_id) VALUES(?,?) "
+            "ON CONFLICT(name) DO UPDATE SET image_id=excluded.image_id",
+            (normalize_name(name), image.id),
+        )
+        return self.get(image.id)
+
+    def untag(self, name: str) -> None:
+        cur = self._db.execute("DELETE FROM image_names WHERE name=?", (normalize_name(name),))
+        if cur.rowcount == 0:
+            raise NotFound(f"no image is named {name!r}")
+
+    def resolve(self, ref: str) -> ImageRecord | None:
+        """The image ``ref`` names (name, name:tag, full id, hex id or unique id prefix), or None."""
+        image_id = self._resolve_id(ref)
+        return self._load(image_id) if image_id else None
+
+    def get(self, ref: str) -> ImageRecord:
+        """Like :meth:`resolve` but raises NotFound."""
+        image = self.resolve(ref)
+        if image is None:
+            raise NotFound(f"image {ref!r} is not in the store",
+                           hint="list images with 'stackfile image ls'; build or load it first")
+        return image
+
+    def all(self) -> list[ImageRecord]:
+        rows = self._db.execute("SELECT id FROM images ORDER BY created DESC, id").fetchall()
+        return [self._load(r[0]) for r in rows]
+
+    def remove(self, ref: str, *, force: bool = False) -> list[str]:
+        """Remove a name, or an image by id. Returns what was untagged/deleted (``name`` / ``id``)."""
+        image = self.get(ref)
+        done: list[str] = []
+        by_name = self._is_name(ref, image)
+        if by_name and len(image.names) > 1:
+            self.untag(ref)
+            return [f"untagged {normalize_name(ref)}"]
+        if not by_name and len(image.names) > 1 and not force:
+            raise Conflict(f"image {image.short_id} has several names ({', '.join(image.names)})",
+                           hint="remove it by name, or pass --force to remove every name")
+        for name in image.names:
+            done.append(f"untagged {name}")
+        self._db.execute("DELETE FROM images WHERE id=?", (image.id,))
+        self.blobs.delete(image.id)
+        done.append(f"deleted {image.id}")
+        return done
+
+    def list(self) -> list[ImageRecord]:
+        """Every image, newest first."""
+        return self.all()
+
+    def referenced_layers(self) -> set[str]:
+        out: set[str] = set()
+        for (layers,) in self._db.execute("SELECT layers FROM images"):
+            out.update(json.loads(layers))
+        return out
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _is_name(self, ref: str, image: ImageRecord) -> bool:
+        try:
+            return normalize_name(ref) in image.names
+        except InvalidSpec:
+            return False
+
+    def _row(self, image_id: str) -> Any:
+        return self._db.execute("SELECT id, config, layers FROM images WHERE id=?", (image_id,)).fetchone()
+
+    def _resolve_id(self, ref: str) -> str | None:
+        text = ref.strip()
+        try:
+            name = normalize_name(text)
+        except InvalidSpec:
+            name = None
+        if name is not None:
+            row = self._db.execute("SELECT image_id FROM image_names WHERE name=?", (name,)).fetchone()
+            if row:
+                return str(row[0])
+        hexpart = text[7:] if text.startswith("sha256:") else text
+        if not hexpart or len(hexpart) > 64 or any(c not in "0123456789abcdef" for c in hexpart):
+            return None
+        rows = self._db.execute("SELECT id FROM images WHERE id >= ? AND id < ? LIMIT 2",
+                                ("sha256:" + hexpart, "sha256:" + hexpart + "g")).fetchall()
+        if len(rows) > 1:
+            raise Conflict(f"image id prefix {ref!r} is ambiguous", hint="give more characters of the id")
+        return str(rows[0][0]) if rows else None
+
+    def _load(self, image_id: str) -> ImageRecord:
+        row = self._row(image_id)
+        if row is None:
+            raise NotFound(f"image {image_id} is not in the store")
+        doc = json.loads(row["config"])
+        names = tuple(r[0] for r in self._db.execute(
+            "SELECT name FROM image_names WHERE image_id=? ORDER BY name", (image_id,)))
+        return ImageRecord(
+            id=image_id, names=names, layers=tuple(json.loads(row["layers"])),
+            config=doc.get("config") or {}, created=doc.get("created", ""),
+            history=tuple(doc.get("history") or ()), architecture=doc.get("architecture", "amd64"),
+            os=doc.get("os", "linux"),
+        )

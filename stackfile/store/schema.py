@@ -1,0 +1,46 @@
+"""The image store's tables (component ``images`` in store/db.py). Append migrations, never edit."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from stackfile.store.db import connect, ensure_schema
+from stackfile.store.paths import StorePaths
+
+__all__ = ["images_db"]
+
+MIGRATIONS = [
+    """
+    CREATE TABLE layers (
+        id       TEXT PRIMARY KEY,
+        diff_id  TEXT,
+        size     INTEGER NOT NULL DEFAULT 0,
+        created  TEXT NOT NULL,
+        origin   TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE images (
+        id       TEXT PRIMARY KEY,
+        config   TEXT NOT NULL,
+        layers   TEXT NOT NULL,
+        created  TEXT NOT NULL,
+        added    TEXT NOT NULL
+    );
+    CREATE TABLE image_names (
+        name     TEXT PRIMARY KEY,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+    );
+    CREATE INDEX image_names_by_image ON image_names(image_id)
+    """,
+]
+
+_ready: set[str] = set()
+
+
+def images_db(paths: StorePaths) -> sqlite3.Connection:
+    """This thread's connection to the store database, with the images schema in place."""
+    conn = connect(paths.db)
+    key = str(paths.db)
+    if key not in _ready:
+        ensure_schema(conn, "images", MIGRATIONS)
+        _ready.add(key)
+    return conn
