@@ -1,0 +1,126 @@
+"""Apply a :class:`Plan`: every action as soon as its dependencies are done, in parallel threads.
+
+The executor carries no decision logic: the engine gives it one handler per action kind and it
+only schedules, reports (typed events) and stops dependents of a failed action. A failed wait that
+is not ``required`` (``depends_on.required: false``) is a warning and its dependents still run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from stackfile.errors import StackfileError
+from stackfile.events import Event, EventSink, discard
+from stackfile.reconcile.plan import Action, Kind, Plan
+
+__all__ = ["ActionEvent", "ExecutionResult", "Handler", "execute"]
+
+Handler = Callable[[Action], None]
+
+
+@dataclass(frozen=True)
+class ActionEvent(Event):
+    """An action's progress: ``kind`` is ``action.start|done|failed|skipped|warn``."""
+
+    action: Action | None = None
+    elapsed: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class ExecutionResult:
+    """What happened: keys of done actions, failures (key -> error) and skipped keys (-> reason)."""
+
+    done: list[str] = field(default_factory=list)
+    failed: dict[str, BaseException] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped
+
+    def raise_for_failure(self, plan: Plan) -> None:
+        """Raise the first failure (in plan order), with the others and the skipped ones as detail."""
+        if self.ok:
+            return
+        order = [a.key for a in plan.ordered()]
+        first_key = min(self.failed, key=order.index) if self.failed else ""
+        lines = [f"{plan.actions[k].target}: {e}" for k, e in sorted(self.failed.items()) if k != first_key]
+        lines += [f"{plan.actions[k].target}: not done ({why})" for k, why in sorted(self.skipped.items())]
+        detail = "\n".join(lines) or None
+        if first_key:
+            err = self.failed[first_key]
+            action = plan.actions[first_key]
+            if isinstance(err, StackfileError):
+                err.message = f"{action.target}: {err.message}"
+                err.detail = "\n".join(filter(None, [err.detail, detail])) or None
+                raise err
+            raise StackfileError(f"{action.target}: {type(err).__name__}: {err}", detail=detail) from err
+        raise StackfileError("some actions were not done", detail=detail)
+
+
+def execute(plan: Plan, handlers: Mapping[Kind, Handler], *, sink: EventSink = discard,
+            workers: int = 8) -> ExecutionResult:
+    """Run ``plan`` with ``handlers``; never raises for a failed action (see the result)."""
+    result = ExecutionResult()
+    plan.graph.check_acyclic()
+    pending = {k: set(plan.graph.dependencies(k)) for k in plan.actions}
+    running: dict[Future[None], str] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="plan") as pool:
+        while pending or running:
+            for key in sorted(k for k, deps in pending.items() if not deps):
+                del pending[key]
+                running[pool.submit(_run, plan.actions[key], handlers, sink)] = key
+            if not running:
+                break
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                key = running.pop(fut)
+                error = fut.exception()
+                action = plan.actions[key]
+                if error is None or not action.required:
+                    if error is not None:
+                        result.warnings.append(f"{action.target}: {error}")
+                    result.done.append(key)
+                    for deps in pending.values():
+                        deps.discard(key)
+                else:
+                    result.failed[key] = error
+                    _skip_dependents(plan, key, pending, result, sink)
+    return result
+
+
+def _run(action: Action, handlers: Mapping[Kind, Handler], sink: EventSink) -> None:
+    handler = handlers.get(action.kind)
+    if handler is None:
+        raise StackfileError(f"no handler for {action.kind.value}")
+    sink(ActionEvent("action.start", f"{action.target} {action.kind.value}", action=action))
+    t0 = time.perf_counter()
+    try:
+        handler(action)
+    except BaseException as exc:
+        kind = "action.failed" if action.required else "action.warn"
+        sink(ActionEvent(kind, f"{action.target}: {exc}", action=action,
+                         elapsed=time.perf_counter() - t0, error=str(exc)))
+        raise
+    sink(ActionEvent("action.done", f"{action.target} {action.kind.value}", action=action,
+                     elapsed=time.perf_counter() - t0))
+
+
+def _skip_dependents(plan: Plan, failed: str, pending: dict[str, set[str]], result: ExecutionResult,
+                     sink: EventSink) -> None:
+    todo = [failed]
+    while todo:
+        key = todo.pop()
+        for dependent in plan.graph.dependents(key):
+            if dependent in pending:
+                del pending[dependent]
+                why = f"{plan.actions[failed].target} failed"
+                result.skipped[dependent] = why
+                action = plan.actions[dependent]
+                sink(ActionEvent("action.skipped", f"{action.target}: {why}", action=action, error=why))
+                todo.append(dependent)

@@ -1,0 +1,86 @@
+"""The executor schedules, parallelises and stops dependents of failures; handlers are real callables."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from stackfile.errors import StackfileError, Unavailable
+from stackfile.events import Event
+from stackfile.reconcile.executor import execute
+from stackfile.reconcile.plan import Action, Kind, Plan
+
+
+def make_plan() -> Plan:
+    p = Plan()
+    net = p.add(Action("network:n", Kind.CREATE_NETWORK, "not found"))
+    a = p.add(Action("service:a:1", Kind.CREATE_CONTAINER, "no existing container", service="a"), [net])
+    b = p.add(Action("service:b:1", Kind.CREATE_CONTAINER, "no existing container", service="b"), [net])
+    w = p.add(Action("service:a", Kind.WAIT_HEALTHY, "c depends on it", service="a"), [a])
+    p.add(Action("service:c:1", Kind.CREATE_CONTAINER, "no existing container", service="c"), [w, b])
+    return p
+
+
+def test_runs_in_dependency_order_and_in_parallel() -> None:
+    log: list[tuple[str, float]] = []
+    lock = threading.Lock()
+
+    def handler(action: Action) -> None:
+        time.sleep(0.1)
+        with lock:
+            log.append((action.target + "/" + action.kind.value, time.perf_counter()))
+
+    events: list[Event] = []
+    t0 = time.perf_counter()
+    result = execute(make_plan(), dict.fromkeys(Kind, handler), sink=events.append)
+    took = time.perf_counter() - t0
+    assert result.ok and len(result.done) == 5
+    order = [k for k, _ in log]
+    assert order[0] == "network:n/CreateNetwork" and order[-1] == "service:c:1/CreateContainer"
+    assert order.index("service:a/WaitHealthy") > order.index("service:a:1/CreateContainer")
+    assert took < 0.45  # a and b ran together: 4 sequential steps of 0.1 s, not 5
+    assert [e.kind for e in events].count("action.done") == 5
+
+
+def test_failure_skips_dependents_only() -> None:
+    ran: list[str] = []
+
+    def handler(action: Action) -> None:
+        if action.target == "service:a:1":
+            raise Unavailable("boom")
+        ran.append(action.target)
+
+    p = make_plan()
+    result = execute(p, dict.fromkeys(Kind, handler))
+    assert sorted(ran) == ["network:n", "service:b:1"]
+    assert list(result.failed) == ["service:a:1/CreateContainer"]
+    assert sorted(result.skipped) == ["service:a/WaitHealthy", "service:c:1/CreateContainer"]
+    with pytest.raises(Unavailable) as err:
+        result.raise_for_failure(p)
+    assert err.value.message == "service:a:1: boom"
+    assert "service:c:1: not done (service:a:1 failed)" in (err.value.detail or "")
+
+
+def test_non_required_wait_failure_is_a_warning() -> None:
+    p = Plan()
+    w = p.add(Action("service:a", Kind.WAIT_HEALTHY, "b depends on it", service="a", required=False))
+    p.add(Action("service:b:1", Kind.CREATE_CONTAINER, "x", service="b"), [w])
+    ran: list[str] = []
+
+    def handler(action: Action) -> None:
+        if action.kind is Kind.WAIT_HEALTHY:
+            raise StackfileError("a is unhealthy")
+        ran.append(action.target)
+
+    result = execute(p, dict.fromkeys(Kind, handler))
+    assert result.ok and ran == ["service:b:1"]
+    assert result.warnings == ["service:a: a is unhealthy"]
+
+
+def test_missing_handler_fails_that_action() -> None:
+    p = Plan()
+    p.add(Action("image:x", Kind.BUILD_IMAGE, "not found"))
+    result = execute(p, {})
+    assert "no handler for BuildImage" in str(result.failed["image:x/BuildImage"])
