@@ -1,0 +1,167 @@
+"""One file-system observer per project: inotify where it works, polling where it cannot.
+
+inotify needs one watch per *directory* (files are free), so a 100,000-file tree in 5,000
+directories costs 5,000 watches. When the per-user limit is reached the kernel says ENOSPC and we
+say which sysctl raises it. Network and FUSE file systems deliver no inotify events for changes
+made elsewhere, so paths on them are polled, and the caller is told.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from stackfile.errors import Unavailable
+
+__all__ = ["POLLED_FILESYSTEMS", "Change", "TreeObserver", "filesystem_of", "watch_roots"]
+
+# File systems whose remote or user-space changes inotify does not see.
+POLLED_FILESYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "vboxsf", "vmhgfs",
+                                "fuse.sshfs", "fuse.vmhgfs-fuse", "fuse.rclone", "afs", "ceph", "glusterfs"})
+
+_EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileDeletedEvent, FileMovedEvent,
+    DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
+]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One observed change: ``kind`` is ``created``, ``modified`` or ``deleted`` (a move is both)."""
+
+    path: str
+    kind: str
+    is_dir: bool
+    at: float  # time.monotonic() when the observer saw it
+
+
+def watch_roots(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
+    """The fewest ``(directory, recursive)`` watches covering ``paths``.
+
+    A directory is watched recursively; a file, or a path that does not exist yet, through its
+    parent directory (non-recursively). Watches inside a recursive watch are dropped.
+    """
+    wanted: dict[Path, bool] = {}
+    for p in sorted(set(paths)):
+        directory, recursive = (p, True) if p.is_dir() else (p.parent, False)
+        wanted[directory] = wanted.get(directory, False) or recursive
+    recursive_dirs = [d for d, r in wanted.items() if r]
+    return [(d, r) for d, r in sorted(wanted.items())
+            if not any(d != top and d.is_relative_to(top) for top in recursive_dirs)]
+
+
+def filesystem_of(path: Path) -> str:
+    """The type of the file system ``path`` is on (from /proc/self/mountinfo), ``""`` if unknown."""
+    best, fstype = "", ""
+    target = os.path.realpath(path)
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return ""
+    for line in lines:
+        fields = line.split(" ")
+        point = fields[4].replace("\\040", " ")
+        if (target == point or target.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
+            best, fstype = point, fields[fields.index("-") + 1]
+    return fstype
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, emit: Callable[[list[Change]], None]) -> None:
+        self._emit = emit
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        now = time.monotonic()
+        src = os.fsdecode(event.src_path)
+        kind = event.event_type
+        if kind == "modified" and event.is_directory:
+            return  # a directory's mtime moves with its entries; the entries report themselves
+        if kind == "moved":
+            dest = os.fsdecode(event.dest_path)
+            self._emit([Change(src, "deleted", event.is_directory, now),
+                        Change(dest, "created", event.is_directory, now)])
+        elif kind in ("created", "deleted"):
+            self._emit([Change(src, kind, event.is_directory, now)])
+        else:  # modified, closed (after a write)
+            self._emit([Change(src, "modified", event.is_directory, now)])
+
+
+class TreeObserver:
+    """Watches directories and hands every change to ``emit`` (called on the observer's thread)."""
+
+    def __init__(self, paths: Iterable[Path], emit: Callable[[list[Change]], None], *,
+                 poll: bool = False, poll_interval: float = 0.5) -> None:
+        self.roots = watch_roots(paths)
+        self.polled: dict[Path, str] = {}  # root -> why it is polled
+        self._handler = _Handler(emit)
+        self._inotify: BaseObserver = Observer()
+        self._polling: BaseObserver = PollingObserver(timeout=poll_interval)
+        for directory, recursive in self.roots:
+            fstype = filesystem_of(directory)
+            if poll or fstype in POLLED_FILESYSTEMS:
+                self.polled[directory] = "requested" if poll else f"{fstype} delivers no inotify events"
+                self._polling.schedule(self._handler, str(directory), recursive=recursive,
+                                       event_filter=_EVENTS)
+            else:
+                self._inotify.schedule(self._handler, str(directory), recursive=recursive,
+                                       event_filter=_EVENTS)
+
+    def start(self) -> TreeObserver:
+        """Add the watches (raises :class:`Unavailable` with the sysctl to raise on a kernel limit)."""
+        try:
+            self._inotify.start()
+        except OSError as exc:
+            raise _limit_error(exc, self.roots) from exc
+        if self.polled:
+            self._polling.start()
+        return self
+
+    def stop(self) -> None:
+        for obs in (self._inotify, self._polling):
+            if obs.is_alive():
+                obs.stop()
+                obs.join()
+
+
+def _limit_error(exc: OSError, roots: list[tuple[Path, bool]]) -> Exception:
+    where = ", ".join(str(d) for d, _ in roots)
+    if exc.errno == errno.ENOSPC:
+        limit = _read("/proc/sys/fs/inotify/max_user_watches")
+        return Unavailable(
+            f"cannot watch {where}: the inotify watch limit is reached (fs.inotify.max_user_watches="
+            f"{limit}; one watch per directory)",
+            hint="raise it: sysctl -w fs.inotify.max_user_watches=524288 (persist it in /etc/sysctl.d/), "
+                 "or narrow the watch paths / add ignore rules")
+    if exc.errno == errno.EMFILE:
+        limit = _read("/proc/sys/fs/inotify/max_user_instances")
+        return Unavailable(
+            f"cannot watch {where}: too many inotify instances (fs.inotify.max_user_instances={limit})",
+            hint="raise it: sysctl -w fs.inotify.max_user_instances=512")
+    return Unavailable(f"cannot watch {where}: {exc.strerror or exc}")
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return "?"

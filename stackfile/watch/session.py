@@ -1,0 +1,156 @@
+"""A watch session: observer → ignore rules → adaptive debounce → one worker per service.
+
+Each service has its own worker thread, so a slow rebuild of one service never delays a sync of
+another. A service's actions run one at a time; plans that arrive while one runs are merged into
+a single next plan, so a burst of saves during a restart gives one more restart, not a storm.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+
+from stackfile.events import EventSink, discard
+from stackfile.watch.actions import ActionTarget, ServicePlan, SyncOp, apply_sync, merge, plan_batch, run_plan
+from stackfile.watch.debounce import Debouncer, Window
+from stackfile.watch.events import WatchFailed, WatchNotice, WatchStarted, WatchSynced
+from stackfile.watch.observer import Change, TreeObserver
+from stackfile.watch.rules import SYNC_ACTIONS, WatchRule
+from stackfile.watch.sync import ContainerRoot
+
+__all__ = ["WatchSession"]
+
+
+class _Worker:
+    """Runs one service's plans in order, merging those that wait."""
+
+    def __init__(self, service: str, target: ActionTarget, sink: EventSink) -> None:
+        self._target, self._sink = target, sink
+        self._cond = threading.Condition()
+        self._pending: ServicePlan | None = None
+        self._busy = False
+        self._closed = False
+        self.done = 0  # plans run (for tests and benchmarks)
+        self._thread = threading.Thread(target=self._run, name=f"stackfile-watch-{service}", daemon=True)
+        self._thread.start()
+
+    def submit(self, plan: ServicePlan) -> None:
+        with self._cond:
+            self._pending = plan if self._pending is None else merge(self._pending, plan)
+            self._cond.notify_all()
+
+    def idle(self, timeout: float) -> bool:
+        """Wait until nothing is pending or running."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._pending is None and not self._busy, timeout)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending is not None or self._closed)
+                if self._pending is None:
+                    return
+                plan, self._pending, self._busy = self._pending, None, True
+            try:
+                run_plan(plan, self._target, self._sink)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self.done += 1
+                    self._cond.notify_all()
+
+
+class WatchSession:
+    """Watches the rules' paths and acts on ``target`` until :meth:`stop`."""
+
+    def __init__(self, rules: Sequence[WatchRule], target: ActionTarget, sink: EventSink = discard, *,
+                 window: Window | None = None, poll: bool = False) -> None:
+        self.rules = tuple(rules)
+        self.target = target
+        self.sink = sink
+        self._debounce: Debouncer[Change] = Debouncer(self._on_batch, window)
+        self._workers = {s: _Worker(s, target, sink) for s in sorted({r.service for r in self.rules})}
+        self._observer = TreeObserver([r.path for r in self.rules], self._on_changes, poll=poll)
+        self._started = False
+
+    def start(self, *, initial_sync: bool = True) -> WatchSession:
+        """Start watching, then run the rules' initial syncs (changes during them are not lost)."""
+        self._debounce.start()
+        try:
+            self._observer.start()
+        except BaseException:
+            self.stop()
+            raise
+        self._started = True
+        for directory, why in sorted(self._observer.polled.items()):
+            self.sink(WatchNotice(message=f"polling {directory}: {why}"))
+        self.sink(WatchStarted(
+            message=f"watching {len(self.rules)} rule(s) over "
+                    f"{', '.join(str(d) for d, _ in self._observer.roots)}",
+            roots=tuple(str(d) for d, _ in self._observer.roots),
+            polled=tuple(str(d) for d in sorted(self._observer.polled)), rules=len(self.rules)))
+        if initial_sync:
+            self.initial_sync()
+        return self
+
+    def initial_sync(self) -> None:
+        """Make each running container match the host for rules with ``initial_sync: true``."""
+        for rule in self.rules:
+            if rule.initial_sync and rule.action in SYNC_ACTIONS and os.path.lexists(rule.path):
+                self._sync_rule(rule)
+
+    def _sync_rule(self, rule: WatchRule) -> None:
+        start = time.monotonic()
+        written = removed = unchanged = 0
+        try:
+            for root in self.target.roots(rule.service):
+                with ContainerRoot(root) as croot:
+                    w, r = apply_sync(croot, SyncOp(rule.container_path(""), str(rule.path), rule))
+                    written, removed = written + w, removed + r
+        except Exception as exc:
+            self.sink(WatchFailed(message=f"{rule.name}: initial sync failed: {exc}", service=rule.service,
+                                  action="initial_sync", error=str(exc)))
+            return
+        self.sink(WatchSynced(message=f"{rule.name}: initial sync {rule.path} → {rule.target}: "
+                                      f"{written} written, {removed} removed",
+                              service=rule.service, rule=rule.name, written=written, removed=removed,
+                              unchanged=unchanged, seconds=time.monotonic() - start))
+
+    def idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every worker is idle (used by tests and benchmarks)."""
+        deadline = time.monotonic() + timeout
+        return all(w.idle(max(deadline - time.monotonic(), 0)) for w in self._workers.values())
+
+    def actions_done(self, service: str) -> int:
+        return self._workers[service].done
+
+    def stop(self) -> None:
+        """Stop the observer, flush the last batch, finish running actions."""
+        self._observer.stop()
+        self._debounce.close()
+        for worker in self._workers.values():
+            worker.close()
+
+    def __enter__(self) -> WatchSession:
+        return self.start() if not self._started else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _on_changes(self, changes: list[Change]) -> None:
+        self._debounce.add(ch for ch in changes if self._selected(ch))
+
+    def _selected(self, change: Change) -> bool:
+        return any(rule.match(change.path, change.is_dir) is not None for rule in self.rules)
+
+    def _on_batch(self, batch: list[Change]) -> None:
+        for plan in plan_batch(batch, self.rules):
+            self._workers[plan.service].submit(plan)

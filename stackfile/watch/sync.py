@@ -1,0 +1,286 @@
+"""Write host files straight into a running container's root file system.
+
+No tar, no exec: the container's root (``/proc/<pid>/root``, see ``Runtime.rootfs_path``) is opened
+once as a directory fd and every path below it is walked one component at a time with
+``O_NOFOLLOW``. A symlink met on the way is resolved *inside* the container (an absolute link
+restarts at the container's root, ``..`` never climbs above it), so no link can redirect a write
+to the host. Files are replaced atomically: written to a temp file in the target directory, given
+their owner and mode, then renamed over the old one. A replaced file keeps its owner and mode; a
+new file gets the owner of its directory and the host file's permission bits; a new directory the
+owner and mode of its parent.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import posixpath
+import shutil
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["ContainerRoot", "SyncStats"]
+
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_MAX_LINKS = 40
+_counter = itertools.count()
+
+Select = Callable[[str, bool], bool]  # (path relative to the synced tree, is_dir) -> take it?
+
+
+@dataclass
+class SyncStats:
+    """What one sync changed."""
+
+    written: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+
+class ContainerRoot:
+    """A container's root file system, opened once; every write stays below it."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> ContainerRoot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def put(self, src: str, dest: str) -> bool:
+        """Make container path ``dest`` a copy of host file or symlink ``src`` (atomic replace).
+
+        Returns False when it already was one (same size and mtime, or same link target).
+        """
+        parent, name = _split(dest)
+        dfd = self.open_dir(parent, create=True)
+        try:
+            host, old = os.lstat(src), _lstat_at(dfd, name)
+            if old is not None and _same(dfd, name, old, src, host):
+                return False
+            _replace(src, host, dfd, name, old)
+            return True
+        finally:
+            os.close(dfd)
+
+    def remove(self, dest: str) -> bool:
+        """Delete container path ``dest`` (recursively); False when it was not there."""
+        parent, name = _split(dest)
+        try:
+            dfd = self.open_dir(parent, create=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        try:
+            return _remove_at(dfd, name)
+        finally:
+            os.close(dfd)
+
+    def sync_tree(self, src: str, dest: str, select: Select, *, prune: bool = True) -> SyncStats:
+        """Make container dir ``dest`` match host dir ``src`` for the entries ``select`` takes.
+
+        Files with the same size and mtime are left alone; with ``prune``, selected container
+        entries missing on the host are deleted (entries ``select`` rejects are never touched).
+        """
+        stats = SyncStats()
+        parent, name = _split(dest) if dest.strip("/") else ("/", "")
+        pfd = self.open_dir(parent, create=True)
+        try:
+            dfd = _subdir(pfd, name) if name else os.dup(pfd)
+        finally:
+            os.close(pfd)
+        try:
+            _sync_dir(src, dfd, "", select, prune, stats)
+        finally:
+            os.close(dfd)
+        return stats
+
+    def open_dir(self, path: str, *, create: bool) -> int:
+        """An fd of container directory ``path``, symlinks resolved inside the container."""
+        parts = [p for p in path.split("/") if p not in ("", ".")]
+        stack = [os.dup(self._fd)]
+        links = 0
+        try:
+            while parts:
+                name = parts.pop(0)
+                if name == "..":
+                    if len(stack) > 1:
+                        os.close(stack.pop())
+                    continue
+                try:
+                    stack.append(_open_or_make(stack[-1], name, create))
+                except OSError as exc:
+                    target = _link_target(stack[-1], name, exc)
+                    links += 1
+                    if links > _MAX_LINKS:
+                        raise OSError(errno.ELOOP, "too many symbolic links", path) from exc
+                    if target.startswith("/"):
+                        while len(stack) > 1:
+                            os.close(stack.pop())
+                    parts = [p for p in target.split("/") if p not in ("", ".")] + parts
+            return stack.pop()
+        finally:
+            for fd in stack:
+                os.close(fd)
+
+
+def _split(dest: str) -> tuple[str, str]:
+    norm = posixpath.normpath("/" + dest)
+    parent, name = posixpath.split(norm)
+    if not name:
+        raise ValueError("cannot replace the container's root directory")
+    return parent, name
+
+
+def _lstat_at(dfd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dfd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def _open_or_make(dfd: int, name: str, create: bool) -> int:
+    try:
+        return os.open(name, _DIR, dir_fd=dfd)
+    except FileNotFoundError:
+        if not create:
+            raise
+    parent = os.fstat(dfd)
+    try:
+        os.mkdir(name, 0o700, dir_fd=dfd)
+    except FileExistsError:
+        return os.open(name, _DIR, dir_fd=dfd)
+    fd = os.open(name, _DIR, dir_fd=dfd)
+    os.fchown(fd, parent.st_uid, parent.st_gid)
+    os.fchmod(fd, stat.S_IMODE(parent.st_mode))
+    return fd
+
+
+def _link_target(dfd: int, name: str, exc: OSError) -> str:
+    """The target of symlink ``name``, or re-raise ``exc`` when ``name`` is not a symlink."""
+    if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+        raise exc
+    st = _lstat_at(dfd, name)
+    if st is None or not stat.S_ISLNK(st.st_mode):
+        raise exc
+    return os.readlink(name, dir_fd=dfd)
+
+
+def _subdir(dfd: int, name: str) -> int:
+    """Open (making it, or replacing a non-directory) directory ``name`` under ``dfd``."""
+    old = _lstat_at(dfd, name)
+    if old is not None and not stat.S_ISDIR(old.st_mode):
+        _remove_at(dfd, name)
+    return _open_or_make(dfd, name, True)
+
+
+def _remove_at(dfd: int, name: str) -> bool:
+    st = _lstat_at(dfd, name)
+    if st is None:
+        return False
+    if stat.S_ISDIR(st.st_mode):
+        shutil.rmtree(name, dir_fd=dfd)
+    else:
+        os.unlink(name, dir_fd=dfd)
+    return True
+
+
+def _replace(src: str, host: os.stat_result, dfd: int, name: str, old: os.stat_result | None) -> None:
+    """Atomically make ``name`` in ``dfd`` a copy of host ``src`` (a file or a symlink)."""
+    tmp = f".{name[:200]}.stackfile-sync-{os.getpid()}-{next(_counter)}"
+    keep_old = old is not None and (stat.S_ISREG(old.st_mode) or stat.S_ISLNK(old.st_mode))
+    owner = old if keep_old and old is not None else os.fstat(dfd)
+    try:
+        if stat.S_ISLNK(host.st_mode):
+            os.symlink(os.readlink(src), tmp, dir_fd=dfd)
+            os.chown(tmp, owner.st_uid, owner.st_gid, dir_fd=dfd, follow_symlinks=False)
+        else:
+            mode = stat.S_IMODE(old.st_mode) if old is not None and stat.S_ISREG(old.st_mode) \
+                else stat.S_IMODE(host.st_mode) & 0o777
+            _copy(src, dfd, tmp, owner, mode, host)
+        if old is not None and stat.S_ISDIR(old.st_mode):
+            shutil.rmtree(name, dir_fd=dfd)
+        os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+    except BaseException:
+        try:
+            os.unlink(tmp, dir_fd=dfd)
+        except OSError:
+            pass
+        raise
+
+
+def _copy(src: str, dfd: int, tmp: str, owner: os.stat_result, mode: int, host: os.stat_result) -> None:
+    out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                  dir_fd=dfd)
+    try:
+        with open(src, "rb") as fin:
+            _send(fin.fileno(), out, host.st_size)
+        os.fchown(out, owner.st_uid, owner.st_gid)
+        os.fchmod(out, mode)
+        os.utime(out, ns=(host.st_atime_ns, host.st_mtime_ns))
+    finally:
+        os.close(out)
+
+
+def _send(fin: int, out: int, size: int) -> None:
+    offset = 0
+    try:
+        while offset < size:
+            sent = os.sendfile(out, fin, offset, size - offset)
+            if sent == 0:
+                return
+            offset += sent
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOSYS):
+            raise
+        os.lseek(fin, offset, os.SEEK_SET)
+        while chunk := os.read(fin, 1 << 20):
+            os.write(out, chunk)
+
+
+def _sync_dir(src: str, dfd: int, rel: str, select: Select, prune: bool, stats: SyncStats) -> None:
+    existing = {name: _lstat_at(dfd, name) for name in os.listdir(dfd)}
+    seen: set[str] = set()
+    with os.scandir(src) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    for entry in entries:
+        path = f"{rel}/{entry.name}" if rel else entry.name
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if not select(path, is_dir):
+            continue
+        seen.add(entry.name)
+        host = entry.stat(follow_symlinks=False)
+        if is_dir:
+            sub = _subdir(dfd, entry.name)
+            try:
+                _sync_dir(entry.path, sub, path, select, prune, stats)
+            finally:
+                os.close(sub)
+            continue
+        old = existing.get(entry.name)
+        if old is not None and _same(dfd, entry.name, old, entry.path, host):
+            stats.unchanged += 1
+            continue
+        _replace(entry.path, host, dfd, entry.name, old)
+        stats.written += 1
+    if prune:
+        for name in sorted(set(existing) - seen):
+            old = existing[name]
+            path = f"{rel}/{name}" if rel else name
+            if old is not None and select(path, stat.S_ISDIR(old.st_mode)) and _remove_at(dfd, name):
+                stats.removed += 1
+
+
+def _same(dfd: int, name: str, old: os.stat_result, src: str, host: os.stat_result) -> bool:
+    if stat.S_ISLNK(host.st_mode):
+        return stat.S_ISLNK(old.st_mode) and os.readlink(name, dir_fd=dfd) == os.readlink(src)
+    return stat.S_ISREG(old.st_mode) and old.st_size == host.st_size and old.st_mtime_ns == host.st_mtime_ns
