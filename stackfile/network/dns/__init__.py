@@ -1,0 +1,1 @@
+"""The embedded DNS server: one detached process per network, answering on the bridge gateway."""

@@ -1,0 +1,201 @@
+"""Network lifecycle: records in the store, a bridge, firewall rules and a DNS server per network."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from ipaddress import IPv4Network
+from pathlib import Path
+
+from stackfile.errors import Conflict, InvalidSpec, Location, NotFound, Unavailable
+from stackfile.network import firewall, helpers, ipam, links, rows
+from stackfile.network.etcfiles import host_nameservers
+from stackfile.network.model import NetworkConfig, NetworkRecord
+from stackfile.network.names import bridge_name
+from stackfile.network.sandbox import SandboxOps
+from stackfile.network.schema import database, immediate
+from stackfile.store.paths import StorePaths
+
+__all__ = ["HOST_LOCK", "NetworkManager"]
+
+# Subnets are chosen under a host-wide lock: other store roots (and other tools) allocate from the
+# same 10.89.0.0/16 and a subnet only becomes visible to them once our bridge holds its address.
+HOST_LOCK = Path("/run/lock/stackfile-network.lock")
+DNSD = "stackfile.network.dnsd"
+
+
+@contextlib.contextmanager
+def host_lock() -> Iterator[None]:
+    HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(HOST_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class NetworkManager(SandboxOps):
+    """Networks and sandboxes of one store root (see the package doc for the lifecycle)."""
+
+    def __init__(self, paths: StorePaths, *, resolv_conf: Path = Path("/etc/resolv.conf")) -> None:
+        self.paths = paths
+        self.resolv_conf = resolv_conf
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return database(self.paths)
+
+    # ------------------------------------------------------------------ queries
+    def get_network(self, name: str) -> NetworkRecord | None:
+        row = self.conn.execute("SELECT * FROM networks WHERE name = ?", (name,)).fetchone()
+        return rows.network(row) if row else None
+
+    def inspect_network(self, name: str) -> NetworkRecord:
+        """The network called ``name`` (or whose id starts with it); NotFound otherwise."""
+        found = self.get_network(name)
+        if found is None:
+            row = self.conn.execute("SELECT * FROM networks WHERE id LIKE ?", (name + "%",)).fetchall()
+            if len(row) == 1:
+                return rows.network(row[0])
+            raise NotFound(f"network {name!r} not found", hint="stackfile network ls lists networks")
+        return found
+
+    def list_networks(self, project: str | None = None) -> list[NetworkRecord]:
+        """All networks (of ``project`` when given), sorted by name."""
+        sql, args = "SELECT * FROM networks ORDER BY name", tuple[str, ...]()
+        if project is not None:
+            sql, args = "SELECT * FROM networks WHERE project = ? ORDER BY name", (project,)
+        return [rows.network(r) for r in self.conn.execute(sql, args)]
+
+    def containers_on(self, name: str) -> list[str]:
+        """Ids of the sandboxes attached to network ``name``."""
+        q = "SELECT sandbox_id FROM endpoints WHERE network = ? ORDER BY sandbox_id"
+        return [r[0] for r in self.conn.execute(q, (name,))]
+
+    # ------------------------------------------------------------------ lifecycle
+    def ensure_network(self, cfg: NetworkConfig) -> NetworkRecord:
+        """The network ``cfg.name``, created (bridge, firewall, DNS) if missing; repaired if broken."""
+        existing = self.get_network(cfg.name)
+        if existing is not None:
+            return self._repair(existing)
+        if cfg.external:
+            raise NotFound(f"external network {cfg.name!r} not found",
+                           location=Location(key_path=f"networks.{cfg.name}.external"),
+                           hint=f"create it first: stackfile network create {cfg.name}")
+        if (cfg.driver or "bridge") != "bridge":
+            raise InvalidSpec(f"network {cfg.name!r}: driver {cfg.driver!r} is not supported",
+                              location=Location(key_path=f"networks.{cfg.name}.driver"), hint="bridge")
+        with host_lock():
+            record = self._allocate(cfg)
+            if record.dns_pid is not None:  # someone else created it meanwhile
+                return record
+            try:
+                return self._bring_up(record)
+            except BaseException:
+                self._tear_down(record)
+                raise
+
+    def _allocate(self, cfg: NetworkConfig) -> NetworkRecord:
+        conn = self.conn
+        with immediate(conn):
+            row = conn.execute("SELECT * FROM networks WHERE name = ?", (cfg.name,)).fetchone()
+            if row is not None:
+                return rows.network(row)
+            used = [IPv4Network(r[0]) for r in conn.execute("SELECT subnet FROM networks")]
+            used += links.host_subnets()
+            if cfg.subnet:
+                subnet, gateway = ipam.parse_subnet(cfg.name, cfg.subnet, cfg.gateway)
+                clash = ipam.overlapping(subnet, used)
+                if clash is not None:
+                    raise Conflict(f"network {cfg.name!r}: subnet {subnet} overlaps {clash}, already in use",
+                                   location=Location(key_path=f"networks.{cfg.name}.ipam.config.subnet"),
+                                   hint="choose a free subnet or leave it out to get one from 10.89.0.0/16")
+            else:
+                subnet = ipam.choose_subnet(cfg.name, used)
+                gateway = next(subnet.hosts())
+            created = _now()
+            net_id = hashlib.sha256(f"{self.paths.root}\0{cfg.name}\0{created}".encode()).hexdigest()
+            conn.execute(
+                "INSERT INTO networks(name, id, project, bridge, subnet, gateway, internal, labels, "
+                "driver_opts, created_at, dns_pid) VALUES (?,?,?,?,?,?,?,?,?,?,NULL)",
+                (cfg.name, net_id, cfg.project, bridge_name(self.paths, cfg.name), str(subnet), str(gateway),
+                 int(cfg.internal), json.dumps(dict(cfg.labels), sort_keys=True),
+                 json.dumps(dict(cfg.driver_opts), sort_keys=True, default=str), created),
+            )
+            row = conn.execute("SELECT * FROM networks WHERE name = ?", (cfg.name,)).fetchone()
+        return rows.network(row)
+
+    def _bring_up(self, rec: NetworkRecord) -> NetworkRecord:
+        net = IPv4Network(rec.subnet)
+        links.create_bridge(rec.bridge, rec.gateway, net.prefixlen)
+        firewall.install(rec.bridge, net, rec.internal)
+        pid = self._start_dns(rec)
+        with immediate(self.conn) as conn:
+            conn.execute("UPDATE networks SET dns_pid = ? WHERE name = ?", (pid, rec.name))
+        return self.inspect_network(rec.name)
+
+    def _repair(self, rec: NetworkRecord) -> NetworkRecord:
+        """After a reboot (or a crash) the bridge or the DNS server may be gone: bring them back."""
+        if links.link_exists(rec.bridge) and helpers.is_running(rec.dns_pid, rec.id):
+            return rec
+        with host_lock():
+            helpers.stop(rec.dns_pid, rec.id)
+            return self._bring_up(rec)
+
+    def _start_dns(self, rec: NetworkRecord) -> int:
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            for s in (udp, tcp):
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((rec.gateway, 53))
+            tcp.listen(64)
+            args = ["--db", str(self.paths.db), "--network", rec.id,
+                    "--udp-fd", str(udp.fileno()), "--tcp-fd", str(tcp.fileno()),
+                    "--upstream", ",".join(host_nameservers(self.resolv_conf))]
+            if rec.internal:
+                args.append("--internal")
+            return helpers.spawn(DNSD, args, [udp, tcp], self.paths.networks / f"{rec.bridge}.dns.log")
+        except OSError as exc:
+            raise Unavailable(f"network {rec.name!r}: cannot serve DNS on {rec.gateway}:53: {exc}") from None
+        finally:
+            udp.close()
+            tcp.close()
+
+    def remove_network(self, name: str) -> None:
+        """Remove a network with no containers attached: DNS server, firewall rules, bridge, record."""
+        rec = self.inspect_network(name)
+        attached = self.containers_on(rec.name)
+        if attached:
+            raise Conflict(f"network {rec.name!r} has {len(attached)} container(s) attached",
+                           detail="\n".join(a[:12] for a in attached),
+                           hint="remove its containers first (stackfile down)")
+        self._tear_down(rec)
+
+    def _tear_down(self, rec: NetworkRecord) -> None:
+        helpers.stop(rec.dns_pid, rec.id)
+        firewall.remove(rec.bridge)
+        links.delete_link(rec.bridge)
+        with immediate(self.conn) as conn:
+            conn.execute("DELETE FROM networks WHERE name = ?", (rec.name,))
+
+    def prune(self, project: str | None = None) -> list[str]:
+        """Remove every network (of ``project``) that has no container attached; returns their names."""
+        removed = []
+        for rec in self.list_networks(project):
+            if not self.containers_on(rec.name):
+                self._tear_down(rec)
+                removed.append(rec.name)
+        return removed

@@ -1,0 +1,28 @@
+"""Entry point of a sandbox's port proxy process: ``python -m stackfile.network.proxyd``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+
+from stackfile.network.proxy import Forward, serve
+
+
+def main(argv: list[str]) -> None:
+    """``--sandbox ID --map FD:PROTO:IP:PORT ...``; relays until SIGTERM."""
+    ap = argparse.ArgumentParser(prog="stackfile-proxyd")
+    ap.add_argument("--sandbox", required=True)  # the marker that identifies this process
+    ap.add_argument("--map", action="append", default=[])
+    args = ap.parse_args(argv)
+    forwards = []
+    for item in args.map:
+        fd, proto, ip, port = item.split(":")
+        kind = socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM
+        forwards.append(Forward(socket.socket(socket.AF_INET, kind, fileno=int(fd)), proto, (ip, int(port))))
+    asyncio.run(serve(forwards))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

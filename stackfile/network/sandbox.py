@@ -1,0 +1,212 @@
+"""Sandboxes: a container's network namespace, its veths, addresses, names and published ports.
+
+Order (as CNI): bind the published ports (a port in use fails first), record the sandbox and
+allocate its addresses in one transaction, create the namespace file, one veth per network with
+the peer created directly inside it as eth0, eth1..., configure addresses and the default route
+from inside, then start the port proxy. Any failure undoes all of it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stackfile.errors import Conflict, InvalidSpec, Location, NotFound
+from stackfile.network import helpers, ipam, links, rows
+from stackfile.network.etcfiles import hosts_file, parse_extra_hosts, resolv_conf
+from stackfile.network.model import Attachment, BoundPort, Endpoint, NetworkRecord, PortBinding, Sandbox
+from stackfile.network.names import veth_name
+from stackfile.network.netns import create_netns, remove_netns
+from stackfile.network.ports import bind_all
+from stackfile.network.schema import immediate
+
+if TYPE_CHECKING:
+    from stackfile.store.paths import StorePaths
+
+__all__ = ["SandboxOps"]
+
+PROXYD = "stackfile.network.proxyd"
+
+
+class SandboxOps:
+    """The sandbox half of :class:`~stackfile.network.manager.NetworkManager`."""
+
+    paths: StorePaths
+    resolv_conf: Path
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    def get_network(self, name: str) -> NetworkRecord | None:
+        raise NotImplementedError
+
+    def netns_path(self, sandbox_id: str) -> Path:
+        """Where the sandbox's namespace is bind-mounted (what the runtime joins)."""
+        return self.paths.netns / sandbox_id
+
+    def create_sandbox(
+        self,
+        sandbox_id: str,
+        attachments: Sequence[Attachment] = (),
+        *,
+        hostname: str = "",
+        extra_hosts: Mapping[str, str] | Iterable[str] = (),
+        dns: Sequence[str] = (),
+        dns_search: Sequence[str] = (),
+        dns_options: Sequence[str] = (),
+        ports: Sequence[PortBinding] = (),
+        who: str = "",
+    ) -> Sandbox:
+        """Make the sandbox; ``who`` (the service name) only improves error messages."""
+        extra = parse_extra_hosts(extra_hosts, who)
+        nets = [self._network_for(a, who) for a in attachments]
+        if ports and not nets:
+            raise InvalidSpec(f"service {who!r} publishes ports but has no network",
+                              location=Location(key_path=f"services.{who}.ports"))
+        bound = bind_all(ports, who)
+        try:
+            self._record(sandbox_id, attachments, nets, hostname, extra, dns, bound, who)
+        except BaseException:
+            for sock, _ in bound:
+                sock.close()
+            raise
+        try:
+            self._plumb(sandbox_id, nets)
+            if bound:
+                self._start_proxy(sandbox_id, bound)
+        except BaseException:
+            self.destroy_sandbox(sandbox_id)
+            raise
+        finally:
+            for sock, _ in bound:
+                sock.close()
+        return self.sandbox(sandbox_id, dns_search=dns_search, dns_options=dns_options)
+
+    def _network_for(self, att: Attachment, who: str) -> NetworkRecord:
+        rec = self.get_network(att.network)
+        if rec is None:
+            raise NotFound(f"network {att.network!r} not found" + (f" (service {who!r})" if who else ""),
+                           location=Location(key_path=f"services.{who}.networks" if who else None),
+                           hint="declare it under the top-level networks: key")
+        return rec
+
+    def _record(self, sandbox_id: str, atts: Sequence[Attachment], nets: Sequence[NetworkRecord],
+                hostname: str, extra: list[tuple[str, str]], dns: Sequence[str],
+                bound: list[tuple[socket.socket, BoundPort]], who: str) -> None:
+        conn = self.conn
+        with immediate(conn):
+            if conn.execute("SELECT 1 FROM sandboxes WHERE id = ?", (sandbox_id,)).fetchone():
+                raise Conflict(f"sandbox {sandbox_id[:12]} already exists")
+            conn.execute(
+                "INSERT INTO sandboxes(id, netns_path, hostname, extra_hosts, dns, hosts_files, ports, "
+                "proxy_pid, created_at) VALUES (?,?,?,?,?,?,?,NULL,?)",
+                (sandbox_id, str(self.netns_path(sandbox_id)), hostname, json.dumps(extra),
+                 json.dumps(list(dns)), "[]", _ports_json([b for _, b in bound]),
+                 datetime.now(UTC).isoformat()),
+            )
+            for i, (att, net) in enumerate(zip(atts, nets, strict=True)):
+                used = [r[0] for r in conn.execute("SELECT address FROM endpoints WHERE network = ?",
+                                                   (net.name,))]
+                subnet = IPv4Network(net.subnet)
+                addr = ipam.choose_address(net.name, subnet, ipam.IPv4Address(net.gateway), used,
+                                           att.ipv4_address, who)
+                conn.execute(
+                    "INSERT INTO endpoints(sandbox_id, network, ifname, host_ifname, address, aliases, mac) "
+                    "VALUES (?,?,?,?,?,?,?)",
+                    (sandbox_id, net.name, f"eth{i}", veth_name(self.paths, sandbox_id, net.name), str(addr),
+                     json.dumps(sorted(set(att.aliases))), att.mac or ""),
+                )
+
+    def _plumb(self, sandbox_id: str, nets: Sequence[NetworkRecord]) -> None:
+        path = self.netns_path(sandbox_id)
+        create_netns(path)
+        eps = self._endpoints(sandbox_id)
+        bridges = {n.name: n.bridge for n in nets}
+        for ep in eps:
+            links.add_veth(ep.host_ifname, ep.ifname, str(path), bridges[ep.network], ep.mac or None)
+        internal = {n.name for n in nets if n.internal}
+        gateway = next((ep.gateway for ep in eps if ep.network not in internal), None)
+        links.configure_inside(str(path), links.InsideConfig(
+            tuple((ep.ifname, ep.address, ep.prefixlen) for ep in eps), gateway))
+
+    def _endpoints(self, sandbox_id: str) -> list[Endpoint]:
+        return [rows.endpoint(r) for r in self.conn.execute(rows.ENDPOINTS, (sandbox_id,))]
+
+    def sandbox(self, sandbox_id: str, *, dns_search: Sequence[str] = (),
+                dns_options: Sequence[str] = ()) -> Sandbox:
+        """The sandbox as recorded (NotFound if there is none)."""
+        row = self.conn.execute("SELECT * FROM sandboxes WHERE id = ?", (sandbox_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no network sandbox for container {sandbox_id[:12]}")
+        eps = tuple(self._endpoints(sandbox_id))
+        extra = [tuple(p) for p in json.loads(row["extra_hosts"])]
+        host_text = self.resolv_conf.read_text() if self.resolv_conf.exists() else ""
+        return Sandbox(
+            id=sandbox_id, netns_path=row["netns_path"], endpoints=eps,
+            etc_hosts=hosts_file(row["hostname"], [e.address for e in eps], extra),
+            resolv_conf=resolv_conf(eps[0].gateway if eps else None, dns_search, dns_options, host_text),
+            ports=rows.ports(row["ports"]),
+        )
+
+    def sandbox_ids(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM sandboxes ORDER BY id")]
+
+    def destroy_sandbox(self, sandbox_id: str) -> None:
+        """Release everything of the sandbox (idempotent; works after the container was SIGKILLed)."""
+        row = self.conn.execute("SELECT proxy_pid FROM sandboxes WHERE id = ?", (sandbox_id,)).fetchone()
+        if row is not None:
+            helpers.stop(row["proxy_pid"], sandbox_id)
+        for ep in self._endpoints(sandbox_id):
+            links.delete_link(ep.host_ifname)
+        remove_netns(self.netns_path(sandbox_id))
+        with immediate(self.conn) as conn:
+            conn.execute("DELETE FROM endpoints WHERE sandbox_id = ?", (sandbox_id,))
+            conn.execute("DELETE FROM sandboxes WHERE id = ?", (sandbox_id,))
+
+    # ------------------------------------------------------------------ published ports
+    def publish(self, sandbox_id: str, ports: Sequence[PortBinding], who: str = "") -> list[BoundPort]:
+        """(Re)publish the sandbox's ports: replaces what was published before."""
+        self.unpublish(sandbox_id)
+        bound = bind_all(ports, who)
+        try:
+            if bound:
+                self._start_proxy(sandbox_id, bound)
+        finally:
+            for sock, _ in bound:
+                sock.close()
+        return [b for _, b in bound]
+
+    def unpublish(self, sandbox_id: str) -> None:
+        """Stop the sandbox's port proxy; its host ports are free again."""
+        sb = self.sandbox(sandbox_id)
+        row = self.conn.execute("SELECT proxy_pid FROM sandboxes WHERE id = ?", (sandbox_id,)).fetchone()
+        helpers.stop(row["proxy_pid"], sandbox_id)
+        with immediate(self.conn) as conn:
+            conn.execute("UPDATE sandboxes SET proxy_pid = NULL, ports = '[]' WHERE id = ?", (sb.id,))
+
+    def ports(self, sandbox_id: str, container_port: int | None = None,
+              protocol: str = "tcp") -> list[BoundPort]:
+        """What is published for the sandbox (``stackfile port``), optionally one container port."""
+        return [p for p in self.sandbox(sandbox_id).ports
+                if container_port is None or (p.container_port == container_port and p.protocol == protocol)]
+
+    def _start_proxy(self, sandbox_id: str, bound: list[tuple[socket.socket, BoundPort]]) -> None:
+        target = self._endpoints(sandbox_id)[0].address
+        args = ["--sandbox", sandbox_id]
+        for sock, b in bound:
+            args += ["--map", f"{sock.fileno()}:{b.protocol}:{target}:{b.container_port}"]
+        pid = helpers.spawn(PROXYD, args, [s for s, _ in bound], self.paths.networks / "proxy.log")
+        with immediate(self.conn) as conn:
+            conn.execute("UPDATE sandboxes SET proxy_pid = ?, ports = ? WHERE id = ?",
+                         (pid, _ports_json([b for _, b in bound]), sandbox_id))
+
+
+def _ports_json(ports: Sequence[BoundPort]) -> str:
+    return json.dumps([[p.host_ip, p.host_port, p.container_port, p.protocol] for p in ports])
