@@ -1,0 +1,167 @@
+"""The loader pipeline: discover → template → parse → interpolate → paths → include → merge →
+environments → extends → profiles → validate (schema) → canonical → validate (references).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stackfile.errors import InvalidSpec, Location, NotFound
+from stackfile.spec import discover
+from stackfile.spec.canonical import canonical
+from stackfile.spec.context import Context
+from stackfile.spec.extends import resolve_extends
+from stackfile.spec.include import import_resources, include_specs
+from stackfile.spec.interpolate import interpolate
+from stackfile.spec.merge import merge_all, merge_mappings
+from stackfile.spec.parse import parse_yaml
+from stackfile.spec.paths import resolve_paths
+from stackfile.spec.profiles import active_profiles, apply_profiles
+from stackfile.spec.project import Project
+from stackfile.spec.tags import strip_tags
+
+__all__ = ["LoadOptions", "load_project"]
+
+
+@dataclass
+class LoadOptions:
+    """Everything the loader needs; the CLI fills it from flags and the environment it read."""
+
+    files: list[str] = field(default_factory=list)
+    project_name: str | None = None
+    project_directory: str | None = None
+    env_files: list[str] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+    environment_name: str | None = None
+    template_vars: dict[str, str] = field(default_factory=dict)
+    environ: dict[str, str] = field(default_factory=dict)
+    stdin: str | None = None
+    cwd: str | None = None
+    interpolate: bool = True
+
+
+class _Session:
+    """One load: the environment, a cache of loaded files and the include chain."""
+
+    def __init__(self, opts: LoadOptions, env: dict[str, str], workdir: str) -> None:
+        self.opts = opts
+        self.env = env
+        self.ctx = Context(workdir, "", env, home=opts.environ.get("HOME", "/root"))
+        self.cache: dict[str, dict[str, Any]] = {}
+        self.warnings: list[str] = []
+
+    def read(self, path: str) -> str:
+        if path == "-":
+            return self.opts.stdin or ""
+        try:
+            return Path(path).read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise NotFound(f"file {path} not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidSpec(f"cannot read {path}: {exc}") from None
+
+    def render(self, text: str, path: str, env: dict[str, str]) -> str:
+        if not path.endswith(".j2"):
+            return text
+        from stackfile.spec.template import render_template, template_context
+
+        context = template_context(env, self.opts.environment_name, self.opts.template_vars)
+        return render_template(text, path=path, context=context)
+
+    def load_doc(self, path: str, env: dict[str, str], base: str, chain: tuple[str, ...] = ()) -> dict[str, Any]:
+        """One file: parsed, interpolated, paths absolute, includes imported."""
+        text = self.render(self.read(path), path, env)
+        display = "<stdin>" if path == "-" else path
+        data, positions = parse_yaml(text, display)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise InvalidSpec("top-level object must be a mapping", location=Location(display, 1, 1),
+                              hint="a stack file starts with keys such as services:, networks:, volumes:")
+        from stackfile.spec.schema import validate_document
+
+        if self.opts.interpolate:
+            data = interpolate(data, env, file=display, positions=positions)
+        validate_document(data, display, positions)
+        ctx = Context(base, "", env, home=self.ctx.home)
+        data = resolve_paths(data, ctx, base)
+        for spec in include_specs(data, base, ctx.abspath):
+            data = import_resources(data, self.load_included(spec, env, (*chain, path)), spec.files[0])
+        data.pop("include", None)
+        return data
+
+    def load_included(self, spec: Any, env: dict[str, str], chain: tuple[str, ...]) -> dict[str, Any]:
+        for f in spec.files:
+            if f in chain:
+                raise InvalidSpec("include cycle detected: " + " -> ".join([*chain, f]),
+                                  hint="remove the include that points back to an including file")
+        sub_env = dict(env)
+        env_files = spec.env_files
+        if env_files is None:
+            default = os.path.join(spec.project_directory, ".env")
+            env_files = [default] if os.path.isfile(default) else []
+        if env_files:
+            sub_env.update(discover.load_environment(env_files, spec.project_directory, "/", {}))
+        docs = [self.load_doc(f, sub_env, spec.project_directory, chain) for f in spec.files]
+        merged = merge_all(docs)
+        return resolve_extends(merged, lambda p: self.load_services(p, sub_env))
+
+    def load_services(self, path: str, env: dict[str, str]) -> dict[str, Any]:
+        if path not in self.cache:
+            doc = self.load_doc(path, env, os.path.dirname(path))
+            self.cache[path] = doc.get("services") or {}
+        return self.cache[path]
+
+
+def _project_name(opts: LoadOptions, env: dict[str, str], doc: dict[str, Any], workdir: str) -> str:
+    if opts.project_name:
+        return discover.valid_name(opts.project_name, "-p")
+    if env.get("COMPOSE_PROJECT_NAME"):
+        return discover.valid_name(env["COMPOSE_PROJECT_NAME"], "COMPOSE_PROJECT_NAME")
+    if isinstance(doc.get("name"), str) and doc["name"]:
+        return discover.valid_name(doc["name"], "the top-level name:")
+    name = discover.normalize_name(os.path.basename(workdir.rstrip("/")))
+    if not name:
+        raise InvalidSpec("project name must not be empty", hint="pass -p NAME or set name: in the stack file")
+    return name
+
+
+def _apply_environment(doc: dict[str, Any], name: str | None) -> dict[str, Any]:
+    if "environments" not in doc and not name:
+        return doc
+    from stackfile.spec.environments import extract, select
+
+    rest, overlays = extract(doc)
+    if not name:
+        return rest
+    return merge_mappings(rest, select(overlays, name), ())
+
+
+def load_project(opts: LoadOptions) -> Project:
+    """Run the whole pipeline and return the :class:`Project` (raises ``StackfileError``)."""
+    cwd = opts.cwd or opts.environ.get("PWD") or os.getcwd()
+    files = discover.find_files(opts.files, cwd) if opts.files or opts.stdin is None else ["-"]
+    workdir = discover.project_dir(files, opts.project_directory, cwd)
+    env = discover.load_environment(opts.env_files, workdir, cwd, opts.environ)
+    session = _Session(opts, env, workdir)
+    docs = [session.load_doc(f, env, workdir) for f in files]
+    if all(not d for d in docs):
+        raise InvalidSpec("empty stack file", location=Location(files[0]),
+                          hint="add at least a services: section")
+    merged = merge_all(docs)
+    merged = _apply_environment(merged, opts.environment_name)
+    merged = resolve_extends(merged, lambda p: session.load_services(p, env))
+    merged = strip_tags(merged)
+    profiles = active_profiles(opts.profiles, env)
+    merged = apply_profiles(merged, profiles)
+    name = _project_name(opts, env, merged, workdir)
+    ctx = Context(workdir, name, env, home=session.ctx.home)
+    config = canonical(merged, ctx)
+    from stackfile.spec.validate import validate_project
+
+    validate_project(config)
+    return Project(name=name, working_dir=workdir, files=files, environment=env, config=config,
+                   profiles=profiles, warnings=session.warnings)

@@ -1,0 +1,214 @@
+"""Parse YAML text into plain data plus a side index of positions keyed by key path.
+
+Uses libyaml (``yaml.CParser``) to compose nodes and builds the values itself so that it can
+keep every key's line and column, resolve scalars like Compose (YAML 1.2 core schema: ``yes``
+and ``80:80`` stay strings), reject duplicate and non-string keys, honour ``<<`` merge keys and
+the ``!reset``/``!override`` tags, and refuse alias bombs and absurd nesting before they cost
+anything.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import yaml
+
+from stackfile.errors import InvalidSpec, Location
+from stackfile.spec.tags import Override, Reset
+
+__all__ = ["MAX_DEPTH", "MAX_NODES", "Path", "Positions", "dotted", "parse_yaml"]
+
+Path = tuple[str | int, ...]
+Positions = dict[Path, tuple[int, int]]
+
+MAX_DEPTH = 100
+MAX_NODES = 1_000_000
+
+_BaseParser: Any = getattr(yaml, "CParser", None) or yaml.parser.Parser
+
+_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+                    r"|\.(?:nan|NaN|NAN))$")
+_NULL = {"", "~", "null", "Null", "NULL"}
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+class _Resolver(yaml.resolver.BaseResolver):
+    """Leaves plain scalars untagged (``!``-less); :func:`_scalar` resolves them itself."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            return "?" if implicit[0] else _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+
+if _BaseParser is yaml.parser.Parser:  # pure-Python fallback
+    class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,  # type: ignore[misc]
+                  yaml.composer.Composer, _Resolver):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+            _Resolver.__init__(self)
+else:
+    class _Loader(_BaseParser, _Resolver):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            _BaseParser.__init__(self, stream)
+            _Resolver.__init__(self)
+
+
+def dotted(path: Path) -> str:
+    """``("services", "web", "ports", 0)`` → ``services.web.ports[0]``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _plain(text: str) -> Any:
+    if text in _NULL:
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT.match(text):
+        try:
+            return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
+        except ValueError:
+            return text
+    if _FLOAT.match(text):
+        value = float(text.replace("inf", "Inf").replace("Inf", "inf").replace("INF", "inf"))
+        return text if math.isnan(value) else value
+    return text
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.positions: Positions = {}
+        self.sizes: dict[int, int] = {}
+
+    def error(self, node: Any, path: Path, message: str, hint: str | None = None) -> InvalidSpec:
+        mark = node.start_mark
+        loc = Location(self.file, mark.line + 1, mark.column + 1, dotted(path) or None)
+        return InvalidSpec(message, location=loc, hint=hint)
+
+    def size(self, node: Any, depth: int = 0) -> int:
+        """Expanded node count (aliases counted every time they are used), memoised per node."""
+        if depth > MAX_DEPTH:
+            raise self.error(node, (), f"document is nested deeper than {MAX_DEPTH} levels",
+                             hint="flatten the structure")
+        key = id(node)
+        if key in self.sizes:
+            return self.sizes[key]
+        self.sizes[key] = 1  # guards recursive aliases
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(self.size(k, depth + 1) + self.size(v, depth + 1) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(self.size(v, depth + 1) for v in node.value)
+        self.sizes[key] = total
+        return total
+
+    def build(self, node: Any, path: Path) -> Any:
+        tag = node.tag
+        if tag in ("!reset", "!override"):
+            inner = self._untagged(node, path)
+            return Reset(inner) if tag == "!reset" else Override(inner)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return self._sequence(node, path)
+        return self._mapping(node, path)
+
+    def _untagged(self, node: Any, path: Path) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return None if node.value == "" else _plain(node.value) if node.style is None else node.value
+        return self._sequence(node, path) if isinstance(node, yaml.SequenceNode) else self._mapping(node, path)
+
+    def _scalar(self, node: Any, path: Path) -> Any:
+        tag, text = node.tag, node.value
+        if tag == "?":
+            return _plain(text)
+        if tag == _STR:
+            return text
+        simple = {"tag:yaml.org,2002:int": int, "tag:yaml.org,2002:float": float,
+                  "tag:yaml.org,2002:bool": lambda t: _BOOL[t], "tag:yaml.org,2002:null": lambda t: None}
+        if tag in simple:
+            try:
+                return simple[tag](text)
+            except (KeyError, ValueError):
+                raise self.error(node, path, f"cannot decode {text!r} as {tag.rsplit(':', 1)[-1]}") from None
+        raise self.error(node, path, f"unsupported YAML tag {tag}", hint="use !reset or !override")
+
+    def _sequence(self, node: Any, path: Path) -> list[Any]:
+        out = []
+        for i, item in enumerate(node.value):
+            sub = (*path, i)
+            self.positions.setdefault(sub, (item.start_mark.line + 1, item.start_mark.column + 1))
+            out.append(self.build(item, sub))
+        return out
+
+    def _mapping(self, node: Any, path: Path) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or (key_node.tag == "?" and key_node.value == "<<"):
+                self._merge_into(merged, value_node, path)
+                continue
+            key = self._key(key_node, path)
+            if key in seen:
+                raise self.error(key_node, (*path, key),
+                                 f"mapping key {key!r} already defined at line {seen[key]}",
+                                 hint="remove one of the duplicate keys")
+            seen[key] = key_node.start_mark.line + 1
+            sub = (*path, key)
+            self.positions[sub] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = self.build(value_node, sub)
+        return {**merged, **out} if merged else out
+
+    def _key(self, node: Any, path: Path) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.error(node, path, f"non-string key in {dotted(path) or 'the document'}",
+                             hint="mapping keys must be strings")
+        value = self._scalar(node, path) if node.tag in ("?", _STR) else node.value
+        if node.tag not in ("?", _STR) or not isinstance(value, str):
+            raise self.error(node, path, f"non-string key in {dotted(path) or 'the document'}: {node.value}",
+                             hint=f"quote the key: \"{node.value}\"")
+        return value
+
+    def _merge_into(self, merged: dict[str, Any], node: Any, path: Path) -> None:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for src in sources:
+            if not isinstance(src, yaml.MappingNode):
+                raise self.error(src, path, "map merge requires map or sequence of maps as the value",
+                                 hint="'<<' must refer to a mapping (an anchor like &base on a mapping)")
+        for src in reversed(sources):  # earlier sources win
+            merged.update(self._mapping(src, path))
+
+
+def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
+    """Parse one YAML document; return ``(data, positions)``. Errors name file:line:col."""
+    loader = _Loader(text)
+    builder = _Builder(file)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        raise InvalidSpec(f"invalid YAML: {exc.problem or exc.context}", location=loc,
+                          hint="check indentation, quoting and ':' separators") from None
+    except yaml.YAMLError as exc:
+        raise InvalidSpec(f"invalid YAML: {exc}", location=Location(file)) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        return None, {}
+    if builder.size(node) > MAX_NODES:
+        raise builder.error(node, (), f"document expands to more than {MAX_NODES} values through aliases",
+                            hint="this looks like an alias bomb; reduce the use of *aliases")
+    return builder.build(node, ()), builder.positions

@@ -1,0 +1,208 @@
+"""Short → long syntax for the values of one service, registered per key in ``TRANSFORMS``."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from stackfile.spec.context import Context
+from stackfile.spec.ports import parse_port, port_long
+from stackfile.spec.units import normalize_duration
+from stackfile.spec.volumes import is_file_path, parse_volume
+
+__all__ = ["TRANSFORMS", "to_mapping"]
+
+Transform = Callable[[Any, Context], Any]
+DURATIONS = ("interval", "timeout", "start_period", "start_interval")
+
+
+def _str(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if value is None else str(value)
+
+
+def to_mapping(value: Any, sep: str = "=", *, stringify: bool = True) -> dict[str, Any]:
+    """``["A=1", "B"]`` → ``{"A": "1", "B": None}``; mappings pass with string values."""
+    if isinstance(value, dict):
+        return {str(k): (_str(v) if stringify else v) for k, v in value.items()}
+    out: dict[str, Any] = {}
+    for item in value or []:
+        key, found, val = str(item).partition(sep)
+        out[key] = val if found else None
+    return out
+
+
+def shell_split(value: Any, ctx: Context) -> Any:
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot split {value!r} like a shell: {exc}") from None
+    return [_str(v) for v in value] if isinstance(value, list) else value
+
+
+def string_or_list(value: Any, ctx: Context) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def ports(value: Any, ctx: Context) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for item in value or []:
+        out.extend([port_long(item)] if isinstance(item, dict) else parse_port(str(item)))
+    return out
+
+
+def _bind_source(mount: dict[str, Any], ctx: Context) -> None:
+    source = mount.get("source")
+    if mount.get("type") == "bind" and isinstance(source, str) and source and not source.startswith("\\\\"):
+        mount["source"] = ctx.abspath(source)
+
+
+def volumes(value: Any, ctx: Context) -> list[Any]:
+    out = []
+    for item in value or []:
+        mount = parse_volume(item) if isinstance(item, str) else dict(item)
+        if isinstance(item, dict) and mount.get("type") == "bind" and not mount.get("source"):
+            raise ValueError('invalid mount config for type "bind": field source must not be empty')
+        if isinstance(item, dict) and mount.get("type") == "volume" and "volume" not in mount:
+            pass
+        _bind_source(mount, ctx)
+        out.append(mount)
+    return out
+
+
+def depends_on(value: Any, ctx: Context) -> dict[str, Any]:
+    items = {name: None for name in value} if isinstance(value, list) else dict(value or {})
+    out = {}
+    for name, cond in items.items():
+        cond = dict(cond or {})
+        entry = {"condition": cond.get("condition", "service_started"), "required": cond.get("required", True)}
+        if cond.get("restart"):
+            entry["restart"] = True
+        out[name] = entry
+    return out
+
+
+def healthcheck(value: Any, ctx: Context) -> Any:
+    out = dict(value or {})
+    if isinstance(out.get("test"), str):
+        out["test"] = ["CMD-SHELL", out["test"]]
+    for key in DURATIONS:
+        if out.get(key) is not None:
+            out[key] = normalize_duration(out[key])
+    return out
+
+
+def build(value: Any, ctx: Context) -> dict[str, Any]:
+    out = {"context": value} if isinstance(value, str) else dict(value or {})
+    context = out.get("context") or "."
+    out["context"] = context if "://" in context or context.startswith("git@") else ctx.abspath(context)
+    if "dockerfile_inline" not in out:
+        out.setdefault("dockerfile", "Dockerfile")
+    for key in ("args", "labels"):
+        if key in out:
+            out[key] = to_mapping(out[key])
+    if "additional_contexts" in out:
+        out["additional_contexts"] = to_mapping(out["additional_contexts"])
+    if isinstance(out.get("secrets"), list):
+        out["secrets"] = [{"source": s} if isinstance(s, str) else s for s in out["secrets"]]
+    if isinstance(out.get("ssh"), list):
+        out["ssh"] = [s if "=" in s else f"{s}=" if s != "default" else s for s in map(str, out["ssh"])]
+    if "extra_hosts" in out:
+        out["extra_hosts"] = extra_hosts(out["extra_hosts"], ctx)
+    return out
+
+
+def extra_hosts(value: Any, ctx: Context) -> list[str]:
+    if isinstance(value, dict):
+        return [f"{h}={ip}" for h, ips in value.items() for ip in (ips if isinstance(ips, list) else [ips])]
+    out = []
+    for item in value or []:
+        text = str(item)
+        if "=" not in text and ":" in text:
+            host, _, ip = text.partition(":")
+            text = f"{host}={ip}"
+        out.append(text)
+    return out
+
+
+def file_mounts(default_dir: str) -> Transform:
+    def transform(value: Any, ctx: Context) -> list[Any]:
+        out = []
+        for item in value or []:
+            entry = {"source": item} if isinstance(item, str) else dict(item)
+            if default_dir and not entry.get("target"):
+                entry["target"] = f"{default_dir}/{entry['source']}"
+            out.append(entry)
+        return out
+
+    return transform
+
+
+def devices(value: Any, ctx: Context) -> list[Any]:
+    out = []
+    for item in value or []:
+        if isinstance(item, dict):
+            out.append({"permissions": "rwm", **item})
+            continue
+        parts = str(item).split(":")
+        source = parts[0]
+        target = parts[1] if len(parts) > 1 else source
+        out.append({"source": source, "target": target, "permissions": parts[2] if len(parts) > 2 else "rwm"})
+    return out
+
+
+def networks(value: Any, ctx: Context) -> dict[str, Any]:
+    return {name: None for name in value} if isinstance(value, list) else dict(value or {})
+
+
+def develop(value: Any, ctx: Context) -> Any:
+    out = dict(value or {})
+    if isinstance(out.get("watch"), list):
+        out["watch"] = [{**w, "path": ctx.abspath(str(w["path"]))} if isinstance(w, dict) and w.get("path")
+                        else w for w in out["watch"]]
+    return out
+
+
+def duration(value: Any, ctx: Context) -> Any:
+    return value if value is None else normalize_duration(value)
+
+
+def stringified_list(value: Any, ctx: Context) -> Any:
+    return [_str(v) for v in value] if isinstance(value, list) else value
+
+
+def models(value: Any, ctx: Context) -> Any:
+    return {name: None for name in value} if isinstance(value, list) else value
+
+
+TRANSFORMS: dict[str, Transform] = {
+    "annotations": lambda v, c: to_mapping(v),
+    "build": build,
+    "command": shell_split,
+    "configs": file_mounts(""),
+    "depends_on": depends_on,
+    "develop": develop,
+    "devices": devices,
+    "dns": string_or_list,
+    "dns_search": string_or_list,
+    "entrypoint": shell_split,
+    "expose": stringified_list,
+    "extra_hosts": extra_hosts,
+    "healthcheck": healthcheck,
+    "labels": lambda v, c: to_mapping(v),
+    "models": models,
+    "networks": networks,
+    "ports": ports,
+    "secrets": file_mounts("/run/secrets"),
+    "stop_grace_period": duration,
+    "sysctls": lambda v, c: to_mapping(v),
+    "tmpfs": string_or_list,
+    "volumes": volumes,
+}
+
+_unused = is_file_path
