@@ -51,6 +51,7 @@ class Debouncer(Generic[T]):
         self._last = 0.0
         self._longest_gap = 0.0
         self._closed = False
+        self._flushing = False
         self._thread = threading.Thread(target=self._run, name="stackfile-watch-debounce", daemon=True)
 
     def start(self) -> Debouncer[T]:
@@ -70,6 +71,11 @@ class Debouncer(Generic[T]):
             self._events += 1
             self._last = now
             self._cond.notify()
+
+    def pending(self) -> bool:
+        """True while a burst is collecting or being flushed."""
+        with self._cond:
+            return bool(self._items) or self._flushing
 
     def close(self) -> None:
         """Flush what is pending now and stop the thread."""
@@ -95,8 +101,13 @@ class Debouncer(Generic[T]):
                     continue
                 batch, self._items = self._items, []
                 self._events, self._longest_gap = 0, 0.0
+                self._flushing = True
                 return batch
 
     def _run(self) -> None:
         while (batch := self._take()) is not None:
-            self._flush(batch)
+            try:
+                self._flush(batch)
+            finally:
+                with self._cond:
+                    self._flushing = False

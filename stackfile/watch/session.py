@@ -124,10 +124,14 @@ class WatchSession:
                               service=rule.service, rule=rule.name, written=written, removed=removed,
                               unchanged=unchanged, seconds=time.monotonic() - start))
 
-    def idle(self, timeout: float = 10.0) -> bool:
-        """Wait until every worker is idle (used by tests and benchmarks)."""
+    def settle(self, quiet: float = 0.05, timeout: float = 30.0) -> bool:
+        """Wait until no change arrived for ``quiet`` seconds and every action is done."""
         deadline = time.monotonic() + timeout
-        return all(w.idle(max(deadline - time.monotonic(), 0)) for w in self._workers.values())
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            if not self._debounce.pending() and all(w.idle(0) for w in self._workers.values()):
+                return True
+        return False
 
     def actions_done(self, service: str) -> int:
         return self._workers[service].done
