@@ -18,12 +18,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from stackfile.errors import InvalidSpec, Unavailable
+from stackfile.errors import InvalidSpec, Location, Unavailable
 from stackfile.store.images import ImageRecord, ImageStore
 from stackfile.store.layers import LayerStore
 from stackfile.store.paths import StorePaths
 
-__all__ = ["BASE_NAMES", "materialize_base"]
+__all__ = ["BASE_NAMES", "materialize_base", "resolve_image"]
 
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
@@ -259,3 +259,26 @@ def host_mirror(etc: Path = Path("/etc/apt")) -> str:
             if m and "security" not in m.group(1):
                 return m.group(1)
     return "http://deb.debian.org/debian"
+
+
+def resolve_image(paths: StorePaths, ref: str, where: Location | None = None) -> ImageRecord:
+    """The image ``ref`` names in the store; base sources are materialised on first use.
+
+    A registry reference not in the store raises :class:`Unavailable` (pulls are not supported).
+    """
+    found = ImageStore(paths).resolve(ref)
+    if found is not None:
+        return found
+    if ref in BASE_NAMES or ref.startswith("debootstrap:"):
+        return materialize_base(paths, ref)
+    if ref.startswith(("oci-archive:", "docker-archive:", "oci:")):
+        from stackfile.store.transfer import import_source
+
+        return import_source(paths, ref)
+    raise Unavailable(
+        f"image {ref!r} is not in the store, and registry pulls are not supported yet",
+        location=where,
+        hint="build it (an 'images:' recipe or a build: section), load an archive with "
+             "'stackfile image load -i FILE', or use a base source: scratch, busybox, host, "
+             "debootstrap:<suite>, oci-archive:<path>, docker-archive:<path>, oci:<dir>",
+    )

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from stackfile.errors import Unavailable
 from stackfile.events import EventSink, discard
-from stackfile.store.images import ImageRecord, ImageStore
+from stackfile.store.images import ImageRecord
 from stackfile.store.paths import StorePaths
-from stackfile.store.refs import BASE_SOURCES, is_base_source
 
 if TYPE_CHECKING:
     from stackfile.spec.recipe import Recipe
@@ -21,25 +19,10 @@ def ensure_image(paths: StorePaths, ref: str, sink: EventSink = discard) -> Imag
 
     Registry references that are not in the store raise :class:`Unavailable`.
     """
+    from stackfile.build.bases import resolve_image
+
     paths.ensure()
-    store = ImageStore(paths)
-    found = store.resolve(ref)
-    if found is not None:
-        return found
-    if ref in BASE_SOURCES or ref.startswith("debootstrap:"):
-        from stackfile.build.bases import materialize_base
-
-        return materialize_base(paths, ref)
-    if is_base_source(ref):
-        from stackfile.store.transfer import import_source
-
-        return import_source(paths, ref)
-    raise Unavailable(
-        f"image {ref!r} is not in the store, and registry pulls are not supported yet",
-        hint="build it (an 'images:' recipe or a build: section), load an archive with "
-             "'stackfile image load -i FILE', or use a base source: scratch, busybox, host, "
-             "debootstrap:<suite>, oci-archive:<path>, docker-archive:<path>, oci:<dir>",
-    )
+    return resolve_image(paths, ref)
 
 
 def build_recipe(paths: StorePaths, recipe: Recipe, tags: tuple[str, ...] | list[str] = (), *,

@@ -1,0 +1,76 @@
+"""The build cache: step key → the layers that step produced (component ``build`` in store/db.py)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from stackfile.store.db import connect, ensure_schema
+from stackfile.store.layers import now_rfc3339
+from stackfile.store.paths import StorePaths
+from stackfile.store.schema import images_db
+
+__all__ = ["BuildCache", "CacheEntry"]
+
+MIGRATIONS = [
+    """
+    CREATE TABLE build_cache (
+        key      TEXT PRIMARY KEY,
+        layers   TEXT NOT NULL,
+        created  TEXT NOT NULL
+    )
+    """,
+]
+
+_ready: set[str] = set()
+
+CacheEntry = tuple[tuple[str, ...], str]  # (layer ids, created)
+
+
+class BuildCache:
+    """Look up and record step results. A hit needs every layer of the entry to still exist."""
+
+    def __init__(self, paths: StorePaths) -> None:
+        self.paths = paths
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        images_db(self.paths)
+        conn = connect(self.paths.db)
+        if str(self.paths.db) not in _ready:
+            ensure_schema(conn, "build", MIGRATIONS)
+            _ready.add(str(self.paths.db))
+        return conn
+
+    def get(self, key: str) -> CacheEntry | None:
+        row = self.db.execute("SELECT layers, created FROM build_cache WHERE key=?", (key,)).fetchone()
+        if row is None:
+            return None
+        layers = tuple(json.loads(row[0]))
+        if layers and not self._all_present(layers):
+            return None
+        return layers, row[1]
+
+    def _all_present(self, layers: tuple[str, ...]) -> bool:
+        marks = ",".join("?" * len(layers))
+        (count,) = self.db.execute(f"SELECT COUNT(*) FROM layers WHERE id IN ({marks})", layers).fetchone()
+        return bool(count == len(set(layers))) and all(self.paths.layer(lid).is_dir() for lid in layers)
+
+    def put(self, key: str, layers: tuple[str, ...]) -> CacheEntry:
+        created = now_rfc3339()
+        self.db.execute(
+            "INSERT INTO build_cache(key, layers, created) VALUES(?,?,?) "
+            "ON CONFLICT(key) DO UPDATE SET layers=excluded.layers, created=excluded.created",
+            (key, json.dumps(list(layers)), created))
+        return layers, created
+
+    def referenced_layers(self) -> set[str]:
+        out: set[str] = set()
+        for (layers,) in self.db.execute("SELECT layers FROM build_cache"):
+            out.update(json.loads(layers))
+        return out
+
+    def clear(self) -> int:
+        """Forget every entry (``system prune``); returns how many there were."""
+        cur = self.db.execute("DELETE FROM build_cache")
+        return cur.rowcount
