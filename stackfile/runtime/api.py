@@ -143,6 +143,7 @@ class ExecSpec:
     tty: bool = False
     stdin_open: bool = False
     privileged: bool = False
+    detach: bool = False  # start it in the background and return 0 at once (``exec -d``)
 
 
 class ContainerState(enum.Enum):

@@ -1,0 +1,77 @@
+"""Foreground work done by the caller itself, without a shim: ``run`` without ``-d``, and ``exec``."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from stackfile.runtime.api import ExecSpec
+from stackfile.runtime.linux import _libc as c
+from stackfile.runtime.linux import cgroups
+from stackfile.runtime.linux.caps import cap_sets
+from stackfile.runtime.linux.exec import ExecRequest, exec_in
+from stackfile.runtime.linux.plan import container_env
+from stackfile.runtime.linux.specjson import spec_from_dict
+from stackfile.runtime.linux.state import ContainerDir, process_alive
+from stackfile.runtime.linux.supervise import Run
+from stackfile.runtime.linux.users import read_etc_file, resolve_user
+from stackfile.store.paths import StorePaths
+
+__all__ = ["FORWARDED", "exec_attached", "run_foreground"]
+
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+             signal.SIGWINCH)
+
+
+def _forward_to(pid: int) -> dict[int, object]:
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+    return {sig: signal.signal(sig, forward) for sig in FORWARDED}
+
+
+def _peer_pid(paths: StorePaths):  # type: ignore[no-untyped-def]
+    def lookup(ref: str) -> int | None:
+        other = ContainerDir(paths.container(ref)).state()
+        return other.pid if process_alive(other.pid, other.pid_start) else None
+    return lookup
+
+
+def run_foreground(paths: StorePaths, cdir: ContainerDir) -> int:
+    """Start the created container with the caller's stdio, forward signals, wait, record the exit."""
+    run = Run(cdir, str(paths.root), str(paths.short_links), _peer_pid(paths))
+    state = cdir.state()
+    null = -1 if run.spec.process.stdin_open else os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        pid = run.start((0 if null < 0 else null, 1, 2), supervisor=os.getpid(), state=state, session=False)
+    finally:
+        if null >= 0:
+            os.close(null)
+    previous = _forward_to(pid)
+    try:
+        return run.reap(pid, state)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        c.prctl(c.PR_SET_CHILD_SUBREAPER, 0)
+
+
+def exec_attached(cdir: ContainerDir, pid1: int, spec: ExecSpec) -> int:
+    """Run ``spec`` in the container whose PID 1 is ``pid1`` with the caller's stdio."""
+    cspec = spec_from_dict(cdir.config()["spec"])
+    roots = (f"/proc/{pid1}/root",)
+    identity = resolve_user(spec.user or cspec.process.user, read_etc_file(roots, "passwd"),
+                            read_etc_file(roots, "group"))
+    env = {**container_env(cspec, cdir.config()["hostname"], identity.home), **spec.env}
+    privileged = spec.privileged or cspec.privileged
+    req = ExecRequest(spec.argv, env, spec.cwd or cspec.process.cwd or "/", identity,
+                      cap_sets(cspec.cap_add, cspec.cap_drop, privileged=privileged, root=identity.uid == 0),
+                      no_new_privs=not privileged)
+    null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        fds = (null, null, null) if spec.detach else (0 if spec.stdin_open else null, 1, 2)
+        return exec_in(pid1, cgroups.for_container(cdir.id).procs_files(), req, fds, detach=spec.detach)
+    finally:
+        os.close(null)

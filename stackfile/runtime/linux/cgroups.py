@@ -1,0 +1,230 @@
+"""Per-container cgroups, v1 (one hierarchy per controller) and v2 (unified), detected at run time.
+
+A container's cgroup is ``stackfile/<id>`` in every hierarchy used. Limits are written before the
+container's first process joins (it writes itself into ``cgroup.procs`` before it forks PID 1), so
+everything it starts inherits them. ``root`` is a parameter so the v2 path can be tested on a
+plain directory.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from stackfile.errors import Unavailable
+from stackfile.runtime.api import Resources
+
+__all__ = ["CGROUP_ROOT", "Cgroup", "V1Cgroup", "V2Cgroup", "for_container"]
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+_PERIOD = 100_000
+_V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer")
+
+
+def _write(path: Path, value: str | int) -> None:
+    with open(path, "w") as fh:
+        fh.write(str(value))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _keyed(text: str, key: str) -> int:
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == key and value.strip().isdigit():
+            return int(value)
+    return 0
+
+
+def _rmdir(path: Path, deadline: float) -> None:
+    while True:
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
+class Cgroup:
+    """The cgroup(s) of one container. Subclasses know the file names of each version."""
+
+    version = 0
+
+    def __init__(self, root: str | os.PathLike[str], container_id: str) -> None:
+        self.root = Path(root)
+        self.id = container_id
+
+    def dirs(self) -> list[Path]:
+        """The container's cgroup directories (one per hierarchy)."""
+        raise NotImplementedError
+
+    def create(self, resources: Resources) -> None:
+        """Make the directories and write the limits."""
+        raise NotImplementedError
+
+    def procs_files(self) -> list[str]:
+        """The ``cgroup.procs`` files a process writes itself into to join."""
+        return [str(d / "cgroup.procs") for d in self.dirs() if d.is_dir()]
+
+    def attach(self, pid: int) -> None:
+        """Move ``pid`` into the container's cgroups."""
+        for path in self.procs_files():
+            _write(Path(path), pid)
+
+    def pids(self) -> list[int]:
+        """Host pids of every process in the container's cgroup."""
+        for d in self.dirs():
+            text = _read(d / "cgroup.procs")
+            if text:
+                return sorted(int(p) for p in text.split())
+        return []
+
+    def kill_all(self) -> None:
+        """SIGKILL every process left in the cgroup."""
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def freeze(self) -> None:
+        raise NotImplementedError
+
+    def thaw(self) -> None:
+        raise NotImplementedError
+
+    def oom_kills(self) -> int:
+        """How many processes of this cgroup the kernel OOM-killed."""
+        raise NotImplementedError
+
+    def remove(self, timeout: float = 2.0) -> None:
+        """Remove the directories, retrying while the last (zombie) tasks are reaped."""
+        deadline = time.monotonic() + timeout
+        for d in self.dirs():
+            _rmdir(d, deadline)
+
+
+class V1Cgroup(Cgroup):
+    """cgroup v1: memory, cpu, cpuacct, pids and freezer hierarchies, each mounted separately."""
+
+    version = 1
+
+    def dirs(self) -> list[Path]:
+        return [self.root / c / "stackfile" / self.id for c in _V1_CONTROLLERS
+                if (self.root / c).is_dir()]
+
+    def _dir(self, controller: str) -> Path:
+        return self.root / controller / "stackfile" / self.id
+
+    def create(self, resources: Resources) -> None:
+        for d in self.dirs():
+            d.mkdir(parents=True, exist_ok=True)
+        r = resources
+        mem = self._dir("memory")
+        if r.memory is not None:
+            _write(mem / "memory.limit_in_bytes", r.memory)
+            swap = r.memory_swap if r.memory_swap is not None else 2 * r.memory
+            if (mem / "memory.memsw.limit_in_bytes").exists():
+                _write(mem / "memory.memsw.limit_in_bytes", swap)
+        if r.memory_reservation is not None:
+            _write(mem / "memory.soft_limit_in_bytes", r.memory_reservation)
+        cpu = self._dir("cpu")
+        if r.cpus is not None:
+            _write(cpu / "cpu.cfs_period_us", _PERIOD)
+            _write(cpu / "cpu.cfs_quota_us", max(1000, int(r.cpus * _PERIOD)))
+        if r.cpu_shares is not None:
+            _write(cpu / "cpu.shares", r.cpu_shares)
+        if r.pids_limit is not None and r.pids_limit > 0:
+            _write(self._dir("pids") / "pids.max", r.pids_limit)
+
+    def freeze(self) -> None:
+        _write(self._dir("freezer") / "freezer.state", "FROZEN")
+        _wait_for(lambda: _read(self._dir("freezer") / "freezer.state").strip() == "FROZEN")
+
+    def thaw(self) -> None:
+        _write(self._dir("freezer") / "freezer.state", "THAWED")
+
+    def oom_kills(self) -> int:
+        return _keyed(_read(self._dir("memory") / "memory.oom_control"), "oom_kill")
+
+
+class V2Cgroup(Cgroup):
+    """cgroup v2: one directory in the unified tree; controllers enabled in the parents."""
+
+    version = 2
+
+    def dirs(self) -> list[Path]:
+        return [self.root / "stackfile" / self.id]
+
+    def create(self, resources: Resources) -> None:
+        parent = self.root / "stackfile"
+        parent.mkdir(exist_ok=True)
+        wanted = set(_read(self.root / "cgroup.controllers").split()) & {"memory", "cpu", "pids"}
+        for d in (self.root, parent):
+            if wanted:
+                _write(d / "cgroup.subtree_control", " ".join(f"+{c}" for c in sorted(wanted)))
+        d = self.dirs()[0]
+        d.mkdir(exist_ok=True)
+        r = resources
+        if r.memory is not None:
+            _write(d / "memory.max", r.memory)
+            if r.memory_swap is not None:
+                swap = "max" if r.memory_swap < 0 else max(0, r.memory_swap - r.memory)
+                _write(d / "memory.swap.max", swap)
+        if r.memory_reservation is not None:
+            _write(d / "memory.low", r.memory_reservation)
+        if r.cpus is not None:
+            _write(d / "cpu.max", f"{max(1000, int(r.cpus * _PERIOD))} {_PERIOD}")
+        if r.cpu_shares is not None:
+            _write(d / "cpu.weight", 1 + ((max(2, r.cpu_shares) - 2) * 9999) // 262142)
+        if r.pids_limit is not None and r.pids_limit > 0:
+            _write(d / "pids.max", r.pids_limit)
+
+    def freeze(self) -> None:
+        d = self.dirs()[0]
+        _write(d / "cgroup.freeze", 1)
+        _wait_for(lambda: _keyed(_read(d / "cgroup.events"), "frozen") == 1)
+
+    def thaw(self) -> None:
+        _write(self.dirs()[0] / "cgroup.freeze", 0)
+
+    def oom_kills(self) -> int:
+        return _keyed(_read(self.dirs()[0] / "memory.events"), "oom_kill")
+
+    def kill_all(self) -> None:
+        kill = self.dirs()[0] / "cgroup.kill"
+        if kill.exists():
+            _write(kill, 1)
+        else:
+            super().kill_all()
+
+
+def _wait_for(check: Callable[[], bool], timeout: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise Unavailable("the cgroup freezer did not settle in time")
+        time.sleep(0.002)
+
+
+def for_container(container_id: str, root: str | os.PathLike[str] = CGROUP_ROOT) -> Cgroup:
+    """The container's cgroup in the hierarchy this host uses (v2 if ``root`` is a unified mount)."""
+    if os.path.exists(os.path.join(root, "cgroup.controllers")):
+        return V2Cgroup(root, container_id)
+    if os.path.isdir(os.path.join(root, "memory")) or os.path.isdir(os.path.join(root, "pids")):
+        return V1Cgroup(root, container_id)
+    raise Unavailable(f"no cgroup hierarchy found under {root}",
+                      hint="mount cgroup2 on /sys/fs/cgroup (or the v1 controllers)")

@@ -1,0 +1,138 @@
+"""Create and delete a container's directory: name reservation, overlay dirs, /etc files, config."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from stackfile.errors import Conflict, InvalidSpec
+from stackfile.runtime.api import ContainerSpec
+from stackfile.runtime.linux import _libc
+from stackfile.runtime.linux.plan import make_plan
+from stackfile.runtime.linux.refs import NAMES_DIR, check_name
+from stackfile.runtime.linux.specjson import spec_to_dict
+from stackfile.runtime.linux.state import ContainerDir, State, now_rfc3339
+from stackfile.store.paths import StorePaths
+
+__all__ = ["create_container", "default_hosts", "default_resolv_conf", "remove_dirs"]
+
+_PROPAGATIONS = ("", "private", "rprivate", "shared", "rshared", "slave", "rslave")
+
+
+def default_hosts(hostname: str, host_network: bool) -> str:
+    """``/etc/hosts`` when the spec gives none: the host's for host networking, else localhost."""
+    if host_network:
+        try:
+            with open("/etc/hosts") as fh:
+                return fh.read()
+        except OSError:
+            pass
+    return (f"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+            f"fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+            f"ff02::2\tip6-allrouters\n127.0.1.1\t{hostname}\n")
+
+
+def default_resolv_conf(host_network: bool) -> str:
+    """The host's resolv.conf; without host networking loopback nameservers are dropped."""
+    try:
+        with open("/etc/resolv.conf") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return ""
+    if not host_network:
+        lines = [ln for ln in lines if not (ln.split()[:1] == ["nameserver"] and
+                                            ln.split()[1:2] and ln.split()[1].startswith(("127.", "::1")))]
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _check_mounts(spec: ContainerSpec) -> None:
+    for i, m in enumerate(spec.mounts):
+        where = f"mounts[{i}] ({m.target})"
+        if m.type not in ("bind", "volume", "tmpfs"):
+            raise InvalidSpec(f"{where}: unknown mount type {m.type!r}", hint="bind, volume or tmpfs")
+        if not m.target.startswith("/") or m.target.rstrip("/") == "":
+            raise InvalidSpec(f"{where}: the target must be an absolute path other than /")
+        if m.type != "tmpfs" and not m.source.startswith("/"):
+            raise InvalidSpec(f"{where}: the source {m.source!r} must be an absolute host path")
+        if m.propagation not in _PROPAGATIONS:
+            raise InvalidSpec(f"{where}: unknown propagation {m.propagation!r}",
+                              hint=", ".join(_PROPAGATIONS[1:]))
+
+
+def _reserve(names: str, name: str, cid: str, containers: str) -> None:
+    link = os.path.join(names, name)
+    try:
+        os.symlink(cid, link)
+        return
+    except FileExistsError:
+        owner = os.readlink(link)
+    if os.path.exists(os.path.join(containers, owner, "config.json")):
+        raise Conflict(f"the container name {name!r} is already in use by container {owner[:12]}",
+                       hint="remove that container, or choose another name")
+    os.unlink(link)  # left by a crashed create: take it over
+    os.symlink(cid, link)
+
+
+def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "") -> str:
+    """Validate ``spec`` (user, caps, sysctls, mounts) and write ``containers/<id>/``; returns the id."""
+    cid = os.urandom(32).hex()
+    name = spec.name or f"c-{cid[:12]}"
+    check_name(name)
+    _check_mounts(spec)
+    host_net = spec.network.mode == "host"
+    if spec.network.mode == "path" and not spec.network.netns_path:
+        raise InvalidSpec("network mode 'path' needs a netns_path")
+    hostname = spec.hostname or (os.uname().nodename if host_net else cid[:12])
+    cdir = ContainerDir(paths.container(cid))
+    make_plan(spec, store_root=str(paths.root), cdir=str(cdir.path), container_id=cid, hostname=hostname,
+              etc_roots=spec.layers, short_links=str(paths.short_links))
+    names = paths.containers / NAMES_DIR
+    names.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _reserve(str(names), name, cid, str(paths.containers))
+    try:
+        for sub in ("upper", "work", "rootfs", *(() if spec.layers else ("empty",))):
+            os.makedirs(cdir.sub(sub), mode=0o755)
+        os.chmod(cdir.path, 0o711)
+        cdir.sub("hostname").write_text(hostname + "\n")
+        cdir.sub("hosts").write_text(spec.etc_hosts if spec.etc_hosts is not None
+                                     else default_hosts(hostname, host_net))
+        cdir.sub("resolv.conf").write_text(spec.resolv_conf if spec.resolv_conf is not None
+                                           else default_resolv_conf(host_net))
+        cdir.write_state(State())
+        cdir.write_config({"id": cid, "name": name, "image": image, "created_at": now_rfc3339(),
+                           "hostname": hostname, "spec": {**spec_to_dict(spec), "name": name}})
+    except BaseException:
+        remove_dirs(paths, cdir, name)
+        raise
+    return cid
+
+
+def _unmount_under(path: str) -> None:
+    try:
+        with open("/proc/self/mountinfo") as fh:
+            points = [line.split()[4] for line in fh]
+    except OSError:
+        return
+    for point in sorted((p for p in points if p == path or p.startswith(path + "/")), key=len, reverse=True):
+        try:
+            _libc.umount2(point, _libc.MNT_DETACH)
+        except OSError:
+            pass
+
+
+def remove_dirs(paths: StorePaths, cdir: ContainerDir, name: str | None = None) -> None:
+    """Delete the container's directory and its name (only if the name still points to it)."""
+    if name is None:
+        try:
+            name = str(cdir.config()["name"])
+        except (OSError, ValueError, KeyError):
+            name = None
+    if name:
+        link = paths.containers / NAMES_DIR / name
+        try:
+            if os.readlink(link) == cdir.id:
+                os.unlink(link)
+        except OSError:
+            pass
+    _unmount_under(str(cdir.path))
+    shutil.rmtree(cdir.path, ignore_errors=True)

@@ -1,0 +1,92 @@
+"""Run a process in a running container: fork, join its cgroups, setns ipc/uts/net/pid/mnt (mnt
+last, in a single-threaded child), fork again into the pid namespace, drop privileges, exec.
+"""
+
+from __future__ import annotations
+
+import os
+
+from stackfile.runtime.linux import _libc as c
+from stackfile.runtime.linux.caps import CapSets
+from stackfile.runtime.linux.launch import StartFailed, _read_all, _report
+from stackfile.runtime.linux.process import ExecFailed, drop_privileges, exec_command
+from stackfile.runtime.linux.users import Identity
+
+__all__ = ["ExecRequest", "exec_in"]
+
+_NAMESPACES = (("ipc", c.CLONE_NEWIPC), ("uts", c.CLONE_NEWUTS), ("net", c.CLONE_NEWNET),
+               ("pid", c.CLONE_NEWPID), ("mnt", c.CLONE_NEWNS))
+
+
+class ExecRequest:
+    """A resolved exec: argv, env, cwd, identity, capability sets."""
+
+    def __init__(self, argv: tuple[str, ...], env: dict[str, str], cwd: str, identity: Identity,
+                 caps: CapSets, no_new_privs: bool) -> None:
+        self.argv, self.env, self.cwd = argv, env, cwd
+        self.identity, self.caps, self.no_new_privs = identity, caps, no_new_privs
+
+
+def _inner(req: ExecRequest, fds: tuple[int, int, int], w: int) -> None:
+    for target, fd in enumerate(fds):
+        if fd != target:
+            os.dup2(fd, target)
+    try:
+        drop_privileges(req.identity, req.caps, no_new_privs=req.no_new_privs)
+        exec_command(req.argv, req.env, req.cwd)
+    except ExecFailed as exc:
+        _report(w, exc.code, str(exc))
+        os._exit(exc.code)
+    except BaseException as exc:
+        _report(w, 126, str(exc))
+    os._exit(126)
+
+
+def _child(pid1: int, cgroup_procs: list[str], req: ExecRequest, fds: tuple[int, int, int], w: int,
+           detach: bool) -> None:
+    ns_fds = [(os.open(f"/proc/{pid1}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC), flag)
+              for name, flag in _NAMESPACES]
+    for procs in cgroup_procs:
+        with open(procs, "w") as fh:
+            fh.write("0")
+    for fd, flag in ns_fds:
+        c.setns(fd, flag)
+        os.close(fd)
+    pid = os.fork()
+    if pid == 0:
+        if detach:
+            os.setsid()
+        _inner(req, fds, w)
+    os.write(w, b"P%d\n" % pid)
+    if detach:
+        os._exit(0)
+    os.close(w)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(code if code >= 0 else 128 - code)
+
+
+def exec_in(pid1: int, cgroup_procs: list[str], req: ExecRequest, fds: tuple[int, int, int], *,
+            detach: bool = False) -> int:
+    """Run ``req`` in the namespaces of ``pid1``; returns its exit code (0 at once if ``detach``).
+
+    Raises :class:`StartFailed` if it could not be started (126/127 like Docker).
+    """
+    r, w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            _child(pid1, cgroup_procs, req, fds, w, detach)
+        except BaseException as exc:
+            _report(w, 126, str(exc))
+        os._exit(126)
+    os.close(w)
+    data = _read_all(r).decode("utf-8", "replace")
+    _, status = os.waitpid(pid, 0)
+    error = next((line[1:] for line in data.splitlines() if line.startswith("E")), "")
+    if error:
+        num, _, message = error.partition(" ")
+        raise StartFailed(int(num), message)
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code

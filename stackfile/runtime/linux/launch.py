@@ -1,0 +1,161 @@
+"""Start a container's PID 1: fork → (join cgroups, netns) unshare → fork → rootfs → pivot → exec.
+
+The caller becomes a child subreaper, so PID 1 is re-parented to it when the intermediate child
+exits: the caller waits for PID 1 directly. A close-on-exec pipe reports back: the intermediate
+writes ``P<pid>``, a failure writes ``E<code> <message>``; EOF with no error means exec succeeded.
+"""
+
+from __future__ import annotations
+
+import _socket
+import fcntl
+import os
+import struct
+import termios
+
+from stackfile.errors import InvalidSpec
+from stackfile.runtime.linux import _libc as c
+from stackfile.runtime.linux.plan import LaunchPlan
+from stackfile.runtime.linux.process import ExecFailed, drop_privileges, exec_command, reap_as_init
+from stackfile.runtime.linux.rootfs import build_rootfs, pivot
+
+__all__ = ["StartFailed", "launch", "lo_up"]
+
+_BASE_NS = c.CLONE_NEWNS | c.CLONE_NEWUTS | c.CLONE_NEWIPC | c.CLONE_NEWPID
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 1
+
+
+class StartFailed(InvalidSpec):
+    """The container could not start; ``code`` is what Docker would exit with (125/126/127)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message, hint=_HINTS.get(code))
+        self.code = code
+
+
+_HINTS = {127: "check the command name and the image's PATH",
+          126: "check the file's permissions and that it is a program for this architecture"}
+
+
+def lo_up() -> None:
+    """Bring the loopback interface of the caller's network namespace up."""
+    sock = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    try:
+        ifr = fcntl.ioctl(sock, _SIOCGIFFLAGS, struct.pack("16sh", b"lo", 0))
+        flags = struct.unpack("16sh", ifr[:18])[1]
+        fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | _IFF_UP))
+    finally:
+        sock.close()
+
+
+def _report(w: int, code: int, message: str) -> None:
+    try:
+        os.write(w, f"E{code} {message}\n".encode())
+    except OSError:
+        pass
+
+
+def _stdio(fds: tuple[int, int, int], w: int, new_session: bool) -> None:
+    for target, fd in enumerate(fds):
+        if fd != target:
+            os.dup2(fd, target)
+    os.closerange(3, w)
+    os.closerange(w + 1, 1 << 16)
+    if new_session:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _exec(plan: LaunchPlan, w: int) -> None:
+    try:
+        exec_command(plan.argv, plan.env, plan.cwd)
+    except ExecFailed as exc:
+        _report(w, exc.code, str(exc))
+        os._exit(exc.code)
+
+
+def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int) -> None:
+    _stdio(fds, w, plan.new_session)
+    if plan.new_net:
+        lo_up()
+    build_rootfs(plan)
+    pivot(plan)
+    c.sethostname(plan.hostname)
+    if plan.domainname:
+        c.setdomainname(plan.domainname)
+    drop_privileges(plan.identity, plan.caps, no_new_privs=plan.no_new_privs, ulimits=plan.ulimits)
+    if plan.init:
+        child = os.fork()
+        if child == 0:
+            _exec(plan, w)
+        os.close(w)
+        reap_as_init(child)
+    _exec(plan, w)
+
+
+def _intermediate(plan: LaunchPlan, fds: tuple[int, int, int], w: int, join_fd: int) -> None:
+    for procs in plan.cgroup_procs:
+        with open(procs, "w") as fh:
+            fh.write("0")
+    if join_fd >= 0:
+        c.setns(join_fd, c.CLONE_NEWNET)
+    c.unshare(_BASE_NS | (c.CLONE_NEWNET if plan.new_net else 0))
+    pid = os.fork()
+    if pid:
+        os.write(w, b"P%d\n" % pid)
+        os._exit(0)
+    try:
+        _pid1(plan, fds, w)
+    except BaseException as exc:
+        _report(w, 125, _describe(exc))
+    os._exit(125)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is None and exc.args[1:]:
+        return str(exc.args[1])
+    return str(exc) or type(exc).__name__
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def launch(plan: LaunchPlan, fds: tuple[int, int, int]) -> int:
+    """Start PID 1 with stdio ``fds``; returns its host pid once it has exec'd.
+
+    Raises :class:`StartFailed` (and reaps what it started) if any step fails.
+    """
+    c.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
+    r, w = os.pipe2(os.O_CLOEXEC)
+    join_fd = os.open(plan.join_net, os.O_RDONLY | os.O_CLOEXEC) if plan.join_net else -1
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            _intermediate(plan, fds, w, join_fd)
+        except BaseException as exc:
+            _report(w, 125, _describe(exc))
+        os._exit(125)
+    os.close(w)
+    if join_fd >= 0:
+        os.close(join_fd)
+    data = _read_all(r).decode("utf-8", "replace")
+    os.waitpid(pid, 0)
+    pid1 = next((int(line[1:]) for line in data.splitlines() if line.startswith("P")), 0)
+    error = next((line[1:] for line in data.splitlines() if line.startswith("E")), "")
+    if error:
+        code, _, message = error.partition(" ")
+        if pid1:
+            try:
+                os.waitpid(pid1, 0)
+            except ChildProcessError:
+                pass
+        raise StartFailed(int(code), message)
+    if not pid1:
+        raise StartFailed(125, "the container's init process did not start")
+    return pid1

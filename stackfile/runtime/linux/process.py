@@ -1,0 +1,97 @@
+"""The last steps before exec, shared by a container's PID 1 and ``exec``: limits, identity,
+capabilities, no_new_privs, working directory, exec. Also the tiny reaping init for ``init: true``.
+
+These run in forked children after pivot_root, so nothing here may import lazily.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import signal
+from collections.abc import Mapping
+
+from stackfile.runtime.linux import _libc as c
+from stackfile.runtime.linux.caps import CapSets
+from stackfile.runtime.linux.users import Identity
+
+__all__ = ["ExecFailed", "drop_privileges", "exec_command", "reap_as_init"]
+
+_NOT_FORWARDED = {signal.SIGCHLD, signal.SIGKILL, signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN,
+                  signal.SIGTTOU}
+
+
+class ExecFailed(Exception):
+    """exec failed: ``code`` is 127 (not found) or 126 (cannot be run)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def drop_privileges(identity: Identity, caps: CapSets, *, no_new_privs: bool,
+                    ulimits: tuple[tuple[int, int, int], ...] = ()) -> None:
+    """Apply rlimits, shrink the bounding set, switch user and set the capability sets."""
+    for which, soft, hard in ulimits:
+        resource.setrlimit(which, (soft, hard))
+    for cap in range(64):
+        if not caps.bounding >> cap & 1:
+            try:
+                c.prctl(c.PR_CAPBSET_DROP, cap)
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:  # EINVAL: past the kernel's last capability
+                    raise
+    if identity.uid != 0:
+        c.prctl(c.PR_SET_KEEPCAPS, 1)
+    os.setgroups(list(identity.groups))
+    os.setgid(identity.gid)
+    os.setuid(identity.uid)
+    c.capset(caps.effective, caps.permitted, caps.inheritable)
+    for cap in range(64):
+        if caps.ambient >> cap & 1:
+            c.prctl(c.PR_CAP_AMBIENT, c.PR_CAP_AMBIENT_RAISE, cap)
+    if no_new_privs:
+        c.prctl(c.PR_SET_NO_NEW_PRIVS, 1)
+
+
+def exec_command(argv: tuple[str, ...], env: Mapping[str, str], cwd: str) -> None:
+    """chdir and execvpe with the container's PATH; raises :class:`ExecFailed` (127/126)."""
+    try:
+        os.chdir(cwd)
+    except OSError as exc:
+        raise ExecFailed(126, f"cannot change to working directory {cwd!r}: {exc.strerror}") from None
+    try:
+        if "/" in argv[0]:
+            os.execve(argv[0], list(argv), dict(env))
+        os.execvpe(argv[0], list(argv), dict(env))
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            where = "" if "/" in argv[0] else " in $PATH"
+            raise ExecFailed(127, f"exec: {argv[0]!r}: executable file not found{where}") from None
+        raise ExecFailed(126, f"exec: {argv[0]!r}: {exc.strerror}") from None
+
+
+def reap_as_init(child: int) -> None:
+    """PID 1 of ``init: true``: forward signals to ``child``, reap everything, exit with its code."""
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(child, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in signal.valid_signals():
+        if sig not in _NOT_FORWARDED:
+            try:
+                signal.signal(sig, forward)
+            except (OSError, ValueError):
+                pass
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(0)
+        if pid == child:
+            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status)
+                     else 128 + os.WTERMSIG(status))

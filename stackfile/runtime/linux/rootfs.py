@@ -1,0 +1,137 @@
+"""The container's filesystem, built by PID 1 inside its own mount namespace, then pivoted into.
+
+Order: private propagation → overlay root (relative options) → /proc, /sys, /dev → /etc files →
+user mounts → sysctls → masked and read-only paths → read-only root → pivot_root. Every mount
+lives only in the container's mount namespace and vanishes with it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from stackfile.runtime.api import Mount
+from stackfile.runtime.linux import _libc as c
+from stackfile.runtime.linux.plan import LaunchPlan
+from stackfile.runtime.linux.securejoin import secure_join
+
+__all__ = ["MASKED_PATHS", "READONLY_PATHS", "build_rootfs", "pivot"]
+
+MASKED_PATHS = ("/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                "/sys/devices/virtual/powercap")
+READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+
+_NOSUID_NODEV_NOEXEC = c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC
+_DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9),
+            ("tty", 5, 0))
+_DEV_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+              ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"), ("core", "/proc/kcore"))
+_OPTION_FLAGS = {"ro": c.MS_RDONLY, "nosuid": c.MS_NOSUID, "nodev": c.MS_NODEV, "noexec": c.MS_NOEXEC}
+_PROPAGATION = {"private": c.MS_PRIVATE, "shared": c.MS_SHARED, "slave": c.MS_SLAVE}
+
+
+def _mkdir(path: str) -> str:
+    os.makedirs(path, mode=0o755, exist_ok=True)
+    return path
+
+
+def _mount_dev(root: str, shm_size: int) -> None:
+    dev = _mkdir(os.path.join(root, "dev"))
+    c.mount("tmpfs", dev, "tmpfs", c.MS_NOSUID | c.MS_STRICTATIME, "mode=755,size=65536k")
+    old = os.umask(0)
+    try:
+        for name, major, minor in _DEVICES:
+            os.mknod(os.path.join(dev, name), 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+        for name, target in _DEV_LINKS:
+            os.symlink(target, os.path.join(dev, name))
+        pts = _mkdir(os.path.join(dev, "pts"))
+        c.mount("devpts", pts, "devpts", c.MS_NOSUID | c.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")
+        shm = _mkdir(os.path.join(dev, "shm"))
+        c.mount("shm", shm, "tmpfs", _NOSUID_NODEV_NOEXEC, f"mode=1777,size={shm_size}")
+        mq = _mkdir(os.path.join(dev, "mqueue"))
+        c.mount("mqueue", mq, "mqueue", _NOSUID_NODEV_NOEXEC)
+    finally:
+        os.umask(old)
+
+
+def _target(root: str, path: str, is_dir: bool) -> str:
+    host = secure_join(root, path)
+    if is_dir:
+        _mkdir(host)
+    elif not os.path.lexists(host):
+        _mkdir(os.path.dirname(host))
+        os.close(os.open(host, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o644))
+    return host
+
+
+def _flags(options: tuple[str, ...]) -> int:
+    return sum(_OPTION_FLAGS.get(o, 0) for o in set(options))
+
+
+def _user_mount(root: str, m: Mount) -> None:
+    if m.type == "tmpfs":
+        target = _target(root, m.target, True)
+        data = f"mode={oct(m.tmpfs_mode or 0o1777)[2:]}" + (f",size={m.tmpfs_size}" if m.tmpfs_size else "")
+        flags = c.MS_NOSUID | c.MS_NODEV | _flags(m.options) | (c.MS_RDONLY if m.read_only else 0)
+        c.mount("tmpfs", target, "tmpfs", flags, data)
+        return
+    if not os.path.exists(m.source):
+        raise FileNotFoundError(2, f"bind source path does not exist: {m.source}")
+    target = _target(root, m.target, os.path.isdir(m.source))
+    c.mount(m.source, target, None, c.MS_BIND | c.MS_REC)
+    prop = m.propagation or "rprivate"
+    c.mount(None, target, None, _PROPAGATION[prop.removeprefix("r")] | (c.MS_REC if prop[0] == "r" else 0))
+    extra = _flags(m.options) | (c.MS_RDONLY if m.read_only else 0)
+    if extra:
+        c.mount(None, target, None, c.MS_BIND | c.MS_REMOUNT | extra)
+
+
+def _mask(root: str) -> None:
+    null = os.path.join(root, "dev/null")
+    for path in MASKED_PATHS:
+        host = os.path.join(root, path.lstrip("/"))
+        if os.path.isdir(host):
+            c.mount("tmpfs", host, "tmpfs", c.MS_RDONLY, "size=0")
+        elif os.path.exists(host):
+            c.mount(null, host, None, c.MS_BIND)
+    for path in READONLY_PATHS:
+        host = os.path.join(root, path.lstrip("/"))
+        if os.path.exists(host):
+            c.mount(host, host, None, c.MS_BIND | c.MS_REC)
+            c.mount(None, host, None, c.MS_BIND | c.MS_REMOUNT | c.MS_RDONLY | _NOSUID_NODEV_NOEXEC)
+
+
+def _sysctls(root: str, sysctls: dict[str, str]) -> None:
+    for key in sorted(sysctls):
+        with open(os.path.join(root, "proc/sys", key.replace(".", "/")), "w") as fh:
+            fh.write(sysctls[key])
+
+
+def build_rootfs(plan: LaunchPlan) -> None:
+    """Mount everything under ``plan.merged`` (called by PID 1 in its new mount namespace)."""
+    c.mount(None, "/", None, c.MS_REC | c.MS_PRIVATE)
+    os.chdir(plan.store_root)
+    root = plan.merged
+    c.mount("overlay", os.path.relpath(root, plan.store_root), "overlay", 0, plan.overlay)
+    c.mount("proc", _mkdir(os.path.join(root, "proc")), "proc", _NOSUID_NODEV_NOEXEC)
+    sys_flags = _NOSUID_NODEV_NOEXEC | (0 if plan.privileged else c.MS_RDONLY)
+    c.mount("sysfs", _mkdir(os.path.join(root, "sys")), "sysfs", sys_flags)
+    _mount_dev(root, plan.shm_size)
+    for target, source in plan.etc_files:
+        c.mount(source, _target(root, target, False), None, c.MS_BIND)
+    for m in sorted(plan.mounts, key=lambda m: m.target.rstrip("/").count("/")):
+        _user_mount(root, m)
+    _sysctls(root, dict(plan.sysctls))
+    if not plan.privileged:
+        _mask(root)
+    if plan.read_only:
+        c.mount(None, root, None, c.MS_BIND | c.MS_REMOUNT | c.MS_RDONLY)
+
+
+def pivot(plan: LaunchPlan) -> None:
+    """Make ``plan.merged`` the root: pivot_root(".", ".") then detach the old root (runc's trick)."""
+    os.chdir(plan.merged)
+    c.pivot_root(".", ".")
+    c.umount2(".", c.MNT_DETACH)
+    os.chdir("/")

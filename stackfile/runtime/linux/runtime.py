@@ -1,0 +1,277 @@
+"""LinuxRuntime: the :class:`~stackfile.runtime.api.Runtime` protocol on this kernel.
+
+State lives in files under ``containers/<id>/`` (see :mod:`.state`), so every CLI invocation sees
+what the shims record; no daemon is involved.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import signal as signals
+import time
+from collections.abc import Iterator, Mapping
+
+from stackfile.errors import Conflict, Internal, InvalidSpec
+from stackfile.runtime.api import ContainerSpec, ContainerState, ContainerStatus, ExecSpec, LogLine
+from stackfile.runtime.linux import cgroups
+from stackfile.runtime.linux.create import create_container, remove_dirs
+from stackfile.runtime.linux.launch import StartFailed
+from stackfile.runtime.linux.refs import resolve_ref
+from stackfile.runtime.linux.specjson import spec_from_dict
+from stackfile.runtime.linux.state import ContainerDir, State, process_alive
+from stackfile.store.paths import StorePaths
+
+__all__ = ["LinuxRuntime", "parse_signal"]
+
+
+def parse_signal(name: str | int) -> int:
+    """``SIGTERM``, ``TERM``, ``15`` → 15."""
+    text = str(name).strip().upper()
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(signals.Signals["SIG" + text.removeprefix("SIG")])
+    except KeyError:
+        raise InvalidSpec(f"unknown signal {name!r}", hint="use a name like SIGTERM or a number") from None
+
+
+class LinuxRuntime:
+    """Containers under one store root."""
+
+    def __init__(self, paths: StorePaths) -> None:
+        self.paths = paths
+
+    # -- records -------------------------------------------------------------------------
+    def _dir(self, ref: str) -> ContainerDir:
+        return ContainerDir(self.paths.container(resolve_ref(self.paths.containers, ref)))
+
+    def _state(self, cdir: ContainerDir) -> tuple[State, ContainerState]:
+        state = cdir.state()
+        status = ContainerState(state.status)
+        if status in (ContainerState.RUNNING, ContainerState.RESTARTING) and not process_alive(
+                state.supervisor, state.supervisor_start):
+            status = ContainerState.DEAD
+        elif status is ContainerState.RUNNING and self._frozen(cdir.id):
+            status = ContainerState.PAUSED
+        return state, status
+
+    def _frozen(self, cid: str) -> bool:
+        cg = cgroups.for_container(cid)
+        if isinstance(cg, cgroups.V1Cgroup):
+            path = cg.root / "freezer" / "stackfile" / cid / "freezer.state"
+            return _read(path) == "FROZEN"
+        return "frozen 1" in _read(cg.dirs()[0] / "cgroup.events")
+
+    def _running_pid(self, cdir: ContainerDir) -> int:
+        state, status = self._state(cdir)
+        if status not in (ContainerState.RUNNING, ContainerState.PAUSED) or not state.pid:
+            raise Conflict(f"container {cdir.id[:12]} is not running", hint="start it first")
+        return state.pid
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def create(self, spec: ContainerSpec, *, image: str = "") -> str:
+        """Validate ``spec``, reserve the name and write the container's directory."""
+        return create_container(self.paths, spec, image=image)
+
+    def start(self, ref: str) -> None:
+        """Start under a detached shim; returns once PID 1 runs (raises StartFailed otherwise)."""
+        from stackfile.runtime.linux.shim import spawn_shim
+
+        cdir = self._dir(ref)
+        _, status = self._state(cdir)
+        if status in (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING):
+            return
+        cdir.clear_stop()
+        error = spawn_shim(str(self.paths.root), cdir.id)
+        if error:
+            code, _, message = error.partition(" ")
+            raise StartFailed(int(code) if code.isdigit() else 125, message or error)
+
+    def run_attached(self, spec: ContainerSpec, *, image: str = "") -> int:
+        """Create, start and wait with the caller's stdio; ``auto_remove`` removes it afterwards."""
+        from stackfile.runtime.linux.attached import run_foreground
+
+        cid = self.create(spec, image=image)
+        try:
+            return run_foreground(self.paths, ContainerDir(self.paths.container(cid)))
+        finally:
+            if spec.auto_remove:
+                self.remove(cid, force=True)
+
+    def stop(self, ref: str, timeout: float | None = None) -> None:
+        """Stop signal, grace period, SIGKILL; the supervisor will not restart it."""
+        cdir = self._dir(ref)
+        spec = spec_from_dict(cdir.config()["spec"])
+        cdir.request_stop()
+        state, status = self._state(cdir)
+        if status not in (ContainerState.RUNNING, ContainerState.PAUSED) or not state.pid:
+            return
+        grace = spec.stop_grace_seconds if timeout is None else timeout
+        pid = state.pid
+        if status is ContainerState.PAUSED:
+            self.unpause(cdir.id)
+        _signal(pid, parse_signal(spec.stop_signal))
+        if not _wait_gone(pid, state.pid_start, grace):
+            _signal(pid, signals.SIGKILL)
+            _wait_gone(pid, state.pid_start, 10.0)
+        self._wait_recorded(cdir, 5.0)
+
+    def _wait_recorded(self, cdir: ContainerDir, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _, status = self._state(cdir)
+            if status in (ContainerState.EXITED, ContainerState.DEAD, ContainerState.CREATED):
+                return
+            time.sleep(0.01)
+
+    def kill(self, ref: str, signal: str = "SIGKILL") -> None:
+        cdir = self._dir(ref)
+        _signal(self._running_pid(cdir), parse_signal(signal))
+
+    def restart(self, ref: str, timeout: float | None = None) -> None:
+        self.stop(ref, timeout)
+        self.start(ref)
+
+    def pause(self, ref: str) -> None:
+        cdir = self._dir(ref)
+        self._running_pid(cdir)
+        cgroups.for_container(cdir.id).freeze()
+
+    def unpause(self, ref: str) -> None:
+        cdir = self._dir(ref)
+        cgroups.for_container(cdir.id).thaw()
+
+    def wait(self, ref: str, timeout: float | None = None) -> int:
+        """Poll the record until the container has exited for good; returns its exit code."""
+        cdir = self._dir(ref)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            state, status = self._state(cdir)
+            if status in (ContainerState.EXITED, ContainerState.DEAD, ContainerState.CREATED):
+                return state.exit_code if state.exit_code is not None else -1
+            if deadline is not None and time.monotonic() > deadline:
+                raise Conflict(f"container {cdir.id[:12]} still runs after {timeout} s")
+            time.sleep(delay)
+            delay = min(0.05, delay * 2)
+
+    def remove(self, ref: str, *, force: bool = False) -> None:
+        """Remove a container that is not running (``force`` kills it): cgroups, name, directory."""
+        cdir = self._dir(ref)
+        state, status = self._state(cdir)
+        if status in (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING):
+            if not force:
+                raise Conflict(f"container {cdir.id[:12]} is {status.value}",
+                               hint="stop it first, or remove it with force")
+            cdir.request_stop()
+            if status is ContainerState.PAUSED:
+                cgroups.for_container(cdir.id).thaw()
+            if state.pid:
+                _signal(state.pid, signals.SIGKILL)
+                _wait_gone(state.pid, state.pid_start, 10.0)
+            self._wait_recorded(cdir, 5.0)
+        elif status is ContainerState.DEAD and state.pid:
+            _signal(state.pid, signals.SIGKILL)
+            _wait_gone(state.pid, state.pid_start, 10.0)
+        cg = cgroups.for_container(cdir.id)
+        cg.kill_all()
+        cg.remove(timeout=5.0)
+        remove_dirs(self.paths, cdir)
+
+    def exec(self, ref: str, spec: ExecSpec) -> int:
+        from stackfile.runtime.linux.attached import exec_attached
+
+        cdir = self._dir(ref)
+        return exec_attached(cdir, self._running_pid(cdir), spec)
+
+    # -- queries -------------------------------------------------------------------------
+    def logs(self, ref: str, *, follow: bool = False, tail: int | None = None,
+             since: str | None = None) -> Iterator[LogLine]:
+        from stackfile.runtime.linux.logs import read_logs
+
+        cdir = self._dir(ref)
+
+        def running() -> bool:
+            return self._state(cdir)[1] in (ContainerState.RUNNING, ContainerState.PAUSED,
+                                           ContainerState.RESTARTING)
+        return read_logs(str(cdir.sub("log.json")), tail=tail, since=since, follow=follow, running=running)
+
+    def inspect(self, ref: str) -> ContainerStatus:
+        return self._status(self._dir(ref))
+
+    def _status(self, cdir: ContainerDir) -> ContainerStatus:
+        config = cdir.config()
+        state, status = self._state(cdir)
+        alive = status in (ContainerState.RUNNING, ContainerState.PAUSED)
+        return ContainerStatus(
+            id=cdir.id, name=config["name"], state=status, pid=state.pid if alive else None,
+            exit_code=state.exit_code, oom_killed=state.oom_killed, created_at=config["created_at"],
+            started_at=state.started_at, finished_at=state.finished_at, restart_count=state.restart_count,
+            labels=dict(config["spec"].get("labels") or {}), image=config.get("image", ""),
+            command=tuple(config["spec"]["process"]["argv"]), error=state.error,
+        )
+
+    def spec_of(self, ref: str) -> ContainerSpec:
+        return spec_from_dict(self._dir(ref).config()["spec"])
+
+    def list(self, *, all: bool = False,
+             labels: Mapping[str, str] | None = None) -> builtins.list[ContainerStatus]:
+        """Containers (running ones unless ``all``) whose labels include ``labels``, sorted by name."""
+        out = []
+        try:
+            ids = sorted(n for n in os.listdir(self.paths.containers) if not n.startswith("."))
+        except FileNotFoundError:
+            return []
+        for cid in ids:
+            cdir = ContainerDir(self.paths.container(cid))
+            try:
+                st = self._status(cdir)
+            except (OSError, ValueError, KeyError):
+                continue  # being created or removed
+            if labels and any(st.labels.get(k) != v for k, v in labels.items()):
+                continue
+            if all or st.state in (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING):
+                out.append(st)
+        return sorted(out, key=lambda s: (s.name, s.id))
+
+    def top(self, ref: str) -> builtins.list[dict[str, str]]:
+        from stackfile.runtime.linux.top import processes
+
+        cdir = self._dir(ref)
+        self._running_pid(cdir)
+        return processes(cgroups.for_container(cdir.id).pids())
+
+    def upper_dir(self, ref: str) -> str:
+        return str(self._dir(ref).sub("upper"))
+
+    def rootfs_path(self, ref: str) -> str:
+        return f"/proc/{self._running_pid(self._dir(ref))}/root"
+
+
+def _read(path: os.PathLike[str]) -> str:
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError as exc:
+        raise Internal(f"cannot signal pid {pid}: {exc.strerror}") from None
+
+
+def _wait_gone(pid: int, start: int | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while process_alive(pid, start):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(delay)
+        delay = min(0.05, delay * 2)
+    return True

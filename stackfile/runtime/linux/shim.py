@@ -1,0 +1,119 @@
+"""The per-container supervisor: a detached process in the host's namespaces that outlives the CLI.
+
+It starts the container, pumps its output into ``log.json``, records every state change, applies
+the restart policy (exponential backoff, no restart after a stop request) and exits when the
+container is done for good. It is started by :func:`spawn_shim`; ``shim_main`` is its program.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from stackfile.runtime.linux.logs import pump
+from stackfile.runtime.linux.state import ContainerDir, State, now_rfc3339, process_alive
+from stackfile.runtime.linux.supervise import Run, backoff, should_restart
+
+__all__ = ["run_shim", "spawn_shim"]
+
+_BOOT = ("import sys; sys.path[:0] = [sys.argv[1]]; "
+         "from stackfile.runtime.linux.shim_main import main; main(sys.argv[2:])")
+
+
+def spawn_shim(store_root: str, container_id: str) -> str:
+    """Start the shim (a fresh interpreter without site, detached into its own session) and wait
+    until PID 1 runs; returns "" or the start error as ``<code> <message>``."""
+    r, w = os.pipe()
+    here = os.path.abspath(__file__)  # <parent>/stackfile/runtime/linux/shim.py
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
+    argv = [sys.executable, "-S", "-E", "-c", _BOOT, pkg_parent, store_root, container_id, str(w)]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, pass_fds=(w,), start_new_session=True, cwd="/")
+    os.close(w)
+    chunks = []
+    while chunk := os.read(r, 4096):
+        chunks.append(chunk)
+    os.close(r)
+    proc.wait()
+    text = b"".join(chunks).decode("utf-8", "replace").strip()
+    if text.startswith("ok"):
+        return ""
+    return text or "125 the container supervisor exited before the container started"
+
+
+def _peer_pid(cdir: ContainerDir):  # type: ignore[no-untyped-def]
+    def lookup(ref: str) -> int | None:
+        other = ContainerDir(cdir.path.parent / ref).state()
+        return other.pid if process_alive(other.pid, other.pid_start) else None
+    return lookup
+
+
+def _one_run(run: Run, state: State, ready: int | None) -> int | None:
+    """Start once and pump logs until PID 1 is gone; None if the start failed."""
+    tty = run.spec.process.tty
+    null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+    if tty:
+        master, slave = os.openpty()
+        fds, sources, to_close = (slave, slave, slave), {master: "stdout"}, [slave, null]
+    else:
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        fds, sources = (null, out_w, err_w), {out_r: "stdout", err_r: "stderr"}
+        to_close = [out_w, err_w, null]
+    try:
+        pid = run.start(fds, supervisor=os.getpid(), state=state, session=tty)
+    except Exception as exc:
+        for fd in sources:
+            os.close(fd)
+        if ready is not None:
+            os.write(ready, f"{getattr(exc, 'code', 125)} {getattr(exc, 'message', exc)}".encode())
+        return None
+    finally:
+        for fd in to_close:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    if ready is not None:
+        os.write(ready, b"ok %d" % pid)
+        os.close(ready)
+    pump(sources, str(run.cdir.sub("log.json")))
+    return run.reap(pid, state)
+
+
+def _sleep_unless_stopped(cdir: ContainerDir, delay: float) -> bool:
+    deadline = time.monotonic() + delay
+    while time.monotonic() < deadline:
+        if cdir.stop_requested():
+            return False
+        time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+    return not cdir.stop_requested()
+
+
+def run_shim(cdir: ContainerDir, store_root: str, short_links: str, ready: int | None) -> None:
+    """Supervise the container until it exits and the restart policy says it stays down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    run = Run(cdir, store_root, short_links, _peer_pid(cdir))
+    state = cdir.state()
+    attempt = 0
+    while True:
+        began = time.monotonic()
+        code = _one_run(run, state, ready)
+        ready = None
+        if code is None:
+            return
+        if not should_restart(run.spec.restart, code, state.restart_count, cdir.stop_requested()):
+            return
+        delay, attempt = backoff(attempt, time.monotonic() - began)
+        state.status = "restarting"
+        state.supervisor, state.finished_at = os.getpid(), state.finished_at or now_rfc3339()
+        cdir.write_state(state)
+        if not _sleep_unless_stopped(cdir, delay):
+            state.status = "exited"
+            cdir.write_state(state)
+            return
+        state.restart_count += 1

@@ -1,0 +1,116 @@
+"""On-disk records of one container: ``config.json`` (what to run) and ``state.json`` (what happened).
+
+``containers/<id>/``::
+
+    config.json     id, name, image, created_at, hostname, spec  (written once by create)
+    state.json      status, pid, supervisor, exit code, OOM, times, restart count, error
+                    (written atomically, only by the container's supervisor after create)
+    stop-requested  marker: a stop was asked for, so the supervisor must not restart it
+    log.json        JSON lines {"time", "stream", "log"}
+    upper/ work/ rootfs/  overlay dirs (the mounts themselves live in the container's namespace)
+    hosts hostname resolv.conf  bind-mounted over the container's /etc files
+
+Names live in ``containers/.names/<name>`` (a symlink to the id), created atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ContainerDir", "State", "now_rfc3339", "proc_start_time", "process_alive"]
+
+
+def now_rfc3339() -> str:
+    """The current time, RFC 3339 with nanoseconds, UTC (``2026-11-28T10:05:00.123456789Z``)."""
+    ns = time.time_ns()
+    seconds, frac = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{frac:09d}Z"
+
+
+def proc_start_time(pid: int) -> int:
+    """The kernel start time of ``pid`` (clock ticks since boot), 0 if it does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return 0
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return int(fields[19]) if fields[0] != b"Z" else 0
+
+
+def process_alive(pid: int | None, start_time: int | None) -> bool:
+    """True if ``pid`` still runs and is the same process (same start time, not a zombie)."""
+    return bool(pid) and proc_start_time(pid) == start_time  # type: ignore[arg-type]
+
+
+@dataclass
+class State:
+    """The mutable part of a container's record."""
+
+    status: str = "created"
+    pid: int | None = None
+    pid_start: int | None = None
+    supervisor: int | None = None
+    supervisor_start: int | None = None
+    exit_code: int | None = None
+    oom_killed: bool = False
+    started_at: str | None = None
+    finished_at: str | None = None
+    restart_count: int = 0
+    error: str = ""
+
+
+def _atomic_write(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, sort_keys=True)
+    os.replace(tmp, path)
+
+
+class ContainerDir:
+    """The files of one container under the store root."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.id = path.name
+
+    def sub(self, name: str) -> Path:
+        return self.path / name
+
+    def exists(self) -> bool:
+        return (self.path / "config.json").exists()
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        _atomic_write(self.sub("config.json"), config)
+
+    def config(self) -> dict[str, Any]:
+        with open(self.sub("config.json")) as fh:
+            data: dict[str, Any] = json.load(fh)
+        return data
+
+    def write_state(self, state: State) -> None:
+        _atomic_write(self.sub("state.json"), asdict(state))
+
+    def state(self) -> State:
+        try:
+            with open(self.sub("state.json")) as fh:
+                return State(**json.load(fh))
+        except FileNotFoundError:
+            return State()
+
+    def stop_requested(self) -> bool:
+        return self.sub("stop-requested").exists()
+
+    def request_stop(self) -> None:
+        self.sub("stop-requested").touch()
+
+    def clear_stop(self) -> None:
+        try:
+            self.sub("stop-requested").unlink()
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,121 @@
+"""One start of a container, as its supervisor (the shim, or the CLI for a foreground run) does it:
+make the cgroup, launch PID 1, record the state; then wait, detect OOM, clean the cgroup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+
+from stackfile.runtime.api import ContainerSpec, RestartPolicy
+from stackfile.runtime.linux import cgroups
+from stackfile.runtime.linux.launch import StartFailed, launch
+from stackfile.runtime.linux.plan import LaunchPlan, make_plan
+from stackfile.runtime.linux.specjson import spec_from_dict
+from stackfile.runtime.linux.state import ContainerDir, State, now_rfc3339, proc_start_time
+
+__all__ = ["Run", "backoff", "should_restart"]
+
+_BACKOFF_START, _BACKOFF_CAP, _RESET_AFTER = 0.1, 3.2, 10.0
+
+
+def should_restart(policy: RestartPolicy, exit_code: int, restarts: int, stop_requested: bool) -> bool:
+    """Docker's rule: never after a stop request; ``on-failure`` only on non-zero, up to N times."""
+    if stop_requested or policy.name == "no":
+        return False
+    if policy.name == "on-failure":
+        return exit_code != 0 and (policy.max_retries <= 0 or restarts < policy.max_retries)
+    return True
+
+
+def backoff(attempt: int, uptime: float) -> tuple[float, int]:
+    """Delay before the next start and the next attempt index: doubles from 100 ms, capped,
+    reset after 10 s of uptime."""
+    if uptime >= _RESET_AFTER:
+        attempt = 0
+    return min(_BACKOFF_CAP, _BACKOFF_START * (2 ** attempt)), attempt + 1
+
+
+class Run:
+    """Starts and reaps one container's PID 1; writes ``state.json`` as it goes."""
+
+    def __init__(self, cdir: ContainerDir, store_root: str, short_links: str,
+                 peer_pid: Callable[[str], int | None] = lambda _id: None) -> None:
+        self.cdir = cdir
+        self.config = cdir.config()
+        self.spec: ContainerSpec = spec_from_dict(self.config["spec"])
+        self.store_root = store_root
+        self.short_links = short_links
+        self.peer_pid = peer_pid
+        self.cgroup = cgroups.for_container(cdir.id)
+        self.oom_before = 0
+
+    def plan(self) -> LaunchPlan:
+        """Resolve the spec (user, caps, overlay options, network to join)."""
+        spec = self.spec
+        roots = (str(self.cdir.sub("upper")), *spec.layers)
+        plan = make_plan(spec, store_root=self.store_root, cdir=str(self.cdir.path),
+                         container_id=self.cdir.id, hostname=self.config["hostname"], etc_roots=roots,
+                         short_links=self.short_links)
+        join = ""
+        if spec.network.mode == "path":
+            join = spec.network.netns_path
+        elif spec.network.mode == "container":
+            pid = self.peer_pid(spec.network.container_id)
+            if not pid:
+                raise StartFailed(125, f"cannot join the network of container {spec.network.container_id!r}: "
+                                       "it is not running")
+            join = f"/proc/{pid}/ns/net"
+        return dataclasses.replace(plan, join_net=join)
+
+    def start(self, fds: tuple[int, int, int], *, supervisor: int, state: State,
+              session: bool | None = None) -> int:
+        """Create the cgroup and start PID 1; on failure nothing is left but the error in state."""
+        try:
+            plan = self.plan()
+            if session is not None:
+                plan = dataclasses.replace(plan, new_session=session)
+            self.cgroup.create(self.spec.resources)
+            plan = dataclasses.replace(plan, cgroup_procs=tuple(self.cgroup.procs_files()))
+            self.oom_before = self.cgroup.oom_kills()
+            pid = launch(plan, fds)
+        except BaseException as exc:
+            self.cleanup()
+            state.status, state.pid, state.error = "exited", None, str(getattr(exc, "message", exc))
+            state.exit_code = getattr(exc, "code", 125)
+            state.finished_at = now_rfc3339()
+            self.cdir.write_state(state)
+            raise
+        state.status, state.pid, state.pid_start = "running", pid, proc_start_time(pid)
+        state.supervisor, state.supervisor_start = supervisor, proc_start_time(supervisor)
+        state.started_at, state.finished_at, state.exit_code, state.error = now_rfc3339(), None, None, ""
+        state.oom_killed = False
+        self.cdir.write_state(state)
+        return pid
+
+    def reap(self, pid: int, state: State) -> int:
+        """Wait for PID 1, record its exit code and OOM kill, remove the cgroup."""
+        while True:
+            try:
+                _, status = os.waitpid(pid, 0)
+                break
+            except ChildProcessError:
+                status = 255 << 8
+                break
+        code = os.waitstatus_to_exitcode(status)
+        code = code if code >= 0 else 128 - code
+        state.oom_killed = self.cgroup.oom_kills() > self.oom_before
+        self.cleanup()
+        state.status, state.pid, state.pid_start = "exited", None, None
+        state.exit_code, state.finished_at = code, now_rfc3339()
+        self.cdir.write_state(state)
+        return code
+
+    def cleanup(self) -> None:
+        """Kill what is left in the cgroup and remove it."""
+        try:
+            self.cgroup.kill_all()
+            self.cgroup.remove()
+        except OSError:
+            pass
