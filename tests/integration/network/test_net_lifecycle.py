@@ -1,0 +1,122 @@
+"""Allocation under concurrency, refusals that leave nothing behind, and cleanup after SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from stackfile.errors import Conflict, InvalidSpec, NotFound
+from stackfile.network import Attachment, NetworkConfig, NetworkManager, PortBinding, helpers
+from stackfile.network.links import link_exists, links_inside
+from tests.conftest import needs_root
+
+pytestmark = needs_root
+
+
+def sid(n: int | str) -> str:
+    return f"{n}".encode().hex().ljust(64, "0")[:64]
+
+
+def leftovers(nm: NetworkManager, sandbox_ids: list[str], bridges: list[str]) -> list[str]:
+    """What would leak: netns mounts/files, veths, bridges, helper processes."""
+    mounts = Path("/proc/self/mountinfo").read_text()
+    bad = [f"mount {p}" for p in (str(nm.netns_path(s)) for s in sandbox_ids) if p in mounts]
+    bad += [f"file {nm.netns_path(s)}" for s in sandbox_ids if nm.netns_path(s).exists()]
+    links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+    bad += [f"link {b}" for b in bridges if b in links]
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    bad += [f"process {s}" for s in sandbox_ids if s in ps]
+    return bad
+
+
+def test_twenty_parallel_sandboxes_get_distinct_addresses(nm: NetworkManager) -> None:
+    rec = nm.ensure_network(NetworkConfig("l_par", "l"))
+    ids = [sid(f"par{i}") for i in range(20)]
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        sbs = list(pool.map(lambda s: nm.create_sandbox(s, [Attachment("l_par", ("par",))]), ids))
+    try:
+        addresses = [sb.addresses["l_par"] for sb in sbs]
+        assert len(set(addresses)) == 20
+        assert rec.gateway not in addresses
+        assert links_inside(sbs[7].netns_path) == ["eth0", "lo"]
+    finally:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(nm.destroy_sandbox, ids))
+        nm.remove_network("l_par")
+    assert leftovers(nm, ids, [rec.bridge]) == []
+
+
+def test_static_address_subnet_and_concurrent_networks(nm: NetworkManager) -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        recs = list(pool.map(lambda n: nm.ensure_network(NetworkConfig(f"l_n{n}", "l")), range(4)))
+    fixed = nm.ensure_network(NetworkConfig("l_fixed", "l", subnet="10.89.222.0/24", gateway="10.89.222.254"))
+    try:
+        assert len({r.subnet for r in recs}) == 4
+        assert (fixed.subnet, fixed.gateway) == ("10.89.222.0/24", "10.89.222.254")
+        sb = nm.create_sandbox(sid("fixed"), [Attachment("l_fixed", ("f",), ipv4_address="10.89.222.7")])
+        assert sb.addresses == {"l_fixed": "10.89.222.7"}
+        with pytest.raises(Conflict, match=r"10\.89\.222\.7"):
+            nm.create_sandbox(sid("fixed2"), [Attachment("l_fixed", ("g",), ipv4_address="10.89.222.7")])
+        with pytest.raises(InvalidSpec, match="not a host address"):
+            nm.create_sandbox(sid("fixed3"), [Attachment("l_fixed", ("g",), ipv4_address="10.1.1.1")])
+        with pytest.raises(Conflict, match="overlaps"):
+            nm.ensure_network(NetworkConfig("l_overlap", "l", subnet="10.89.222.128/25"))
+        with pytest.raises(Conflict, match="attached"):
+            nm.remove_network("l_fixed")
+        assert nm.get_network("l_overlap") is None
+        assert sorted(nm.sandbox_ids()) == [sb.id] or sid("fixed2") not in nm.sandbox_ids()
+        assert not nm.netns_path(sid("fixed2")).exists()
+        nm.destroy_sandbox(sb.id)
+    finally:
+        for name in ("l_fixed", "l_n0", "l_n1", "l_n2", "l_n3"):
+            if nm.get_network(name):
+                nm.remove_network(name)
+
+
+def test_refusals_leave_nothing_behind(nm: NetworkManager) -> None:
+    nm.ensure_network(NetworkConfig("l_ref", "l"))
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        with pytest.raises(Conflict, match=f"127.0.0.1:{port}/tcp is already in use"):
+            nm.create_sandbox(sid("busy"), [Attachment("l_ref", ("b",))], who="web",
+                              ports=[PortBinding(81, None), PortBinding(80, str(port), "127.0.0.1")])
+        with pytest.raises(NotFound, match="nope"):
+            nm.create_sandbox(sid("busy"), [Attachment("nope", ())], who="web")
+        with pytest.raises(NotFound, match="external network"):
+            nm.ensure_network(NetworkConfig("l_ext", "l", external=True))
+        assert nm.sandbox_ids() == [] and not nm.netns_path(sid("busy")).exists()
+        # the random port bound before the conflict was released again: the range form finds one
+        sb = nm.create_sandbox(sid("range"), [Attachment("l_ref", ("r",))],
+                               ports=[PortBinding(80, f"{port}-{port + 1}", "127.0.0.1")])
+        assert sb.ports[0].host_port == port + 1
+        nm.destroy_sandbox(sb.id)
+    finally:
+        busy.close()
+        nm.remove_network("l_ref")
+
+
+def test_destroy_after_sigkill_and_none_mode(nm: NetworkManager, procs) -> None:
+    rec = nm.ensure_network(NetworkConfig("l_kill", "l"))
+    sb = nm.create_sandbox(sid("kill"), [Attachment("l_kill", ("k",))], ports=[PortBinding(80)])
+    none = nm.create_sandbox(sid("none"))
+    assert links_inside(none.netns_path) == ["lo"] and none.endpoints == ()
+    proc = procs.start(sb.netns_path, "busybox", "sleep", "60")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    dns_pid = rec.dns_pid
+    nm.destroy_sandbox(sb.id)
+    nm.destroy_sandbox(none.id)
+    nm.destroy_sandbox(none.id)  # idempotent
+    nm.remove_network("l_kill")
+    assert leftovers(nm, [sb.id, none.id], [rec.bridge, sb.endpoints[0].host_ifname]) == []
+    assert not link_exists(rec.bridge)
+    assert dns_pid is not None and not helpers.is_running(dns_pid, rec.id)

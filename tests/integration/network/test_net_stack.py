@@ -1,0 +1,148 @@
+"""Two networks, a replica set, an internal network and published ports, with real bridges,
+namespaces and the host firewall (this host runs Docker: FORWARD policy DROP, br_netfilter on)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from stackfile.network import Attachment, NetworkConfig, NetworkManager, PortBinding, Sandbox, firewall
+from stackfile.network.links import links_inside
+from tests.conftest import needs_root
+
+pytestmark = needs_root
+
+
+def until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+def sid(name: str) -> str:
+    return name.encode().hex().ljust(64, "0")[:64]
+
+
+@pytest.fixture(scope="module")
+def stack(nm: NetworkManager) -> Iterator[dict[str, Sandbox]]:
+    """front: web (x2 replicas), client; back: db (only on back); web-1 is on both; internal: lonely."""
+    nm.ensure_network(NetworkConfig("t_front", "t"))
+    nm.ensure_network(NetworkConfig("t_back", "t"))
+    nm.ensure_network(NetworkConfig("t_int", "t", internal=True))
+    sbs = {
+        "web1": nm.create_sandbox(sid("web1"), [Attachment("t_front", ("web", "t-web-1", "www")),
+                                                Attachment("t_back", ("web", "t-web-1"))],
+                                  hostname="web1",
+                                  ports=[PortBinding(80, ""), PortBinding(5353, "", "127.0.0.1", "udp")],
+                                  who="web"),
+        "web2": nm.create_sandbox(sid("web2"), [Attachment("t_front", ("web", "t-web-2"))], hostname="web2"),
+        "client": nm.create_sandbox(sid("client"), [Attachment("t_front", ("client",))],
+                                    extra_hosts=["extra.example=10.89.250.9"]),
+        "db": nm.create_sandbox(sid("db"), [Attachment("t_back", ("db",))]),
+        "lonely": nm.create_sandbox(sid("lonely"), [Attachment("t_int", ("lonely",))]),
+    }
+    yield sbs
+    for sb in sbs.values():
+        nm.destroy_sandbox(sb.id)
+    for net in ("t_front", "t_back", "t_int"):
+        nm.remove_network(net)
+
+
+def test_interfaces_addresses_and_etc_files(stack: dict[str, Sandbox]) -> None:
+    web1 = stack["web1"]
+    assert links_inside(web1.netns_path) == ["eth0", "eth1", "lo"]
+    assert set(web1.addresses) == {"t_front", "t_back"}
+    assert len({sb.endpoints[0].address for sb in stack.values()}) == len(stack)
+    assert f"{web1.endpoints[0].address}\tweb1" in web1.etc_hosts
+    assert web1.resolv_conf == f"nameserver {web1.endpoints[0].gateway}\n"
+    assert "10.89.250.9\textra.example" in stack["client"].etc_hosts
+
+
+def test_names_resolve_to_all_replicas(stack: dict[str, Sandbox], procs) -> None:
+    client = stack["client"]
+    dns = client.endpoints[0].gateway  # nsenter keeps the host's /etc/resolv.conf: name the server
+    out = procs.run(client.netns_path, "busybox", "nslookup", "web", dns).stdout
+    front = {stack["web1"].addresses["t_front"], stack["web2"].addresses["t_front"]}
+    assert {ln.split()[-1] for ln in out.splitlines() if ln.startswith("Address") and "#" not in ln
+            and ":53" not in ln} == front
+    for name in ("www", "t-web-2", "extra.example"):
+        assert procs.run(client.netns_path, "busybox", "nslookup", name, dns).returncode == 0, name
+    # db is only on back: the client must not learn its name
+    assert procs.run(client.netns_path, "busybox", "nslookup", "db", dns).returncode != 0
+
+
+def test_reach_by_service_name_and_alias(stack: dict[str, Sandbox], procs, tmp_path: Path) -> None:
+    procs.httpd(stack["web1"].netns_path, tmp_path / "w1", "hello from web1\n")
+    client = stack["client"]
+
+    def get(name: str) -> str:
+        return procs.run_sb(client, "busybox", "wget", "-qO-", f"http://{name}/", timeout=3).stdout
+
+    assert until(lambda: get("www") == "hello from web1\n")
+    assert get("t-web-1") == "hello from web1\n"
+
+
+def test_network_isolation_and_internal(stack: dict[str, Sandbox], procs, tmp_path: Path) -> None:
+    db = stack["db"]
+    procs.httpd(db.netns_path, tmp_path / "db", "db\n")
+    web1, client = stack["web1"], stack["client"]
+    db_ip = db.addresses["t_back"]
+    # web1 shares the back network with db: reachable
+    assert until(lambda: procs.run(web1.netns_path, "busybox", "wget", "-qO-", f"http://{db_ip}/",
+                                   timeout=3).stdout == "db\n")
+    # client is only on front: routed through the host, dropped by the isolation rule
+    r = procs.run(client.netns_path, "busybox", "wget", "-qO-", f"http://{db_ip}/", timeout=2)
+    assert r.returncode != 0 and r.stdout == ""
+    # internal network: no default route, nothing outside the subnet is reachable
+    lonely = stack["lonely"]
+    routes = procs.run(lonely.netns_path, "ip", "-4", "route").stdout
+    assert "default" not in routes and lonely.endpoints[0].address.rsplit(".", 1)[0] in routes
+    r = procs.run(lonely.netns_path, "busybox", "ping", "-c1", "-W1", stack["web1"].addresses["t_front"])
+    assert r.returncode != 0 and "unreachable" in (r.stderr + r.stdout).lower()
+
+
+def test_published_tcp_and_udp(stack: dict[str, Sandbox], nm: NetworkManager, procs, tmp_path: Path) -> None:
+    web1 = stack["web1"]
+    procs.httpd(web1.netns_path, tmp_path / "pub", "published\n")
+    procs.udp_echo(web1.netns_path, 5353)
+    tcp = nm.ports(web1.id, 80)[0]
+    udp = nm.ports(web1.id, 5353, "udp")[0]
+    assert tcp.host_port > 0 and udp.host_ip == "127.0.0.1"
+
+    def http() -> str:
+        return subprocess.run(["busybox", "wget", "-qO-", f"http://127.0.0.1:{tcp.host_port}/"],
+                              capture_output=True, text=True, timeout=5).stdout
+
+    assert until(lambda: http() == "published\n")
+
+    def echo() -> bytes:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.3)
+            s.sendto(b"ping", ("127.0.0.1", udp.host_port))
+            try:
+                return s.recv(100)
+            except TimeoutError:
+                return b""
+
+    assert until(lambda: echo() == b"echo:ping")
+
+
+def test_firewall_rules_follow_the_network(nm: NetworkManager) -> None:
+    rec = nm.ensure_network(NetworkConfig("t_fw", "t"))
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    assert f"stackfile_{rec.bridge}" in tables
+    if firewall.forward_policy_drops():  # Docker's default: our ACCEPT rules must be there
+        rules = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True).stdout
+        assert rules.count(f"stackfile:{rec.bridge}") == 3
+    nm.remove_network("t_fw")
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    rules = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True).stdout
+    assert rec.bridge not in tables and rec.bridge not in rules
