@@ -33,7 +33,8 @@ from watchdog.observers.polling import PollingObserver
 
 from stackfile.errors import Unavailable
 
-__all__ = ["POLLED_FILESYSTEMS", "Change", "TreeObserver", "filesystem_of", "watch_roots"]
+__all__ = ["POLLED_FILESYSTEMS", "Change", "TreeObserver", "filesystem_of", "inotify_limit_error",
+           "watch_roots"]
 
 # File systems whose remote or user-space changes inotify does not see.
 POLLED_FILESYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "vboxsf", "vmhgfs",
@@ -113,37 +114,44 @@ class TreeObserver:
                  poll: bool = False, poll_interval: float = 0.5) -> None:
         self.roots = watch_roots(paths)
         self.polled: dict[Path, str] = {}  # root -> why it is polled
-        self._handler = _Handler(emit)
-        self._inotify: BaseObserver = Observer()
-        self._polling: BaseObserver = PollingObserver(timeout=poll_interval)
-        for directory, recursive in self.roots:
+        for directory, _ in self.roots:
             fstype = filesystem_of(directory)
             if poll or fstype in POLLED_FILESYSTEMS:
                 self.polled[directory] = "requested" if poll else f"{fstype} delivers no inotify events"
-                self._polling.schedule(self._handler, str(directory), recursive=recursive,
-                                       event_filter=_EVENTS)
-            else:
-                self._inotify.schedule(self._handler, str(directory), recursive=recursive,
-                                       event_filter=_EVENTS)
+        self._handler = _Handler(emit)
+        self._poll_interval = poll_interval
+        self._observers: list[BaseObserver] = []
 
     def start(self) -> TreeObserver:
         """Add the watches (raises :class:`Unavailable` with the sysctl to raise on a kernel limit)."""
         try:
-            self._inotify.start()
+            self._start([(d, r) for d, r in self.roots if d not in self.polled], Observer)
+            self._start([(d, r) for d, r in self.roots if d in self.polled],
+                        lambda: PollingObserver(timeout=self._poll_interval))
         except OSError as exc:
-            raise _limit_error(exc, self.roots) from exc
-        if self.polled:
-            self._polling.start()
+            self.stop()
+            raise inotify_limit_error(exc, self.roots) from exc
         return self
 
+    def _start(self, roots: list[tuple[Path, bool]], make: Callable[[], BaseObserver]) -> None:
+        if not roots:
+            return
+        observer = make()  # an inotify observer opens its inotify fd here
+        self._observers.append(observer)
+        for directory, recursive in roots:
+            observer.schedule(self._handler, str(directory), recursive=recursive, event_filter=_EVENTS)
+        observer.start()
+
     def stop(self) -> None:
-        for obs in (self._inotify, self._polling):
-            if obs.is_alive():
-                obs.stop()
-                obs.join()
+        for observer in self._observers:
+            if observer.is_alive():
+                observer.stop()
+                observer.join()
+        self._observers.clear()
 
 
-def _limit_error(exc: OSError, roots: list[tuple[Path, bool]]) -> Exception:
+def inotify_limit_error(exc: OSError, roots: list[tuple[Path, bool]]) -> Exception:
+    """The error to show for an OSError from adding watches: which limit, and the sysctl to raise."""
     where = ", ".join(str(d) for d, _ in roots)
     if exc.errno == errno.ENOSPC:
         limit = _read("/proc/sys/fs/inotify/max_user_watches")

@@ -1,0 +1,105 @@
+"""The observer: fewest watches, polling fallback, and kernel limits reported with the sysctl."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from stackfile.errors import Unavailable
+from stackfile.watch.observer import Change, TreeObserver, filesystem_of, inotify_limit_error, watch_roots
+
+
+def test_watch_roots_are_the_fewest_covering_watches(tmp_path: Path) -> None:
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    (tmp_path / "requirements.txt").write_text("")
+    roots = watch_roots([tmp_path / "src", tmp_path / "src" / "pkg", tmp_path / "requirements.txt",
+                         tmp_path / "missing.lock", tmp_path / "src" / "pkg" / "x.py"])
+    assert roots == [(tmp_path, False), (tmp_path / "src", True)]
+
+
+def _collect(observer_paths: list[Path], poll: bool) -> tuple[TreeObserver, list[Change], threading.Event]:
+    seen: list[Change] = []
+    got = threading.Event()
+
+    def emit(changes: list[Change]) -> None:
+        seen.extend(changes)
+        got.set()
+
+    return TreeObserver(observer_paths, emit, poll=poll, poll_interval=0.05), seen, got
+
+
+@pytest.mark.parametrize("poll", [False, True])
+def test_changes_in_the_deepest_directory_are_seen(tmp_path: Path, poll: bool) -> None:
+    deep = tmp_path / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    observer, seen, got = _collect([tmp_path], poll)
+    observer.start()
+    try:
+        assert bool(observer.polled) is poll
+        time.sleep(0.06 if poll else 0)  # the poller's first snapshot
+        (deep / "f.txt").write_text("x")
+        assert got.wait(3.0)
+    finally:
+        observer.stop()
+    assert str(deep / "f.txt") in {c.path for c in seen}
+
+
+@pytest.mark.slow
+def test_a_100000_file_tree_is_watched_with_one_watch_per_directory(tmp_path: Path) -> None:
+    for d in range(100):
+        sub = tmp_path / f"d{d:03}"
+        sub.mkdir()
+        for f in range(1000):
+            (sub / f"f{f}").touch()
+    observer, seen, got = _collect([tmp_path], False)
+    started = time.monotonic()
+    observer.start()
+    try:
+        took = time.monotonic() - started
+        (tmp_path / "d099" / "f999").write_text("changed")
+        assert got.wait(3.0)
+    finally:
+        observer.stop()
+    assert any(c.path.endswith("d099/f999") for c in seen)
+    assert took < 5.0
+
+
+def test_the_watch_limit_names_the_sysctl() -> None:
+    err = inotify_limit_error(OSError(errno.ENOSPC, "inotify watch limit reached"), [(Path("/src"), True)])
+    assert isinstance(err, Unavailable)
+    assert "fs.inotify.max_user_watches" in err.message and "sysctl -w fs.inotify.max_user_watches" in (
+        err.hint or "")
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare(1)")
+def test_the_instance_limit_is_reported_for_real(tmp_path: Path) -> None:
+    # In a fresh user namespace we may lower our own inotify instance limit to 0.
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from stackfile.errors import Unavailable\n"
+        "from stackfile.watch.observer import TreeObserver\n"
+        "try:\n"
+        f"    TreeObserver([Path({str(tmp_path)!r})], lambda c: None).start()\n"
+        "except Unavailable as e:\n"
+        "    print(e.render())\n"
+    )
+    cmd = f"echo 0 > /proc/sys/user/max_inotify_instances && exec {sys.executable} -c \"$0\""
+    result = subprocess.run(["unshare", "-Ur", "sh", "-c", cmd, script], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[3], check=False, timeout=30)
+    if "Operation not permitted" in result.stderr or "Permission denied" in result.stderr:
+        pytest.skip("user namespaces are not available here")
+    out = result.stdout + result.stderr
+    assert "too many inotify instances (fs.inotify.max_user_instances=" in result.stdout, out
+    assert "sysctl -w fs.inotify.max_user_instances" in result.stdout
+
+
+def test_filesystem_of_reads_mountinfo() -> None:
+    assert filesystem_of(Path("/proc/self")) == "proc"
