@@ -57,15 +57,16 @@ class SandboxOps:
         attachments: Sequence[Attachment] = (),
         *,
         hostname: str = "",
-        extra_hosts: Mapping[str, str] | Iterable[str] = (),
-        dns: Sequence[str] = (),
-        dns_search: Sequence[str] = (),
-        dns_options: Sequence[str] = (),
+        extra_hosts: Mapping[str, str] | Iterable[str] | None = (),
+        dns: str | Sequence[str] | None = (),
+        dns_search: str | Sequence[str] | None = (),
+        dns_options: str | Sequence[str] | None = (),
         ports: Sequence[PortBinding] = (),
         who: str = "",
     ) -> Sandbox:
         """Make the sandbox; ``who`` (the service name) only improves error messages."""
-        extra = parse_extra_hosts(extra_hosts, who)
+        extra = parse_extra_hosts(extra_hosts or (), who)
+        dns, dns_search, dns_options = _strs(dns), _strs(dns_search), _strs(dns_options)
         nets = [self._network_for(a, who) for a in attachments]
         if ports and not nets:
             raise InvalidSpec(f"service {who!r} publishes ports but has no network",
@@ -73,6 +74,9 @@ class SandboxOps:
         bound = bind_all(ports, who)
         try:
             self._record(sandbox_id, attachments, nets, hostname, extra, dns, bound, who)
+            with immediate(self.conn) as conn:
+                conn.execute("UPDATE sandboxes SET resolv = ? WHERE id = ?",
+                             (json.dumps([dns_search, dns_options]), sandbox_id))
         except BaseException:
             for sock, _ in bound:
                 sock.close()
@@ -87,7 +91,7 @@ class SandboxOps:
         finally:
             for sock, _ in bound:
                 sock.close()
-        return self.sandbox(sandbox_id, dns_search=dns_search, dns_options=dns_options)
+        return self.sandbox(sandbox_id)
 
     def _network_for(self, att: Attachment, who: str) -> NetworkRecord:
         rec = self.get_network(att.network)
@@ -139,8 +143,7 @@ class SandboxOps:
     def _endpoints(self, sandbox_id: str) -> list[Endpoint]:
         return [rows.endpoint(r) for r in self.conn.execute(rows.ENDPOINTS, (sandbox_id,))]
 
-    def sandbox(self, sandbox_id: str, *, dns_search: Sequence[str] = (),
-                dns_options: Sequence[str] = ()) -> Sandbox:
+    def sandbox(self, sandbox_id: str) -> Sandbox:
         """The sandbox as recorded (NotFound if there is none)."""
         row = self.conn.execute("SELECT * FROM sandboxes WHERE id = ?", (sandbox_id,)).fetchone()
         if row is None:
@@ -148,6 +151,7 @@ class SandboxOps:
         eps = tuple(self._endpoints(sandbox_id))
         extra = [tuple(p) for p in json.loads(row["extra_hosts"])]
         host_text = self.resolv_conf.read_text() if self.resolv_conf.exists() else ""
+        dns_search, dns_options = json.loads(row["resolv"])
         return Sandbox(
             id=sandbox_id, netns_path=row["netns_path"], endpoints=eps,
             etc_hosts=hosts_file(row["hostname"], [e.address for e in eps], extra),
@@ -206,6 +210,12 @@ class SandboxOps:
         with immediate(self.conn) as conn:
             conn.execute("UPDATE sandboxes SET proxy_pid = ?, ports = ? WHERE id = ?",
                          (pid, _ports_json([b for _, b in bound]), sandbox_id))
+
+
+def _strs(value: str | Sequence[str] | None) -> list[str]:
+    if not value:
+        return []
+    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 def _ports_json(ports: Sequence[BoundPort]) -> str:

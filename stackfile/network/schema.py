@@ -50,6 +50,8 @@ MIGRATIONS = [
     );
     CREATE INDEX endpoints_address ON endpoints(address)
     """,
+    # resolv.conf search domains and options of a sandbox
+    "ALTER TABLE sandboxes ADD COLUMN resolv TEXT NOT NULL DEFAULT '[[], []]'",
 ]
 
 
