@@ -30,6 +30,8 @@ def split_name(ref: str) -> tuple[str, str]:
 def normalize_name(ref: str) -> str:
     """The stored form of an image name: ``repo:tag``; raises InvalidSpec for malformed names."""
     text = ref.strip()
+    if text.startswith(("oci-archive:", "docker-archive:", "oci:")):
+        return text  # an imported archive is named by its source reference
     if text.startswith("docker://"):
         text = text[len("docker://"):]
     if "@" in text:
