@@ -1,0 +1,66 @@
+"""``up`` without ``-d``: multiplexed logs until the containers exit or Ctrl-C.
+
+The first Ctrl-C stops the containers gracefully (stop signal, grace period), a second one kills
+them. ``--abort-on-container-exit`` stops everything when one container exits and
+``--exit-code-from SERVICE`` returns that service's exit code.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import click
+
+from stackfile.cli.project_render import LogPrinter
+
+POLL = 0.25
+
+
+def _watch(ctx: Any, ids: set[str], stop: threading.Event, abort: bool, codes: dict[str, int]) -> None:
+    from stackfile.reconcile import labels as L
+
+    while not stop.is_set():
+        mine = [s for s in ctx.containers() if s.id in ids]
+        exited = [s for s in mine if s.state.value in ("exited", "dead")]
+        for s in exited:
+            codes.setdefault(s.labels.get(L.SERVICE, ""), s.exit_code or 0)
+        if (abort and exited) or len(exited) == len(mine):
+            stop.set()
+            return
+        time.sleep(POLL)
+
+
+def attach(g: Any, result: Any, *, abort: bool, exit_code_from: str | None, timeout: float | None,
+           color: bool, prefix: bool) -> int:
+    """Follow the logs of the services ``up`` started; returns the exit code for the CLI."""
+    from stackfile.engine import project_ops
+    from stackfile.engine.project_logs import follow_containers
+    from stackfile.reconcile import labels as L
+
+    ctx = result.context
+    statuses = [s for s in ctx.containers() if s.labels.get(L.SERVICE) in result.services
+                and s.labels.get(L.ONEOFF) != "True"]
+    names = [s.name for s in statuses]
+    printer = LogPrinter(names, color=None if color else False, prefix=prefix)
+    stop = threading.Event()
+    codes: dict[str, int] = {}
+    threading.Thread(target=_watch, args=(ctx, {s.id for s in statuses}, stop, abort, codes),
+                     daemon=True).start()
+    try:
+        for line in follow_containers(ctx, statuses, stop=stop):
+            printer(line)
+    except KeyboardInterrupt:
+        click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
+        try:
+            project_ops.stop(g, tuple(result.services), timeout=timeout)
+        except KeyboardInterrupt:
+            project_ops.kill(g, tuple(result.services))
+        return 130
+    if abort:
+        click.echo("Aborting on container exit...", err=True)
+        project_ops.stop(g, tuple(result.services), timeout=timeout)
+    if exit_code_from:
+        return codes.get(exit_code_from, 0)
+    return 0

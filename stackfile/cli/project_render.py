@@ -1,0 +1,87 @@
+"""Rendering of the Compose workflow's events and tables (plain click; colours only on a TTY)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+RESOURCE = {"network": "Network", "volume": "Volume", "image": "Image", "service": "Container",
+            "container": "Container"}
+DONE = {"CreateNetwork": "Created", "CreateVolume": "Created", "EnsureImage": "Ready", "BuildImage": "Built",
+        "CreateContainer": "Started", "RecreateContainer": "Recreated", "StartContainer": "Started",
+        "RestartContainer": "Restarted", "StopContainer": "Stopped", "RemoveContainer": "Removed",
+        "WaitHealthy": "Healthy", "WaitCompleted": "Exited", "RemoveNetwork": "Removed",
+        "RemoveVolume": "Removed", "RemoveImage": "Removed"}
+COLOURS = ["cyan", "yellow", "green", "magenta", "blue", "bright_cyan", "bright_yellow", "bright_green",
+           "bright_magenta", "bright_blue"]
+
+
+def _subject(action: Any) -> str:
+    kind, _, rest = action.target.partition(":")
+    if kind == "service" and action.name:
+        return f"Container {action.name}"
+    if kind == "service":
+        return f"Service {rest}"
+    return f"{RESOURCE.get(kind, kind)} {action.name or rest}"
+
+
+class EventPrinter:
+    """An EventSink printing Compose-like progress lines on stderr."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+
+    def __call__(self, event: Any) -> None:
+        action = getattr(event, "action", None)
+        if event.kind == "project.warning":
+            click.echo(click.style("WARN ", fg="yellow") + event.message, err=True)
+        elif self.quiet:
+            return
+        elif action is not None and event.kind == "action.done":
+            word = DONE.get(action.kind.value, "Done")
+            click.echo(f" {click.style('✔', fg='green')} {_subject(action):<40} {word:<9} "
+                       f"{event.elapsed:5.1f}s", err=True)
+        elif action is not None and event.kind in ("action.failed", "action.warn"):
+            mark = click.style("✘", fg="red")
+            click.echo(f" {mark} {_subject(action):<40} Error     {event.error}", err=True)
+        elif event.kind.startswith("container.") and event.message:
+            verb = event.kind.split(".", 1)[1]
+            past = {"stop": "Stopped", "start": "Started", "restart": "Restarted", "kill": "Killed",
+                    "pause": "Paused", "unpause": "Unpaused", "remove": "Removed"}.get(verb, verb)
+            click.echo(f" {click.style('✔', fg='green')} Container {event.message:<30} {past}", err=True)
+        elif event.kind.startswith("build.") and event.message:
+            click.echo(f"   {event.message}", err=True)
+
+
+def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
+    """A plain aligned table with upper-case headers (Docker's look)."""
+    cells = [[str(r.get(key, "")) for key, _ in columns] for r in rows]
+    widths = [max([len(title)] + [len(c[i]) for c in cells]) for i, (_, title) in enumerate(columns)]
+    click.echo("   ".join(t.ljust(w) for (_, t), w in zip(columns, widths, strict=True)).rstrip())
+    for c in cells:
+        click.echo("   ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip())
+
+
+class LogPrinter:
+    """Service-prefixed, coloured log lines (``web-1  | text``)."""
+
+    def __init__(self, names: list[str], *, color: bool | None = None, prefix: bool = True,
+                 timestamps: bool = False) -> None:
+        self.color = sys.stdout.isatty() if color is None else color
+        self.prefix = prefix
+        self.timestamps = timestamps
+        self.width = max([len(n) for n in names] + [1])
+        self.colours = {n: COLOURS[i % len(COLOURS)] for i, n in enumerate(sorted(names))}
+
+    def __call__(self, line: Any) -> None:
+        text = line.text.rstrip("\n")
+        if self.timestamps:
+            text = f"{line.time} {text}"
+        if self.prefix:
+            label = f"{line.container:<{self.width}} | "
+            if self.color:
+                label = click.style(label, fg=self.colours.get(line.container, "white"))
+            text = label + text
+        click.echo(text)

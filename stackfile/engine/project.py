@@ -1,0 +1,215 @@
+"""The Compose workflow for one project: ``up``, ``down`` and (re-exported) the other commands.
+
+``up`` = load -> observe -> images first (build/ensure what is missing) -> plan -> execute. The
+executor runs the plan's actions in parallel as dependencies allow; the engine emits events and
+returns the plan, never prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from stackfile.engine.project_apply import Applier, wait_healthy
+from stackfile.engine.project_context import ProjectContext, open_project
+from stackfile.engine.project_logs import logs
+from stackfile.engine.project_ops import (
+    exec_,
+    images,
+    kill,
+    ls,
+    pause,
+    port,
+    ps,
+    restart,
+    rm,
+    run,
+    start,
+    stop,
+    top,
+    unpause,
+)
+from stackfile.events import Event, EventSink, discard
+from stackfile.reconcile.desired import desired_services
+from stackfile.reconcile.executor import ExecutionResult, execute
+from stackfile.reconcile.plan import Kind, Plan
+from stackfile.reconcile.planner import PlanOptions, plan, plan_down, select_services
+
+__all__ = [
+    "DownOptions",
+    "UpOptions",
+    "UpResult",
+    "down",
+    "exec_",
+    "images",
+    "kill",
+    "logs",
+    "ls",
+    "pause",
+    "port",
+    "ps",
+    "restart",
+    "rm",
+    "run",
+    "start",
+    "stop",
+    "top",
+    "unpause",
+    "up",
+]
+
+IMAGE_KINDS = (Kind.BUILD_IMAGE, Kind.ENSURE_IMAGE)
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    """``up``'s flags (the plan-shaping ones are passed on as :class:`PlanOptions`)."""
+
+    plan: PlanOptions = field(default_factory=PlanOptions)
+    dry_run: bool = False
+    wait: bool = False
+    wait_timeout: float | None = None
+    timeout: float | None = None
+
+
+@dataclass
+class UpResult:
+    """What ``up`` did: the plan executed (empty for a no-op) and the project it applied to."""
+
+    project: str
+    plan: Plan
+    result: ExecutionResult | None = None
+    services: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    context: ProjectContext | None = None
+
+
+def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard) -> UpResult:
+    """Converge the project to its stack file; raises the first failure with the rest as detail."""
+    ctx = open_project(opts, sink=sink)
+    desired = desired_services(ctx.stack)
+    selected = select_services(desired, options.plan.services, options.plan.no_deps)
+    refs = sorted({desired[s].image for s in selected if desired[s].image})
+    applier = Applier(ctx, desired, timeout=options.timeout, wait_timeout=options.wait_timeout,
+                      start=not options.plan.no_start)
+    the_plan = plan(ctx.stack, ctx.observe(refs), options.plan)
+    if options.dry_run:
+        return UpResult(ctx.name, the_plan, services=selected, warnings=the_plan.warnings, context=ctx)
+    images_plan = _only(the_plan, IMAGE_KINDS)
+    if images_plan:
+        _run(images_plan, applier, sink)
+        the_plan = plan(ctx.stack, ctx.observe(refs), replace(options.plan, build=False))
+    for warning in the_plan.warnings:
+        sink(Event("project.warning", warning))
+    result = _run(the_plan, applier, sink)
+    if options.wait:
+        for name in selected:
+            if desired[name].replicas:
+                wait_healthy_or_running(ctx, name, options.wait_timeout)
+    _remember(ctx, opts, options, selected)
+    full = _merge(images_plan, the_plan)
+    return UpResult(ctx.name, full, result, selected, the_plan.warnings, ctx)
+
+
+def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list[str]) -> None:
+    from stackfile.engine.project_fast import remember
+    from stackfile.reconcile import labels as L
+
+    mine = [s for s in ctx.containers() if s.labels.get(L.SERVICE) in selected
+            and s.labels.get(L.ONEOFF) != "True"]
+    if all(s.state.value == "running" for s in mine):
+        remember(ctx.paths, opts, options.plan, ctx.project, selected,
+                 [{"name": s.name, "id": s.id} for s in mine])
+
+
+def wait_healthy_or_running(ctx: ProjectContext, service: str, timeout: float | None) -> None:
+    """``up --wait``: healthy when the service has a healthcheck, else running."""
+    svc = ctx.stack.services[service]
+    from stackfile.reconcile.health import health_config
+
+    record = ctx.images.resolve(svc.image or "") if svc.healthcheck is None else None
+    if health_config(svc.healthcheck, record.config if record is not None else None) is not None:
+        wait_healthy(ctx, service, timeout)
+
+
+def _only(p: Plan, kinds: tuple[Kind, ...]) -> Plan:
+    out = Plan()
+    for action in p.ordered():
+        if action.kind in kinds:
+            out.add(action)
+    return out
+
+
+def _merge(first: Plan, second: Plan) -> Plan:
+    if not first:
+        return second
+    out = Plan()
+    for action in first.ordered():
+        out.add(action)
+    for action in second.ordered():
+        out.add(action, after=[*first.actions, *(d.key for d in second.dependencies(action))])
+    out.warnings = second.warnings
+    return out
+
+
+def _run(p: Plan, applier: Applier, sink: EventSink) -> ExecutionResult:
+    result = execute(p, applier.handlers(), sink=sink, workers=8)
+    for warning in result.warnings:
+        sink(Event("project.warning", warning))
+    result.raise_for_failure(p)
+    return result
+
+
+@dataclass(frozen=True)
+class DownOptions:
+    """``down``'s flags."""
+
+    volumes: bool = False
+    rmi: str = ""  # "" | "local" | "all"
+    remove_orphans: bool = False
+    timeout: float | None = None
+    dry_run: bool = False
+
+
+def down(opts: Any, options: DownOptions = DownOptions(), *, sink: EventSink = discard) -> UpResult:
+    """Remove the project's containers, networks (and volumes, images): from labels, file or not."""
+    ctx = open_project(opts, sink=sink, require_file=False)
+    services = tuple(sorted(ctx.stack.services)) if ctx.stack is not None else None
+    observed = ctx.observe()
+    the_plan = plan_down(observed, services=services, remove_orphans=options.remove_orphans,
+                         volumes=options.volumes, images=_rmi(ctx, options.rmi))
+    if options.dry_run:
+        return UpResult(ctx.name, the_plan, context=ctx)
+    _stop_watch(ctx)
+    result = _run(the_plan, Applier(ctx, {}, timeout=options.timeout), sink) if the_plan else None
+    from stackfile.engine.project_fast import forget
+
+    forget(ctx.paths)
+    if not ctx.containers():
+        import shutil
+
+        shutil.rmtree(ctx.state_dir, ignore_errors=True)
+    return UpResult(ctx.name, the_plan, result, context=ctx)
+
+
+def _rmi(ctx: ProjectContext, mode: str) -> Mapping[str, str]:
+    if not mode or ctx.stack is None:
+        return {}
+    desired = desired_services(ctx.stack)
+    out = {}
+    for svc in desired.values():
+        if mode == "all" or (svc.buildable and not ctx.stack.services[svc.name].image):
+            out[svc.image] = f"--rmi {mode}"
+    return out
+
+
+def _stop_watch(ctx: ProjectContext) -> None:
+    try:
+        from stackfile.engine.watch import stop_watch  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return
+    try:
+        stop_watch(ctx.paths, ctx.name)
+    except Exception:  # a watcher that is already gone is fine
+        return

@@ -1,0 +1,182 @@
+"""The executor's handlers for ``up``/``down``: one small function per action kind.
+
+They carry out what the plan says; the only waiting they do is what a Wait action asks for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stackfile.engine.project_containers import create_container, remove_container, start_container
+from stackfile.engine.project_context import ProjectContext
+from stackfile.errors import InvalidSpec, Location, NotFound, StackfileError, Unavailable
+from stackfile.reconcile import labels as L
+from stackfile.reconcile.desired import DesiredService, get, network_name, volume_name
+from stackfile.reconcile.executor import Handler
+from stackfile.reconcile.health import read_health
+from stackfile.reconcile.health_main import health_path
+from stackfile.reconcile.plan import Action, Kind
+
+__all__ = ["Applier", "logs_tail"]
+
+POLL = 0.05
+
+
+def logs_tail(ctx: ProjectContext, container_id: str, lines: int = 10) -> str:
+    """The last lines a container printed, for error messages."""
+    try:
+        return "\n".join(line.text.rstrip("\n") for line in ctx.runtime.logs(container_id, tail=lines))
+    except StackfileError:
+        return ""
+
+
+@dataclass
+class Applier:
+    """Handlers bound to one project and the desired services."""
+
+    ctx: ProjectContext
+    desired: Mapping[str, DesiredService]
+    timeout: float | None = None  # stop timeout
+    wait_timeout: float | None = None
+    start: bool = True
+
+    def handlers(self) -> dict[Kind, Handler]:
+        return {
+            Kind.CREATE_NETWORK: self.create_network, Kind.CREATE_VOLUME: self.create_volume,
+            Kind.ENSURE_IMAGE: self.ensure_image, Kind.BUILD_IMAGE: self.build_image,
+            Kind.CREATE_CONTAINER: self.create, Kind.RECREATE_CONTAINER: self.recreate,
+            Kind.START_CONTAINER: self.start_existing, Kind.RESTART_CONTAINER: self.restart,
+            Kind.STOP_CONTAINER: self.stop, Kind.REMOVE_CONTAINER: self.remove,
+            Kind.WAIT_HEALTHY: self.wait_healthy, Kind.WAIT_COMPLETED: self.wait_completed,
+            Kind.REMOVE_NETWORK: self.remove_network, Kind.REMOVE_VOLUME: self.remove_volume,
+            Kind.REMOVE_IMAGE: self.remove_image,
+        }
+
+    # ---------------------------------------------------------------- infrastructure
+    def create_network(self, action: Action) -> None:
+        from stackfile.network.model import NetworkConfig
+
+        stack = self.ctx.require_stack()
+        key = next((k for k in stack.networks if network_name(stack, k) == action.name), None)
+        net = stack.networks.get(key) if key else None
+        pool = net.ipam.config[0] if net is not None and net.ipam and net.ipam.config else None
+        labels = {**(dict(net.labels) if net else {}), L.PROJECT: self.ctx.name,
+                  "io.stackfile.network": key or ""}
+        self.ctx.networks.ensure_network(NetworkConfig(
+            name=action.name, project=self.ctx.name, subnet=pool.subnet if pool else None,
+            gateway=pool.gateway if pool else None, internal=bool(net and net.internal), labels=labels,
+            driver_opts=dict(net.driver_opts) if net else {}))
+
+    def create_volume(self, action: Action) -> None:
+        stack = self.ctx.require_stack()
+        key = next((k for k in stack.volumes if volume_name(stack, k) == action.name), "")
+        vol = stack.volumes.get(key)
+        labels = {**(dict(vol.labels) if vol else {}), L.PROJECT: self.ctx.name, "io.stackfile.volume": key}
+        try:
+            self.ctx.volumes.create(action.name, labels=labels)
+        except (ImportError, AttributeError):
+            (self.ctx.paths.volume(action.name) / "_data").mkdir(parents=True, exist_ok=True)
+
+    def ensure_image(self, action: Action) -> None:
+        from stackfile.engine.images import ensure_image
+
+        ensure_image(self.ctx.paths, action.name, self.ctx.sink)
+
+    def build_image(self, action: Action) -> None:
+        from stackfile.engine.project_build import build_service_image
+
+        build_service_image(self.ctx, action.name, self.desired)
+
+    # ---------------------------------------------------------------- containers
+    def create(self, action: Action) -> None:
+        cid = create_container(self.ctx, self.desired[action.service], action.number)
+        if self.start:
+            start_container(self.ctx, cid, action.service)
+
+    def recreate(self, action: Action) -> None:
+        remove_container(self.ctx, action.container, action.name, timeout=self.timeout)
+        self.create(action)
+
+    def start_existing(self, action: Action) -> None:
+        start_container(self.ctx, action.container, action.service)
+
+    def restart(self, action: Action) -> None:
+        from stackfile.engine.project_containers import ensure_health_monitor
+
+        self.ctx.runtime.restart(action.container, timeout=self.timeout)
+        ensure_health_monitor(self.ctx, action.container, action.service)
+
+    def stop(self, action: Action) -> None:
+        self.ctx.runtime.stop(action.container, timeout=self.timeout)
+
+    def remove(self, action: Action) -> None:
+        remove_container(self.ctx, action.container or action.name, action.name, timeout=self.timeout)
+
+    # ---------------------------------------------------------------- waits
+    def _service_containers(self, service: str) -> list[Any]:
+        return [s for s in self.ctx.containers()
+                if s.labels.get(L.SERVICE) == service and s.labels.get(L.ONEOFF) != "True"]
+
+    def wait_healthy(self, action: Action) -> None:
+        wait_healthy(self.ctx, action.service, self.wait_timeout)
+
+    def wait_completed(self, action: Action) -> None:
+        for status in self._service_containers(action.service):
+            code = self.ctx.runtime.wait(status.id, timeout=self.wait_timeout)
+            if code != 0:
+                raise Unavailable(
+                    f"service {action.service!r} did not complete successfully: exit {code}",
+                    detail=logs_tail(self.ctx, status.id) or None,
+                    hint="dependents with condition service_completed_successfully were not started")
+
+    # ---------------------------------------------------------------- down
+    def remove_network(self, action: Action) -> None:
+        with contextlib.suppress(NotFound):
+            self.ctx.networks.remove_network(action.name)
+
+    def remove_volume(self, action: Action) -> None:
+        try:
+            self.ctx.volumes.remove(action.name)
+        except (ImportError, AttributeError):
+            import shutil
+
+            shutil.rmtree(self.ctx.paths.volume(action.name), ignore_errors=True)
+
+    def remove_image(self, action: Action) -> None:
+        with contextlib.suppress(NotFound):
+            self.ctx.images.remove(action.name)
+
+
+def wait_healthy(ctx: ProjectContext, service: str, timeout: float | None) -> None:
+    """Block until every container of ``service`` is healthy; unhealthy or exited raises with context."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    svc = ctx.stack.services.get(service) if ctx.stack is not None else None
+    if svc is not None and svc.healthcheck is not None and get(svc.healthcheck, "disable", False):
+        raise InvalidSpec(f"service {service!r} has its healthcheck disabled but is waited on as healthy",
+                          location=Location(key_path=f"services.{service}.healthcheck"))
+    while True:
+        pending = []
+        for status in ctx.containers():
+            if status.labels.get(L.SERVICE) != service or status.labels.get(L.ONEOFF) == "True":
+                continue
+            record = read_health(health_path(ctx.paths, ctx.name, status.id))
+            if status.state.value in ("exited", "dead"):
+                raise Unavailable(f"container {status.name} exited ({status.exit_code}) before it was "
+                                  "healthy",
+                                  detail=logs_tail(ctx, status.id) or None)
+            if record is not None and record.status == "unhealthy":
+                raise Unavailable(f"container {status.name} is unhealthy",
+                                  detail=f"last health output: {record.last_output.strip()}\n"
+                                         f"logs:\n{logs_tail(ctx, status.id)}")
+            if record is None or record.status != "healthy":
+                pending.append(status.name)
+        if not pending:
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            raise Unavailable(f"timed out waiting for {', '.join(pending)} to be healthy",
+                              hint="raise --wait-timeout or check the healthcheck")
+        time.sleep(POLL)

@@ -1,0 +1,172 @@
+"""Create, start, stop and remove one service container: network sandbox, mounts, spec, health."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from stackfile.engine import project_spec as S
+from stackfile.engine.project_context import ProjectContext
+from stackfile.engine.project_mounts import service_mounts
+from stackfile.errors import NotFound, StackfileError
+from stackfile.reconcile import labels as L
+from stackfile.reconcile.desired import DesiredService, get, network_name
+from stackfile.reconcile.health import health_config
+from stackfile.reconcile.health_main import health_path, spawn
+from stackfile.runtime.api import ContainerSpec, NetworkAttachment
+
+__all__ = [
+    "container_spec",
+    "create_container",
+    "ensure_health_monitor",
+    "remove_container",
+    "start_container",
+]
+
+
+def _labels(ctx: ProjectContext, service: Any, desired: DesiredService, number: int, image_id: str,
+            oneoff: bool) -> dict[str, str]:
+    labels = dict(service.labels)
+    labels.update({
+        L.PROJECT: ctx.name, L.SERVICE: service.name, L.NUMBER: str(number), L.ONEOFF: str(oneoff),
+        L.CONFIG_HASH: desired.hash, L.CONFIG_FIELDS: _fields_label(desired), L.IMAGE: image_id,
+        L.DEPENDS_ON: ",".join(d.service for d in desired.depends_on), L.WORKING_DIR: ctx.working_dir,
+    })
+    return labels
+
+
+def _fields_label(desired: DesiredService) -> str:
+    from stackfile.reconcile.hash import encode_fields
+
+    return encode_fields(desired.fields)
+
+
+def _attachments(ctx: ProjectContext, service: Any, container_name: str) -> list[Any]:
+    from stackfile.network.model import Attachment
+
+    out = []
+    nets = service.networks or {"default": None}
+    for key in service.network_names() if service.networks else ["default"]:
+        cfg = nets.get(key)
+        aliases = {service.name, container_name, *(cfg.aliases if cfg else ())}
+        out.append(Attachment(network=network_name(ctx.stack, key), aliases=tuple(sorted(aliases)),
+                              ipv4_address=cfg.ipv4_address if cfg else None,
+                              mac=(cfg.mac_address if cfg else None) or service.mac_address))
+    return out
+
+
+def _port_bindings(service: Any) -> list[Any]:
+    from stackfile.network.model import PortBinding
+
+    return [PortBinding(container_port=p.target, host_port=p.published or None, host_ip=p.host_ip or "",
+                        protocol=p.protocol or "tcp") for p in service.ports]
+
+
+def _network(ctx: ProjectContext, service: Any, container_name: str, hostname: str,
+             publish: bool) -> tuple[NetworkAttachment, str | None, str | None]:
+    mode = service.network_mode or ""
+    if mode == "host":
+        return NetworkAttachment(mode="host"), None, None
+    if mode == "none":
+        return NetworkAttachment(mode="none"), None, None
+    if mode.startswith(("service:", "container:")):
+        kind, _, ref = mode.partition(":")
+        target = _running_container(ctx, ref) if kind == "service" else ctx.runtime.inspect(ref).id
+        return NetworkAttachment(mode="container", container_id=target), None, None
+    with contextlib.suppress(StackfileError):
+        ctx.networks.destroy_sandbox(container_name)  # a leftover of an interrupted run
+    sandbox = ctx.networks.create_sandbox(
+        container_name, _attachments(ctx, service, container_name), hostname=hostname,
+        extra_hosts=service.extra_hosts, dns=service.dns, dns_search=service.dns_search,
+        dns_options=service.dns_opt, ports=_port_bindings(service) if publish else (), who=service.name)
+    attachment = NetworkAttachment(mode="path", netns_path=sandbox.netns_path)
+    return attachment, sandbox.etc_hosts, sandbox.resolv_conf
+
+
+def _running_container(ctx: ProjectContext, service: str) -> str:
+    for status in ctx.containers(all=False):
+        if status.labels.get(L.SERVICE) == service:
+            return str(status.id)
+    raise NotFound(f"network_mode service:{service}: no running container of service {service!r}")
+
+
+def container_spec(ctx: ProjectContext, desired: DesiredService, number: int, *, name: str = "",
+                   oneoff: bool = False, publish: bool = True,
+                   overrides: dict[str, Any] | None = None) -> ContainerSpec:
+    """The runtime spec of container ``number`` of a service; makes its network sandbox first.
+
+    ``overrides`` replace service fields (``run``: command, entrypoint, environment, user...).
+    On failure after the sandbox was made, the caller removes it with :func:`remove_container`.
+    """
+    service = ctx.stack.services[desired.name]
+    if overrides:
+        service = service.model_copy(update=overrides)
+    image = ctx.images.get(desired.image)
+    name = name or desired.container_name_for(ctx.name, number)
+    hostname = service.hostname or name
+    mounts = service_mounts(ctx.paths, ctx.stack, service, ctx.working_dir, name)
+    mounts += S.file_mounts(service, ctx.stack, ctx.state_dir, ctx.environ)
+    proc = S.process(service, image.config)
+    network, hosts, resolv = _network(ctx, service, name, hostname, publish)
+    return ContainerSpec(
+        name=name, layers=image.lower_dirs(ctx.paths), process=proc,
+        hostname=hostname, domainname=service.domainname or "", mounts=tuple(mounts),
+        resources=S.resources(service), network=network, etc_hosts=hosts, resolv_conf=resolv,
+        restart=S.restart_policy(service),
+        stop_signal=service.stop_signal or image.config.get("StopSignal") or "SIGTERM",
+        stop_grace_seconds=service.stop_grace_seconds,
+        labels=_labels(ctx, service, desired, number, image.id, oneoff),
+        cap_add=tuple(service.cap_add), cap_drop=tuple(service.cap_drop), privileged=service.privileged,
+        read_only=service.read_only, init=bool(service.init), sysctls=dict(service.sysctls),
+        ulimits=service.ulimit_pairs(), shm_size=service.shm_size_bytes,
+    )
+
+
+def create_container(ctx: ProjectContext, desired: DesiredService, number: int) -> str:
+    """Create (not start) the container ``number`` of a service; returns its id."""
+    spec = container_spec(ctx, desired, number)
+    try:
+        return str(ctx.runtime.create(spec, image=desired.image))
+    except BaseException:
+        if spec.network.mode == "path":
+            with contextlib.suppress(StackfileError):
+                ctx.networks.destroy_sandbox(spec.name)
+        raise
+
+
+def ensure_health_monitor(ctx: ProjectContext, container_id: str, service_name: str) -> None:
+    """Start the detached health monitor of a running container that has a healthcheck."""
+    if ctx.stack is None or service_name not in ctx.stack.services:
+        return
+    service = ctx.stack.services[service_name]
+    image_config: dict[str, Any] = {}
+    if service.healthcheck is None or get(service.healthcheck, "test") is None:
+        record = ctx.images.resolve(service.image or "")
+        image_config = record.config if record is not None else {}
+    config = health_config(service.healthcheck, image_config)
+    if config is not None:
+        path = health_path(ctx.paths, ctx.name, container_id)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        spawn(ctx.paths, ctx.name, container_id, config)
+
+
+def start_container(ctx: ProjectContext, container_id: str, service_name: str) -> None:
+    ctx.runtime.start(container_id)
+    ensure_health_monitor(ctx, container_id, service_name)
+
+
+def remove_container(ctx: ProjectContext, ref: str, name: str, *, timeout: float | None = None) -> None:
+    """Stop (grace, then kill) and remove a container and its sandbox and health record."""
+    try:
+        status = ctx.runtime.inspect(ref)
+    except NotFound:
+        status = None
+    if status is not None:
+        if status.state.value in ("running", "paused", "restarting"):
+            ctx.runtime.stop(status.id, timeout=timeout)
+        ctx.runtime.remove(status.id, force=True)
+        with contextlib.suppress(FileNotFoundError):
+            health_path(ctx.paths, ctx.name, status.id).unlink()
+    with contextlib.suppress(StackfileError):
+        ctx.networks.destroy_sandbox(name)

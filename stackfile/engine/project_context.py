@@ -1,0 +1,127 @@
+"""One open project: its loaded stack (if the file could be read), the store and lazy managers.
+
+Everything ``up``/``down``/``ps``... share: how to load, where state goes, how to observe.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from stackfile.errors import NotFound
+from stackfile.events import EventSink, discard
+from stackfile.reconcile import labels as L
+from stackfile.reconcile.health import read_health
+from stackfile.reconcile.health_main import health_path
+from stackfile.reconcile.observed import ObservedState, container_from_status
+from stackfile.store.paths import StorePaths
+
+__all__ = ["ProjectContext", "open_project", "project_name_fallback"]
+
+
+@dataclass
+class ProjectContext:
+    """A project by name, with its typed stack when loaded (None: work from labels only)."""
+
+    paths: StorePaths
+    name: str
+    stack: Any = None
+    project: Any = None
+    environ: dict[str, str] = field(default_factory=dict)
+    sink: EventSink = discard
+
+    @property
+    def state_dir(self) -> Path:
+        return self.paths.project(self.name)
+
+    @property
+    def working_dir(self) -> str:
+        return str(getattr(self.project, "working_dir", "") or "")
+
+    @cached_property
+    def runtime(self) -> Any:
+        from stackfile.runtime import get_runtime  # type: ignore[attr-defined,unused-ignore]
+
+        return get_runtime(self.paths)
+
+    @cached_property
+    def networks(self) -> Any:
+        from stackfile.network.manager import NetworkManager
+
+        return NetworkManager(self.paths)
+
+    @cached_property
+    def volumes(self) -> Any:
+        from stackfile.volumes import VolumeManager  # type: ignore[import-not-found,unused-ignore]
+
+        return VolumeManager(self.paths)
+
+    @cached_property
+    def images(self) -> Any:
+        from stackfile.store.images import ImageStore
+
+        return ImageStore(self.paths)
+
+    def require_stack(self) -> Any:
+        if self.stack is None:
+            raise NotFound("no stack file found", hint="run in the project's directory or pass -f FILE")
+        return self.stack
+
+    def containers(self, *, all: bool = True) -> list[Any]:
+        """The runtime's statuses of this project's containers, sorted by name."""
+        found = self.runtime.list(all=all, labels={L.PROJECT: self.name})
+        return sorted(found, key=lambda s: s.name)
+
+    def health(self, container_id: str) -> str:
+        record = read_health(health_path(self.paths, self.name, container_id))
+        return record.status if record else ""
+
+    def observe(self, image_refs: list[str] | None = None) -> ObservedState:
+        """The observed state: containers (with health), networks, volumes, images by reference."""
+        containers = [container_from_status(s, self.health(s.id)) for s in self.containers()]
+        nets: dict[str, Mapping[str, str]] = {
+            n.name: dict(n.labels) for n in self.networks.list_networks(project=self.name)}
+        vols: dict[str, Mapping[str, str]] = {v.name: dict(v.labels) for v in self._project_volumes()}
+        images = {}
+        for ref in image_refs or []:
+            record = self.images.resolve(ref)
+            if record is not None:
+                images[ref] = record.id
+        return ObservedState(self.name, containers, nets, vols, images)
+
+    def _project_volumes(self) -> list[Any]:
+        try:
+            found = self.volumes.list_volumes()
+        except (ImportError, AttributeError):
+            return []
+        return [v for v in found if dict(getattr(v, "labels", {}) or {}).get(L.PROJECT) == self.name]
+
+
+def project_name_fallback(opts: Any) -> str:
+    """The project name when no file can be read: -p, COMPOSE_PROJECT_NAME, or the directory name."""
+    name = getattr(opts, "project_name", None) or (getattr(opts, "environ", {}) or {}).get(
+        "COMPOSE_PROJECT_NAME")
+    if not name:
+        base = getattr(opts, "project_directory", None) or (getattr(opts, "environ", {}) or {}).get("PWD") \
+            or str(Path.cwd())
+        name = Path(base).name
+    return re.sub(r"[^a-z0-9_-]", "", str(name).lower()) or "default"
+
+
+def open_project(opts: Any, *, sink: EventSink = discard, require_file: bool = True) -> ProjectContext:
+    """Load the project named by the CLI options; without a file, fall back to the name only."""
+    from stackfile.engine.config import load  # type: ignore[import-not-found,unused-ignore]
+
+    paths = StorePaths.at(getattr(opts, "root", None))
+    try:
+        project = load(opts)
+    except NotFound:
+        if require_file:
+            raise
+        return ProjectContext(paths, project_name_fallback(opts), environ=dict(opts.environ), sink=sink)
+    env = dict(getattr(project, "environment", None) or opts.environ)
+    return ProjectContext(paths, project.name, project.model, project, env, sink)

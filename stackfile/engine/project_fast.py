@@ -1,0 +1,127 @@
+"""The no-op ``up`` fast path: answer "nothing to do" without loading the stack or the runtime.
+
+After a successful ``up`` we remember, keyed by the CLI inputs (files, flags, environment, cwd):
+the stat of every file the load read (and of their directories, so a new override file is seen),
+and the id + config hash of every container the plan wanted. The next ``up`` with the same inputs
+stats those files and reads each container's ``state.json``; if nothing moved and every container
+is still running, the plan would be empty, so it returns at once. Anything unexpected is a miss,
+and a miss just means the normal (full) path runs. Imports here are kept light on purpose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from stackfile.store.paths import StorePaths
+
+__all__ = ["cache_key", "lookup", "remember", "unchanged"]
+
+VOLATILE_ENV = frozenset({"_", "OLDPWD", "SHLVL", "COLUMNS", "LINES", "PS1", "SSH_CLIENT", "SSH_CONNECTION",
+                          "SSH_TTY", "TERM", "WINDOWID", "STY", "TMUX", "TMUX_PANE"})
+
+
+def cache_key(opts: Any, plan_options: Any) -> str:
+    """A digest of everything that selects and shapes the load and the plan."""
+    env = {k: v for k, v in (getattr(opts, "environ", {}) or {}).items() if k not in VOLATILE_ENV}
+    data = {
+        "files": list(getattr(opts, "files", []) or []), "name": getattr(opts, "project_name", None),
+        "dir": getattr(opts, "project_directory", None), "env_files": list(getattr(opts, "env_files", [])),
+        "profiles": list(getattr(opts, "profiles", [])), "env": getattr(opts, "environment_name", None),
+        "vars": dict(getattr(opts, "template_vars", {}) or {}), "environ": env, "cwd": os.getcwd(),
+        "plan": repr(plan_options),
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _cache_file(paths: StorePaths, key: str) -> Path:
+    return paths.projects / ".fast" / f"{key}.json"
+
+
+def _stat(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def _running(paths: StorePaths, name: str, container_id: str) -> bool:
+    try:
+        if os.readlink(paths.containers / ".names" / name).rsplit("/", 1)[-1] != container_id:
+            return False
+        with open(paths.container(container_id) / "state.json") as fh:
+            state = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    if state.get("status") != "running" or not state.get("pid"):
+        return False
+    try:
+        with open(f"/proc/{state['pid']}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return False
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return fields[0] != b"Z" and int(fields[19]) == state.get("pid_start")
+
+
+def lookup(paths: StorePaths, key: str) -> dict[str, Any] | None:
+    """The remembered entry when every file and container is as it was, else None."""
+    try:
+        entry: dict[str, Any] = json.loads(_cache_file(paths, key).read_text())
+    except (OSError, ValueError):
+        return None
+    for path, stat in entry.get("stats", {}).items():
+        if _stat(path) != stat:
+            return None
+    for c in entry.get("containers", []):
+        if not _running(paths, c["name"], c["id"]):
+            return None
+    return entry
+
+
+def unchanged(opts: Any, plan_options: Any) -> list[str] | None:
+    """The services of a project whose ``up`` would do nothing, or None (then run the full path)."""
+    if getattr(plan_options, "force_recreate", False) or getattr(plan_options, "build", False) \
+            or getattr(plan_options, "remove_orphans", False):
+        return None
+    paths = StorePaths.at(getattr(opts, "root", None))
+    entry = lookup(paths, cache_key(opts, plan_options))
+    return list(entry["services"]) if entry is not None else None
+
+
+def _inputs(files: Iterable[str], working_dir: str, env_files: Iterable[str]) -> list[str]:
+    out = {str(Path(f).absolute()) for f in files if f and f != "-"}
+    out |= {str(Path(working_dir) / ".env")} if working_dir else set()
+    out |= {str(Path(working_dir, f).absolute()) for f in env_files}
+    out |= {str(Path(f).parent) for f in list(out)}
+    return sorted(out)
+
+
+def remember(paths: StorePaths, opts: Any, plan_options: Any, project: Any, services: list[str],
+             containers: Iterable[Mapping[str, str]]) -> None:
+    """Record a converged project for :func:`unchanged` (best effort: a failure only costs speed)."""
+    if getattr(project, "files", None) is None or any(f == "-" for f in project.files):
+        return
+    inputs = _inputs(project.files, str(project.working_dir or ""), getattr(opts, "env_files", []))
+    entry = {"project": project.name, "services": services, "stats": {p: _stat(p) for p in inputs},
+             "containers": [dict(c) for c in containers]}
+    target = _cache_file(paths, cache_key(opts, plan_options))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(entry, sort_keys=True))
+        os.replace(tmp, target)
+    except OSError:
+        return
+
+
+def forget(paths: StorePaths) -> None:
+    """Drop every remembered entry (after down, or any command that changes containers)."""
+    import shutil
+
+    shutil.rmtree(paths.projects / ".fast", ignore_errors=True)

@@ -1,0 +1,78 @@
+"""``logs``: the lines of a project's containers, merged by time, optionally followed."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from stackfile.engine.project_context import ProjectContext, open_project
+from stackfile.events import EventSink, discard
+from stackfile.reconcile import labels as L
+
+__all__ = ["ContainerLine", "follow_containers", "logs"]
+
+
+@dataclass(frozen=True)
+class ContainerLine:
+    """One log line of one container (``service`` for colouring and prefixes)."""
+
+    container: str
+    service: str
+    time: str
+    stream: str
+    text: str
+
+
+def _lines(ctx: ProjectContext, status: Any, follow: bool, tail: int | None,
+           since: str | None) -> Iterator[ContainerLine]:
+    service = status.labels.get(L.SERVICE, "")
+    for line in ctx.runtime.logs(status.id, follow=follow, tail=tail, since=since):
+        yield ContainerLine(status.name, service, line.time, line.stream, line.text)
+
+
+def follow_containers(ctx: ProjectContext, statuses: list[Any], *, tail: int | None = None,
+                      since: str | None = None,
+                      stop: threading.Event | None = None) -> Iterator[ContainerLine]:
+    """Interleave followed logs of several containers as lines arrive (one reader thread each)."""
+    q: queue.Queue[ContainerLine | None] = queue.Queue(maxsize=10000)
+
+    def reader(status: Any) -> None:
+        try:
+            for line in _lines(ctx, status, True, tail, since):
+                q.put(line)
+                if stop is not None and stop.is_set():
+                    break
+        finally:
+            q.put(None)
+
+    for status in statuses:
+        threading.Thread(target=reader, args=(status,), daemon=True).start()
+    open_readers = len(statuses)
+    while open_readers:
+        try:
+            item = q.get(timeout=0.2)
+        except queue.Empty:
+            if stop is not None and stop.is_set():
+                return
+            continue
+        if item is None:
+            open_readers -= 1
+        else:
+            yield item
+
+
+def logs(opts: Any, services: Iterable[str] = (), *, follow: bool = False, tail: int | None = None,
+         since: str | None = None, sink: EventSink = discard) -> Iterator[ContainerLine]:
+    """The services' log lines; without ``follow`` all of them sorted by time."""
+    from stackfile.engine.project_ops import select
+
+    ctx = open_project(opts, sink=sink, require_file=False)
+    statuses = select(ctx, services, oneoff=True)
+    if follow:
+        yield from follow_containers(ctx, statuses, tail=tail, since=since)
+        return
+    lines = [line for s in statuses for line in _lines(ctx, s, False, tail, since)]
+    yield from sorted(lines, key=lambda line: line.time)

@@ -1,0 +1,99 @@
+"""``ps``: one entry per container with Compose's JSON fields (ID, Name, Service, State, Health...)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from stackfile.engine.project_context import ProjectContext, open_project
+from stackfile.errors import StackfileError
+from stackfile.events import EventSink, discard
+from stackfile.reconcile import labels as L
+
+__all__ = ["human_duration", "ps", "ps_entry"]
+
+
+def _epoch(stamp: str | None) -> float | None:
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00").timestamp()
+    except ValueError:
+        return None
+
+
+def human_duration(seconds: float) -> str:
+    """Docker's rounding: "Less than a second", "5 seconds", "About a minute", "3 minutes", "2 hours"..."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s < 60:
+        return "1 second" if s == 1 else f"{s} seconds"
+    minutes = s // 60
+    if minutes < 60:
+        return "About a minute" if minutes == 1 else f"{minutes} minutes"
+    hours = minutes // 60
+    if hours < 48:
+        return "About an hour" if hours == 1 else f"{hours} hours"
+    return f"{hours // 24} days"
+
+
+def _status_text(status: Any, health: str, now: float) -> str:
+    state = status.state.value
+    if state in ("running", "paused", "restarting"):
+        started = _epoch(status.started_at) or now
+        text = f"Up {human_duration(now - started)}"
+        if health:
+            text += f" ({health})"
+        if state == "paused":
+            text += " (Paused)"
+        return text if state != "restarting" else f"Restarting ({status.exit_code or 0})"
+    if state == "exited":
+        finished = _epoch(status.finished_at) or now
+        return f"Exited ({status.exit_code}) {human_duration(now - finished)} ago"
+    return state.capitalize()
+
+
+def _publishers(ctx: ProjectContext, name: str) -> list[dict[str, Any]]:
+    try:
+        bound = ctx.networks.ports(name)
+    except (StackfileError, ImportError):
+        return []
+    return [{"URL": b.host_ip or "0.0.0.0", "TargetPort": b.container_port, "PublishedPort": b.host_port,
+             "Protocol": b.protocol} for b in sorted(bound, key=lambda b: (b.container_port, b.protocol))]
+
+
+def ps_entry(ctx: ProjectContext, status: Any, now: float | None = None) -> dict[str, Any]:
+    """Compose's ``ps --format json`` object for one container."""
+    now = time.time() if now is None else now
+    health = ctx.health(status.id) if status.state.value in ("running", "paused") else ""
+    publishers = _publishers(ctx, status.name) if status.state.value != "exited" else []
+    ports = ", ".join(f"{p['URL']}:{p['PublishedPort']}->{p['TargetPort']}/{p['Protocol']}"
+                      for p in publishers)
+    return {
+        "ID": status.id[:12], "Name": status.name, "Names": status.name, "Image": status.image,
+        "Command": " ".join(status.command), "Project": ctx.name,
+        "Service": status.labels.get(L.SERVICE, ""), "CreatedAt": status.created_at,
+        "State": status.state.value, "Status": _status_text(status, health, now), "Health": health,
+        "ExitCode": status.exit_code or 0, "Publishers": publishers, "Ports": ports,
+        "Labels": ",".join(f"{k}={v}" for k, v in sorted(status.labels.items())),
+    }
+
+
+def ps(opts: Any, services: Iterable[str] = (), *, all: bool = False, sink: EventSink = discard,
+       status_filter: str = "") -> list[dict[str, Any]]:
+    """The project's containers (running ones unless ``all``), sorted by name."""
+    from stackfile.engine.project_ops import select
+
+    ctx = open_project(opts, sink=sink, require_file=False)
+    now = time.time()
+    rows = []
+    for status in select(ctx, services, all=all, oneoff=True):
+        with contextlib.suppress(StackfileError):
+            row = ps_entry(ctx, status, now)
+            if not status_filter or row["State"] == status_filter:
+                rows.append(row)
+    return rows

@@ -1,0 +1,118 @@
+"""The detached health monitor of one container (see :mod:`stackfile.reconcile.health`).
+
+``python -m stackfile.reconcile.health_main ROOT PROJECT CONTAINER_ID CONFIG_JSON``; started by
+:func:`spawn`, it probes until the container it was started for stops, then exits.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from stackfile.reconcile.health import (
+    HealthConfig,
+    HealthRecord,
+    Probe,
+    monotonic,
+    read_health,
+    schedule,
+    write_health,
+)
+from stackfile.store.paths import StorePaths
+
+__all__ = ["health_path", "main", "monitor", "run_probe", "spawn"]
+
+OUTPUT_LIMIT = 4096
+
+
+def health_path(paths: StorePaths, project: str, container_id: str) -> Path:
+    """Where the monitor of ``container_id`` writes its :class:`HealthRecord`."""
+    return paths.project(project) / "health" / f"{container_id}.json"
+
+
+def spawn(paths: StorePaths, project: str, container_id: str, config: HealthConfig) -> int:
+    """Start a detached monitor (new session, no stdio); returns its pid."""
+    argv = [sys.executable, "-m", "stackfile.reconcile.health_main", str(paths.root), project,
+            container_id, config.to_json()]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    return proc.pid
+
+
+def run_probe(runtime: Any, container_id: str, config: HealthConfig) -> Probe:
+    """Run the test once in the container with its output captured; a timeout is exit code -1."""
+    from stackfile.runtime.api import ExecSpec
+
+    start = time.time()
+    with tempfile.TemporaryFile() as out:
+        saved = os.dup(1), os.dup(2)
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["code"] = runtime.exec(container_id, ExecSpec(argv=config.argv))
+            except Exception as exc:  # the probe failed to run: that is an unhealthy result
+                box["code"], box["error"] = 1, str(exc)
+
+        thread = threading.Thread(target=target, daemon=True)
+        try:
+            thread.start()
+            thread.join(config.timeout)
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+        out.seek(0)
+        output = out.read(OUTPUT_LIMIT).decode(errors="replace")
+    if thread.is_alive():
+        return Probe(start, time.time(), -1, f"health check exceeded timeout ({config.timeout:g}s)")
+    return Probe(start, time.time(), int(box.get("code", 1)), output + box.get("error", ""))
+
+
+def monitor(runtime: Any, container_id: str, config: HealthConfig, path: Path) -> None:
+    """Probe while the container (this incarnation of it) runs, writing the record after each probe."""
+    pid = runtime.inspect(container_id).pid
+    record = read_health(path)
+    if record is None or record.container_pid != pid:
+        record = HealthRecord(container_pid=pid or 0)
+    record.monitor_pid = os.getpid()
+    write_health(path, record)
+    started, early = monotonic(), 0.1
+    while True:
+        wait, counts = schedule(config, started, monotonic(), early)
+        early = early * 2 if record.status != "healthy" else float("inf")
+        time.sleep(wait)
+        try:
+            status = runtime.inspect(container_id)
+        except Exception:
+            return
+        state = getattr(status.state, "value", status.state)
+        if state == "paused":
+            continue
+        if state not in ("running", "restarting") or status.pid != pid:
+            return
+        record.record(run_probe(runtime, container_id, config), config, counts)
+        write_health(path, record)
+
+
+def main(argv: list[str]) -> int:
+    root, project, container_id, config_json = argv
+    from stackfile.runtime import get_runtime
+
+    paths = StorePaths(Path(root))
+    monitor(get_runtime(paths), container_id, HealthConfig.from_json(config_json),
+            health_path(paths, project, container_id))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
