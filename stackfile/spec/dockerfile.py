@@ -10,7 +10,6 @@ Errors are :class:`~stackfile.errors.InvalidSpec` naming the file, line and inst
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -173,6 +172,8 @@ def _split_first(text: str) -> tuple[str, str]:
 def _parse_instruction(keyword: str, rest: str, logical: _Line, path: str) -> _Instruction:
     where = _Where(path, logical.line, keyword)
     if keyword not in INSTRUCTIONS:
+        import difflib
+
         close = difflib.get_close_matches(keyword, INSTRUCTIONS, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}?" if close else f"valid instructions: {', '.join(INSTRUCTIONS)}"
         raise _Where(path, logical.line).error(f"unknown instruction: {keyword}", hint)

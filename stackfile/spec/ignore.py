@@ -22,9 +22,7 @@ _REGEX_SPECIAL = set(".+()|{}$")
 
 
 def clean_pattern(raw: str) -> str | None:
-    """Docker's ignorefile normalisation: trim, drop comments/blank, Clean, strip a leading ``/``."""
-    if raw.startswith("#"):
-        return None
+    """Docker's ignorefile normalisation: trim, drop blank, Clean, strip a leading ``/`` (None if blank)."""
     pattern = raw.strip()
     if not pattern:
         return None
@@ -44,6 +42,8 @@ def read_patterns(text: str) -> list[str]:
     """The cleaned patterns of an ignore file's text (BOM, comments and blank lines dropped)."""
     out = []
     for raw in text.removeprefix("\ufeff").splitlines():
+        if raw.startswith("#"):
+            continue
         pattern = clean_pattern(raw)
         if pattern is not None:
             out.append(pattern)

@@ -86,7 +86,8 @@ def test_can_skip_dir() -> None:
 def test_read_patterns_cleans_like_docker() -> None:
     text = "\ufeff# comment\n\n  *.pyc  \n/abs/path\n./rel/../other\n! keep.txt\n  # not a comment?\ndir/\n"
     assert read_patterns(text) == ["*.pyc", "abs/path", "other", "!keep.txt", "# not a comment?", "dir"]
-    assert clean_pattern("#x") is None
+    assert clean_pattern("#x") == "#x"  # comments are a file-level notion
+    assert IgnoreRules.from_patterns(read_patterns(text)).patterns == tuple(read_patterns(text))
     assert clean_pattern("   ") is None
     assert clean_pattern("/") == "/"
 
