@@ -58,6 +58,19 @@ class _Pattern:
     regex: re.Pattern[str] | None
     dirs: tuple[str, ...]
 
+    def regex_text(self) -> str:
+        """This pattern as one regex (for the combined quick-reject test)."""
+        if self.kind == "exact":
+            return re.escape(self.text) + r"\Z"
+        if self.kind == "prefix":
+            return re.escape(self.text[:-2])
+        if self.kind == "suffix":
+            suffix = self.text[2:]
+            alt = "|" + re.escape(suffix[1:]) + r"\Z" if suffix[:1] == "/" else ""
+            return f"(?:.*{re.escape(suffix)}\\Z{alt})"
+        assert self.regex is not None
+        return self.regex.pattern
+
     def match(self, path: str) -> bool:
         if self.kind == "exact":
             return path == self.text
@@ -140,6 +153,8 @@ class IgnoreRules:
         self.patterns: tuple[str, ...] = tuple(cleaned)
         self._compiled = tuple(_compile(p, origin) for p in cleaned)
         self._exclusions = tuple(p for p in self._compiled if p.exclusion)
+        self._dir_hits: dict[str, int] = {}
+        self._any = re.compile("|".join(f"(?:{p.regex_text()})" for p in self._compiled), re.DOTALL)
 
     @classmethod
     def from_patterns(cls, patterns: Iterable[str]) -> IgnoreRules:
@@ -176,15 +191,31 @@ class IgnoreRules:
             return False
         path = _normalise(relpath)
         parent = posixpath.dirname(path)
-        parents = _prefixes(parent) if parent else ()
+        above = self._ancestor_hits(parent) if parent else 0
+        if not above and self._any.match(path) is None:
+            return False
         matched = False
-        for pattern in self._compiled:
+        for index, pattern in enumerate(self._compiled):
             if pattern.exclusion != matched:
                 continue
-            hit = pattern.match(path) or any(pattern.match(p) for p in parents)
-            if hit:
+            if (above >> index) & 1 or pattern.match(path):
                 matched = not pattern.exclusion
         return matched
+
+    def _ancestor_hits(self, directory: str) -> int:
+        """Bit i set when pattern i matches ``directory`` or one of its parents (memoised per dir)."""
+        cached = self._dir_hits.get(directory)
+        if cached is not None:
+            return cached
+        parent = posixpath.dirname(directory)
+        hits = self._ancestor_hits(parent) if parent else 0
+        for index, pattern in enumerate(self._compiled):
+            if not (hits >> index) & 1 and pattern.match(directory):
+                hits |= 1 << index
+        if len(self._dir_hits) > 65536:
+            self._dir_hits.clear()
+        self._dir_hits[directory] = hits
+        return hits
 
     def can_skip_dir(self, relpath: str) -> bool:
         """True when ``relpath`` is ignored and no ``!`` pattern could re-include anything inside."""
@@ -197,11 +228,6 @@ class IgnoreRules:
 def _normalise(relpath: str) -> str:
     path = posixpath.normpath(relpath) if relpath else "."
     return path.lstrip("/") or "."
-
-
-def _prefixes(parent: str) -> tuple[str, ...]:
-    parts = parent.split("/")
-    return tuple("/".join(parts[: i + 1]) for i in range(len(parts)))
 
 
 def _could_match_below(pattern_dirs: tuple[str, ...], dir_parts: list[str]) -> bool:

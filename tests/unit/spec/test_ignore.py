@@ -114,3 +114,20 @@ def test_for_context_prefers_dockerfile_specific(tmp_path: Path) -> None:
 def test_bad_patterns_are_invalid_spec(bad: list[str]) -> None:
     with pytest.raises(InvalidSpec):
         IgnoreRules.from_patterns(bad)
+
+
+def test_combined_quick_reject_agrees_with_each_pattern() -> None:
+    patterns = sorted({p for p, _, _ in MOBY_CASES if p not in ("**", "**/")})
+    paths = sorted({path.rstrip("/") for _, path, _ in MOBY_CASES} | {"x/y/z", "a", "dir"})
+    for pattern in patterns:
+        rules = IgnoreRules.from_patterns([pattern])
+        for path in paths:
+            compiled = rules._compiled[0]
+            assert (rules._any.match(path) is not None) == compiled.match(path), (pattern, path)
+
+
+def test_many_paths_share_directory_cache() -> None:
+    rules = IgnoreRules.from_patterns(["src/gen", "!src/gen/keep.py", "**/*.tmp"])
+    assert [rules.ignored(f"src/gen/sub/f{i}.py") for i in range(3)] == [True] * 3
+    assert not rules.ignored("src/gen/keep.py")
+    assert rules.ignored("src/a/b.tmp") and not rules.ignored("src/a/b.py")
