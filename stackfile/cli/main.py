@@ -53,11 +53,9 @@ COMMANDS: dict[str, str] = {
     "init": "stackfile.cli.init_cmd:init",
     # watch
     "watch": "stackfile.cli.watch_cmd:watch",
-    # hidden plumbing: the per-container supervisor entry point
-    "_shim": "stackfile.cli.container_cmd:shim",
 }
 
-HIDDEN = {"_shim"}
+HIDDEN: set[str] = set()
 
 
 @dataclass

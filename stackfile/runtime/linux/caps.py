@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from stackfile.errors import InvalidSpec
@@ -24,6 +25,7 @@ DEFAULT_CAPS = frozenset({
 })
 
 
+@functools.cache
 def _last_cap() -> int:
     try:
         with open("/proc/sys/kernel/cap_last_cap") as fh:

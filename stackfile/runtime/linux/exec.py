@@ -8,7 +8,8 @@ import os
 
 from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux.caps import CapSets
-from stackfile.runtime.linux.launch import StartFailed, _read_all, _report
+from stackfile.runtime.linux.errors import StartFailed
+from stackfile.runtime.linux.launch import _read_all, _report
 from stackfile.runtime.linux.process import ExecFailed, drop_privileges, exec_command
 from stackfile.runtime.linux.users import Identity
 

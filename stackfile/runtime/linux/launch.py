@@ -13,8 +13,8 @@ import os
 import struct
 import termios
 
-from stackfile.errors import InvalidSpec
 from stackfile.runtime.linux import _libc as c
+from stackfile.runtime.linux.errors import StartFailed
 from stackfile.runtime.linux.plan import LaunchPlan
 from stackfile.runtime.linux.process import ExecFailed, drop_privileges, exec_command, reap_as_init
 from stackfile.runtime.linux.rootfs import build_rootfs, pivot
@@ -23,18 +23,6 @@ __all__ = ["StartFailed", "launch", "lo_up"]
 
 _BASE_NS = c.CLONE_NEWNS | c.CLONE_NEWUTS | c.CLONE_NEWIPC | c.CLONE_NEWPID
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 1
-
-
-class StartFailed(InvalidSpec):
-    """The container could not start; ``code`` is what Docker would exit with (125/126/127)."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message, hint=_HINTS.get(code))
-        self.code = code
-
-
-_HINTS = {127: "check the command name and the image's PATH",
-          126: "check the file's permissions and that it is a program for this architecture"}
 
 
 def lo_up() -> None:

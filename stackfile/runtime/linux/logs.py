@@ -14,9 +14,9 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from stackfile.runtime.api import LogLine
-from stackfile.runtime.linux.state import now_rfc3339
+from stackfile.runtime.linux.state import now_rfc3339, to_ns
 
-__all__ = ["pump", "read_logs", "to_ns"]
+__all__ = ["pump", "read_logs"]
 
 
 def _emit(out: int, stream: str, text: str) -> None:
@@ -51,13 +51,6 @@ def pump(sources: dict[int, str], log_path: str) -> None:
     finally:
         sel.close()
         os.close(out)
-
-
-def to_ns(stamp: str) -> int:
-    """Nanoseconds since the epoch of an RFC 3339 UTC time (``...Z``, up to 9 fraction digits)."""
-    base, _, frac = stamp.rstrip("Z").partition(".")
-    seconds = time.mktime(time.strptime(base[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
-    return int(seconds) * 1_000_000_000 + int((frac + "000000000")[:9])
 
 
 def _parse(raw: str) -> LogLine | None:

@@ -16,7 +16,7 @@ from stackfile.errors import Conflict, Internal, InvalidSpec
 from stackfile.runtime.api import ContainerSpec, ContainerState, ContainerStatus, ExecSpec, LogLine
 from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.create import create_container, remove_dirs
-from stackfile.runtime.linux.launch import StartFailed
+from stackfile.runtime.linux.errors import StartFailed
 from stackfile.runtime.linux.refs import resolve_ref
 from stackfile.runtime.linux.specjson import spec_from_dict
 from stackfile.runtime.linux.state import ContainerDir, State, process_alive

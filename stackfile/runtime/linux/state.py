@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ContainerDir", "State", "now_rfc3339", "proc_start_time", "process_alive"]
+__all__ = ["ContainerDir", "State", "now_rfc3339", "proc_start_time", "process_alive", "to_ns"]
 
 
 def now_rfc3339() -> str:
@@ -30,6 +30,13 @@ def now_rfc3339() -> str:
     ns = time.time_ns()
     seconds, frac = divmod(ns, 1_000_000_000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{frac:09d}Z"
+
+
+def to_ns(stamp: str) -> int:
+    """Nanoseconds since the epoch of an RFC 3339 UTC time (``...Z``, up to 9 fraction digits)."""
+    base, _, frac = stamp.rstrip("Z").partition(".")
+    seconds = time.mktime(time.strptime(base[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    return int(seconds) * 1_000_000_000 + int((frac + "000000000")[:9])
 
 
 def proc_start_time(pid: int) -> int:

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from stackfile.runtime.api import ContainerSpec, RestartPolicy
 from stackfile.runtime.linux import cgroups
-from stackfile.runtime.linux.launch import StartFailed, launch
+from stackfile.runtime.linux.errors import StartFailed
+from stackfile.runtime.linux.launch import launch
 from stackfile.runtime.linux.plan import LaunchPlan, make_plan
 from stackfile.runtime.linux.specjson import spec_from_dict
 from stackfile.runtime.linux.state import ContainerDir, State, now_rfc3339, proc_start_time

@@ -1,0 +1,241 @@
+"""Container use cases behind ``stackfile container ...``: image config + flags → ContainerSpec → runtime.
+
+Kept lean on purpose (``container run`` start-up time matters): no pydantic, Jinja2, rich or
+pyroute2; the image store is opened only to resolve the image.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from stackfile.errors import InvalidSpec, Location
+from stackfile.events import Event, EventSink, discard
+from stackfile.runtime.api import (
+    ContainerSpec,
+    ExecSpec,
+    LogLine,
+    NetworkAttachment,
+    Process,
+    Resources,
+    RestartPolicy,
+)
+from stackfile.runtime.linux.errors import StartFailed
+from stackfile.runtime.linux.state import to_ns
+from stackfile.store.paths import StorePaths
+
+if TYPE_CHECKING:
+    from stackfile.runtime.api import Runtime
+
+__all__ = ["RunOptions", "RunResult", "StartFailed", "age_seconds", "build_spec", "exec_in", "parse_env",
+           "parse_restart", "parse_since", "run", "runtime"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """``container run`` flags, as given (strings are parsed by :func:`build_spec`)."""
+
+    image: str
+    command: tuple[str, ...] = ()
+    entrypoint: str | None = None
+    name: str = ""
+    env: tuple[str, ...] = ()
+    env_files: tuple[str, ...] = ()
+    memory: str | None = None
+    cpus: float | None = None
+    pids_limit: int | None = None
+    hostname: str = ""
+    user: str | None = None
+    workdir: str | None = None
+    interactive: bool = False
+    tty: bool = False
+    network: str = "none"
+    init: bool = False
+    read_only: bool = False
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+    labels: tuple[str, ...] = ()
+    restart: str = "no"
+    rm: bool = False
+    detach: bool = False
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The container's id, and its exit code when it ran in the foreground."""
+
+    id: str
+    exit_code: int | None = None
+
+
+def runtime(paths: StorePaths) -> Runtime:
+    """The host's runtime over ``paths``."""
+    from stackfile.runtime import get_runtime
+
+    return get_runtime(paths)
+
+
+def parse_env(items: tuple[str, ...] | list[str], environ: Mapping[str, str],
+              flag: str = "--env") -> dict[str, str]:
+    """``K=V`` entries; a bare ``K`` takes the caller's value (and is skipped when unset)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise InvalidSpec(f"invalid environment entry {item!r}", location=Location(key_path=flag),
+                              hint="use KEY=VALUE or KEY")
+        if sep:
+            out[key] = value
+        elif key in environ:
+            out[key] = environ[key]
+    return out
+
+
+def _env_file(path: str, environ: Mapping[str, str]) -> dict[str, str]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = [ln.strip() for ln in fh.read().splitlines()]
+    except OSError as exc:
+        raise InvalidSpec(f"cannot read env file {path!r}: {exc.strerror}",
+                          location=Location(file=path, key_path="--env-file")) from None
+    return parse_env([ln for ln in lines if ln and not ln.startswith("#")], environ, "--env-file")
+
+
+def parse_restart(value: str) -> RestartPolicy:
+    """``no``, ``always``, ``unless-stopped``, ``on-failure[:N]``."""
+    name, _, count = value.partition(":")
+    if name not in ("no", "always", "on-failure", "unless-stopped") or (count and (
+            name != "on-failure" or not count.isdigit())):
+        raise InvalidSpec(f"invalid restart policy {value!r}", location=Location(key_path="--restart"),
+                          hint="no, always, unless-stopped, on-failure or on-failure:N")
+    return RestartPolicy(name, int(count or 0))  # type: ignore[arg-type]
+
+
+def _labels(items: tuple[str, ...]) -> dict[str, str]:
+    return {k: v for k, _, v in (i.partition("=") for i in items)}
+
+
+def _memory(value: str | None) -> int | None:
+    if value is None:
+        return None
+    from stackfile.spec.units import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise InvalidSpec(str(exc), location=Location(key_path="--memory")) from None
+
+
+def _argv(config: Mapping[str, Any], opts: RunOptions) -> tuple[str, ...]:
+    if opts.entrypoint is not None:
+        entry = [opts.entrypoint] if opts.entrypoint else []
+        return (*entry, *opts.command)
+    entry = list(config.get("Entrypoint") or [])
+    cmd = list(opts.command) or list(config.get("Cmd") or [])
+    return (*entry, *cmd)
+
+
+def build_spec(config: Mapping[str, Any], layers: tuple[str, ...], opts: RunOptions,
+               environ: Mapping[str, str]) -> ContainerSpec:
+    """Merge the image config (Env, Cmd, Entrypoint, WorkingDir, User, Labels, StopSignal) with the
+    flags, as ``docker run`` does."""
+    argv = _argv(config, opts)
+    if not argv:
+        raise InvalidSpec(f"no command given and image {opts.image!r} has no Cmd or Entrypoint",
+                          hint="put the command after the image name")
+    if opts.network not in ("none", "host"):
+        raise InvalidSpec(f"unknown network {opts.network!r}", location=Location(key_path="--network"),
+                          hint="none or host")
+    env = parse_env(list(config.get("Env") or []), {})
+    for path in opts.env_files:
+        env.update(_env_file(path, environ))
+    env.update(parse_env(opts.env, environ))
+    if opts.cpus is not None and opts.cpus <= 0:
+        raise InvalidSpec("--cpus must be above 0", location=Location(key_path="--cpus"))
+    return ContainerSpec(
+        name=opts.name,
+        layers=layers,
+        process=Process(argv=argv, env=env, cwd=opts.workdir or config.get("WorkingDir") or "/",
+                        user=opts.user if opts.user is not None else config.get("User") or "",
+                        tty=opts.tty, stdin_open=opts.interactive),
+        hostname=opts.hostname,
+        resources=Resources(memory=_memory(opts.memory), cpus=opts.cpus, pids_limit=opts.pids_limit),
+        network=NetworkAttachment(mode=opts.network),  # type: ignore[arg-type]
+        restart=parse_restart(opts.restart),
+        stop_signal=config.get("StopSignal") or "SIGTERM",
+        labels={**(config.get("Labels") or {}), **_labels(opts.labels)},
+        cap_add=opts.cap_add, cap_drop=opts.cap_drop, privileged=opts.privileged,
+        read_only=opts.read_only, init=opts.init, auto_remove=opts.rm,
+    )
+
+
+def run(paths: StorePaths, opts: RunOptions, environ: Mapping[str, str],
+        sink: EventSink = discard) -> RunResult:
+    """``container run``: resolve the image, build the spec, then run in the foreground or start
+    detached under a shim."""
+    from stackfile.engine.images import ensure_image
+
+    if opts.rm and opts.restart != "no":
+        raise InvalidSpec("--rm and --restart cannot be combined", location=Location(key_path="--restart"))
+    image = ensure_image(paths, opts.image, sink)
+    spec = build_spec(image.config, image.lower_dirs(paths), opts, environ)
+    rt = runtime(paths)
+    if not opts.detach:
+        code = rt.run_attached(spec, image=opts.image)
+        return RunResult("", code)
+    cid = rt.create(spec, image=opts.image)
+    try:
+        rt.start(cid)
+    except BaseException:
+        if opts.rm:
+            rt.remove(cid, force=True)
+        raise
+    sink(Event("container.start", cid))
+    return RunResult(cid)
+
+
+def exec_in(paths: StorePaths, ref: str, argv: tuple[str, ...], *, env: tuple[str, ...] = (),
+            environ: Mapping[str, str] | None = None, user: str = "", workdir: str = "",
+            interactive: bool = False, tty: bool = False, detach: bool = False,
+            privileged: bool = False) -> int:
+    """``container exec``: returns the process's exit code (0 at once with ``detach``)."""
+    if not argv:
+        raise InvalidSpec("exec needs a command", hint="stackfile container exec CONTAINER COMMAND [ARG...]")
+    spec = ExecSpec(argv=argv, env=parse_env(env, environ or {}), cwd=workdir, user=user, tty=tty,
+                    stdin_open=interactive, privileged=privileged, detach=detach)
+    return runtime(paths).exec(ref, spec)
+
+
+def parse_since(value: str | None, now: float | None = None) -> str | None:
+    """``--since``: an RFC 3339 time, a Unix timestamp, or a duration back from now (``10m``)."""
+    if not value:
+        return None
+    if "T" in value and value[:4].isdigit():
+        return value if value.endswith("Z") else value + "Z"
+    from stackfile.spec.units import parse_duration
+
+    now = time.time() if now is None else now
+    try:
+        stamp = float(value)
+    except ValueError:
+        try:
+            stamp = now - parse_duration(value) / 1e9
+        except ValueError:
+            raise InvalidSpec(f"invalid --since {value!r}", location=Location(key_path="--since"),
+                              hint="an RFC 3339 time, a Unix timestamp, or a duration like 10m") from None
+    seconds = int(stamp)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int((stamp - seconds) * 1e9):09d}Z"
+
+
+def age_seconds(stamp: str) -> float:
+    """Seconds from an RFC 3339 UTC time to now."""
+    return time.time() - to_ns(stamp) / 1e9
+
+
+def logs(paths: StorePaths, ref: str, *, follow: bool = False, tail: int | None = None,
+         since: str | None = None) -> Iterator[LogLine]:
+    """The container's log lines."""
+    return runtime(paths).logs(ref, follow=follow, tail=tail, since=parse_since(since))
