@@ -13,6 +13,7 @@ from stackfile.errors import InvalidSpec, Location
 from stackfile.spec.context import Context
 from stackfile.spec.envfiles import resolve_environment
 from stackfile.spec.service_keys import TRANSFORMS, to_mapping
+from stackfile.spec.validate import check_external
 
 __all__ = ["RESOURCE_KINDS", "canonical", "canonical_service"]
 
@@ -34,9 +35,47 @@ def canonical_service(name: str, service: dict[str, Any], ctx: Context) -> dict[
     if "environment" in out or "env_file" in out:
         out["environment"] = resolve_environment(service, ctx)
         out.pop("env_file", None)
-    if "network_mode" not in out and not out.get("networks"):
+    _implied_dependencies(out)
+    if "network_mode" not in out and "provider" not in out and not out.get("networks"):
         out["networks"] = {"default": None}
     return out
+
+
+def _implied_dependencies(service: dict[str, Any]) -> None:
+    """``links``, ``volumes_from``, ``network_mode/ipc/pid: service:x`` imply ``depends_on``."""
+    implied: dict[str, bool] = {}
+    for link in service.get("links") or []:
+        implied[str(link).split(":")[0]] = True
+    for source in service.get("volumes_from") or []:
+        if not str(source).startswith("container:"):
+            implied.setdefault(str(source).split(":")[0], False)
+    for key in ("network_mode", "ipc", "pid"):
+        value = service.get(key)
+        if isinstance(value, str) and value.startswith("service:"):
+            implied[value[len("service:"):]] = True
+    if not implied:
+        return
+    deps = dict(service.get("depends_on") or {})
+    for name, restart in implied.items():
+        if name not in deps:
+            deps[name] = {"condition": "service_started", "required": True, **({"restart": True} if restart else {})}
+    service["depends_on"] = deps
+
+
+def used_resources(services: dict[str, Any]) -> dict[str, set[str]]:
+    """Names of networks, volumes, secrets, configs and models that active services refer to."""
+    used: dict[str, set[str]] = {k: set() for k in (*RESOURCE_KINDS, "models")}
+    for svc in services.values():
+        used["networks"].update(svc.get("networks") or {})
+        used["models"].update(svc.get("models") or {})
+        for mount in svc.get("volumes") or []:
+            if mount.get("type") == "volume" and mount.get("source"):
+                used["volumes"].add(mount["source"])
+        for kind in ("secrets", "configs"):
+            used[kind].update(m["source"] for m in svc.get(kind) or [] if isinstance(m, dict) and "source" in m)
+        build = svc.get("build") or {}
+        used["secrets"].update(m["source"] for m in build.get("secrets") or [] if isinstance(m, dict))
+    return used
 
 
 def _resource(kind: str, key: str, value: Any, ctx: Context) -> dict[str, Any]:
@@ -51,6 +90,7 @@ def _resource(kind: str, key: str, value: Any, ctx: Context) -> dict[str, Any]:
         out["external"] = True
     if "labels" in out:
         out["labels"] = to_mapping(out["labels"])
+    check_external(kind, key, out)
     if out.get("external"):
         out.setdefault("name", key)
     else:
@@ -66,13 +106,18 @@ def canonical(doc: dict[str, Any], ctx: Context) -> dict[str, Any]:
     services = {name: canonical_service(name, svc or {}, ctx)
                 for name, svc in sorted((doc.get("services") or {}).items())}
     out["services"] = services
+    used = used_resources(services)
     for kind in RESOURCE_KINDS:
-        section = {key: _resource(kind, key, value, ctx) for key, value in (doc.get(kind) or {}).items()}
-        if kind == "networks" and any("default" in (s.get("networks") or {}) for s in services.values()):
+        every = {key: _resource(kind, key, value, ctx) for key, value in (doc.get(kind) or {}).items()}
+        section = {key: value for key, value in every.items() if key in used[kind]}
+        if kind == "networks" and "default" in used["networks"]:
             section.setdefault("default", {"name": f"{ctx.project_name}_default"})
         if section:
             out[kind] = dict(sorted(section.items()))
+    models = {k: v for k, v in (doc.get("models") or {}).items() if k in used["models"]}
+    if models:
+        out["models"] = models
     for key, value in doc.items():
-        if key not in out and key not in ("version", "include"):
+        if key not in out and key not in ("version", "include", "models", *RESOURCE_KINDS):
             out[key] = value
     return out

@@ -38,7 +38,7 @@ def _key(src: str, pos: int) -> tuple[str, int, bool]:
                 while pos < len(src) and src[pos] in _SPACE:
                     pos += 1
             return key, pos, ch == "\n"
-        if not (ch.isalnum() or ch in "_." or ch in _SPACE):
+        if not (ch.isalnum() or ch in "_.-" or ch in _SPACE):
             raise _DotenvError(f"unexpected character {ch!r} in variable name")
         pos += 1
     key = src[start:pos].rstrip()
@@ -75,7 +75,7 @@ def _value(src: str, pos: int, expand: Callable[[str], str]) -> tuple[str, int]:
             body = src[pos + 1:i]
             if quote == '"':
                 return expand(_unescape(body)), i + 1
-            return body, i + 1
+            return body.replace("\\'", "'"), i + 1
         i += 1
     line = src[pos:].split("\n", 1)[0]
     raise _DotenvError(f"unterminated quoted value {line}")

@@ -91,9 +91,10 @@ def substitute(text: str, lookup: Lookup) -> str:
             i = end + 1
         else:
             m = _NAME.match(text, j + 1)
-            if not m:
-                raise _TemplateError(f"invalid template {text!r}: '$' must be followed by a name, "
-                                     "'{' or '$'")
+            if not m:  # a lone '$' (e.g. "$(cmd)") stays literal, as in Compose
+                out.append("$")
+                i = j + 1
+                continue
             out.append(lookup(m.group(0)) or "")
             i = m.end()
     return "".join(out)

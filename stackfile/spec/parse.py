@@ -29,6 +29,7 @@ MAX_NODES = 1_000_000
 _BaseParser: Any = getattr(yaml, "CParser", None) or yaml.parser.Parser
 
 _INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_OCTAL = re.compile(r"^0[0-7]+$")
 _FLOAT = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
                     r"|\.(?:nan|NaN|NAN))$")
 _NULL = {"", "~", "null", "Null", "NULL"}
@@ -76,6 +77,8 @@ def _plain(text: str) -> Any:
         return _BOOL[text]
     if _INT.match(text):
         try:
+            if _OCTAL.match(text):  # yaml.v3 (Compose) reads 0440 as octal
+                return int(text, 8)
             return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
         except ValueError:
             return text

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from stackfile.spec.context import Context
-from stackfile.spec.volumes import is_file_path, parse_volume
+from stackfile.spec.volumes import is_file_path, is_windows_path, parse_volume
 
 __all__ = ["is_remote", "resolve_paths"]
 
@@ -45,7 +45,7 @@ def _volume(item: Any, ctx: Context, base: str) -> Any:
             return item
         item = parsed
     if isinstance(item, dict) and item.get("type") == "bind" and isinstance(item.get("source"), str):
-        if item["source"] and not item["source"].startswith("\\\\"):
+        if item["source"] and not is_windows_path(item["source"]):
             return {**item, "source": ctx.abspath(item["source"], base)}
     return item
 

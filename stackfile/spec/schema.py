@@ -1,11 +1,217 @@
-"""Schema validation (placeholder until the validator lands)."""
+"""A small, fast JSON-schema validator over the Compose schema, with located, actionable errors.
+
+Supports what the Compose schema uses: ``$ref``, ``type``, ``properties``,
+``additionalProperties``, ``patternProperties``, ``required``, ``enum``, ``oneOf``/``anyOf``/
+``allOf``, ``items``, ``uniqueItems``, ``minimum``/``maximum``, ``pattern``. Strings that spell
+a boolean or a number are accepted where one is expected, since interpolation yields strings.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+from functools import lru_cache
 from typing import Any
 
-__all__ = ["validate_document"]
+from stackfile.errors import InvalidSpec, Location
+from stackfile.spec.parse import Path, Positions, dotted
+from stackfile.spec.tags import Override, Reset
+
+__all__ = ["SchemaError", "schema", "validate", "validate_document"]
+
+_BOOL_TEXT = {"true", "false", "True", "False", "TRUE", "FALSE", "yes", "no", "y", "n", "on", "off"}
+_NUM = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
+_INT = re.compile(r"^[-+]?[0-9]+$")
 
 
-def validate_document(doc: dict[str, Any], file: str, positions: Any) -> None:
+class SchemaError(ValueError):
+    """One violation: where (key path) and what."""
+
+    def __init__(self, path: Path, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.hint = hint
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    """The Compose schema plus stackfile's top-level ``images:`` and ``environments:``."""
+    from stackfile.spec._schema_data import SCHEMA_JSON
+
+    data: dict[str, Any] = json.loads(SCHEMA_JSON)
+    data["properties"]["images"] = {"type": "object"}
+    data["properties"]["environments"] = {"type": "object"}
+    return data
+
+
+def _resolve(ref: str) -> dict[str, Any]:
+    node: Any = schema()
+    for part in ref.lstrip("#/").split("/"):
+        node = node[part]
+    return node  # type: ignore[no-any-return]
+
+
+def _type_ok(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "array":
+        return isinstance(value, list)
+    if kind == "null":
+        return value is None
+    if kind == "boolean":
+        return isinstance(value, bool) or (isinstance(value, str) and value in _BOOL_TEXT)
+    if kind == "integer":
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer()) or (isinstance(value, str) and bool(_INT.match(value)))
+    if kind == "number":
+        return (isinstance(value, int | float) and not isinstance(value, bool)) or (
+            isinstance(value, str) and bool(_NUM.match(value)))
+    return True
+
+
+_TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string", "number": "a number",
+               "integer": "an integer", "boolean": "a boolean", "null": "null"}
+
+
+def _describe(kinds: list[str]) -> str:
+    words = [_TYPE_WORDS.get(k, k) for k in sorted(set(kinds))]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _kinds(node: dict[str, Any]) -> list[str]:
+    if "$ref" in node:
+        return _kinds(_resolve(node["$ref"]))
+    kind = node.get("type")
+    if kind is not None:
+        return [kind] if isinstance(kind, str) else list(kind)
+    out: list[str] = []
+    for sub in node.get("oneOf", []) + node.get("anyOf", []):
+        out.extend(_kinds(sub))
+    return out
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and _NUM.match(value):
+        return float(value)
     return None
+
+
+def validate(value: Any, node: dict[str, Any], path: Path = ()) -> None:
+    """Raise :class:`SchemaError` for the first violation of ``node`` by ``value``."""
+    if isinstance(value, Reset | Override):
+        value = value.value
+        if value is None:
+            return
+    if "$ref" in node:
+        validate(value, _resolve(node["$ref"]), path)
+    kind = node.get("type")
+    if kind is not None:
+        kinds = [kind] if isinstance(kind, str) else kind
+        if not any(_type_ok(value, k) for k in kinds):
+            raise SchemaError(path, f"must be {_describe(kinds)}")
+    for key in ("oneOf", "anyOf"):
+        if key in node:
+            _one_of(value, node[key], path)
+    for sub in node.get("allOf", ()):
+        validate(value, sub, path)
+    if "enum" in node and value not in node["enum"] and str(value) not in map(str, node["enum"]):
+        raise SchemaError(path, "must be one of " + ", ".join(map(str, node["enum"])))
+    if isinstance(value, dict):
+        _object(value, node, path)
+    elif isinstance(value, list):
+        _array(value, node, path)
+    else:
+        _scalar(value, node, path)
+
+
+def _scalar(value: Any, node: dict[str, Any], path: Path) -> None:
+    number = _number(value)
+    if number is not None:
+        if "minimum" in node and number < node["minimum"]:
+            raise SchemaError(path, f"must be greater than or equal to {node['minimum']}")
+        if "maximum" in node and number > node["maximum"]:
+            raise SchemaError(path, f"must be less than or equal to {node['maximum']}")
+    if isinstance(value, str) and "pattern" in node and not re.search(node["pattern"], value):
+        raise SchemaError(path, f"{value!r} does not match the pattern {node['pattern']}")
+
+
+def _one_of(value: Any, options: list[dict[str, Any]], path: Path) -> None:
+    errors: list[SchemaError] = []
+    for option in options:
+        try:
+            validate(value, option, path)
+            return
+        except SchemaError as exc:
+            errors.append(exc)
+    typed = [e for o, e in zip(options, errors, strict=True) if any(_type_ok(value, k) for k in _kinds(o))]
+    if typed:
+        raise max(typed, key=lambda e: len(e.path))
+    raise SchemaError(path, f"must be {_describe([k for o in options for k in _kinds(o)])}")
+
+
+def _object(value: dict[str, Any], node: dict[str, Any], path: Path) -> None:
+    props = node.get("properties", {})
+    patterns = node.get("patternProperties", {})
+    extra = node.get("additionalProperties", True)
+    for key in node.get("required", ()):
+        if key not in value:
+            raise SchemaError(path, f"missing property '{key}'")
+    for key, item in value.items():
+        sub = (*path, key)
+        if key in props:
+            validate(item, props[key], sub)
+            continue
+        matched = [p for p in patterns if re.search(p, key)]
+        for pattern in matched:
+            validate(item, patterns[pattern], sub)
+        if matched:
+            continue
+        if extra is False:
+            raise SchemaError(path, f"additional property {key!r} not allowed", _suggest(key, props))
+        if isinstance(extra, dict):
+            validate(item, extra, sub)
+
+
+def _suggest(key: str, props: dict[str, Any]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(props), n=1)
+    valid = ", ".join(sorted(props)) if len(props) <= 12 else ", ".join(sorted(props)[:12]) + ", ..."
+    return (f"did you mean {close[0]!r}? " if close else "") + (f"valid keys: {valid}" if props else
+                                                               "no keys are allowed here")
+
+
+def _array(value: list[Any], node: dict[str, Any], path: Path) -> None:
+    items = node.get("items")
+    if isinstance(items, dict):
+        for i, item in enumerate(value):
+            validate(item, items, (*path, i))
+    if node.get("uniqueItems"):
+        seen: set[str] = set()
+        for i, item in enumerate(value):
+            key = json.dumps(item, sort_keys=True, default=str)
+            if key in seen:
+                raise SchemaError((*path, i), f"duplicate entry {item!r} (items must be unique)")
+            seen.add(key)
+
+
+def validate_document(doc: Any, file: str | None, positions: Positions | None = None) -> None:
+    """Validate one (interpolated) file against the schema; errors name file:line:col and key path."""
+    try:
+        validate(doc, schema())
+    except SchemaError as exc:
+        where = exc.path
+        pos = None
+        while where and pos is None:
+            pos = (positions or {}).get(where)
+            where = where[:-1] if pos is None else where
+        key = dotted(exc.path) or "(top level)"
+        loc = Location(file, pos[0] if pos else None, pos[1] if pos else None, key)
+        raise InvalidSpec(f"{key} {exc.message}", location=loc, hint=exc.hint) from None

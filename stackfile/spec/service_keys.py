@@ -9,7 +9,7 @@ from typing import Any
 from stackfile.spec.context import Context
 from stackfile.spec.ports import parse_port, port_long
 from stackfile.spec.units import normalize_duration
-from stackfile.spec.volumes import is_file_path, parse_volume
+from stackfile.spec.volumes import is_windows_path, parse_volume
 
 __all__ = ["TRANSFORMS", "to_mapping"]
 
@@ -25,15 +25,19 @@ def _str(value: Any) -> Any:
     return value if value is None else str(value)
 
 
-def to_mapping(value: Any, sep: str = "=", *, stringify: bool = True) -> dict[str, Any]:
-    """``["A=1", "B"]`` → ``{"A": "1", "B": None}``; mappings pass with string values."""
+def to_mapping(value: Any, sep: str = "=", *, stringify: bool = True, empty: str | None = None) -> dict[str, Any]:
+    """``["A=1", "B"]`` → ``{"A": "1", "B": empty}``; mappings pass with string values."""
     if isinstance(value, dict):
-        return {str(k): (_str(v) if stringify else v) for k, v in value.items()}
+        return {str(k): (_str(v) if stringify else v) if v is not None else empty for k, v in value.items()}
     out: dict[str, Any] = {}
     for item in value or []:
         key, found, val = str(item).partition(sep)
-        out[key] = val if found else None
+        out[key] = val if found else empty
     return out
+
+
+def labels(value: Any, ctx: Context) -> dict[str, Any]:
+    return to_mapping(value, empty="")
 
 
 def shell_split(value: Any, ctx: Context) -> Any:
@@ -58,7 +62,7 @@ def ports(value: Any, ctx: Context) -> list[dict[str, Any]]:
 
 def _bind_source(mount: dict[str, Any], ctx: Context) -> None:
     source = mount.get("source")
-    if mount.get("type") == "bind" and isinstance(source, str) and source and not source.startswith("\\\\"):
+    if mount.get("type") == "bind" and isinstance(source, str) and source and not is_windows_path(source):
         mount["source"] = ctx.abspath(source)
 
 
@@ -68,8 +72,6 @@ def volumes(value: Any, ctx: Context) -> list[Any]:
         mount = parse_volume(item) if isinstance(item, str) else dict(item)
         if isinstance(item, dict) and mount.get("type") == "bind" and not mount.get("source"):
             raise ValueError('invalid mount config for type "bind": field source must not be empty')
-        if isinstance(item, dict) and mount.get("type") == "volume" and "volume" not in mount:
-            pass
         _bind_source(mount, ctx)
         out.append(mount)
     return out
@@ -103,18 +105,24 @@ def build(value: Any, ctx: Context) -> dict[str, Any]:
     out["context"] = context if "://" in context or context.startswith("git@") else ctx.abspath(context)
     if "dockerfile_inline" not in out:
         out.setdefault("dockerfile", "Dockerfile")
-    for key in ("args", "labels"):
-        if key in out:
-            out[key] = to_mapping(out[key])
+    if "args" in out:
+        out["args"] = to_mapping(out["args"])
+    if "labels" in out:
+        out["labels"] = to_mapping(out["labels"], empty="")
     if "additional_contexts" in out:
         out["additional_contexts"] = to_mapping(out["additional_contexts"])
     if isinstance(out.get("secrets"), list):
         out["secrets"] = [{"source": s} if isinstance(s, str) else s for s in out["secrets"]]
-    if isinstance(out.get("ssh"), list):
-        out["ssh"] = [s if "=" in s else f"{s}=" if s != "default" else s for s in map(str, out["ssh"])]
+    if out.get("ssh"):
+        out["ssh"] = _ssh(out["ssh"], ctx)
     if "extra_hosts" in out:
         out["extra_hosts"] = extra_hosts(out["extra_hosts"], ctx)
     return out
+
+
+def _ssh(value: Any, ctx: Context) -> list[str]:
+    items = to_mapping(value) if isinstance(value, list | dict) else {str(value): None}
+    return [f"{k}: {ctx.abspath(v)}" if v else k for k, v in items.items()]
 
 
 def extra_hosts(value: Any, ctx: Context) -> list[str]:
@@ -137,6 +145,8 @@ def file_mounts(default_dir: str) -> Transform:
             entry = {"source": item} if isinstance(item, str) else dict(item)
             if default_dir and not entry.get("target"):
                 entry["target"] = f"{default_dir}/{entry['source']}"
+            if isinstance(entry.get("mode"), int) and not isinstance(entry["mode"], bool):
+                entry["mode"] = f"0{entry['mode']:o}"
             out.append(entry)
         return out
 
@@ -160,11 +170,52 @@ def networks(value: Any, ctx: Context) -> dict[str, Any]:
     return {name: None for name in value} if isinstance(value, list) else dict(value or {})
 
 
+def _watch(item: Any, ctx: Context) -> Any:
+    if not isinstance(item, dict):
+        return item
+    out = dict(item)
+    if out.get("path"):
+        out["path"] = ctx.abspath(str(out["path"]))
+    for key in ("ignore", "include"):
+        if isinstance(out.get(key), str):
+            out[key] = [out[key]]
+    if isinstance(out.get("exec"), dict):
+        out["exec"] = hook(out["exec"], ctx)
+    return out
+
+
 def develop(value: Any, ctx: Context) -> Any:
     out = dict(value or {})
     if isinstance(out.get("watch"), list):
-        out["watch"] = [{**w, "path": ctx.abspath(str(w["path"]))} if isinstance(w, dict) and w.get("path")
-                        else w for w in out["watch"]]
+        out["watch"] = [_watch(w, ctx) for w in out["watch"]]
+    return out
+
+
+def hook(value: Any, ctx: Context) -> Any:
+    out = dict(value)
+    if "command" in out:
+        out["command"] = shell_split(out["command"], ctx)
+    if "environment" in out:
+        out["environment"] = to_mapping(out["environment"])
+    return out
+
+
+def hooks(value: Any, ctx: Context) -> Any:
+    return [hook(h, ctx) if isinstance(h, dict) else h for h in value or []]
+
+
+def provider(value: Any, ctx: Context) -> Any:
+    out = dict(value or {})
+    if isinstance(out.get("options"), dict):
+        out["options"] = {k: [_str(x) for x in v] if isinstance(v, list) else [_str(v)]
+                          for k, v in out["options"].items()}
+    return out
+
+
+def deploy(value: Any, ctx: Context) -> Any:
+    out = dict(value or {})
+    if "labels" in out:
+        out["labels"] = to_mapping(out["labels"], empty="")
     return out
 
 
@@ -181,11 +232,12 @@ def models(value: Any, ctx: Context) -> Any:
 
 
 TRANSFORMS: dict[str, Transform] = {
-    "annotations": lambda v, c: to_mapping(v),
+    "annotations": labels,
     "build": build,
     "command": shell_split,
     "configs": file_mounts(""),
     "depends_on": depends_on,
+    "deploy": deploy,
     "develop": develop,
     "devices": devices,
     "dns": string_or_list,
@@ -194,15 +246,16 @@ TRANSFORMS: dict[str, Transform] = {
     "expose": stringified_list,
     "extra_hosts": extra_hosts,
     "healthcheck": healthcheck,
-    "labels": lambda v, c: to_mapping(v),
+    "labels": labels,
     "models": models,
     "networks": networks,
     "ports": ports,
+    "post_start": hooks,
+    "pre_stop": hooks,
+    "provider": provider,
     "secrets": file_mounts("/run/secrets"),
     "stop_grace_period": duration,
     "sysctls": lambda v, c: to_mapping(v),
     "tmpfs": string_or_list,
     "volumes": volumes,
 }
-
-_unused = is_file_path

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PROPAGATIONS", "is_file_path", "parse_volume"]
+__all__ = ["PROPAGATIONS", "is_file_path", "is_windows_path", "parse_volume"]
 
 PROPAGATIONS = ("private", "rprivate", "slave", "rslave", "shared", "rshared")
 
 
 def _is_drive(buffer: str, char: str) -> bool:
     return char == ":" and len(buffer) == 1 and buffer.isalpha()
+
+
+def is_windows_path(path: str) -> bool:
+    """``C:\\dir``, ``C:/dir`` or ``\\\\pipe``: kept as written, never joined to the project dir."""
+    return path.startswith("\\\\") or (len(path) > 2 and path[1] == ":" and path[0].isalpha()
+                                      and path[2] in "\\/")
 
 
 def is_file_path(source: str) -> bool:
