@@ -40,7 +40,8 @@ from stackfile.spec.recipe import (
     Workdir,
 )
 
-__all__ = ["DEFAULT_PATH", "INSTRUCTIONS", "expand_word", "parse_dockerfile", "parse_duration_text"]
+__all__ = ["DEFAULT_PATH", "INSTRUCTIONS", "expand_word", "parse_dockerfile", "parse_duration_text",
+           "platform_args", "split_raw_words"]
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 INSTRUCTIONS = ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
@@ -357,6 +358,24 @@ def parse_duration_text(text: str) -> float:
 
 # ------------------------------------------------------------------------------------------- stages
 
+_ARCHES = {"x86_64": ("amd64", ""), "amd64": ("amd64", ""), "aarch64": ("arm64", ""), "arm64": ("arm64", ""),
+           "armv7l": ("arm", "v7"), "armv6l": ("arm", "v6"), "i686": ("386", ""), "i386": ("386", "")}
+
+
+def platform_args() -> dict[str, str]:
+    """BuildKit's automatic platform ARGs (BUILDPLATFORM, TARGETARCH, ...) for this host."""
+    import os
+
+    machine = os.uname().machine
+    arch, variant = _ARCHES.get(machine, (machine, ""))
+    plat = f"linux/{arch}" + (f"/{variant}" if variant else "")
+    out = {}
+    for prefix in ("BUILD", "TARGET"):
+        out.update({f"{prefix}PLATFORM": plat, f"{prefix}OS": "linux", f"{prefix}ARCH": arch,
+                    f"{prefix}VARIANT": variant})
+    return out
+
+
 
 @dataclass
 class _StageState:
@@ -378,7 +397,7 @@ class _Builder:
                  base_env: Callable[[str], Mapping[str, str] | None]) -> None:
         self.path, self.escape, self.build_args, self.base_env = path, escape, build_args, base_env
         self.global_args: list[Arg] = []
-        self.global_scope: dict[str, str] = {}
+        self.global_scope: dict[str, str] = platform_args()
         self.stages: list[Stage] = []
         self.stage_env: dict[str, dict[str, str]] = {}
         self.current: _StageState | None = None

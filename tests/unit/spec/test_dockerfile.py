@@ -139,6 +139,22 @@ def test_build_args_override_defaults() -> None:
     assert recipe.args == (("BASE", "alpine"), ("UNUSED", "x"), ("V", "9"))
 
 
+def test_automatic_platform_args() -> None:
+    recipe = parse("FROM --platform=$BUILDPLATFORM x AS a\nARG TARGETARCH\nLABEL arch=$TARGETARCH os=$TARGETOS\n")
+    stage = recipe.stages[0]
+    assert stage.base.platform is not None and stage.base.platform.startswith("linux/")
+    label = stage.steps[1]
+    assert isinstance(label, Label)
+    assert dict(label.values)["arch"] == stage.base.platform.split("/")[1]
+    assert dict(label.values)["os"] == ""  # not declared in the stage
+
+
+def test_undeclared_build_arg_is_not_visible() -> None:
+    with pytest.raises(InvalidSpec):
+        parse("FROM $X\n", build_args={"X": "busybox"})
+    assert parse("ARG X\nFROM $X\n", build_args={"X": "busybox"}).stages[0].base.ref == "busybox"
+
+
 def test_multi_stage_target_and_stage_refs() -> None:
     text = """\
 FROM busybox AS Build
