@@ -140,7 +140,8 @@ def test_build_args_override_defaults() -> None:
 
 
 def test_automatic_platform_args() -> None:
-    recipe = parse("FROM --platform=$BUILDPLATFORM x AS a\nARG TARGETARCH\nLABEL arch=$TARGETARCH os=$TARGETOS\n")
+    recipe = parse("FROM --platform=$BUILDPLATFORM x AS a\nARG TARGETARCH\n"
+                   "LABEL arch=$TARGETARCH os=$TARGETOS\n")
     stage = recipe.stages[0]
     assert stage.base.platform is not None and stage.base.platform.startswith("linux/")
     label = stage.steps[1]
