@@ -200,3 +200,13 @@ def test_recipes_from_stack_and_dependencies() -> None:
     assert list(recipes) == ["a", "b", "loop", "tools"]
     assert image_dependencies(images) == {"a": set(), "b": {"a", "tools"}, "loop": {"loop"}, "tools": set()}
     assert recipes_from_stack(None, "/p") == {}
+
+
+def test_builder_hot_path_modules_import_no_heavy_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, stackfile.spec.recipes, stackfile.spec.dockerfile, stackfile.spec.ignore; "
+            "print(sorted(m for m in ('pydantic', 'jinja2', 'yaml') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
