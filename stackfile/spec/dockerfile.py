@@ -14,7 +14,6 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from stackfile.errors import InvalidSpec, Location
 from stackfile.spec.recipe import (
@@ -209,8 +208,11 @@ def _json_array(text: str) -> list[str] | None:
 class _Lexer:
     """BuildKit's shell-word processing: quote removal, escapes and ``$`` substitution."""
 
+    MAX_NESTING = 32
+
     def __init__(self, env: Mapping[str, str], escape: str, where: _Where) -> None:
         self.env, self.escape, self.where = env, escape, where
+        self.depth = 0
 
     def words(self, text: str) -> list[str]:
         """Split on unquoted whitespace, then process each word."""
@@ -274,26 +276,31 @@ class _Lexer:
         end = _closing_brace(text, i)
         if end < 0:
             raise self.where.error(f"missing '}}' in {text!r}")
-        op_text = text[i:end]
-        value = self.env.get(name)
+        self.depth += 1
+        try:
+            out.append(self._apply(name, self.env.get(name), text[i:end]))
+        finally:
+            self.depth -= 1
+        return end + 1
+
+    def _apply(self, name: str, value: str | None, op_text: str) -> str:
+        if self.depth > self.MAX_NESTING:
+            raise self.where.error(f"substitutions nested deeper than {self.MAX_NESTING} levels")
         if not op_text:
-            out.append(value or "")
-            return end + 1
+            return value or ""
         colon = op_text.startswith(":")
         op, word = (op_text[1:2], op_text[2:]) if colon else (op_text[:1], op_text[1:])
         unset = value is None or (colon and value == "")
         if op == "-":
-            out.append(self.word(word) if unset else value or "")
-        elif op == "+":
-            out.append("" if unset else self.word(word))
-        elif op == "?":
+            return self.word(word) if unset else value or ""
+        if op == "+":
+            return "" if unset else self.word(word)
+        if op == "?":
             if unset:
                 raise self.where.error(f"{name}: {self.word(word) or 'is not set'}")
-            out.append(value or "")
-        else:
-            raise self.where.error(f"unsupported substitution ${{{name}{op_text}}}",
-                                   "use ${NAME}, ${NAME:-default}, ${NAME:+alt} or ${NAME:?error}")
-        return end + 1
+            return value or ""
+        raise self.where.error(f"unsupported substitution ${{{name}{op_text}}}",
+                               "use ${NAME}, ${NAME:-default}, ${NAME:+alt} or ${NAME:?error}")
 
 
 def _closing_brace(text: str, i: int) -> int:
@@ -753,10 +760,3 @@ def parse_dockerfile(
                           hint=f"stages are: {names}")
     return Recipe(stages=tuple(builder.stages), target=target.lower() if target else None, context=context,
                   args=tuple(sorted((build_args or {}).items())), source=Source(path, None))
-
-
-def describe(recipe: Recipe) -> list[dict[str, Any]]:
-    """A plain, deterministic view of a recipe's stages (for tests, ``--dry-run`` and debugging)."""
-    from dataclasses import asdict
-
-    return [asdict(stage) for stage in recipe.stages]

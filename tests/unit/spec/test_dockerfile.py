@@ -297,3 +297,16 @@ def test_recipe_is_deterministic() -> None:
     text = "FROM x\nENV B=2 A=1\nLABEL z=1 a=2\n"
     assert parse(text) == parse(text)
     assert hash(parse(text).stages) == hash(parse(text).stages)
+
+
+def test_hostile_inputs_fail_cleanly_or_parse() -> None:
+    deep = "${A:-" * 200 + "x" + "}" * 200
+    with pytest.raises(InvalidSpec) as info:
+        parse(f"FROM x\nWORKDIR {deep}\n")
+    assert "nested" in str(info.value)
+    assert steps("FROM x\r\nRUN echo a \\\r\n  b\r\n") == (Run(("echo a   b",), True, (), "default", S(2)),)
+    long = "FROM x\n" + "".join(f"ENV K{i}=v{i}\n" for i in range(2000))
+    assert len(steps(long)) == 2000
+    assert steps("FROM x\nRUN echo \x00\n")[0] == Run(("echo \x00",), True, (), "default", S(2))
+    with pytest.raises(InvalidSpec):
+        parse("FROM x\nENV \"=1\n")
