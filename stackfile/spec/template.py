@@ -73,7 +73,10 @@ def render_template(text: str, *, path: str, context: Mapping[str, object]) -> s
     except jinja2.TemplateError as exc:
         raise InvalidSpec(f"template error: {exc.message}",
                           location=Location(file=path, line=_line(exc, path))) from None
-    except (TypeError, ValueError, ZeroDivisionError) as exc:
+    except RecursionError:
+        raise InvalidSpec("template recursion too deep", location=Location(file=path),
+                          hint="check macros or includes that call themselves") from None
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError) as exc:
         where = Location(file=path, line=_line(exc, path))
         raise InvalidSpec(f"template error: {exc}", location=where) from None
 

@@ -67,3 +67,13 @@ def test_nest_dotted_clash() -> None:
     assert nest_dotted({"a.b.c": 1, "a.d": 2}) == {"a": {"b": {"c": 1}, "d": 2}}
     with pytest.raises(InvalidSpec):
         nest_dotted({"a": "1", "a.b": "2"})
+
+
+def test_runaway_templates_are_invalid_spec(tmp_path: Path) -> None:
+    (tmp_path / "loop.j2").write_text("{% include 'loop.j2' %}")
+    with pytest.raises(InvalidSpec):
+        render_template("{% include 'loop.j2' %}", path=str(tmp_path / "s.j2"), context={})
+    with pytest.raises(InvalidSpec):
+        render_template("{% for i in range(10**9) %}{% endfor %}", path="/p/s.j2", context={})
+    with pytest.raises(InvalidSpec):
+        render_template("{% include 'missing.j2' %}", path=str(tmp_path / "s.j2"), context={})
