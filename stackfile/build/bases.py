@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from stackfile.errors import InvalidSpec, Location, Unavailable
+from stackfile.store import lock
 from stackfile.store.images import ImageRecord, ImageStore
 from stackfile.store.layers import LayerStore
 from stackfile.store.paths import StorePaths
@@ -45,9 +46,10 @@ def materialize_base(paths: StorePaths, ref: str) -> ImageRecord:
         existing = images.resolve(_store_name(ref))
         if existing is not None:
             return existing
-        layers, config = builder(paths)
-        history = [{"created_by": f"stackfile base source {ref}", "empty_layer": not layers}]
-        return images.put(layers, config, history=history, names=[_store_name(ref)])
+        with lock.shared(paths):
+            layers, config = builder(paths)
+            history = [{"created_by": f"stackfile base source {ref}", "empty_layer": not layers}]
+            return images.put(layers, config, history=history, names=[_store_name(ref)])
     finally:
         os.close(fd)
 

@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stackfile.build.expand import expand
 from stackfile.spec import recipe as ir
 
 __all__ = ["ImageConfig", "apply_metadata", "is_metadata"]
@@ -72,7 +71,8 @@ def apply_metadata(cfg: ImageConfig, step: object, build_args: Mapping[str, str]
 
 
 def _x(cfg: ImageConfig, text: str) -> str:
-    return expand(text, cfg.scope())
+    """Words arrive substituted (the Dockerfile parser applies ARG/ENV scoping); kept verbatim."""
+    return text
 
 
 def _env(cfg: ImageConfig, step: ir.Env, _: Mapping[str, str]) -> None:
@@ -84,7 +84,7 @@ def _arg(cfg: ImageConfig, step: ir.Arg, build_args: Mapping[str, str]) -> None:
     if step.name in build_args:
         cfg.args[step.name] = build_args[step.name]
     elif step.default is not None:
-        cfg.args[step.name] = _x(cfg, step.default)
+        cfg.args[step.name] = step.default
     else:
         cfg.args.setdefault(step.name, "")
 

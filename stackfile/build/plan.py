@@ -15,7 +15,6 @@ from typing import Any
 
 from stackfile.build.config import ImageConfig, apply_metadata, is_metadata
 from stackfile.build.context import BuildContext
-from stackfile.build.expand import expand
 from stackfile.build.keys import base_key, step_doc, step_key
 from stackfile.errors import InvalidSpec, Location
 from stackfile.spec import recipe as ir
@@ -76,7 +75,7 @@ class Planner:
         for stage in self.recipe.stages[:1]:
             for arg in stage.global_args:
                 value = self.build_args.get(arg.name, arg.default)
-                out[arg.name] = expand(value, out) if value is not None else ""
+                out[arg.name] = value if value is not None else ""
         return out
 
     def target(self) -> StagePlan:
@@ -106,7 +105,7 @@ class Planner:
 
     def _plan_stage(self, index: int) -> StagePlan:
         stage = self.recipe.stages[index]
-        ref = expand(stage.base.ref, self._global)
+        ref = stage.base.ref
         where = location_of(stage.base)
         base_index = self._stage_index(ref, before=index)
         base_stage = self.stage(base_index) if base_index is not None else None
@@ -142,11 +141,7 @@ class Planner:
         raise InvalidSpec(f"unsupported recipe step {type(step).__name__}", location=location_of(step))
 
     def _plan_copy(self, stage_index: int, step: ir.Copy, parent: str, cfg: ImageConfig) -> PlannedStep:
-        scope = cfg.scope()
-        resolved = replace(step, sources=tuple(expand(s, scope) for s in step.sources),
-                           dest=_dest(expand(step.dest, scope), cfg.workdir),
-                           chown=expand(step.chown, scope) if step.chown else None,
-                           from_=expand(step.from_, scope) if step.from_ else None)
+        resolved = replace(step, dest=_dest(step.dest, cfg.workdir))
         doc = step_doc(resolved)
         where = location_of(step)
         planned = PlannedStep(resolved, "", _snapshot(cfg))

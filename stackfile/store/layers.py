@@ -19,7 +19,7 @@ from stackfile.errors import NotFound
 from stackfile.store.paths import StorePaths
 from stackfile.store.schema import images_db
 
-__all__ = ["LayerStore", "new_layer_id", "now_rfc3339", "remove_tree"]
+__all__ = ["LayerStore", "dir_size", "new_layer_id", "now_rfc3339", "remove_tree"]
 
 
 def now_rfc3339() -> str:
@@ -65,7 +65,7 @@ class LayerStore:
         conn.execute(
             "INSERT INTO layers(id, diff_id, size, created, origin) VALUES(?,?,?,?,?) "
             "ON CONFLICT(id) DO NOTHING",
-            (lid, diff_id, 0, now_rfc3339(), origin),
+            (lid, diff_id, dir_size(target), now_rfc3339(), origin),
         )
         return lid
 
@@ -90,6 +90,10 @@ class LayerStore:
             "SELECT id FROM layers WHERE diff_id=? ORDER BY id LIMIT 1", (diff_id,)).fetchone()
         return row[0] if row and self.paths.layer(row[0]).is_dir() else None
 
+    def sizes(self) -> dict[str, int]:
+        """Bytes of every recorded layer."""
+        return {r[0]: r[1] for r in images_db(self.paths).execute("SELECT id, size FROM layers")}
+
     def list(self) -> list[str]:
         return [r[0] for r in images_db(self.paths).execute("SELECT id FROM layers ORDER BY id")]
 
@@ -110,3 +114,15 @@ def remove_tree(paths: StorePaths, directory: Path) -> None:
     except OSError:
         doomed = directory
     shutil.rmtree(doomed, ignore_errors=True)
+
+
+def dir_size(path: Path) -> int:
+    """Bytes of the regular files below ``path`` (not following symlinks)."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+    return total

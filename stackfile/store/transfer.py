@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from stackfile.errors import InvalidSpec, NotFound
+from stackfile.store import lock
 from stackfile.store.archive import extract_layer
 from stackfile.store.compress import HashingReader, open_decompressed
 from stackfile.store.images import ImageRecord, ImageStore
 from stackfile.store.layers import LayerStore
 from stackfile.store.paths import StorePaths
 
-__all__ = ["import_source", "load_archive"]
+__all__ = ["import_rootfs", "import_source", "load_archive"]
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -43,6 +44,11 @@ def import_source(paths: StorePaths, ref: str) -> ImageRecord:
 def load_archive(paths: StorePaths, path: Path, extra_names: tuple[str, ...] = ()) -> list[ImageRecord]:
     """Load every image in a Docker or OCI archive (tar) or OCI layout directory."""
     paths.ensure()
+    with lock.shared(paths):
+        return _load(paths, path, extra_names)
+
+
+def _load(paths: StorePaths, path: Path, extra_names: tuple[str, ...]) -> list[ImageRecord]:
     if path.is_dir():
         return _load_dir(paths, path, extra_names)
     with tempfile.TemporaryDirectory(dir=paths.tmp, prefix="load-") as tmp:
@@ -145,3 +151,25 @@ def _import_layer(layers: LayerStore, blob: Path, diff_id: str | None) -> str:
         shutil.rmtree(dest, ignore_errors=True)
         raise
 
+
+
+def import_rootfs(paths: StorePaths, archive: Path, name: str | None = None) -> ImageRecord:
+    """One image from a root file system tarball (``docker import``): one layer, PATH set."""
+    if not archive.is_file():
+        raise NotFound(f"{archive} does not exist")
+    with lock.shared(paths):
+        layers = LayerStore(paths)
+        dest = layers.scratch_dir("import-")
+        try:
+            with open(archive, "rb") as fh:
+                reader = HashingReader(open_decompressed(fh))
+                extract_layer(reader, dest, archive=str(archive))  # type: ignore[arg-type]
+                reader.drain()
+            lid = layers.commit(dest, layer_id=reader.digest.split(":", 1)[1], diff_id=reader.digest,
+                                origin="import")
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
+        config = {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}
+        history = [{"created_by": f"imported from {archive.name}"}]
+        return ImageStore(paths).put([lid], config, history=history, names=[name] if name else [])

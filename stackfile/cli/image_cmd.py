@@ -1,0 +1,298 @@
+"""``build``, ``image …`` and ``system …``: the image store and the builder from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from stackfile.events import Event
+
+_BUILD_ARG = click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE",
+                          help="Build-time variable (repeatable).")
+
+
+def _paths(g: Any) -> Any:
+    from stackfile.store.paths import StorePaths
+
+    return StorePaths.at(g.root)
+
+
+def _kv(items: tuple[str, ...], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=flag)
+        out[key] = value if sep else ""
+    return out
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.3g}{unit}" if unit != "B" else f"{int(n)}B"
+        n /= 1000
+    return f"{n}"
+
+
+class BuildPrinter:
+    """Renders build events: one line per step (cached or ran, with its time); RUN output indented."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.console: Any = None
+        if self.tty and not quiet:
+            from rich.console import Console
+
+            self.console = Console(stderr=True, highlight=False)
+
+    def _line(self, text: str, style: str = "") -> None:
+        if self.console is not None:
+            self.console.print(text, style=style or None, markup=False)
+        else:
+            click.echo(text, err=True)
+
+    def __call__(self, event: Event) -> None:
+        if self.quiet:
+            return
+        kind = event.kind
+        step = getattr(event, "step", "")
+        where = f"[{getattr(event, 'image', '')} {getattr(event, 'index', 0)}/{getattr(event, 'total', 0)}]"
+        if kind == "build.step.cached":
+            self._line(f"{where} CACHED {step}", "dim")
+        elif kind == "build.step.start" and self.tty:
+            self._line(f"{where} {step}", "bold")
+        elif kind == "build.step.done":
+            self._line(f"{where} {'done ' if self.tty else ''}{step}  {event.seconds:.2f}s",  # type: ignore[attr-defined]
+                       "green")
+        elif kind == "build.output":
+            self._line(f"  | {getattr(event, 'line', '')}", "dim")
+        elif kind == "build.image":
+            tags = ", ".join(getattr(event, "tags", ())) or "(untagged)"
+            self._line(f"built {tags} {getattr(event, 'image_id', '')[7:19]} in "
+                       f"{getattr(event, 'seconds', 0):.2f}s ({getattr(event, 'ran_steps', 0)} ran, "
+                       f"{getattr(event, 'cached_steps', 0)} cached)", "bold green")
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
+@click.option("--pull", is_flag=True, help="Ignored (there is no registry).")
+@_BUILD_ARG
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.pass_obj
+def build(g: Any, services: tuple[str, ...], no_cache: bool, pull: bool, build_args: tuple[str, ...],
+          quiet: bool) -> None:
+    """Build the project's images (``images:`` recipes and services' ``build:`` sections)."""
+    from stackfile.engine.images import build_project
+
+    built = build_project(g, list(services), no_cache=no_cache, build_args=_kv(build_args, "--build-arg"),
+                          sink=BuildPrinter(quiet))
+    if not built and not quiet:
+        click.echo("nothing to build", err=True)
+
+
+@click.group()
+def image() -> None:
+    """Manage images: build, list, inspect, tag, remove, save, load."""
+
+
+@image.command("build")
+@click.argument("context", default=".")
+@click.option("-f", "--file", "dockerfile", metavar="PATH", help="Dockerfile (default CONTEXT/Dockerfile).")
+@click.option("-t", "--tag", "tags", multiple=True, metavar="NAME[:TAG]", help="Name the image (repeatable).")
+@click.option("--target", metavar="STAGE", help="Build this stage.")
+@_BUILD_ARG
+@click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
+@click.option("--pull", is_flag=True, help="Ignored (there is no registry).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the image id.")
+@click.pass_obj
+def image_build(g: Any, context: str, dockerfile: str | None, tags: tuple[str, ...], target: str | None,
+                build_args: tuple[str, ...], no_cache: bool, pull: bool, quiet: bool) -> None:
+    """Build an image from a Dockerfile."""
+    from stackfile.engine.images import build_dockerfile
+
+    img = build_dockerfile(_paths(g), context, dockerfile=dockerfile, tags=tags, target=target,
+                           build_args=_kv(build_args, "--build-arg"), no_cache=no_cache,
+                           sink=BuildPrinter(quiet))
+    if quiet:
+        click.echo(img.id)
+
+
+@image.command("ls")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("-q", "--quiet", is_flag=True, help="Only ids.")
+@click.pass_obj
+def image_ls(g: Any, fmt: str, quiet: bool) -> None:
+    """List images."""
+    from stackfile.engine.images import list_images
+
+    rows = list_images(_paths(g))
+    if quiet:
+        for img, _ in rows:
+            click.echo(img.short_id)
+        return
+    if fmt == "json":
+        for img, size in rows:
+            for name in img.names or ("<none>:<none>",):
+                repo, _, tag = name.rpartition(":")
+                click.echo(json.dumps({"Repository": repo, "Tag": tag, "ID": img.short_id,
+                                       "Digest": img.id, "CreatedAt": img.created, "Size": size}))
+        return
+    lines = [("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE")]
+    for img, size in rows:
+        for name in img.names or ("<none>:<none>",):
+            repo, _, tag = name.rpartition(":")
+            lines.append((repo, tag, img.short_id, img.created[:19].replace("T", " "), _size(size)))
+    _table(lines)
+
+
+def _table(lines: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in lines) for i in range(len(lines[0]))]
+    for row in lines:
+        click.echo("   ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@image.command("rm")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("-f", "--force", is_flag=True, help="Remove every name, even if containers use it.")
+@click.pass_obj
+def image_rm(g: Any, refs: tuple[str, ...], force: bool) -> None:
+    """Remove images (by name: untag; by id: delete)."""
+    from stackfile.engine.images import remove_images
+
+    for line in remove_images(_paths(g), list(refs), force=force):
+        click.echo(line)
+
+
+@image.command("inspect")
+@click.argument("refs", nargs=-1, required=True)
+@click.pass_obj
+def image_inspect(g: Any, refs: tuple[str, ...]) -> None:
+    """Show images' config and layers as JSON."""
+    from stackfile.engine.images import inspect_image
+
+    click.echo(json.dumps([inspect_image(_paths(g), ref) for ref in refs], indent=2, sort_keys=True))
+
+
+@image.command("history")
+@click.argument("ref")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def image_history(g: Any, ref: str, fmt: str) -> None:
+    """Show the steps that made an image."""
+    from stackfile.engine.images import image_history as history
+
+    rows = history(_paths(g), ref)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    lines = [("LAYER", "CREATED", "CREATED BY", "SIZE")]
+    for row in rows:
+        by = row["created_by"] if len(row["created_by"]) <= 60 else row["created_by"][:57] + "..."
+        lines.append((row["layer"][:12] or "<missing>", row["created"][:19].replace("T", " "), by,
+                      _size(row["size"])))
+    _table(lines)
+
+
+@image.command("tag")
+@click.argument("source")
+@click.argument("target")
+@click.pass_obj
+def image_tag(g: Any, source: str, target: str) -> None:
+    """Give an image another name."""
+    from stackfile.engine.images import tag_image
+
+    tag_image(_paths(g), source, target)
+
+
+@image.command("prune")
+@click.option("-a", "--all", "all_images", is_flag=True, help="Remove every image no container uses.")
+@click.option("-f", "--force", is_flag=True, help="Do not ask (accepted for compatibility).")
+@click.pass_obj
+def image_prune(g: Any, all_images: bool, force: bool) -> None:
+    """Remove unused images and the layers only they used."""
+    from stackfile.engine.images import prune_images
+
+    report = prune_images(_paths(g), all_images=all_images)
+    for image_id in report["images"]:
+        click.echo(f"deleted {image_id}")
+    click.echo(f"Total reclaimed space: {_size(report['bytes'])}")
+
+
+@image.command("save")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, metavar="FILE", help="Archive to write.")
+@click.option("--format", "fmt", type=click.Choice(["docker-archive", "oci-archive"]),
+              default="docker-archive")
+@click.pass_obj
+def image_save(g: Any, refs: tuple[str, ...], output: str, fmt: str) -> None:
+    """Write images to an archive (docker-archive: gzip layers; oci-archive: zstd layers)."""
+    from stackfile.engine.images import save_images
+
+    save_images(_paths(g), list(refs), output, fmt)
+
+
+@image.command("load")
+@click.option("-i", "--input", "archive", required=True, metavar="FILE", help="Archive to read.")
+@click.option("-q", "--quiet", is_flag=True)
+@click.pass_obj
+def image_load(g: Any, archive: str, quiet: bool) -> None:
+    """Load images from a Docker or OCI archive."""
+    from stackfile.engine.images import load_images
+
+    for img in load_images(_paths(g), archive):
+        if not quiet:
+            click.echo(f"Loaded image: {', '.join(img.names) or img.id}")
+
+
+@image.command("import")
+@click.argument("archive")
+@click.argument("name", required=False)
+@click.pass_obj
+def image_import(g: Any, archive: str, name: str | None) -> None:
+    """Create an image from a root file system tarball."""
+    from stackfile.engine.images import import_rootfs
+
+    click.echo(import_rootfs(_paths(g), archive, name).id)
+
+
+@click.group()
+def system() -> None:
+    """Disk use and cleanup of the store."""
+
+
+@system.command("df")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_obj
+def system_df(g: Any, fmt: str) -> None:
+    """Show disk use by images, containers and the build cache."""
+    from stackfile.engine.images import system_df as df
+
+    rows = df(_paths(g))
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    lines = [("TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE")]
+    lines += [(r["type"], str(r["total"]), str(r["active"]), _size(r["size"]), _size(r["reclaimable"]))
+              for r in rows]
+    _table(lines)
+
+
+@system.command("prune")
+@click.option("-a", "--all", "all_images", is_flag=True, help="Also remove every image no container uses.")
+@click.option("-f", "--force", is_flag=True, help="Do not ask (accepted for compatibility).")
+@click.pass_obj
+def system_prune(g: Any, all_images: bool, force: bool) -> None:
+    """Remove dangling images, the build cache and unreferenced layers."""
+    from stackfile.engine.images import system_prune as prune
+
+    report = prune(_paths(g), all_images=all_images)
+    click.echo(f"deleted {len(report['images'])} images, {report['layers']} layers, "
+               f"{report['cache_entries']} build cache entries")
+    click.echo(f"Total reclaimed space: {_size(report['bytes'])}")
