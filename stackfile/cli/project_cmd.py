@@ -66,21 +66,22 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
        scale: tuple[str, ...], timeout: float | None, no_color: bool, no_log_prefix: bool,
        quiet_pull: bool) -> int:
     """Create and start the stack's containers (only what changed)."""
-    from stackfile.reconcile.planner import PlanOptions
-
     if force_recreate and no_recreate:
         raise click.UsageError("--force-recreate and --no-recreate are incompatible")
     if build and no_build:
         raise click.UsageError("--build and --no-build are incompatible")
-    plan_options = PlanOptions(services=services, no_deps=no_deps, force_recreate=force_recreate,
-                               no_recreate=no_recreate, remove_orphans=remove_orphans, build=build,
-                               no_build=no_build, no_start=no_start, scale=_parse_scale(scale))
+    flags = {"services": services, "no_deps": no_deps, "force_recreate": force_recreate,
+             "no_recreate": no_recreate, "remove_orphans": remove_orphans, "build": build,
+             "no_build": no_build, "no_start": no_start, "scale": _parse_scale(scale)}
     detach = detach or wait
     if detach and not dry_run and not wait:
         from stackfile.engine.project_fast import unchanged
 
-        if unchanged(g, plan_options) is not None:
+        if unchanged(g, flags) is not None:
             return 0
+    from stackfile.reconcile.planner import PlanOptions
+
+    plan_options = PlanOptions(**flags)  # type: ignore[arg-type]
     from stackfile.cli.project_render import EventPrinter
     from stackfile.engine.project import UpOptions
     from stackfile.engine.project import up as engine_up

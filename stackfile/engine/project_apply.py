@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from stackfile.engine.project_containers import create_container, remove_container, start_container
@@ -76,10 +76,10 @@ class Applier:
         key = next((k for k in stack.volumes if volume_name(stack, k) == action.name), "")
         vol = stack.volumes.get(key)
         labels = {**(dict(vol.labels) if vol else {}), L.PROJECT: self.ctx.name, "io.stackfile.volume": key}
-        try:
-            self.ctx.volumes.create(action.name, labels=labels)
-        except (ImportError, AttributeError):
-            (self.ctx.paths.volume(action.name) / "_data").mkdir(parents=True, exist_ok=True)
+        from stackfile.volumes import volume_config
+
+        cfg = volume_config(key, vol, self.ctx.name)
+        self.ctx.volumes.ensure(replace(cfg, labels={**cfg.labels, **labels}))
 
     def ensure_image(self, action: Action) -> None:
         from stackfile.engine.images import ensure_image
@@ -139,12 +139,8 @@ class Applier:
             self.ctx.networks.remove_network(action.name)
 
     def remove_volume(self, action: Action) -> None:
-        try:
-            self.ctx.volumes.remove(action.name)
-        except (ImportError, AttributeError):
-            import shutil
-
-            shutil.rmtree(self.ctx.paths.volume(action.name), ignore_errors=True)
+        with contextlib.suppress(NotFound):
+            self.ctx.volumes.remove(action.name, force=True)
 
     def remove_image(self, action: Action) -> None:
         with contextlib.suppress(NotFound):

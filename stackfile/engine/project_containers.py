@@ -12,7 +12,7 @@ from stackfile.errors import NotFound, StackfileError
 from stackfile.reconcile import labels as L
 from stackfile.reconcile.desired import DesiredService, get, network_name
 from stackfile.reconcile.health import health_config
-from stackfile.reconcile.health_main import health_path, spawn
+from stackfile.reconcile.health_main import health_path, spawn, stop_monitor
 from stackfile.runtime.api import ContainerSpec, NetworkAttachment
 
 __all__ = [
@@ -104,12 +104,13 @@ def container_spec(ctx: ProjectContext, desired: DesiredService, number: int, *,
     image = ctx.images.get(desired.image)
     name = name or desired.container_name_for(ctx.name, number)
     hostname = service.hostname or name
-    mounts = service_mounts(ctx.paths, ctx.stack, service, ctx.working_dir, name)
+    layers = image.lower_dirs(ctx.paths)
+    mounts = service_mounts(ctx, service, name, layers)
     mounts += S.file_mounts(service, ctx.stack, ctx.state_dir, ctx.environ)
     proc = S.process(service, image.config)
     network, hosts, resolv = _network(ctx, service, name, hostname, publish)
     return ContainerSpec(
-        name=name, layers=image.lower_dirs(ctx.paths), process=proc,
+        name=name, layers=layers, process=proc,
         hostname=hostname, domainname=service.domainname or "", mounts=tuple(mounts),
         resources=S.resources(service), network=network, etc_hosts=hosts, resolv_conf=resolv,
         restart=S.restart_policy(service),
@@ -166,7 +167,8 @@ def remove_container(ctx: ProjectContext, ref: str, name: str, *, timeout: float
         if status.state.value in ("running", "paused", "restarting"):
             ctx.runtime.stop(status.id, timeout=timeout)
         ctx.runtime.remove(status.id, force=True)
-        with contextlib.suppress(FileNotFoundError):
-            health_path(ctx.paths, ctx.name, status.id).unlink()
+        stop_monitor(ctx.paths, ctx.name, status.id)
     with contextlib.suppress(StackfileError):
         ctx.networks.destroy_sandbox(name)
+    with contextlib.suppress(StackfileError):
+        ctx.volumes.release(name)

@@ -56,7 +56,7 @@ class ProjectContext:
 
     @cached_property
     def volumes(self) -> Any:
-        from stackfile.volumes import VolumeManager  # type: ignore[import-not-found,unused-ignore]
+        from stackfile.volumes import VolumeManager
 
         return VolumeManager(self.paths)
 
@@ -94,11 +94,7 @@ class ProjectContext:
         return ObservedState(self.name, containers, nets, vols, images)
 
     def _project_volumes(self) -> list[Any]:
-        try:
-            found = self.volumes.list_volumes()
-        except (ImportError, AttributeError):
-            return []
-        return [v for v in found if dict(getattr(v, "labels", {}) or {}).get(L.PROJECT) == self.name]
+        return [v for v in self.volumes.list_volumes(project=self.name) if not v.anonymous]
 
 
 def project_name_fallback(opts: Any) -> str:

@@ -19,13 +19,24 @@ from typing import Any
 
 from stackfile.store.paths import StorePaths
 
-__all__ = ["cache_key", "lookup", "remember", "unchanged"]
+__all__ = ["cache_key", "fast_flags", "forget", "lookup", "remember", "unchanged"]
 
 VOLATILE_ENV = frozenset({"_", "OLDPWD", "SHLVL", "COLUMNS", "LINES", "PS1", "SSH_CLIENT", "SSH_CONNECTION",
                           "SSH_TTY", "TERM", "WINDOWID", "STY", "TMUX", "TMUX_PANE"})
 
 
-def cache_key(opts: Any, plan_options: Any) -> str:
+def fast_flags(plan_options: Any) -> dict[str, Any] | None:
+    """The plan flags that key the cache; None when the flags rule the fast path out."""
+    get = plan_options.get if isinstance(plan_options, Mapping) else lambda k, d=None: getattr(
+        plan_options, k, d)
+    if get("force_recreate", False) or get("build", False) or get("remove_orphans", False):
+        return None
+    return {"services": sorted(get("services", ()) or ()), "no_deps": bool(get("no_deps", False)),
+            "no_recreate": bool(get("no_recreate", False)), "no_start": bool(get("no_start", False)),
+            "no_build": bool(get("no_build", False)), "scale": dict(sorted((get("scale", {}) or {}).items()))}
+
+
+def cache_key(opts: Any, flags: Mapping[str, Any]) -> str:
     """A digest of everything that selects and shapes the load and the plan."""
     env = {k: v for k, v in (getattr(opts, "environ", {}) or {}).items() if k not in VOLATILE_ENV}
     data = {
@@ -33,7 +44,7 @@ def cache_key(opts: Any, plan_options: Any) -> str:
         "dir": getattr(opts, "project_directory", None), "env_files": list(getattr(opts, "env_files", [])),
         "profiles": list(getattr(opts, "profiles", [])), "env": getattr(opts, "environment_name", None),
         "vars": dict(getattr(opts, "template_vars", {}) or {}), "environ": env, "cwd": os.getcwd(),
-        "plan": repr(plan_options),
+        "plan": dict(flags),
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
@@ -85,12 +96,15 @@ def lookup(paths: StorePaths, key: str) -> dict[str, Any] | None:
 
 
 def unchanged(opts: Any, plan_options: Any) -> list[str] | None:
-    """The services of a project whose ``up`` would do nothing, or None (then run the full path)."""
-    if getattr(plan_options, "force_recreate", False) or getattr(plan_options, "build", False) \
-            or getattr(plan_options, "remove_orphans", False):
+    """The services of a project whose ``up`` would do nothing, or None (then run the full path).
+
+    ``plan_options`` is a ``PlanOptions`` or a plain mapping of the same flags (the CLI's).
+    """
+    flags = fast_flags(plan_options)
+    if flags is None:
         return None
     paths = StorePaths.at(getattr(opts, "root", None))
-    entry = lookup(paths, cache_key(opts, plan_options))
+    entry = lookup(paths, cache_key(opts, flags))
     return list(entry["services"]) if entry is not None else None
 
 
@@ -105,12 +119,13 @@ def _inputs(files: Iterable[str], working_dir: str, env_files: Iterable[str]) ->
 def remember(paths: StorePaths, opts: Any, plan_options: Any, project: Any, services: list[str],
              containers: Iterable[Mapping[str, str]]) -> None:
     """Record a converged project for :func:`unchanged` (best effort: a failure only costs speed)."""
-    if getattr(project, "files", None) is None or any(f == "-" for f in project.files):
+    flags = fast_flags(plan_options)
+    if flags is None or getattr(project, "files", None) is None or any(f == "-" for f in project.files):
         return
     inputs = _inputs(project.files, str(project.working_dir or ""), getattr(opts, "env_files", []))
     entry = {"project": project.name, "services": services, "stats": {p: _stat(p) for p in inputs},
              "containers": [dict(c) for c in containers]}
-    target = _cache_file(paths, cache_key(opts, plan_options))
+    target = _cache_file(paths, cache_key(opts, flags))
     try:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = target.with_name(f".{target.name}.{os.getpid()}")

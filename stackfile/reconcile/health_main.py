@@ -26,7 +26,7 @@ from stackfile.reconcile.health import (
 )
 from stackfile.store.paths import StorePaths
 
-__all__ = ["health_path", "main", "monitor", "run_probe", "spawn"]
+__all__ = ["health_path", "main", "monitor", "run_probe", "spawn", "stop_monitor"]
 
 OUTPUT_LIMIT = 4096
 
@@ -43,6 +43,24 @@ def spawn(paths: StorePaths, project: str, container_id: str, config: HealthConf
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
     return proc.pid
+
+
+def stop_monitor(paths: StorePaths, project: str, container_id: str) -> None:
+    """Stop the container's monitor (checked by its command line) and drop its record."""
+    import signal
+
+    path = health_path(paths, project, container_id)
+    record = read_health(path)
+    pid = record.monitor_pid if record is not None else 0
+    try:
+        if pid and container_id.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+            os.kill(pid, signal.SIGTERM)
+    except OSError:
+        pass
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def run_probe(runtime: Any, container_id: str, config: HealthConfig) -> Probe:

@@ -10,7 +10,7 @@ between a dependency and its dependents, unless the dependency is untouched and 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stackfile.errors import NotFound
@@ -129,8 +129,13 @@ def _waits(out: Plan, svc: DesiredService, desired: Mapping[str, DesiredService]
                 "service_completed_successfully": Kind.WAIT_COMPLETED}.get(dep.condition)
         if kind is None or (not dep_keys and _satisfied(observed, dep.service, kind)):
             continue
-        cause = f"{svc.name} depends on it ({dep.condition})"
-        action = Action(f"service:{dep.service}", kind, cause, service=dep.service, required=dep.required)
+        action = Action(f"service:{dep.service}", kind, f"{svc.name} depends on it ({dep.condition})",
+                        service=dep.service, required=dep.required)
+        existing = out.actions.get(action.key)
+        if existing is not None:
+            waiters = ", ".join(sorted([*existing.cause.split(" depend")[0].split(", "), svc.name]))
+            out.actions[action.key] = replace(existing, cause=f"{waiters} depend on it ({dep.condition})",
+                                              required=existing.required or dep.required)
         keys.append(out.add(action, after=dep_keys))
     for used in svc.uses:
         keys += by_service.get(used, [])
