@@ -39,8 +39,8 @@ from stackfile.spec.recipe import (
     Workdir,
 )
 
-__all__ = ["DEFAULT_PATH", "INSTRUCTIONS", "expand_word", "parse_dockerfile", "parse_duration_text",
-           "platform_args", "split_raw_words"]
+__all__ = ["DEFAULT_PATH", "INSTRUCTIONS", "expand_ports", "expand_word", "parse_dockerfile",
+           "parse_duration_text", "platform_args", "split_raw_words"]
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 INSTRUCTIONS = ("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
@@ -352,6 +352,22 @@ def expand_word(text: str, env: Mapping[str, str], *, escape: str = "\\") -> str
     return _Lexer(env, escape, _Where("<word>", 0)).word(text)
 
 
+def expand_ports(ports: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Validate EXPOSE ports and expand ranges as Docker does (``8000-8001/udp`` → two entries)."""
+    out: list[str] = []
+    for port in ports:
+        if not _PORT.match(port):
+            raise ValueError(f"invalid port {port!r}")
+        numbers, _, proto = port.partition("/")
+        first, _, last = numbers.partition("-")
+        low, high = int(first), int(last or first)
+        if not 0 < low <= high <= 65535:
+            raise ValueError(f"invalid port range {port!r}")
+        suffix = f"/{proto.lower()}" if proto else ""
+        out += [f"{n}{suffix}" for n in range(low, high + 1)]
+    return tuple(out)
+
+
 def parse_duration_text(text: str) -> float:
     """Go ``time.ParseDuration`` text → seconds (``ValueError`` when invalid)."""
     body = text.strip()
@@ -540,11 +556,11 @@ class _Builder:
                           source=Source(self.path, ins.line))
 
     def _expose(self, ins: _Instruction, where: _Where, state: _StageState) -> Step:
-        ports = self.lexer(where, state.scope()).words(ins.args)
-        for port in ports:
-            if not _PORT.match(port):
-                raise where.error(f"invalid port {port!r}", "EXPOSE 80, 53/udp or 8000-8010/tcp")
-        return Expose(ports=tuple(ports), source=Source(self.path, ins.line))
+        try:
+            ports = expand_ports(self.lexer(where, state.scope()).words(ins.args))
+        except ValueError as exc:
+            raise where.error(str(exc), "EXPOSE 80, 53/udp or 8000-8010/tcp") from None
+        return Expose(ports=ports, source=Source(self.path, ins.line))
 
     def _volume(self, ins: _Instruction, where: _Where, state: _StageState) -> Step:
         lexer = self.lexer(where, state.scope())

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from stackfile.errors import InvalidSpec, Location, NotFound
-from stackfile.spec.dockerfile import parse_dockerfile, parse_duration_text
+from stackfile.spec.dockerfile import expand_ports, parse_dockerfile, parse_duration_text
 from stackfile.spec.ignore import IgnoreRules
 from stackfile.spec.recipe import (
     Arg,
@@ -106,6 +106,13 @@ def _scalar(ctx: _Ctx, keys: tuple[str | int, ...], value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return _text(ctx, keys, value)
+
+
+def _ports(ctx: _Ctx, keys: tuple[str | int, ...], value: Any) -> tuple[str, ...]:
+    try:
+        return expand_ports(_texts(ctx, keys, value))
+    except ValueError as exc:
+        raise ctx.error(keys, str(exc), "ports such as 80, 53/udp or 8000-8010/tcp") from None
 
 
 def _command(ctx: _Ctx, keys: tuple[str | int, ...], value: Any) -> tuple[tuple[str, ...], bool]:
@@ -211,7 +218,7 @@ _VALUE_STEPS: dict[str, ValueParser] = {
     "user": lambda c, k, v, src: User(_text(c, k, v), src),
     "shell": lambda c, k, v, src: Shell(_texts(c, k, v), src),
     "label": lambda c, k, v, src: Label(_pairs(c, k, v), src),
-    "expose": lambda c, k, v, src: Expose(_texts(c, k, v), src),
+    "expose": lambda c, k, v, src: Expose(_ports(c, k, v), src),
     "volume": lambda c, k, v, src: Volume(_texts(c, k, v), src),
     "healthcheck": lambda c, k, v, src: _healthcheck(c, k, v),
     "cmd": lambda c, k, v, src: Cmd(*_command(c, k, v), src),
@@ -287,7 +294,7 @@ def _suffix_steps(ctx: _Ctx, d: Mapping[str, Any]) -> list[Step]:
     if d.get("user") is not None:
         out.append(User(_text(ctx, ("user",), d["user"]), ctx.source("user")))
     if d.get("expose") is not None:
-        out.append(Expose(_texts(ctx, ("expose",), d["expose"]), ctx.source("expose")))
+        out.append(Expose(_ports(ctx, ("expose",), d["expose"]), ctx.source("expose")))
     if d.get("volumes") is not None:
         out.append(Volume(_texts(ctx, ("volumes",), d["volumes"]), ctx.source("volumes")))
     if d.get("labels") is not None:

@@ -140,6 +140,7 @@ def test_relative_archive_bases_and_context_are_absolute() -> None:
     ({"from": "x", "steps": [{"run": "a", "cache": [{"id": "x"}]}]}, "images.app.steps[0].cache[0]",
      "target"),
     ({"from": "x", "steps": [{"env": "A=1"}]}, "images.app.steps[0].env", "mapping"),
+    ({"from": "x", "expose": ["http"]}, "images.app.expose", "invalid port"),
     ({"from": "x", "steps": [{"run": []}]}, "images.app.steps[0].run", "non-empty"),
     ({"from": "x", "healthcheck": {"interval": "soon"}}, "images.app.healthcheck.interval", "duration"),
     ({"from": "x", "stepz": []}, "images.app.stepz", "did you mean 'steps'"),
