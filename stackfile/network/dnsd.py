@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
     udp = socket.socket(fileno=args.udp_fd)
     tcp = socket.socket(fileno=args.tcp_fd)
     upstream = [u for u in args.upstream.split(",") if u]
-    asyncio.run(serve(Path(args.db), udp, tcp, upstream, args.internal))
+    asyncio.run(serve(Path(args.db), udp, tcp, upstream, args.internal, args.network))
 
 
 if __name__ == "__main__":

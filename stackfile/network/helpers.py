@@ -4,6 +4,7 @@ session so they survive the CLI, and stopped by pid after checking it is still o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -46,25 +47,28 @@ def is_running(pid: int | None, marker: str) -> bool:
     return state not in ("Z", "X") and marker.encode() in _cmdline(pid)
 
 
-def stop(pid: int | None, marker: str, timeout: float = 2.0) -> None:
-    """SIGTERM, wait up to ``timeout``, then SIGKILL; reaps it when it is our child."""
+def stop(pid: int | None, marker: str, timeout: float = 0.0) -> None:
+    """SIGTERM and wait up to ``timeout`` (0: the helpers keep no state, so straight to SIGKILL),
+    then SIGKILL; waits until it is gone and reaps it when it is our child."""
     if not is_running(pid, marker):
         _reap(pid)
         return
     assert pid is not None
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    if timeout > 0:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _reap(pid)
+            if not is_running(pid, marker):
+                return
+            time.sleep(0.01)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    for _ in range(400):
         _reap(pid)
         if not is_running(pid, marker):
             return
-        time.sleep(0.01)
-    os.kill(pid, signal.SIGKILL)
-    for _ in range(200):
-        _reap(pid)
-        if not is_running(pid, marker):
-            return
-        time.sleep(0.005)
+        time.sleep(0.002)
 
 
 def _reap(pid: int | None) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import socket
 import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from ipaddress import IPv4Network
@@ -40,6 +42,19 @@ def host_lock() -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def _bind_retrying(sock: socket.socket, addr: tuple[str, int], seconds: float = 3.0) -> None:
+    """Bind, waiting out a stale server of a removed network (it exits within ~2 s by itself)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            sock.bind(addr)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def _now() -> str:
@@ -160,7 +175,7 @@ class NetworkManager(SandboxOps):
         try:
             for s in (udp, tcp):
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind((rec.gateway, 53))
+                _bind_retrying(s, (rec.gateway, 53))
             tcp.listen(64)
             args = ["--db", str(self.paths.db), "--network", rec.id,
                     "--udp-fd", str(udp.fileno()), "--tcp-fd", str(tcp.fileno()),

@@ -12,6 +12,9 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
+
+from stackfile.network.lifeline import watch_row
 
 _TASKS: set[asyncio.Future[None]] = set()
 
@@ -114,8 +117,8 @@ def _resolve(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
-async def serve(forwards: Sequence[Forward]) -> None:
-    """Relay until SIGTERM."""
+async def serve(forwards: Sequence[Forward], db: Path | None = None, sandbox_id: str = "") -> None:
+    """Relay until SIGTERM, or until the sandbox is gone from the store ``db``."""
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     loop.add_signal_handler(signal.SIGTERM, _resolve, stop)
@@ -127,9 +130,12 @@ async def serve(forwards: Sequence[Forward]) -> None:
         else:
             server = await asyncio.start_server(partial(_tcp, fw.target), sock=fw.sock, limit=65536)
             closers.append(server.close)
+    watcher = asyncio.ensure_future(watch_row(db, "sandboxes", sandbox_id, stop)) if db else None
     try:
         await stop
     finally:
+        if watcher is not None:
+            watcher.cancel()
         for close in closers:
             with contextlib.suppress(Exception):
                 close()

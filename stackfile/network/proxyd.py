@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import socket
 import sys
+from pathlib import Path
 
 from stackfile.network.proxy import Forward, serve
 
@@ -15,13 +16,14 @@ def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(prog="stackfile-proxyd")
     ap.add_argument("--sandbox", required=True)  # the marker that identifies this process
     ap.add_argument("--map", action="append", default=[])
+    ap.add_argument("--db", default="")
     args = ap.parse_args(argv)
     forwards = []
     for item in args.map:
         fd, proto, ip, port = item.split(":")
         kind = socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM
         forwards.append(Forward(socket.socket(socket.AF_INET, kind, fileno=int(fd)), proto, (ip, int(port))))
-    asyncio.run(serve(forwards))
+    asyncio.run(serve(forwards, Path(args.db) if args.db else None, args.sandbox))
 
 
 if __name__ == "__main__":

@@ -203,7 +203,7 @@ class SandboxOps:
 
     def _start_proxy(self, sandbox_id: str, bound: list[tuple[socket.socket, BoundPort]]) -> None:
         target = self._endpoints(sandbox_id)[0].address
-        args = ["--sandbox", sandbox_id]
+        args = ["--sandbox", sandbox_id, "--db", str(self.paths.db)]
         for sock, b in bound:
             args += ["--map", f"{sock.fileno()}:{b.protocol}:{target}:{b.container_port}"]
         pid = helpers.spawn(PROXYD, args, [s for s, _ in bound], self.paths.networks / "proxy.log")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from stackfile.network.dns.records import Records
 from stackfile.network.dns.wire import NOERROR, REFUSED, SERVFAIL, Question, answer, parse_question
+from stackfile.network.lifeline import watch_row
 
 _TASKS: set[asyncio.Future[None]] = set()
 
@@ -99,17 +100,20 @@ def _resolve(fut: asyncio.Future[None]) -> None:
 
 
 async def serve(db: Path, udp: socket.socket, tcp: socket.socket, upstream: Sequence[str],
-                internal: bool) -> None:
-    """Answer until SIGTERM."""
+                internal: bool, network_id: str = "") -> None:
+    """Answer until SIGTERM, or until the network ``network_id`` is gone from the store."""
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     loop.add_signal_handler(signal.SIGTERM, _resolve, stop)
     resolver = Resolver(Records(db), upstream, internal)
     transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(resolver), sock=udp)
     server = await asyncio.start_server(lambda r, w: _tcp_client(resolver, r, w), sock=tcp)
+    watcher = asyncio.ensure_future(watch_row(db, "networks", network_id, stop)) if network_id else None
     try:
         await stop
     finally:
+        if watcher is not None:
+            watcher.cancel()
         transport.close()
         server.close()
         resolver.records.close()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -120,3 +123,34 @@ def test_destroy_after_sigkill_and_none_mode(nm: NetworkManager, procs) -> None:
     assert leftovers(nm, [sb.id, none.id], [rec.bridge, sb.endpoints[0].host_ifname]) == []
     assert not link_exists(rec.bridge)
     assert dns_pid is not None and not helpers.is_running(dns_pid, rec.id)
+
+
+def test_helpers_exit_when_their_store_is_gone(tmp_path: Path) -> None:
+    """A crashed CLI or a deleted store root leaves no DNS server or proxy running."""
+    from stackfile.network import firewall
+    from stackfile.network.links import delete_link
+    from stackfile.store.paths import StorePaths
+    from tests.conftest import _unmount_below
+
+    root = Path(tempfile.mkdtemp(prefix="stackfile-orphan-", dir="/var/tmp"))
+    other = NetworkManager(StorePaths.at(root).ensure())
+    rec = other.ensure_network(NetworkConfig("o_net", "o"))
+    try:
+        sb = other.create_sandbox(sid("orphan"), [Attachment("o_net", ("o",))], ports=[PortBinding(80)])
+        proxy_pid = other.conn.execute("SELECT proxy_pid FROM sandboxes").fetchone()[0]
+        assert helpers.is_running(rec.dns_pid, rec.id) and helpers.is_running(proxy_pid, sb.id)
+    finally:
+        _unmount_below(root)
+        shutil.rmtree(root)
+    try:
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and (helpers.is_running(rec.dns_pid, rec.id)
+                                               or helpers.is_running(proxy_pid, sb.id)):
+            time.sleep(0.1)
+        assert not helpers.is_running(rec.dns_pid, rec.id) and not helpers.is_running(proxy_pid, sb.id)
+    finally:
+        helpers.stop(rec.dns_pid, rec.id)
+        helpers.stop(proxy_pid, sb.id)
+        delete_link(sb.endpoints[0].host_ifname)
+        firewall.remove(rec.bridge)
+        delete_link(rec.bridge)
