@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from stackfile.spec.dockerfile import parse_dockerfile
+from stackfile.spec.dockerfile import DEFAULT_PATH, parse_dockerfile
 from stackfile.spec.recipe import (
     Cmd,
     Entrypoint,
@@ -44,17 +44,24 @@ def _docker_ready() -> bool:
 
 pytestmark = pytest.mark.skipif(not _docker_ready(), reason="needs a Docker daemon with a busybox image")
 
-BUSYBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+def _busybox_config() -> dict[str, Any]:
+    out = subprocess.run(["docker", "image", "inspect", "busybox", "--format", "{{json .Config}}"],
+                         check=True, capture_output=True, text=True)
+    raw = json.loads(out.stdout)
+    env = dict(e.split("=", 1) for e in raw.get("Env") or [])
+    env.setdefault("PATH", DEFAULT_PATH)  # Docker adds it when the base image has none
+    return {"Env": env, "Labels": raw.get("Labels") or {},
+            "WorkingDir": raw.get("WorkingDir") or "", "User": raw.get("User") or "", "ExposedPorts": [],
+            "Volumes": [], "StopSignal": None, "Cmd": raw.get("Cmd"), "Entrypoint": raw.get("Entrypoint"),
+            "Healthcheck": None, "Shell": ["/bin/sh", "-c"]}
 
 
 def _fold(recipe: Recipe, stage: Stage | None = None) -> dict[str, Any]:
     """The image config the steps of ``stage`` (and the stages it is based on) produce."""
     stage = stage or recipe.target_stage()
     parent = next((s for s in recipe.stages if s.name == stage.base.ref), None)
-    cfg: dict[str, Any] = _fold(recipe, parent) if parent else {
-        "Env": {"PATH": BUSYBOX_PATH}, "Labels": {}, "WorkingDir": "", "User": "", "ExposedPorts": [],
-        "Volumes": [], "StopSignal": None, "Cmd": ["sh"], "Entrypoint": None, "Healthcheck": None,
-        "Shell": ["/bin/sh", "-c"]}
+    cfg: dict[str, Any] = _fold(recipe, parent) if parent else _busybox_config()
     cfg = json.loads(json.dumps(cfg))
     for step in stage.steps:
         if isinstance(step, Env):
@@ -135,6 +142,16 @@ HEALTHCHECK --interval=1m30s --timeout=5s --retries=3 CMD wget -q http://x/ || e
 SHELL ["/bin/sh", "-ec"]
 ENTRYPOINT ["/init"]
 CMD serve --port 80
+ENV EMPTY= A=a
+ENV E3=${EMPTY:-x} E4=${EMPTY:+set} E5=${NOPE:+set} E6=${A:+set}
+ENV X ${A:-a b} "and" 'more'
+ENV Y=a\\ b Z="a \\"q\\" b" S='it'"'"'s' J=pre"$A"post
+LABEL "k"="v" k2=v\\ 2 \\
+      k3="multi \\
+line"
+ENV P=5353
+EXPOSE ${P}/udp $P
+WORKDIR /w/$A/${EMPTY}x
 """, {"V": "2.0"}, None),
     "stages": ("""\
 ARG TAG=latest
@@ -152,6 +169,13 @@ ENTRYPOINT echo hi
 FROM busybox AS unused
 ENV NOPE=1
 """, {"LATE": "given"}, "final"),
+    "escape-directive": ("""\
+# escape=`
+FROM busybox
+ENV A=1 `
+    B=c:\\path\\$A
+LABEL x="a`"b"
+""", {}, None),
 }
 
 
