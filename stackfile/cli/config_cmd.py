@@ -34,8 +34,12 @@ def _names(project: Any, what: str) -> list[str]:
         found = {p for svc in (config.get("services") or {}).values() for p in svc.get("profiles") or []}
         return sorted(found)
     if what == "images":
-        return sorted({svc.get("image") or f"{project.name}-{name}"
-                       for name, svc in (config.get("services") or {}).items()})
+        return sorted(
+            {
+                svc.get("image") or f"{project.name}-{name}"
+                for name, svc in (config.get("services") or {}).items()
+            }
+        )
     return sorted(config.get(what) or {})
 
 
@@ -51,8 +55,15 @@ def _names(project: Any, what: str) -> list[str]:
 @click.option("--no-interpolate", is_flag=True, help="Do not substitute ${VARIABLES}.")
 @click.option("--resolve-image-digests", is_flag=True, hidden=True, help="Accepted for compatibility.")
 @click.pass_obj
-def config(obj: Any, fmt: str, what: str | None, quiet: bool, output: str | None, no_interpolate: bool,
-           resolve_image_digests: bool) -> None:
+def config(
+    obj: Any,
+    fmt: str,
+    what: str | None,
+    quiet: bool,
+    output: str | None,
+    no_interpolate: bool,
+    resolve_image_digests: bool,
+) -> None:
     """Validate the stack file(s) and print the canonical model."""
     project = _load(obj, interpolate=not no_interpolate)
     for warning in project.warnings:
@@ -68,8 +79,9 @@ def config(obj: Any, fmt: str, what: str | None, quiet: bool, output: str | None
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "dot", "mermaid"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "dot", "mermaid"]), default="text", show_default=True
+)
 @click.pass_obj
 def graph(obj: Any, fmt: str) -> None:
     """Print the project's dependency graph (images, services, networks, volumes) by level."""

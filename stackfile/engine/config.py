@@ -10,8 +10,9 @@ from stackfile.spec.project import Project
 __all__ = ["graph_levels", "load", "options_from"]
 
 
-def options_from(opts: Any, *, stdin: str | None = None, interpolate: bool = True,
-                 cwd: str | None = None) -> LoadOptions:
+def options_from(
+    opts: Any, *, stdin: str | None = None, interpolate: bool = True, cwd: str | None = None
+) -> LoadOptions:
     """Build :class:`LoadOptions` from the CLI's ``GlobalOptions`` (or any object with its fields)."""
     return LoadOptions(
         files=list(getattr(opts, "files", []) or []),

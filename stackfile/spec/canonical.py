@@ -30,8 +30,10 @@ def canonical_service(name: str, service: dict[str, Any], ctx: Context) -> dict[
         try:
             out[key] = transform(out[key], ctx)
         except (ValueError, TypeError, KeyError) as exc:
-            raise InvalidSpec(f"service {name!r}: invalid {key}: {exc}",
-                              location=Location(key_path=f"services.{name}.{key}")) from None
+            raise InvalidSpec(
+                f"service {name!r}: invalid {key}: {exc}",
+                location=Location(key_path=f"services.{name}.{key}"),
+            ) from None
     if "environment" in out or "env_file" in out:
         out["environment"] = resolve_environment(service, ctx)
         out.pop("env_file", None)
@@ -52,13 +54,17 @@ def _implied_dependencies(service: dict[str, Any]) -> None:
     for key in ("network_mode", "ipc", "pid"):
         value = service.get(key)
         if isinstance(value, str) and value.startswith("service:"):
-            implied[value[len("service:"):]] = True
+            implied[value[len("service:") :]] = True
     if not implied:
         return
     deps = dict(service.get("depends_on") or {})
     for name, restart in implied.items():
         if name not in deps:
-            deps[name] = {"condition": "service_started", "required": True, **({"restart": True} if restart else {})}
+            deps[name] = {
+                "condition": "service_started",
+                "required": True,
+                **({"restart": True} if restart else {}),
+            }
     service["depends_on"] = deps
 
 
@@ -72,7 +78,9 @@ def used_resources(services: dict[str, Any]) -> dict[str, set[str]]:
             if mount.get("type") == "volume" and mount.get("source"):
                 used["volumes"].add(mount["source"])
         for kind in ("secrets", "configs"):
-            used[kind].update(m["source"] for m in svc.get(kind) or [] if isinstance(m, dict) and "source" in m)
+            used[kind].update(
+                m["source"] for m in svc.get(kind) or [] if isinstance(m, dict) and "source" in m
+            )
         build = svc.get("build") or {}
         used["secrets"].update(m["source"] for m in build.get("secrets") or [] if isinstance(m, dict))
     return used
@@ -84,8 +92,10 @@ def _resource(kind: str, key: str, value: Any, ctx: Context) -> dict[str, Any]:
     if isinstance(external, dict):
         if external.get("name"):
             if out.get("name") and out["name"] != external["name"]:
-                raise InvalidSpec(f"{kind}.{key}: name and external.name conflict; only use name",
-                                  location=Location(key_path=f"{kind}.{key}"))
+                raise InvalidSpec(
+                    f"{kind}.{key}: name and external.name conflict; only use name",
+                    location=Location(key_path=f"{kind}.{key}"),
+                )
             out["name"] = external["name"]
         out["external"] = True
     if "labels" in out:
@@ -103,8 +113,10 @@ def _resource(kind: str, key: str, value: Any, ctx: Context) -> dict[str, Any]:
 def canonical(doc: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """Return the canonical project dict (a new object; ``doc`` is not modified)."""
     out: dict[str, Any] = {"name": ctx.project_name}
-    services = {name: canonical_service(name, svc or {}, ctx)
-                for name, svc in sorted((doc.get("services") or {}).items())}
+    services = {
+        name: canonical_service(name, svc or {}, ctx)
+        for name, svc in sorted((doc.get("services") or {}).items())
+    }
     out["services"] = services
     used = used_resources(services)
     for kind in RESOURCE_KINDS:

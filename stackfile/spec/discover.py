@@ -20,8 +20,16 @@ from stackfile.spec.dotenv import read_dotenv
 
 __all__ = ["CANDIDATES", "find_files", "load_environment", "normalize_name", "project_dir", "valid_name"]
 
-CANDIDATES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml",
-              "stack.yaml", "stack.yml", "stack.yaml.j2", "compose.yaml.j2")
+CANDIDATES = (
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+    "stack.yaml",
+    "stack.yml",
+    "stack.yaml.j2",
+    "compose.yaml.j2",
+)
 _NAME_OK = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -53,8 +61,10 @@ def find_files(files: list[str], cwd: str) -> list[str]:
             if path.is_file():
                 override = _override_of(path)
                 return [str(path)] + ([str(override)] if override else [])
-    raise NotFound("no stack file found in this directory or its parents",
-                   hint="create compose.yaml or stack.yaml, or pass -f FILE")
+    raise NotFound(
+        "no stack file found in this directory or its parents",
+        hint="create compose.yaml or stack.yaml, or pass -f FILE",
+    )
 
 
 def project_dir(files: list[str], project_directory: str | None, cwd: str) -> str:
@@ -64,8 +74,9 @@ def project_dir(files: list[str], project_directory: str | None, cwd: str) -> st
     return os.path.dirname(first) if first else os.path.abspath(cwd)
 
 
-def load_environment(env_files: list[str], workdir: str, cwd: str,
-                     environ: Mapping[str, str]) -> dict[str, str]:
+def load_environment(
+    env_files: list[str], workdir: str, cwd: str, environ: Mapping[str, str]
+) -> dict[str, str]:
     """``.env`` (or the ``--env-file`` list, later wins) under the process environment."""
     values: dict[str, str] = {}
     paths = [Path(cwd, f) for f in env_files] if env_files else [Path(workdir, ".env")]
@@ -87,6 +98,8 @@ def normalize_name(name: str) -> str:
 
 def valid_name(name: str, source: str) -> str:
     if not _NAME_OK.match(name):
-        raise InvalidSpec(f"invalid project name {name!r} (from {source})",
-                          hint="use lowercase letters, digits, '-' and '_', starting with a letter or digit")
+        raise InvalidSpec(
+            f"invalid project name {name!r} (from {source})",
+            hint="use lowercase letters, digits, '-' and '_', starting with a letter or digit",
+        )
     return name

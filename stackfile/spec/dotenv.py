@@ -66,13 +66,14 @@ def _value(src: str, pos: int, expand: Callable[[str], str]) -> tuple[str, int]:
         end = src.find("\n", pos)
         end = len(src) if end < 0 else end
         raw = src[pos:end]
-        hash_at = next((i for i in range(len(raw)) if raw[i] == "#" and (i == 0 or raw[i - 1] in _SPACE)),
-                       len(raw))
+        hash_at = next(
+            (i for i in range(len(raw)) if raw[i] == "#" and (i == 0 or raw[i - 1] in _SPACE)), len(raw)
+        )
         return expand(raw[:hash_at].rstrip()), end
     i = pos + 1
     while i < len(src):
         if src[i] == quote and src[i - 1] != "\\":
-            body = src[pos + 1:i]
+            body = src[pos + 1 : i]
             if quote == '"':
                 return expand(_unescape(body)), i + 1
             return body.replace("\\'", "'"), i + 1
@@ -119,28 +120,35 @@ def parse_dotenv(text: str, lookup: Callable[[str], str | None] | None = None) -
             raise _DotenvError(f"line {line_no}: {exc}") from None
         out[key] = value
         nl = text.find("\n", pos)
-        rest = text[pos:n if nl < 0 else nl].strip(_SPACE)
+        rest = text[pos : n if nl < 0 else nl].strip(_SPACE)
         if rest and not rest.startswith("#"):
             raise _DotenvError(f"line {line_no}: unexpected text after the value: {rest!r}")
         pos = n if nl < 0 else nl
     return out
 
 
-def read_dotenv(path: Path, lookup: Callable[[str], str | None] | None = None,
-                where: str | None = None) -> dict[str, str]:
+def read_dotenv(
+    path: Path, lookup: Callable[[str], str | None] | None = None, where: str | None = None
+) -> dict[str, str]:
     """Read and parse a dotenv file; errors are ``InvalidSpec``/``NotFound`` naming the file."""
     try:
         text = path.read_bytes().decode("utf-8", errors="replace")
     except FileNotFoundError:
-        raise NotFound(f"env file {path} not found", location=Location(where) if where else None,
-                       hint="create the file, fix the path, or mark it 'required: false'") from None
+        raise NotFound(
+            f"env file {path} not found",
+            location=Location(where) if where else None,
+            hint="create the file, fix the path, or mark it 'required: false'",
+        ) from None
     except OSError as exc:
         raise InvalidSpec(f"cannot read env file {path}: {exc.strerror}") from None
     try:
         return parse_dotenv(text, lookup)
     except _DotenvError as exc:
-        raise InvalidSpec(f"failed to read {path}: {exc}", location=Location(str(path)),
-                          hint="each line must be KEY=VALUE, 'export KEY=VALUE' or a # comment") from None
+        raise InvalidSpec(
+            f"failed to read {path}: {exc}",
+            location=Location(str(path)),
+            hint="each line must be KEY=VALUE, 'export KEY=VALUE' or a # comment",
+        ) from None
 
 
 def environ_view(*layers: Mapping[str, str]) -> dict[str, str]:

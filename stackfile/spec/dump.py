@@ -11,7 +11,7 @@ __all__ = ["dump_yaml"]
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class _BlockDumper(_Dumper):  # type: ignore[misc,valid-type]
+class _BlockDumper(_Dumper):
     pass
 
 
@@ -24,5 +24,6 @@ _BlockDumper.add_representer(str, _str)
 
 
 def dump_yaml(data: Any) -> str:
-    return yaml.dump(data, Dumper=_BlockDumper, default_flow_style=False, sort_keys=False,
-                     allow_unicode=True, width=4096)
+    return yaml.dump(
+        data, Dumper=_BlockDumper, default_flow_style=False, sort_keys=False, allow_unicode=True, width=4096
+    )

@@ -38,8 +38,10 @@ def _read(entry: dict[str, Any], ctx: Context, base: str | None, env: dict[str, 
     path = Path(ctx.abspath(str(entry["path"]), base))
     if not path.exists():
         if entry.get("required", True):
-            raise InvalidSpec(f"env file {path} not found",
-                              hint="create it, fix the path, or use {path: ..., required: false}")
+            raise InvalidSpec(
+                f"env file {path} not found",
+                hint="create it, fix the path, or use {path: ..., required: false}",
+            )
         return {}
     if entry.get("format") == "raw":
         return _read_raw(path)

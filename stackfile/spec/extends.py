@@ -18,9 +18,11 @@ def _target(name: str, ext: Any, current_file: str | None) -> tuple[str | None, 
     if isinstance(ext, str):
         return current_file, ext
     if not isinstance(ext, dict) or not ext.get("service"):
-        raise InvalidSpec(f"extends.{name}.service is required",
-                          location=Location(key_path=f"services.{name}.extends"),
-                          hint="write extends: {service: NAME} or extends: {file: FILE, service: NAME}")
+        raise InvalidSpec(
+            f"extends.{name}.service is required",
+            location=Location(key_path=f"services.{name}.extends"),
+            hint="write extends: {service: NAME} or extends: {file: FILE, service: NAME}",
+        )
     return (ext.get("file") or current_file), str(ext["service"])
 
 
@@ -32,19 +34,25 @@ class _Resolver:
     def services_of(self, file: str | None, local: dict[str, Any]) -> dict[str, Any]:
         return local if file is None else self.load_file(file)
 
-    def resolve(self, file: str | None, name: str, services: dict[str, Any],
-                chain: tuple[tuple[str | None, str], ...]) -> dict[str, Any]:
+    def resolve(
+        self, file: str | None, name: str, services: dict[str, Any], chain: tuple[tuple[str | None, str], ...]
+    ) -> dict[str, Any]:
         key = (file, name)
         if key in self.done:
             return self.done[key]
         if key in chain:
             cycle = " -> ".join(n for _, n in (*chain, key))
-            raise InvalidSpec(f"extends cycle: {cycle}", location=Location(file, key_path=f"services.{name}"),
-                              hint="a service cannot extend itself, directly or indirectly")
+            raise InvalidSpec(
+                f"extends cycle: {cycle}",
+                location=Location(file, key_path=f"services.{name}"),
+                hint="a service cannot extend itself, directly or indirectly",
+            )
         if name not in services:
-            raise InvalidSpec(f"cannot extend service {name!r}: no such service" + (f" in {file}" if file else ""),
-                              location=Location(file, key_path=f"services.{name}"),
-                              hint="valid services: " + ", ".join(sorted(services)))
+            raise InvalidSpec(
+                f"cannot extend service {name!r}: no such service" + (f" in {file}" if file else ""),
+                location=Location(file, key_path=f"services.{name}"),
+                hint="valid services: " + ", ".join(sorted(services)),
+            )
         service = services[name] or {}
         if not isinstance(service, dict) or "extends" not in service:
             self.done[key] = service
@@ -61,10 +69,10 @@ class _Resolver:
 def resolve_extends(doc: dict[str, Any], load_file: FileLoader) -> dict[str, Any]:
     """Return ``doc`` with every service's ``extends`` merged in and removed."""
     services = doc.get("services")
-    if not isinstance(services, dict) or not any(isinstance(s, dict) and "extends" in s
-                                                 for s in services.values()):
+    if not isinstance(services, dict) or not any(
+        isinstance(s, dict) and "extends" in s for s in services.values()
+    ):
         return doc
     resolver = _Resolver(load_file)
     out = {name: resolver.resolve(None, name, services, ()) for name in services}
     return {**doc, "services": out}
-

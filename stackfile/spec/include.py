@@ -28,15 +28,21 @@ def include_specs(doc: dict[str, Any], base: str, abspath: Callable[[str, str], 
     for i, item in enumerate(doc.get("include") or []):
         entry = {"path": item} if isinstance(item, str) else item
         if not isinstance(entry, dict) or not entry.get("path"):
-            raise InvalidSpec("include entries need a path", location=Location(key_path=f"include[{i}]"),
-                              hint="write include: [other.yaml] or include: [{path: other.yaml}]")
+            raise InvalidSpec(
+                "include entries need a path",
+                location=Location(key_path=f"include[{i}]"),
+                hint="write include: [other.yaml] or include: [{path: other.yaml}]",
+            )
         paths = entry["path"] if isinstance(entry["path"], list) else [entry["path"]]
         files = [abspath(str(p), base) for p in paths]
         project_dir = entry.get("project_directory")
         directory = abspath(str(project_dir), base) if project_dir else os.path.dirname(files[0])
         env = entry.get("env_file")
-        env_files = None if env is None else [abspath(str(e), base) for e in
-                                               (env if isinstance(env, list) else [env])]
+        env_files = (
+            None
+            if env is None
+            else [abspath(str(e), base) for e in (env if isinstance(env, list) else [env])]
+        )
         out.append(IncludeSpec(files, directory, env_files))
     return out
 
@@ -51,9 +57,11 @@ def import_resources(target: dict[str, Any], source: dict[str, Any], where: str)
         section = dict(out.get(kind) or {})
         for key, value in incoming.items():
             if key in section and section[key] != value:
-                raise InvalidSpec(f"{kind}.{key} conflicts with imported resource from {where}",
-                                  location=Location(key_path=f"{kind}.{key}"),
-                                  hint="rename one of them or remove the duplicate definition")
+                raise InvalidSpec(
+                    f"{kind}.{key} conflicts with imported resource from {where}",
+                    location=Location(key_path=f"{kind}.{key}"),
+                    hint="rename one of them or remove the duplicate definition",
+                )
             section[key] = value
         out[kind] = section
     return out

@@ -45,14 +45,14 @@ def _braced(body: str, lookup: Lookup, whole: str) -> str:
     m = _NAME.match(body)
     if not m:
         raise _TemplateError(f"invalid template {whole!r}: bad variable name in '${{{body}}}'")
-    name, rest = m.group(0), body[m.end():]
+    name, rest = m.group(0), body[m.end() :]
     value = lookup(name)
     if not rest:
         return value or ""
     op = next((o for o in _OPS if rest.startswith(o)), None)
     if op is None:
         raise _TemplateError(f"invalid template {whole!r}: unexpected {rest!r} after {name}")
-    arg = rest[len(op):]
+    arg = rest[len(op) :]
     empty = value is None or (op.startswith(":") and value == "")
     if op in (":-", "-"):
         return substitute(arg, lookup) if empty else (value or "")
@@ -81,13 +81,13 @@ def substitute(text: str, lookup: Lookup) -> str:
             out.append(text[i:])
             break
         out.append(text[i:j])
-        nxt = text[j + 1:j + 2]
+        nxt = text[j + 1 : j + 2]
         if nxt == "$":
             out.append("$")
             i = j + 2
         elif nxt == "{":
             end = _closing(text, j + 2)
-            out.append(_braced(text[j + 2:end], lookup, text))
+            out.append(_braced(text[j + 2 : end], lookup, text))
             i = end + 1
         else:
             m = _NAME.match(text, j + 1)
@@ -100,9 +100,15 @@ def substitute(text: str, lookup: Lookup) -> str:
     return "".join(out)
 
 
-def interpolate(data: Any, env: Mapping[str, str], *, file: str | None = None,
-                path: tuple[str | int, ...] = (), positions: Mapping[Any, tuple[int, int]] | None = None,
-                on_unset: Callable[[str], None] | None = None) -> Any:
+def interpolate(
+    data: Any,
+    env: Mapping[str, str],
+    *,
+    file: str | None = None,
+    path: tuple[str | int, ...] = (),
+    positions: Mapping[Any, tuple[int, int]] | None = None,
+    on_unset: Callable[[str], None] | None = None,
+) -> Any:
     """Return ``data`` with every string interpolated from ``env``; keys are left alone."""
 
     def lookup(name: str) -> str | None:
@@ -120,10 +126,15 @@ def interpolate(data: Any, env: Mapping[str, str], *, file: str | None = None,
             except ValueError as exc:
                 key = ".".join(str(p) for p in where)
                 line_col = (positions or {}).get(where)
-                loc = Location(file, line_col[0] if line_col else None, line_col[1] if line_col else None, key)
-                raise InvalidSpec(f"error while interpolating {key}: {exc}", location=loc,
-                                  hint="set the variable, give a default with ${VAR:-default}, "
-                                       "or write $$ for a literal '$'") from None
+                loc = Location(
+                    file, line_col[0] if line_col else None, line_col[1] if line_col else None, key
+                )
+                raise InvalidSpec(
+                    f"error while interpolating {key}: {exc}",
+                    location=loc,
+                    hint="set the variable, give a default with ${VAR:-default}, "
+                    "or write $$ for a literal '$'",
+                ) from None
         if isinstance(value, dict):
             return {k: walk(v, (*where, k)) for k, v in value.items()}
         if isinstance(value, list):

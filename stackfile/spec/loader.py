@@ -71,7 +71,9 @@ class _Session:
         context = template_context(env, self.opts.environment_name, self.opts.template_vars)
         return render_template(text, path=path, context=context)
 
-    def load_doc(self, path: str, env: dict[str, str], base: str, chain: tuple[str, ...] = ()) -> dict[str, Any]:
+    def load_doc(
+        self, path: str, env: dict[str, str], base: str, chain: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         """One file: parsed, interpolated, paths absolute, includes imported."""
         text = self.render(self.read(path), path, env)
         display = "<stdin>" if path == "-" else path
@@ -79,8 +81,11 @@ class _Session:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise InvalidSpec("top-level object must be a mapping", location=Location(display, 1, 1),
-                              hint="a stack file starts with keys such as services:, networks:, volumes:")
+            raise InvalidSpec(
+                "top-level object must be a mapping",
+                location=Location(display, 1, 1),
+                hint="a stack file starts with keys such as services:, networks:, volumes:",
+            )
         from stackfile.spec.schema import validate_document
 
         if self.opts.interpolate:
@@ -96,8 +101,10 @@ class _Session:
     def load_included(self, spec: Any, env: dict[str, str], chain: tuple[str, ...]) -> dict[str, Any]:
         for f in spec.files:
             if f in chain:
-                raise InvalidSpec("include cycle detected: " + " -> ".join([*chain, f]),
-                                  hint="remove the include that points back to an including file")
+                raise InvalidSpec(
+                    "include cycle detected: " + " -> ".join([*chain, f]),
+                    hint="remove the include that points back to an including file",
+                )
         sub_env = dict(env)
         env_files = spec.env_files
         if env_files is None:
@@ -125,7 +132,9 @@ def _project_name(opts: LoadOptions, env: dict[str, str], doc: dict[str, Any], w
         return discover.valid_name(doc["name"], "the top-level name:")
     name = discover.normalize_name(os.path.basename(workdir.rstrip("/")))
     if not name:
-        raise InvalidSpec("project name must not be empty", hint="pass -p NAME or set name: in the stack file")
+        raise InvalidSpec(
+            "project name must not be empty", hint="pass -p NAME or set name: in the stack file"
+        )
     return name
 
 
@@ -142,15 +151,16 @@ def _apply_environment(doc: dict[str, Any], name: str | None) -> dict[str, Any]:
 
 def load_project(opts: LoadOptions) -> Project:
     """Run the whole pipeline and return the :class:`Project` (raises ``StackfileError``)."""
-    cwd = opts.cwd or opts.environ.get("PWD") or os.getcwd()
+    cwd = opts.cwd or os.getcwd()
     files = discover.find_files(opts.files, cwd) if opts.files or opts.stdin is None else ["-"]
     workdir = discover.project_dir(files, opts.project_directory, cwd)
     env = discover.load_environment(opts.env_files, workdir, cwd, opts.environ)
     session = _Session(opts, env, workdir)
     docs = [session.load_doc(f, env, workdir) for f in files]
     if all(not d for d in docs):
-        raise InvalidSpec("empty stack file", location=Location(files[0]),
-                          hint="add at least a services: section")
+        raise InvalidSpec(
+            "empty stack file", location=Location(files[0]), hint="add at least a services: section"
+        )
     merged = merge_all(docs)
     merged = _apply_environment(merged, opts.environment_name)
     merged = resolve_extends(merged, lambda p: session.load_services(p, env))
@@ -163,5 +173,12 @@ def load_project(opts: LoadOptions) -> Project:
     from stackfile.spec.validate import validate_project
 
     validate_project(config)
-    return Project(name=name, working_dir=workdir, files=files, environment=env, config=config,
-                   profiles=profiles, warnings=session.warnings)
+    return Project(
+        name=name,
+        working_dir=workdir,
+        files=files,
+        environment=env,
+        config=config,
+        profiles=profiles,
+        warnings=session.warnings,
+    )

@@ -104,8 +104,10 @@ def merge_ipam_config(base: Any, over: Any, path: Path) -> Any:
     out = list(base) if isinstance(base, list) else []
     for item in over if isinstance(over, list) else []:
         subnet = item.get("subnet") if isinstance(item, dict) else None
-        idx = next((i for i, b in enumerate(out) if isinstance(b, dict) and subnet and b.get("subnet") == subnet),
-                   None)
+        idx = next(
+            (i for i, b in enumerate(out) if isinstance(b, dict) and subnet and b.get("subnet") == subnet),
+            None,
+        )
         if idx is None:
             out.append(item)
         else:
@@ -233,8 +235,12 @@ def env_file_indexer(item: Any) -> str:
 
 def port_indexer(item: Any) -> str:
     if isinstance(item, dict):
-        return "{}:{}:{}/{}".format(item.get("host_ip", ""), item.get("published", ""), item.get("target"),
-                                    item.get("protocol", "tcp"))
+        return "{}:{}:{}/{}".format(
+            item.get("host_ip", ""),
+            item.get("published", ""),
+            item.get("target"),
+            item.get("protocol", "tcp"),
+        )
     return str(item)
 
 
@@ -290,10 +296,20 @@ def _unique_list(items: list[Any], index: Indexer) -> list[Any]:
 
 def enforce_unicity(value: Any, path: Path = ()) -> Any:
     """Remove redefinitions from the lists named in ``UNIQUE`` (the later entry wins)."""
+    return _unicity(value, [p for p in UNIQUE if matches(path, p[: len(path)])], len(path))
+
+
+def _unicity(value: Any, patterns: list[Path], depth: int) -> Any:
+    if not patterns:
+        return value
     if isinstance(value, dict):
-        return {k: enforce_unicity(v, (*path, k)) for k, v in value.items()}
+        out = {}
+        for key, item in value.items():
+            sub = [p for p in patterns if len(p) > depth and p[depth] in ("*", key)]
+            out[key] = _unicity(item, sub, depth + 1) if sub else item
+        return out
     if isinstance(value, list):
-        for pattern, index in UNIQUE.items():
-            if matches(path, pattern):
-                return _unique_list(value, index)
+        done = next((p for p in patterns if len(p) == depth), None)
+        if done is not None:
+            return _unique_list(value, UNIQUE[done])
     return value

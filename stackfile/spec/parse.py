@@ -26,12 +26,18 @@ Positions = dict[Path, tuple[int, int]]
 MAX_DEPTH = 100
 MAX_NODES = 1_000_000
 
-_BaseParser: Any = getattr(yaml, "CParser", None) or yaml.parser.Parser
+_CParser: Any
+try:
+    from yaml._yaml import CParser as _CParser  # libyaml
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _CParser = None
 
 _INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
 _OCTAL = re.compile(r"^0[0-7]+$")
-_FLOAT = re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
-                    r"|\.(?:nan|NaN|NAN))$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
+    r"|\.(?:nan|NaN|NAN))$"
+)
 _NULL = {"", "~", "null", "Null", "NULL"}
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -46,20 +52,29 @@ class _Resolver(yaml.resolver.BaseResolver):
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
 
-if _BaseParser is yaml.parser.Parser:  # pure-Python fallback
-    class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,  # type: ignore[misc]
-                  yaml.composer.Composer, _Resolver):
+class _PyLoader(
+    yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer, _Resolver
+):
+    """Pure-Python fallback when PyYAML lacks libyaml."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _Resolver.__init__(self)
+
+
+if _CParser is not None:
+
+    class _CLoader(_CParser, _Resolver):
         def __init__(self, stream: str) -> None:
-            yaml.reader.Reader.__init__(self, stream)
-            yaml.scanner.Scanner.__init__(self)
-            yaml.parser.Parser.__init__(self)
-            yaml.composer.Composer.__init__(self)
+            _CParser.__init__(self, stream)
             _Resolver.__init__(self)
-else:
-    class _Loader(_BaseParser, _Resolver):  # type: ignore[no-redef]
-        def __init__(self, stream: str) -> None:
-            _BaseParser.__init__(self, stream)
-            _Resolver.__init__(self)
+
+
+def _Loader(text: str) -> Any:
+    return _CLoader(text) if _CParser is not None else _PyLoader(text)
 
 
 def dotted(path: Path) -> str:
@@ -102,8 +117,9 @@ class _Builder:
     def size(self, node: Any, depth: int = 0) -> int:
         """Expanded node count (aliases counted every time they are used), memoised per node."""
         if depth > MAX_DEPTH:
-            raise self.error(node, (), f"document is nested deeper than {MAX_DEPTH} levels",
-                             hint="flatten the structure")
+            raise self.error(
+                node, (), f"document is nested deeper than {MAX_DEPTH} levels", hint="flatten the structure"
+            )
         key = id(node)
         if key in self.sizes:
             return self.sizes[key]
@@ -130,7 +146,9 @@ class _Builder:
     def _untagged(self, node: Any, path: Path) -> Any:
         if isinstance(node, yaml.ScalarNode):
             return None if node.value == "" else _plain(node.value) if node.style is None else node.value
-        return self._sequence(node, path) if isinstance(node, yaml.SequenceNode) else self._mapping(node, path)
+        return (
+            self._sequence(node, path) if isinstance(node, yaml.SequenceNode) else self._mapping(node, path)
+        )
 
     def _scalar(self, node: Any, path: Path) -> Any:
         tag, text = node.tag, node.value
@@ -138,8 +156,12 @@ class _Builder:
             return _plain(text)
         if tag == _STR:
             return text
-        simple = {"tag:yaml.org,2002:int": int, "tag:yaml.org,2002:float": float,
-                  "tag:yaml.org,2002:bool": lambda t: _BOOL[t], "tag:yaml.org,2002:null": lambda t: None}
+        simple: dict[str, Any] = {
+            "tag:yaml.org,2002:int": int,
+            "tag:yaml.org,2002:float": float,
+            "tag:yaml.org,2002:bool": lambda t: _BOOL[t],
+            "tag:yaml.org,2002:null": lambda t: None,
+        }
         if tag in simple:
             try:
                 return simple[tag](text)
@@ -165,9 +187,12 @@ class _Builder:
                 continue
             key = self._key(key_node, path)
             if key in seen:
-                raise self.error(key_node, (*path, key),
-                                 f"mapping key {key!r} already defined at line {seen[key]}",
-                                 hint="remove one of the duplicate keys")
+                raise self.error(
+                    key_node,
+                    (*path, key),
+                    f"mapping key {key!r} already defined at line {seen[key]}",
+                    hint="remove one of the duplicate keys",
+                )
             seen[key] = key_node.start_mark.line + 1
             sub = (*path, key)
             self.positions[sub] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -176,35 +201,79 @@ class _Builder:
 
     def _key(self, node: Any, path: Path) -> str:
         if not isinstance(node, yaml.ScalarNode):
-            raise self.error(node, path, f"non-string key in {dotted(path) or 'the document'}",
-                             hint="mapping keys must be strings")
+            raise self.error(
+                node,
+                path,
+                f"non-string key in {dotted(path) or 'the document'}",
+                hint="mapping keys must be strings",
+            )
         value = self._scalar(node, path) if node.tag in ("?", _STR) else node.value
         if node.tag not in ("?", _STR) or not isinstance(value, str):
-            raise self.error(node, path, f"non-string key in {dotted(path) or 'the document'}: {node.value}",
-                             hint=f"quote the key: \"{node.value}\"")
+            raise self.error(
+                node,
+                path,
+                f"non-string key in {dotted(path) or 'the document'}: {node.value}",
+                hint=f'quote the key: "{node.value}"',
+            )
         return value
 
     def _merge_into(self, merged: dict[str, Any], node: Any, path: Path) -> None:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
         for src in sources:
             if not isinstance(src, yaml.MappingNode):
-                raise self.error(src, path, "map merge requires map or sequence of maps as the value",
-                                 hint="'<<' must refer to a mapping (an anchor like &base on a mapping)")
+                raise self.error(
+                    src,
+                    path,
+                    "map merge requires map or sequence of maps as the value",
+                    hint="'<<' must refer to a mapping (an anchor like &base on a mapping)",
+                )
         for src in reversed(sources):  # earlier sources win
             merged.update(self._mapping(src, path))
 
 
+_DEEP_INDENT = re.compile(r"\n[ \t]{" + str(MAX_DEPTH * 2) + ",}")
+
+
+def _check_depth(text: str, file: str) -> None:
+    """Refuse absurd nesting from the event stream, before libyaml's recursive composer sees it."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH * 4 and not _DEEP_INDENT.search(text):
+        return
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark: Any = event.start_mark
+                    raise InvalidSpec(
+                        f"document is nested deeper than {MAX_DEPTH} levels",
+                        location=Location(file, mark.line + 1, mark.column + 1),
+                        hint="flatten the structure",
+                    )
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # the real parse reports it with its position
+    finally:
+        loader.dispose()
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     """Parse one YAML document; return ``(data, positions)``. Errors name file:line:col."""
+    _check_depth(text, file)
     loader = _Loader(text)
     builder = _Builder(file)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark: Any = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        raise InvalidSpec(f"invalid YAML: {exc.problem or exc.context}", location=loc,
-                          hint="check indentation, quoting and ':' separators") from None
+        raise InvalidSpec(
+            f"invalid YAML: {exc.problem or exc.context}",
+            location=loc,
+            hint="check indentation, quoting and ':' separators",
+        ) from None
     except yaml.YAMLError as exc:
         raise InvalidSpec(f"invalid YAML: {exc}", location=Location(file)) from None
     finally:
@@ -212,6 +281,10 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     if node is None:
         return None, {}
     if builder.size(node) > MAX_NODES:
-        raise builder.error(node, (), f"document expands to more than {MAX_NODES} values through aliases",
-                            hint="this looks like an alias bomb; reduce the use of *aliases")
+        raise builder.error(
+            node,
+            (),
+            f"document expands to more than {MAX_NODES} values through aliases",
+            hint="this looks like an alias bomb; reduce the use of *aliases",
+        )
     return builder.build(node, ()), builder.positions

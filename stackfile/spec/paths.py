@@ -30,8 +30,9 @@ def _build(build: Any, ctx: Context, base: str) -> Any:
         out["context"] = _abs(context if isinstance(context, str) and context else ".", ctx, base)
     extra = out.get("additional_contexts")
     if isinstance(extra, dict):
-        out["additional_contexts"] = {k: v if not isinstance(v, str) or is_remote(v) else _abs(v, ctx, base)
-                                      for k, v in extra.items()}
+        out["additional_contexts"] = {
+            k: v if not isinstance(v, str) or is_remote(v) else _abs(v, ctx, base) for k, v in extra.items()
+        }
     return out
 
 
@@ -44,9 +45,9 @@ def _volume(item: Any, ctx: Context, base: str) -> Any:
         if parsed["type"] != "bind" or not is_file_path(parsed.get("source", "")):
             return item
         item = parsed
-    if isinstance(item, dict) and item.get("type") == "bind" and isinstance(item.get("source"), str):
-        if item["source"] and not is_windows_path(item["source"]):
-            return {**item, "source": ctx.abspath(item["source"], base)}
+    source = item.get("source") if isinstance(item, dict) else None
+    if item.get("type") == "bind" and isinstance(source, str) and source and not is_windows_path(source):
+        return {**item, "source": ctx.abspath(source, base)}
     return item
 
 
@@ -54,8 +55,14 @@ def _env_files(value: Any, ctx: Context, base: str) -> Any:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
         return value
-    return [_abs(i, ctx, base) if isinstance(i, str) else {**i, "path": _abs(i.get("path"), ctx, base)}
-            if isinstance(i, dict) else i for i in items]
+    return [
+        _abs(i, ctx, base)
+        if isinstance(i, str)
+        else {**i, "path": _abs(i.get("path"), ctx, base)}
+        if isinstance(i, dict)
+        else i
+        for i in items
+    ]
 
 
 def _service(svc: dict[str, Any], ctx: Context, base: str) -> dict[str, Any]:
@@ -72,8 +79,12 @@ def _service(svc: dict[str, Any], ctx: Context, base: str) -> dict[str, Any]:
         out["extends"] = {**ext, "file": _abs(ext["file"], ctx, base)}
     watch = (out.get("develop") or {}).get("watch") if isinstance(out.get("develop"), dict) else None
     if isinstance(watch, list):
-        out["develop"] = {**out["develop"], "watch": [
-            {**w, "path": _abs(w.get("path"), ctx, base)} if isinstance(w, dict) else w for w in watch]}
+        out["develop"] = {
+            **out["develop"],
+            "watch": [
+                {**w, "path": _abs(w.get("path"), ctx, base)} if isinstance(w, dict) else w for w in watch
+            ],
+        }
     return out
 
 
@@ -82,10 +93,14 @@ def resolve_paths(doc: dict[str, Any], ctx: Context, base: str) -> dict[str, Any
     out = dict(doc)
     services = out.get("services")
     if isinstance(services, dict):
-        out["services"] = {n: _service(s, ctx, base) if isinstance(s, dict) else s for n, s in services.items()}
+        out["services"] = {
+            n: _service(s, ctx, base) if isinstance(s, dict) else s for n, s in services.items()
+        }
     for kind in ("secrets", "configs"):
         section = out.get(kind)
         if isinstance(section, dict):
-            out[kind] = {k: {**v, "file": _abs(v["file"], ctx, base)} if isinstance(v, dict) and "file" in v
-                         else v for k, v in section.items()}
+            out[kind] = {
+                k: {**v, "file": _abs(v["file"], ctx, base)} if isinstance(v, dict) and "file" in v else v
+                for k, v in section.items()
+            }
     return out

@@ -23,7 +23,7 @@ def _split_ip(spec: str) -> tuple[str, str]:
         end = spec.find("]")
         if end < 0:
             raise ValueError(f"invalid IPv6 address in {spec!r}")
-        return spec[1:end], spec[end + 2:] if spec[end + 1:end + 2] == ":" else spec[end + 1:]
+        return spec[1:end], spec[end + 2 :] if spec[end + 1 : end + 2] == ":" else spec[end + 1 :]
     parts = spec.split(":")
     if len(parts) <= 2:
         return "", spec
@@ -52,8 +52,10 @@ def parse_port(spec: str) -> list[dict[str, Any]]:
         return [{**entry, "target": c_lo, "published": published, "protocol": proto}]
     if h_hi - h_lo != c_hi - c_lo:
         raise ValueError(f"invalid port range {spec!r}: host and container ranges differ in length")
-    return [{**entry, "target": c, "published": str(h_lo + i), "protocol": proto}
-            for i, c in enumerate(range(c_lo, c_hi + 1))]
+    return [
+        {**entry, "target": c, "published": str(h_lo + i), "protocol": proto}
+        for i, c in enumerate(range(c_lo, c_hi + 1))
+    ]
 
 
 def port_long(item: dict[str, Any]) -> dict[str, Any]:

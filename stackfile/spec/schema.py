@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from stackfile.errors import InvalidSpec, Location
 from stackfile.spec.parse import Path, Positions, dotted
@@ -49,7 +49,7 @@ def _resolve(ref: str) -> dict[str, Any]:
     node: Any = schema()
     for part in ref.lstrip("#/").split("/"):
         node = node[part]
-    return node  # type: ignore[no-any-return]
+    return cast(dict[str, Any], node)
 
 
 def _type_ok(value: Any, kind: str) -> bool:
@@ -64,16 +64,27 @@ def _type_ok(value: Any, kind: str) -> bool:
     if kind == "boolean":
         return isinstance(value, bool) or (isinstance(value, str) and value in _BOOL_TEXT)
     if kind == "integer":
-        return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, float) and value.is_integer()) or (isinstance(value, str) and bool(_INT.match(value)))
+        return (
+            (isinstance(value, int) and not isinstance(value, bool))
+            or (isinstance(value, float) and value.is_integer())
+            or (isinstance(value, str) and bool(_INT.match(value)))
+        )
     if kind == "number":
         return (isinstance(value, int | float) and not isinstance(value, bool)) or (
-            isinstance(value, str) and bool(_NUM.match(value)))
+            isinstance(value, str) and bool(_NUM.match(value))
+        )
     return True
 
 
-_TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string", "number": "a number",
-               "integer": "an integer", "boolean": "a boolean", "null": "null"}
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "number": "a number",
+    "integer": "an integer",
+    "boolean": "a boolean",
+    "null": "null",
+}
 
 
 def _describe(kinds: list[str]) -> str:
@@ -184,8 +195,9 @@ def _suggest(key: str, props: dict[str, Any]) -> str:
 
     close = difflib.get_close_matches(key, list(props), n=1)
     valid = ", ".join(sorted(props)) if len(props) <= 12 else ", ".join(sorted(props)[:12]) + ", ..."
-    return (f"did you mean {close[0]!r}? " if close else "") + (f"valid keys: {valid}" if props else
-                                                               "no keys are allowed here")
+    return (f"did you mean {close[0]!r}? " if close else "") + (
+        f"valid keys: {valid}" if props else "no keys are allowed here"
+    )
 
 
 def _array(value: list[Any], node: dict[str, Any], path: Path) -> None:

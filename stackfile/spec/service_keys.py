@@ -25,7 +25,9 @@ def _str(value: Any) -> Any:
     return value if value is None else str(value)
 
 
-def to_mapping(value: Any, sep: str = "=", *, stringify: bool = True, empty: str | None = None) -> dict[str, Any]:
+def to_mapping(
+    value: Any, sep: str = "=", *, stringify: bool = True, empty: str | None = None
+) -> dict[str, Any]:
     """``["A=1", "B"]`` → ``{"A": "1", "B": empty}``; mappings pass with string values."""
     if isinstance(value, dict):
         return {str(k): (_str(v) if stringify else v) if v is not None else empty for k, v in value.items()}
@@ -82,7 +84,10 @@ def depends_on(value: Any, ctx: Context) -> dict[str, Any]:
     out = {}
     for name, cond in items.items():
         cond = dict(cond or {})
-        entry = {"condition": cond.get("condition", "service_started"), "required": cond.get("required", True)}
+        entry = {
+            "condition": cond.get("condition", "service_started"),
+            "required": cond.get("required", True),
+        }
         if cond.get("restart"):
             entry["restart"] = True
         out[name] = entry
@@ -207,8 +212,9 @@ def hooks(value: Any, ctx: Context) -> Any:
 def provider(value: Any, ctx: Context) -> Any:
     out = dict(value or {})
     if isinstance(out.get("options"), dict):
-        out["options"] = {k: [_str(x) for x in v] if isinstance(v, list) else [_str(v)]
-                          for k, v in out["options"].items()}
+        out["options"] = {
+            k: [_str(x) for x in v] if isinstance(v, list) else [_str(v)] for k, v in out["options"].items()
+        }
     return out
 
 

@@ -32,15 +32,21 @@ def check_external(kind: str, name: str, resource: dict[str, Any]) -> None:
         return
     for key in ("driver", "driver_opts", "labels", "ipam"):
         if resource.get(key):
-            raise _fail(f"{kind}.{name}", f'{kind}.{name}: conflicting parameters "external" and "{key}" '
-                        "specified", hint=f"an external {kind[:-1]} is created elsewhere; remove {key}")
+            raise _fail(
+                f"{kind}.{name}",
+                f'{kind}.{name}: conflicting parameters "external" and "{key}" specified',
+                hint=f"an external {kind[:-1]} is created elsewhere; remove {key}",
+            )
 
 
 def check_network_mode(config: dict[str, Any]) -> None:
     for name, svc in _services(config):
         if svc.get("network_mode") and svc.get("networks"):
-            raise _fail(f"services.{name}", f"service {name} declares mutually exclusive `network_mode` and "
-                        "`networks`", hint="keep only one of network_mode and networks")
+            raise _fail(
+                f"services.{name}",
+                f"service {name} declares mutually exclusive `network_mode` and `networks`",
+                hint="keep only one of network_mode and networks",
+            )
 
 
 def check_references(config: dict[str, Any]) -> None:
@@ -48,18 +54,27 @@ def check_references(config: dict[str, Any]) -> None:
     for name, svc in _services(config):
         for net in sorted(svc.get("networks") or {}):
             if net not in declared["networks"]:
-                raise _fail(f"services.{name}.networks.{net}", f"service {name!r} refers to undefined network {net}",
-                            hint=_valid("networks", declared["networks"]))
+                raise _fail(
+                    f"services.{name}.networks.{net}",
+                    f"service {name!r} refers to undefined network {net}",
+                    hint=_valid("networks", declared["networks"]),
+                )
         for mount in svc.get("volumes") or []:
             source = mount.get("source")
             if mount.get("type") == "volume" and source and source not in declared["volumes"]:
-                raise _fail(f"services.{name}.volumes", f"service {name!r} refers to undefined volume {source}",
-                            hint=_valid("volumes", declared["volumes"]))
+                raise _fail(
+                    f"services.{name}.volumes",
+                    f"service {name!r} refers to undefined volume {source}",
+                    hint=_valid("volumes", declared["volumes"]),
+                )
         for kind in ("secrets", "configs"):
             for ref in svc.get(kind) or []:
                 if ref.get("source") not in declared[kind]:
-                    raise _fail(f"services.{name}.{kind}", f"service {name!r} refers to undefined {kind[:-1]} "
-                                f"{ref.get('source')}", hint=_valid(kind, declared[kind]))
+                    raise _fail(
+                        f"services.{name}.{kind}",
+                        f"service {name!r} refers to undefined {kind[:-1]} {ref.get('source')}",
+                        hint=_valid(kind, declared[kind]),
+                    )
 
 
 def _valid(kind: str, names: set[str]) -> str:
@@ -75,12 +90,18 @@ def check_depends_on(config: dict[str, Any]) -> None:
             if dep in services:
                 graph.add_edge(name, dep)
             elif cond.get("required", True):
-                raise _fail(f"services.{name}.depends_on", f"service {name!r} depends on undefined service {dep!r}",
-                            hint="valid services: " + ", ".join(sorted(services)))
+                raise _fail(
+                    f"services.{name}.depends_on",
+                    f"service {name!r} depends on undefined service {dep!r}",
+                    hint="valid services: " + ", ".join(sorted(services)),
+                )
     cycle = graph.find_cycle()
     if cycle:
-        raise _fail("services", "dependency cycle detected: " + " -> ".join(cycle),
-                    hint="remove one depends_on (or link/volumes_from) so the dependencies form a tree")
+        raise _fail(
+            "services",
+            "dependency cycle detected: " + " -> ".join(cycle),
+            hint="remove one depends_on (or link/volumes_from) so the dependencies form a tree",
+        )
 
 
 def check_devices(config: dict[str, Any]) -> None:
@@ -89,12 +110,17 @@ def check_devices(config: dict[str, Any]) -> None:
         for i, dev in enumerate(reservations.get("devices") or []):
             path = f"services.{name}.deploy.resources.reservations.devices[{i}]"
             if "count" in dev and "device_ids" in dev:
-                raise _fail(path, f'{path}: "count" and "device_ids" attributes are exclusive',
-                            hint="keep count or device_ids")
+                raise _fail(
+                    path,
+                    f'{path}: "count" and "device_ids" attributes are exclusive',
+                    hint="keep count or device_ids",
+                )
             count = dev.get("count")
             if count is not None and count != "all" and not _is_int(count):
-                raise _fail(f"{path}.count", f"{path}.count: invalid value {count!r}, the only value allowed is "
-                            "'all' or a number")
+                raise _fail(
+                    f"{path}.count",
+                    f"{path}.count: invalid value {count!r}, the only value allowed is 'all' or a number",
+                )
 
 
 def _is_int(value: Any) -> bool:
@@ -108,8 +134,11 @@ def check_container_names(config: dict[str, Any]) -> None:
     for name, svc in _services(config):
         cname = svc.get("container_name")
         if cname and cname in seen:
-            raise _fail(f"services.{name}.container_name", f"services {seen[cname]!r} and {name!r} both use "
-                        f"container_name {cname!r}", hint="container names must be unique")
+            raise _fail(
+                f"services.{name}.container_name",
+                f"services {seen[cname]!r} and {name!r} both use container_name {cname!r}",
+                hint="container names must be unique",
+            )
         if cname:
             seen[cname] = name
 
@@ -118,16 +147,28 @@ def check_images(config: dict[str, Any]) -> None:
     images = config.get("images") or {}
     for name, spec in sorted(images.items()):
         if not isinstance(spec, dict):
-            raise _fail(f"images.{name}", f"images.{name} must be a mapping",
-                        hint="write images: {NAME: {from: BASE, steps: [...]}}")
+            raise _fail(
+                f"images.{name}",
+                f"images.{name} must be a mapping",
+                hint="write images: {NAME: {from: BASE, steps: [...]}}",
+            )
     for name, svc in _services(config):
         if not svc.get("image") and not svc.get("build") and not svc.get("provider"):
-            raise _fail(f"services.{name}", f"service {name!r} has neither an image nor a build context specified",
-                        hint="add image: NAME (a registry image or one of images:) or build: DIR")
+            raise _fail(
+                f"services.{name}",
+                f"service {name!r} has neither an image nor a build context specified",
+                hint="add image: NAME (a registry image or one of images:) or build: DIR",
+            )
 
 
-CHECKS: list[Check] = [check_network_mode, check_references, check_depends_on, check_devices,
-                       check_container_names, check_images]
+CHECKS: list[Check] = [
+    check_network_mode,
+    check_references,
+    check_depends_on,
+    check_devices,
+    check_container_names,
+    check_images,
+]
 
 
 def validate_project(config: dict[str, Any]) -> None:

@@ -15,8 +15,9 @@ def _is_drive(buffer: str, char: str) -> bool:
 
 def is_windows_path(path: str) -> bool:
     """``C:\\dir``, ``C:/dir`` or ``\\\\pipe``: kept as written, never joined to the project dir."""
-    return path.startswith("\\\\") or (len(path) > 2 and path[1] == ":" and path[0].isalpha()
-                                      and path[2] in "\\/")
+    return path.startswith("\\\\") or (
+        len(path) > 2 and path[1] == ":" and path[0].isalpha() and path[2] in "\\/"
+    )
 
 
 def is_file_path(source: str) -> bool:

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Benchmark ``stackfile config`` on a generated 50-service stack file against its peers.
+
+    python3 bench/config.py [--runs 20] [--services 50]
+
+Prints one row per command (median, min, max in ms, runs): the bare interpreter start as a
+baseline, ``stackfile config --format json`` (the installed console script), and, when
+installed, Docker Compose v2 and docker-compose 1.29 on the same file, with the ratio to stackfile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PEERS = {
+    "docker compose v2": "/var/tmp/peers/bin/docker-compose-v2",
+    "docker-compose 1.29": "/usr/bin/docker-compose",
+}
+
+
+def stack_text(services: int) -> str:
+    """A realistic file: ports, env with interpolation, binds, named volume, healthcheck, depends_on."""
+    lines = ["services:"]
+    for i in range(services):
+        lines += [
+            f"  svc{i}:",
+            f"    image: busybox:{i}",
+            "    command: sleep infinity",
+            f"    ports: ['{8000 + i}:80']",
+            "    environment:",
+            f"      IDX: '{i}'",
+            "      MODE: ${MODE:-dev}",
+            "    volumes: ['./data:/data:ro', 'cache:/cache']",
+            "    healthcheck:",
+            "      test: ['CMD', 'true']",
+            "      interval: 90s",
+        ]
+        if i:
+            lines.append(f"    depends_on: [svc{i - 1}]")
+    lines += ["volumes:", "  cache: {}"]
+    return "\n".join(lines) + "\n"
+
+
+def stackfile_command() -> list[str]:
+    script = Path(sys.executable).with_name("stackfile")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "stackfile"]
+
+
+def time_runs(cmd: list[str], cwd: str, runs: int) -> list[float] | None:
+    env = {**os.environ, "HOME": cwd}
+    first = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)  # warm caches
+    if first.returncode != 0:
+        print(f"# {' '.join(cmd)} failed: {first.stderr.strip()[:200]}", file=sys.stderr)
+        return None
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(
+            cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+        )
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--services", type=int, default=50)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="sf-bench-config-") as tmp:
+        Path(tmp, "compose.yaml").write_text(stack_text(args.services))
+        Path(tmp, "data").mkdir()
+        rows: list[tuple[str, list[float]]] = []
+        commands = {
+            "python3 -c pass (baseline)": [sys.executable, "-c", "pass"],
+            "stackfile config": [*stackfile_command(), "-p", "bench", "config", "--format", "json"],
+        }
+        for name, path in PEERS.items():
+            if shutil.which(path):
+                commands[name] = [path, "-p", "bench", "-f", "compose.yaml", "config"]
+        for name, cmd in commands.items():
+            times = time_runs(cmd, tmp, args.runs)
+            if times:
+                rows.append((name, times))
+    ours = next((statistics.median(t) for n, t in rows if n == "stackfile config"), None)
+    print(f"stackfile config on a {args.services}-service file (wall ms, including interpreter start)")
+    print(f"{'command':<30} {'median':>8} {'min':>8} {'max':>8} {'runs':>5} {'vs stackfile':>13}")
+    for name, times in rows:
+        med = statistics.median(times)
+        ratio = f"{med / ours:.2f}x" if ours and name != "stackfile config" else "-"
+        print(f"{name:<30} {med:8.1f} {min(times):8.1f} {max(times):8.1f} {len(times):5d} {ratio:>13}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
