@@ -57,6 +57,21 @@ def _bind_retrying(sock: socket.socket, addr: tuple[str, int], seconds: float = 
             time.sleep(0.1)
 
 
+def _check_same(rec: NetworkRecord, cfg: NetworkConfig) -> None:
+    """An existing network must match what the stack file now asks for (as Compose checks)."""
+    if cfg.external:
+        return
+    subnet = cfg.subnet
+    with contextlib.suppress(ValueError):
+        subnet = str(IPv4Network(cfg.subnet, strict=False)) if cfg.subnet else None
+    wanted = {"ipam.config.subnet": (subnet, rec.subnet), "internal": (cfg.internal, rec.internal)}
+    for key, (want, have) in wanted.items():
+        if want is not None and want != have:
+            raise Conflict(f"network {cfg.name!r} exists with {key} {have}, the stack file wants {want}",
+                           location=Location(key_path=f"networks.{cfg.name}.{key}"),
+                           hint="remove it first (stackfile down, or stackfile network rm)")
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -104,6 +119,7 @@ class NetworkManager(SandboxOps):
         """The network ``cfg.name``, created (bridge, firewall, DNS) if missing; repaired if broken."""
         existing = self.get_network(cfg.name)
         if existing is not None:
+            _check_same(existing, cfg)
             return self._repair(existing)
         if cfg.external:
             raise NotFound(f"external network {cfg.name!r} not found",

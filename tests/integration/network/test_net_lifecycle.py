@@ -70,6 +70,9 @@ def test_static_address_subnet_and_concurrent_networks(nm: NetworkManager) -> No
             nm.create_sandbox(sid("fixed3"), [Attachment("l_fixed", ("g",), ipv4_address="10.1.1.1")])
         with pytest.raises(Conflict, match="overlaps"):
             nm.ensure_network(NetworkConfig("l_overlap", "l", subnet="10.89.222.128/25"))
+        assert nm.ensure_network(NetworkConfig("l_fixed", "l", subnet="10.89.222.0/24")) == fixed
+        with pytest.raises(Conflict, match="internal"):
+            nm.ensure_network(NetworkConfig("l_fixed", "l", internal=True))
         with pytest.raises(Conflict, match="attached"):
             nm.remove_network("l_fixed")
         assert nm.get_network("l_overlap") is None
