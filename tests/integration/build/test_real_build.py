@@ -1,0 +1,129 @@
+"""Real builds: RUN steps in runtime containers on real overlays, from Dockerfiles."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from stackfile.build.events import StepCached, StepOutput, StepStarted
+from stackfile.engine.images import build_dockerfile, ensure_image
+from stackfile.errors import InvalidSpec
+from stackfile.events import Event
+from stackfile.store.paths import StorePaths
+from tests.conftest import needs_root
+
+pytestmark = needs_root
+
+DOCKERFILE = """\
+FROM busybox
+ARG WHO=world
+ENV GREETING=hello
+RUN echo "$GREETING $WHO" > /greeting && rm /bin/ls
+RUN --mount=type=cache,target=/cache echo x >> /cache/hits && wc -l < /cache/hits
+COPY --chown=nobody:nogroup app/ /app/
+USER nobody
+RUN id -u && cat /greeting && test ! -e /bin/ls && echo "no ls"
+"""
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append(event)
+
+    def take(self) -> tuple[int, int, list[str]]:
+        hits = sum(isinstance(e, StepCached) for e in self.events)
+        ran = sum(isinstance(e, StepStarted) for e in self.events)
+        lines = [e.line for e in self.events if isinstance(e, StepOutput)]
+        self.events.clear()
+        return hits, ran, lines
+
+
+@pytest.fixture()
+def project(store_root: Path) -> tuple[StorePaths, Path]:
+    ctx = store_root / "ctx"
+    (ctx / "app").mkdir(parents=True)
+    (ctx / "app" / "main.sh").write_text("echo main\n")
+    (ctx / "Dockerfile").write_text(DOCKERFILE)
+    return StorePaths.at(store_root / "store"), ctx
+
+
+def test_dockerfile_build_runs_caches_and_records_layers(project: tuple[StorePaths, Path]) -> None:
+    paths, ctx = project
+    sink = Sink()
+    image = build_dockerfile(paths, str(ctx), tags=("demo",), build_args={"WHO": "there"}, sink=sink)
+    hits, ran, lines = sink.take()
+    assert (hits, ran) == (0, 4)
+    assert lines == ["1", "65534", "hello there", "no ls"]
+    run_layer = paths.layer(image.layers[1])
+    assert (run_layer / "greeting").read_text() == "hello there\n"
+    whiteout = os.lstat(run_layer / "bin" / "ls")
+    assert stat.S_ISCHR(whiteout.st_mode) and whiteout.st_rdev == 0
+    assert not (run_layer / "etc" / "hosts").exists()  # runtime mount stubs are not part of the image
+    copied = os.stat(paths.layer(image.layers[3]) / "app" / "main.sh")
+    assert (copied.st_uid, copied.st_gid) == (65534, 65534)
+    assert [d for d in os.listdir(paths.containers) if not d.startswith(".")] == []
+    again = build_dockerfile(paths, str(ctx), tags=("demo",), build_args={"WHO": "there"}, sink=sink)
+    assert sink.take()[:2] == (4, 0) and again.id == image.id
+    build_dockerfile(paths, str(ctx), tags=("demo",), build_args={"WHO": "there"}, no_cache=True, sink=sink)
+    hits, ran, lines = sink.take()
+    assert (hits, ran) == (0, 4) and lines[0] == "2"  # the cache mount persisted, outside the key
+
+
+def test_failing_run_names_the_dockerfile_line_and_output(store_root: Path) -> None:
+    ctx = store_root / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo first\nRUN echo oops >&2; exit 4\n")
+    with pytest.raises(InvalidSpec) as err:
+        build_dockerfile(StorePaths.at(store_root / "store"), str(ctx))
+    text = err.value.render()
+    assert f"{ctx}/Dockerfile:3: build step 'RUN echo oops >&2; exit 4' failed with exit code 4" in text
+    assert "| oops" in text
+
+
+def test_multi_stage_target_and_copy_from(store_root: Path) -> None:
+    ctx = store_root / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        "FROM busybox AS build\nRUN mkdir /out && echo built > /out/artifact\n"
+        "FROM busybox AS test\nRUN echo never-in-the-final-image\n"
+        "FROM scratch\nCOPY --from=build /out/artifact /artifact\n")
+    paths = StorePaths.at(store_root / "store")
+    sink = Sink()
+    image = build_dockerfile(paths, str(ctx), tags=("multi",), sink=sink)
+    assert sink.take()[1] == 2  # build's RUN and the COPY; the unused stage did not run
+    assert len(image.layers) == 1
+    assert (paths.layer(image.layers[0]) / "artifact").read_text() == "built\n"
+    test_stage = build_dockerfile(paths, str(ctx), target="test", sink=sink)
+    hits, ran, lines = sink.take()
+    assert (hits, ran, lines) == (0, 1, ["never-in-the-final-image"]) and len(test_stage.layers) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("STACKFILE_TEST_SLOW"), reason="set STACKFILE_TEST_SLOW=1 (~15 s)")
+def test_host_base_runs_host_programs_without_host_secrets(store_root: Path) -> None:
+    paths = StorePaths.at(store_root / "store")
+    image = ensure_image(paths, "host")
+    layer = paths.layer(image.layers[0])
+    assert not (layer / "etc" / "shadow").exists()
+    ctx = store_root / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM host\nRUN python3 -c 'print(6*7)' && ls /root | wc -l\n")
+    sink = Sink()
+    build_dockerfile(paths, str(ctx), sink=sink)
+    assert sink.take()[2] == ["42", "0"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("STACKFILE_TEST_DEBOOTSTRAP"),
+                    reason="set STACKFILE_TEST_DEBOOTSTRAP=1 (minutes: a Debian root from the mirror)")
+def test_debootstrap_base(store_root: Path) -> None:
+    paths = StorePaths.at(store_root / "store")
+    image = ensure_image(paths, "debootstrap:bookworm")
+    assert (paths.layer(image.layers[0]) / "usr" / "bin" / "apt-get").exists()
+    assert ensure_image(paths, "debootstrap:bookworm").id == image.id
