@@ -44,7 +44,7 @@ def container() -> None:
 @click.option("-d", "--detach", is_flag=True, help="Run in the background and print the id.")
 @click.option("--name", default="", help="Container name.")
 @click.option("-e", "--env", multiple=True, metavar="KEY[=VALUE]", help="Set an environment variable.")
-@click.option("--env-file", "env_files", multiple=True, metavar="FILE", help="Read environment variables from a file.")
+@click.option("--env-file", "env_files", multiple=True, metavar="FILE", help="Read variables from a file.")
 @click.option("-m", "--memory", metavar="SIZE", help="Memory limit (512m, 1g).")
 @click.option("--cpus", type=float, help="CPU quota in CPUs (0.5 = half a core).")
 @click.option("--pids-limit", type=int, help="Maximum number of processes.")

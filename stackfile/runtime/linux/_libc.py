@@ -32,6 +32,7 @@ __all__ = [
     "PR_CAPBSET_DROP",
     "PR_CAP_AMBIENT",
     "PR_CAP_AMBIENT_RAISE",
+    "PR_GET_CHILD_SUBREAPER",
     "PR_SET_CHILD_SUBREAPER",
     "PR_SET_KEEPCAPS",
     "PR_SET_NAME",
@@ -39,6 +40,7 @@ __all__ = [
     "PR_SET_PDEATHSIG",
     "capget",
     "capset",
+    "get_child_subreaper",
     "mount",
     "pivot_root",
     "prctl",
@@ -74,6 +76,7 @@ PR_SET_KEEPCAPS = 8
 PR_SET_NAME = 15
 PR_CAPBSET_DROP = 24
 PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_RAISE = 2
@@ -156,6 +159,13 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 
     rc = _libc.prctl(option, arg2, arg3, arg4, arg5)
     _check(rc, "prctl", option, arg2, arg3)
     return int(rc)
+
+
+def get_child_subreaper() -> bool:
+    """PR_GET_CHILD_SUBREAPER for the caller."""
+    flag = ctypes.c_int(0)
+    _check(_libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.addressof(flag), 0, 0, 0), "prctl", "get_subreaper")
+    return bool(flag.value)
 
 
 def capget(pid: int = 0) -> tuple[int, int, int]:

@@ -6,7 +6,6 @@ import os
 import signal
 
 from stackfile.runtime.api import ExecSpec
-from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.caps import cap_sets
 from stackfile.runtime.linux.exec import ExecRequest, exec_in
@@ -55,7 +54,6 @@ def run_foreground(paths: StorePaths, cdir: ContainerDir) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
-        c.prctl(c.PR_SET_CHILD_SUBREAPER, 0)
 
 
 def exec_attached(cdir: ContainerDir, pid1: int, spec: ExecSpec) -> int:

@@ -98,6 +98,7 @@ def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "")
                                      else default_hosts(hostname, host_net))
         cdir.sub("resolv.conf").write_text(spec.resolv_conf if spec.resolv_conf is not None
                                            else default_resolv_conf(host_net))
+        cdir.sub("log.json").touch(mode=0o640)
         cdir.write_state(State())
         cdir.write_config({"id": cid, "name": name, "image": image, "created_at": now_rfc3339(),
                            "hostname": hostname, "spec": {**spec_to_dict(spec), "name": name}})

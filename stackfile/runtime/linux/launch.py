@@ -1,8 +1,9 @@
 """Start a container's PID 1: fork → (join cgroups, netns) unshare → fork → rootfs → pivot → exec.
 
-The caller becomes a child subreaper, so PID 1 is re-parented to it when the intermediate child
-exits: the caller waits for PID 1 directly. A close-on-exec pipe reports back: the intermediate
-writes ``P<pid>``, a failure writes ``E<code> <message>``; EOF with no error means exec succeeded.
+The caller is a child subreaper while it launches, so PID 1 is re-parented to it when the
+intermediate child exits (and stays its child afterwards): the caller waits for PID 1 directly.
+A close-on-exec pipe reports back: the intermediate writes ``P<pid>``, a failure writes
+``E<code> <message>``; EOF with no error means exec succeeded.
 """
 
 from __future__ import annotations
@@ -118,7 +119,17 @@ def launch(plan: LaunchPlan, fds: tuple[int, int, int]) -> int:
 
     Raises :class:`StartFailed` (and reaps what it started) if any step fails.
     """
-    c.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
+    was_subreaper = c.get_child_subreaper()
+    if not was_subreaper:
+        c.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
+    try:
+        return _launch(plan, fds)
+    finally:
+        if not was_subreaper:
+            c.prctl(c.PR_SET_CHILD_SUBREAPER, 0)
+
+
+def _launch(plan: LaunchPlan, fds: tuple[int, int, int]) -> int:
     r, w = os.pipe2(os.O_CLOEXEC)
     join_fd = os.open(plan.join_net, os.O_RDONLY | os.O_CLOEXEC) if plan.join_net else -1
     pid = os.fork()

@@ -94,20 +94,30 @@ def _sleep_unless_stopped(cdir: ContainerDir, delay: float) -> bool:
 
 
 def run_shim(cdir: ContainerDir, store_root: str, short_links: str, ready: int | None) -> None:
-    """Supervise the container until it exits and the restart policy says it stays down."""
+    """Supervise the container until it exits and the restart policy says it stays down; then
+    remove it if it was started with ``auto_remove`` (``run -d --rm``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     run = Run(cdir, store_root, short_links, _peer_pid(cdir))
+    started = _supervise(run, cdir, ready)
+    if started and run.spec.auto_remove:
+        from stackfile.runtime.linux.create import remove_dirs
+        from stackfile.store.paths import StorePaths
+
+        remove_dirs(StorePaths.at(store_root), cdir)
+
+
+def _supervise(run: Run, cdir: ContainerDir, ready: int | None) -> bool:
     state = cdir.state()
     attempt = 0
     while True:
         began = time.monotonic()
         code = _one_run(run, state, ready)
-        ready = None
         if code is None:
-            return
+            return ready is None
+        ready = None
         if not should_restart(run.spec.restart, code, state.restart_count, cdir.stop_requested()):
-            return
+            return True
         delay, attempt = backoff(attempt, time.monotonic() - began)
         state.status = "restarting"
         state.supervisor, state.finished_at = os.getpid(), state.finished_at or now_rfc3339()
@@ -115,5 +125,5 @@ def run_shim(cdir: ContainerDir, store_root: str, short_links: str, ready: int |
         if not _sleep_unless_stopped(cdir, delay):
             state.status = "exited"
             cdir.write_state(state)
-            return
+            return True
         state.restart_count += 1

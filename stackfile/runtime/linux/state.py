@@ -52,7 +52,10 @@ def proc_start_time(pid: int) -> int:
 
 def process_alive(pid: int | None, start_time: int | None) -> bool:
     """True if ``pid`` still runs and is the same process (same start time, not a zombie)."""
-    return bool(pid) and proc_start_time(pid) == start_time  # type: ignore[arg-type]
+    if not pid:
+        return False
+    start = proc_start_time(pid)
+    return start != 0 and start == start_time
 
 
 @dataclass
