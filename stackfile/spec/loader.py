@@ -72,7 +72,7 @@ class _Session:
         return render_template(text, path=path, context=context)
 
     def load_doc(
-        self, path: str, env: dict[str, str], base: str, chain: tuple[str, ...] = ()
+        self, path: str, env: dict[str, str], base: str, chain: tuple[str, ...] = (), *, main: bool = False
     ) -> dict[str, Any]:
         """One file: parsed, interpolated, paths absolute, includes imported."""
         text = self.render(self.read(path), path, env)
@@ -92,7 +92,7 @@ class _Session:
             data = interpolate(data, env, file=display, positions=positions)
         validate_document(data, display, positions)
         ctx = Context(base, "", env, home=self.ctx.home)
-        data = resolve_paths(data, ctx, base)
+        data = resolve_paths(data, ctx, base, default_context=not main)
         for spec in include_specs(data, base, ctx.abspath):
             data = import_resources(data, self.load_included(spec, env, (*chain, path)), spec.files[0])
         data.pop("include", None)
@@ -156,7 +156,7 @@ def load_project(opts: LoadOptions) -> Project:
     workdir = discover.project_dir(files, opts.project_directory, cwd)
     env = discover.load_environment(opts.env_files, workdir, cwd, opts.environ)
     session = _Session(opts, env, workdir)
-    docs = [session.load_doc(f, env, workdir) for f in files]
+    docs = [session.load_doc(f, env, workdir, main=True) for f in files]
     if all(not d for d in docs):
         raise InvalidSpec(
             "empty stack file", location=Location(files[0]), hint="add at least a services: section"

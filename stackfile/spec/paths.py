@@ -23,11 +23,13 @@ def _abs(value: Any, ctx: Context, base: str) -> Any:
     return ctx.abspath(value, base) if isinstance(value, str) and value else value
 
 
-def _build(build: Any, ctx: Context, base: str) -> Any:
+def _build(build: Any, ctx: Context, base: str, default_context: bool) -> Any:
     out = {"context": build} if isinstance(build, str) else dict(build or {})
+    if default_context:
+        out.setdefault("context", ".")
     context = out.get("context")
-    if not isinstance(context, str) or not is_remote(context):
-        out["context"] = _abs(context if isinstance(context, str) and context else ".", ctx, base)
+    if isinstance(context, str) and context and not is_remote(context):
+        out["context"] = _abs(context, ctx, base)
     extra = out.get("additional_contexts")
     if isinstance(extra, dict):
         out["additional_contexts"] = {
@@ -65,10 +67,10 @@ def _env_files(value: Any, ctx: Context, base: str) -> Any:
     ]
 
 
-def _service(svc: dict[str, Any], ctx: Context, base: str) -> dict[str, Any]:
+def _service(svc: dict[str, Any], ctx: Context, base: str, default_context: bool) -> dict[str, Any]:
     out = dict(svc)
     if "build" in out and out["build"] is not None:
-        out["build"] = _build(out["build"], ctx, base)
+        out["build"] = _build(out["build"], ctx, base, default_context)
     if isinstance(out.get("volumes"), list):
         out["volumes"] = [_volume(v, ctx, base) for v in out["volumes"]]
     for key in ("env_file", "label_file"):
@@ -88,13 +90,17 @@ def _service(svc: dict[str, Any], ctx: Context, base: str) -> dict[str, Any]:
     return out
 
 
-def resolve_paths(doc: dict[str, Any], ctx: Context, base: str) -> dict[str, Any]:
-    """Return ``doc`` with services' and resources' host paths made absolute against ``base``."""
+def resolve_paths(doc: dict[str, Any], ctx: Context, base: str, *, default_context: bool = False) -> dict[str, Any]:
+    """Return ``doc`` with services' and resources' host paths made absolute against ``base``.
+
+    ``default_context`` also pins a missing ``build.context`` to ``base`` (for included and
+    extended files; in override files a missing context must not replace the base file's).
+    """
     out = dict(doc)
     services = out.get("services")
     if isinstance(services, dict):
         out["services"] = {
-            n: _service(s, ctx, base) if isinstance(s, dict) else s for n, s in services.items()
+            n: _service(s, ctx, base, default_context) if isinstance(s, dict) else s for n, s in services.items()
         }
     for kind in ("secrets", "configs"):
         section = out.get(kind)
