@@ -132,6 +132,7 @@ class NetworkManager(SandboxOps):
             record = self._allocate(cfg)
             if record.dns_pid is not None:  # someone else created it meanwhile
                 return record
+            links.delete_link(record.bridge)  # a leftover of a crash between bridge and record
             try:
                 return self._bring_up(record)
             except BaseException:

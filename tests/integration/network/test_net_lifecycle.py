@@ -104,6 +104,12 @@ def test_refusals_leave_nothing_behind(nm: NetworkManager) -> None:
         sb = nm.create_sandbox(sid("range"), [Attachment("l_ref", ("r",))],
                                ports=[PortBinding(80, f"{port}-{port + 1}", "127.0.0.1")])
         assert sb.ports[0].host_port == port + 1
+        assert [str(p) for p in nm.publish(sb.id, [PortBinding(80, str(port + 1), "127.0.0.1")])] == [
+            f"127.0.0.1:{port + 1}->80/tcp"]
+        nm.unpublish(sb.id)
+        assert nm.ports(sb.id) == []
+        with socket.socket() as again:  # released: the host port can be bound again
+            again.bind(("127.0.0.1", port + 1))
         nm.destroy_sandbox(sb.id)
     finally:
         busy.close()
