@@ -108,7 +108,14 @@ def docker_figures(runs: int, n_http: int) -> dict[str, list[float]]:
     finally:
         subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
     setup = [max(b - statistics.median(none), 0.0) for b in bridge] if runs else []
-    return {"setup": setup, "published": published}
+    create, remove = [], []
+    for i in range(max(runs // 2, 3)):
+        name = f"sfbench{i}"
+        create.append(ms(lambda n=name: subprocess.run(["docker", "network", "create", n], check=True,
+                                                       capture_output=True)))
+        remove.append(ms(lambda n=name: subprocess.run(["docker", "network", "rm", n], check=True,
+                                                       capture_output=True)))
+    return {"setup": setup, "published": published, "create": create, "remove": remove}
 
 
 def main() -> None:
@@ -174,7 +181,8 @@ def main() -> None:
         docker = docker_figures(args.docker_runs, args.http)
         docker["cli"] = [ms(lambda: subprocess.run(["docker", "network", "ls"], capture_output=True))
                          for _ in range(10)]
-    peer = {"sandbox setup (1 network)": docker.get("setup"),
+    peer = {"sandbox setup (1 network)": docker.get("setup"), "network create": docker.get("create"),
+            "network remove": docker.get("remove"),
             "HTTP GET via published 127.0.0.1 port": docker.get("published"),
             "stackfile network ls (CLI)": docker.get("cli")}
     print(f"{'ms':<42} {'median':>9} {'min':>9} {'max':>9} {'runs':>5}")
