@@ -3,6 +3,7 @@ namespaces and the host firewall (this host runs Docker: FORWARD policy DROP, br
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import subprocess
 import time
@@ -16,6 +17,9 @@ from stackfile.network.links import links_inside
 from tests.conftest import needs_root
 
 pytestmark = needs_root
+
+
+MAC = "02:42:0a:59:00:99"
 
 
 def until(check: Callable[[], bool], timeout: float = 5.0) -> bool:
@@ -43,7 +47,8 @@ def stack(nm: NetworkManager) -> Iterator[dict[str, Sandbox]]:
                                   hostname="web1",
                                   ports=[PortBinding(80, ""), PortBinding(5353, "", "127.0.0.1", "udp")],
                                   who="web"),
-        "web2": nm.create_sandbox(sid("web2"), [Attachment("t_front", ("web", "t-web-2"))], hostname="web2"),
+        "web2": nm.create_sandbox(sid("web2"), [Attachment("t_front", ("web", "t-web-2"), mac=MAC)],
+                                  hostname="web2"),
         "client": nm.create_sandbox(sid("client"), [Attachment("t_front", ("client",))],
                                     extra_hosts=["extra.example=10.89.250.9"]),
         "db": nm.create_sandbox(sid("db"), [Attachment("t_back", ("db",))]),
@@ -64,6 +69,9 @@ def test_interfaces_addresses_and_etc_files(stack: dict[str, Sandbox]) -> None:
     assert f"{web1.endpoints[0].address}\tweb1" in web1.etc_hosts
     assert web1.resolv_conf == f"nameserver {web1.endpoints[0].gateway}\n"
     assert "10.89.250.9\textra.example" in stack["client"].etc_hosts
+    link = subprocess.run(["nsenter", f"--net={stack['web2'].netns_path}", "ip", "link", "show", "eth0"],
+                          capture_output=True, text=True).stdout
+    assert MAC in link
 
 
 def test_names_resolve_to_all_replicas(stack: dict[str, Sandbox], procs) -> None:
@@ -117,11 +125,12 @@ def test_published_tcp_and_udp(stack: dict[str, Sandbox], nm: NetworkManager, pr
     udp = nm.ports(web1.id, 5353, "udp")[0]
     assert tcp.host_port > 0 and udp.host_ip == "127.0.0.1"
 
-    def http() -> str:
-        return subprocess.run(["busybox", "wget", "-qO-", f"http://127.0.0.1:{tcp.host_port}/"],
+    def http(host: str = "127.0.0.1") -> str:
+        return subprocess.run(["busybox", "wget", "-qO-", f"http://{host}:{tcp.host_port}/"],
                               capture_output=True, text=True, timeout=5).stdout
 
     assert until(lambda: http() == "published\n")
+    assert http(web1.endpoints[0].gateway) == "published\n"  # any host address, not only loopback
 
     def echo() -> bytes:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -146,3 +155,48 @@ def test_firewall_rules_follow_the_network(nm: NetworkManager) -> None:
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
     rules = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True).stdout
     assert rec.bridge not in tables and rec.bridge not in rules
+
+
+def test_unknown_names_go_to_the_containers_dns_servers(nm: NetworkManager, procs) -> None:
+    """Names the stack does not know are forwarded to the service's ``dns:`` (here a fake upstream
+    on the host's loopback, answering 10.89.77.77 for everything)."""
+    import threading
+
+    from stackfile.network.dns.wire import answer, parse_question
+
+    upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        upstream.bind(("127.0.0.1", 53))
+    except OSError:
+        upstream.close()
+        pytest.skip("127.0.0.1:53 is taken on this host")
+    upstream.settimeout(0.2)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                data, addr = upstream.recvfrom(2048)
+            except TimeoutError:
+                continue
+            q = parse_question(data)
+            if q is not None:
+                upstream.sendto(answer(data, q, [ipaddress.IPv4Address("10.89.77.77")]), addr)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    nm.ensure_network(NetworkConfig("t_fwd", "t"))
+    sb = nm.create_sandbox(sid("fwd"), [Attachment("t_fwd", ("fwd",))], dns=["127.0.0.1"],
+                           dns_search=["corp.test"], dns_options=["ndots:1"])
+    try:
+        assert sb.resolv_conf.endswith("search corp.test\noptions ndots:1\n")
+        gateway = sb.endpoints[0].gateway
+        out = procs.run(sb.netns_path, "busybox", "nslookup", "elsewhere.test", gateway).stdout
+        assert "10.89.77.77" in out
+        assert "10.89.77.77" not in procs.run(sb.netns_path, "busybox", "nslookup", "fwd", gateway).stdout
+    finally:
+        done.set()
+        thread.join()
+        upstream.close()
+        nm.destroy_sandbox(sb.id)
+        nm.remove_network("t_fwd")
