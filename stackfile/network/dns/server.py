@@ -29,7 +29,7 @@ class Resolver:
         self.upstream = list(upstream)
         self.internal = internal
 
-    async def resolve(self, query: bytes, client: str) -> bytes | None:
+    async def resolve(self, query: bytes, client: str, limit: int = 65535) -> bytes | None:
         q = parse_question(query)
         if q is None:
             return None
@@ -38,7 +38,7 @@ class Resolver:
             return answer(query, q, [], REFUSED)
         addresses, client_dns = found
         if addresses:
-            return answer(query, q, addresses if q.qtype in (1, 255) else [], NOERROR)
+            return answer(query, q, addresses if q.qtype in (1, 255) else [], NOERROR, limit=limit)
         if self.internal:
             return answer(query, q, [], REFUSED)
         return await self._forward(query, q, client_dns or self.upstream)
@@ -73,7 +73,7 @@ class _Udp(asyncio.DatagramProtocol):
         task.add_done_callback(_TASKS.discard)
 
     async def _reply(self, data: bytes, addr: tuple[str, int]) -> None:
-        reply = await self.resolver.resolve(data, addr[0])
+        reply = await self.resolver.resolve(data, addr[0], limit=512)
         if reply is not None and self.transport is not None:
             self.transport.sendto(reply, addr)
 

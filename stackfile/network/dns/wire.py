@@ -51,9 +51,12 @@ def parse_question(msg: bytes) -> Question | None:
 
 
 def answer(query: bytes, q: Question, addresses: list[IPv4Address], rcode: int = NOERROR,
-           ttl: int = 5) -> bytes:
-    """A response echoing the question, with one A record per address."""
+           ttl: int = 5, limit: int = 65535) -> bytes:
+    """A response echoing the question, with one A record per address; over ``limit`` bytes
+    (512 for plain UDP) the answers are dropped and TC set, so the client retries over TCP."""
     flags = 0x8000 | (q.flags & 0x7900) | 0x0400 | 0x0080 | rcode  # QR, opcode+RD kept, AA, RA
+    if _HEADER.size + (q.end - _HEADER.size) + 16 * len(addresses) > limit:
+        flags, addresses = flags | 0x0200, []
     head = _HEADER.pack(q.id, flags, 1, len(addresses), 0, 0)
     rrs = b"".join(struct.pack("!HHHIH", 0xC00C, A, 1, ttl, 4) + a.packed for a in addresses)
     return head + query[_HEADER.size:q.end] + rrs

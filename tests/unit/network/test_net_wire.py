@@ -27,6 +27,9 @@ def test_question_and_answer_round_trip() -> None:
     assert (qid, qd, an, flags & 0x8000, flags & 0xF) == (0x1234, 1, 2, 0x8000, NOERROR)
     assert reply.endswith(IPv4Address("10.89.0.3").packed)
     assert parse_question(b"\0" * 5) is None
+    many = [IPv4Address(f"10.89.0.{i}") for i in range(2, 40)]
+    big = answer(query("web"), parse_question(query("web")), many, limit=512)  # type: ignore[arg-type]
+    assert len(big) < 512 and struct.unpack_from("!H", big, 2)[0] & 0x0200  # TC: retry over TCP
     assert parse_question(reply) is None  # a response is not a query
 
 
