@@ -88,18 +88,17 @@ class UpResult:
 def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard) -> UpResult:
     """Converge the project to its stack file; raises the first failure with the rest as detail."""
     ctx = open_project(opts, sink=sink)
-    desired = desired_services(ctx.stack)
+    desired = desired_services(ctx.config)
     selected = select_services(desired, options.plan.services, options.plan.no_deps)
     refs = sorted({desired[s].image for s in selected if desired[s].image})
-    applier = Applier(ctx, desired, timeout=options.timeout, wait_timeout=options.wait_timeout,
-                      start=not options.plan.no_start)
-    the_plan = plan(ctx.stack, ctx.observe(refs), options.plan)
+    applier = Applier(ctx, desired, timeout=options.timeout, wait_timeout=options.wait_timeout)
+    the_plan = plan(ctx.config, ctx.observe(refs), options.plan)
     if options.dry_run:
         return UpResult(ctx.name, the_plan, services=selected, warnings=the_plan.warnings, context=ctx)
     images_plan = _only(the_plan, IMAGE_KINDS)
     if images_plan:
         _run(images_plan, applier, sink)
-        the_plan = plan(ctx.stack, ctx.observe(refs), replace(options.plan, build=False))
+        the_plan = plan(ctx.config, ctx.observe(refs), replace(options.plan, build=False))
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
     result = _run(the_plan, applier, sink)
@@ -125,11 +124,9 @@ def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list
 
 def wait_healthy_or_running(ctx: ProjectContext, service: str, timeout: float | None) -> None:
     """``up --wait``: healthy when the service has a healthcheck, else running."""
-    svc = ctx.stack.services[service]
-    from stackfile.reconcile.health import health_config
+    from stackfile.engine.project_containers import service_health
 
-    record = ctx.images.resolve(svc.image or "") if svc.healthcheck is None else None
-    if health_config(svc.healthcheck, record.config if record is not None else None) is not None:
+    if service_health(ctx, service) is not None:
         wait_healthy(ctx, service, timeout)
 
 
@@ -175,7 +172,7 @@ class DownOptions:
 def down(opts: Any, options: DownOptions = DownOptions(), *, sink: EventSink = discard) -> UpResult:
     """Remove the project's containers, networks (and volumes, images): from labels, file or not."""
     ctx = open_project(opts, sink=sink, require_file=False)
-    services = tuple(sorted(ctx.stack.services)) if ctx.stack is not None else None
+    services = tuple(ctx.service_names()) if ctx.project is not None else None
     observed = ctx.observe()
     the_plan = plan_down(observed, services=services, remove_orphans=options.remove_orphans,
                          volumes=options.volumes, images=_rmi(ctx, options.rmi))
@@ -194,12 +191,12 @@ def down(opts: Any, options: DownOptions = DownOptions(), *, sink: EventSink = d
 
 
 def _rmi(ctx: ProjectContext, mode: str) -> Mapping[str, str]:
-    if not mode or ctx.stack is None:
+    if not mode or ctx.config is None:
         return {}
-    desired = desired_services(ctx.stack)
+    desired = desired_services(ctx.config)
     out = {}
     for svc in desired.values():
-        if mode == "all" or (svc.buildable and not ctx.stack.services[svc.name].image):
+        if mode == "all" or (svc.buildable and not (ctx.service_config(svc.name) or {}).get("image")):
             out[svc.image] = f"--rmi {mode}"
     return out
 

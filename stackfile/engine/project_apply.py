@@ -42,7 +42,6 @@ class Applier:
     desired: Mapping[str, DesiredService]
     timeout: float | None = None  # stop timeout
     wait_timeout: float | None = None
-    start: bool = True
 
     def handlers(self) -> dict[Kind, Handler]:
         return {
@@ -93,16 +92,14 @@ class Applier:
 
     # ---------------------------------------------------------------- containers
     def create(self, action: Action) -> None:
-        cid = create_container(self.ctx, self.desired[action.service], action.number)
-        if self.start:
-            start_container(self.ctx, cid, action.service)
+        create_container(self.ctx, self.desired[action.service], action.number)
 
     def recreate(self, action: Action) -> None:
         remove_container(self.ctx, action.container, action.name, timeout=self.timeout)
         self.create(action)
 
     def start_existing(self, action: Action) -> None:
-        start_container(self.ctx, action.container, action.service)
+        start_container(self.ctx, action.container or action.name, action.service)
 
     def restart(self, action: Action) -> None:
         from stackfile.engine.project_containers import ensure_health_monitor
@@ -150,8 +147,8 @@ class Applier:
 def wait_healthy(ctx: ProjectContext, service: str, timeout: float | None) -> None:
     """Block until every container of ``service`` is healthy; unhealthy or exited raises with context."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    svc = ctx.stack.services.get(service) if ctx.stack is not None else None
-    if svc is not None and svc.healthcheck is not None and get(svc.healthcheck, "disable", False):
+    svc = ctx.service_config(service)
+    if svc is not None and get(svc.get("healthcheck") or {}, "disable", False):
         raise InvalidSpec(f"service {service!r} has its healthcheck disabled but is waited on as healthy",
                           location=Location(key_path=f"services.{service}.healthcheck"))
     while True:

@@ -20,6 +20,7 @@ __all__ = [
     "create_container",
     "ensure_health_monitor",
     "remove_container",
+    "service_health",
     "start_container",
 ]
 
@@ -135,16 +136,22 @@ def create_container(ctx: ProjectContext, desired: DesiredService, number: int) 
         raise
 
 
+def service_health(ctx: ProjectContext, service_name: str) -> Any:
+    """The service's effective healthcheck (its own over its image's), or None."""
+    service = ctx.service_config(service_name)
+    if service is None:
+        return None
+    check = service.get("healthcheck")
+    image_config: dict[str, Any] = {}
+    if check is None or get(check, "test") is None:
+        record = ctx.images.resolve(service.get("image") or "")
+        image_config = record.config if record is not None else {}
+    return health_config(check, image_config)
+
+
 def ensure_health_monitor(ctx: ProjectContext, container_id: str, service_name: str) -> None:
     """Start the detached health monitor of a running container that has a healthcheck."""
-    if ctx.stack is None or service_name not in ctx.stack.services:
-        return
-    service = ctx.stack.services[service_name]
-    image_config: dict[str, Any] = {}
-    if service.healthcheck is None or get(service.healthcheck, "test") is None:
-        record = ctx.images.resolve(service.image or "")
-        image_config = record.config if record is not None else {}
-    config = health_config(service.healthcheck, image_config)
+    config = service_health(ctx, service_name)
     if config is not None:
         path = health_path(ctx.paths, ctx.name, container_id)
         with contextlib.suppress(FileNotFoundError):
@@ -152,8 +159,10 @@ def ensure_health_monitor(ctx: ProjectContext, container_id: str, service_name: 
         spawn(ctx.paths, ctx.name, container_id, config)
 
 
-def start_container(ctx: ProjectContext, container_id: str, service_name: str) -> None:
-    ctx.runtime.start(container_id)
+def start_container(ctx: ProjectContext, ref: str, service_name: str) -> None:
+    """Start a container (by id or name) and its health monitor."""
+    ctx.runtime.start(ref)
+    container_id = ref if len(ref) == 64 else str(ctx.runtime.inspect(ref).id)
     ensure_health_monitor(ctx, container_id, service_name)
 
 

@@ -25,14 +25,33 @@ __all__ = ["ProjectContext", "open_project", "project_name_fallback"]
 
 @dataclass
 class ProjectContext:
-    """A project by name, with its typed stack when loaded (None: work from labels only)."""
+    """A project by name, with its loaded project when there is a file (None: labels only).
+
+    ``config`` (the canonical dict) is what planning needs; ``stack`` (the typed model, which
+    costs the pydantic import) is built on first use, i.e. only when a container is made.
+    """
 
     paths: StorePaths
     name: str
-    stack: Any = None
     project: Any = None
     environ: dict[str, str] = field(default_factory=dict)
     sink: EventSink = discard
+
+    @property
+    def config(self) -> dict[str, Any] | None:
+        return self.project.config if self.project is not None else None
+
+    @cached_property
+    def stack(self) -> Any:
+        return self.project.model if self.project is not None else None
+
+    def service_config(self, name: str) -> dict[str, Any] | None:
+        """The canonical config of one service, or None."""
+        config = self.config
+        return (config.get("services") or {}).get(name) if config is not None else None
+
+    def service_names(self) -> list[str]:
+        return sorted((self.config or {}).get("services") or {})
 
     @property
     def state_dir(self) -> Path:
@@ -67,7 +86,7 @@ class ProjectContext:
         return ImageStore(self.paths)
 
     def require_stack(self) -> Any:
-        if self.stack is None:
+        if self.project is None:
             raise NotFound("no stack file found", hint="run in the project's directory or pass -f FILE")
         return self.stack
 
@@ -120,4 +139,4 @@ def open_project(opts: Any, *, sink: EventSink = discard, require_file: bool = T
             raise
         return ProjectContext(paths, project_name_fallback(opts), environ=dict(opts.environ), sink=sink)
     env = dict(getattr(project, "environment", None) or opts.environ)
-    return ProjectContext(paths, project.name, project.model, project, env, sink)
+    return ProjectContext(paths, project.name, project, env, sink)

@@ -44,9 +44,10 @@ def select(ctx: ProjectContext, services: Iterable[str] = (), *, all: bool = Tru
            oneoff: bool = False) -> list[Any]:
     """The project's containers of ``services`` (all when empty), one-offs only when asked."""
     wanted = set(services)
-    if ctx.stack is not None:
-        for name in wanted:
-            ctx.stack.service(name)  # NotFound listing the valid ones
+    if ctx.project is not None:
+        valid = ctx.service_names()
+        for name in sorted(wanted - set(valid)):
+            raise NotFound(f"no such service: {name}", hint="services are: " + ", ".join(valid))
     return [s for s in ctx.containers(all=all)
             if (not wanted or s.labels.get(L.SERVICE) in wanted)
             and (oneoff or s.labels.get(L.ONEOFF) != "True")]

@@ -33,7 +33,7 @@ def _overrides(service: Any, argv: list[str], options: Any) -> dict[str, Any]:
 
 
 def _dependencies_up(opts: Any, ctx: ProjectContext, service: str) -> None:
-    deps = sorted(d.service for d in desired_services(ctx.stack)[service].depends_on)
+    deps = sorted(d.service for d in desired_services(ctx.config)[service].depends_on)
     if not deps:
         return
     from stackfile.engine.project import UpOptions, up
@@ -46,7 +46,7 @@ def run_oneoff(ctx: ProjectContext, opts: Any, service: str, argv: list[str], op
     """Create and run the one-off container ``name``; returns its exit code (0 when detached)."""
     if not options.no_deps:
         _dependencies_up(opts, ctx, service)
-    desired = desired_services(ctx.stack)[service]
+    desired = desired_services(ctx.config)[service]
     if ctx.images.resolve(desired.image) is None:
         from stackfile.engine.images import ensure_image
         from stackfile.engine.project_build import build_service_image

@@ -64,9 +64,9 @@ def _argv(test: Any) -> tuple[str, ...] | None:
 def _seconds(value: Any, default: float) -> float:
     if value is None or value == "":
         return default
-    from stackfile.spec.model import parse_duration
+    from stackfile.spec.units import parse_duration
 
-    return parse_duration(value)
+    return parse_duration(value) / NS
 
 
 def health_config(service_check: Any, image_config: Mapping[str, Any] | None = None) -> HealthConfig | None:

@@ -69,10 +69,13 @@ def plan(stack: Any, observed: ObservedState, options: PlanOptions = PlanOptions
     recreated: set[str] = set()
     for name in _dependency_order(desired, selected):
         svc = desired[name]
-        after = [k for k in infra if _infra_for(svc, k)]
-        after += _waits(out, svc, desired, observed, by_service, selected)
-        keys = _service_actions(out, svc, observed, options, after, recreated)
-        by_service[name] = keys
+        create_after = [k for k in infra if _infra_for(svc, k)]
+        create_after += [k for used in svc.uses for k in by_service.get(used, [])]
+        start_after = _waits(out, svc, desired, observed, by_service, selected)
+        keys = _service_actions(out, svc, observed, options, create_after, start_after, recreated)
+        starts = [k for k in keys if out.actions[k].kind not in (Kind.CREATE_CONTAINER,
+                                                                   Kind.RECREATE_CONTAINER)]
+        by_service[name] = starts if not options.no_start else keys
         if any(out.actions[k].kind is Kind.RECREATE_CONTAINER for k in keys):
             recreated.add(name)
     _orphans(out, desired, observed, options)
@@ -137,8 +140,6 @@ def _waits(out: Plan, svc: DesiredService, desired: Mapping[str, DesiredService]
             out.actions[action.key] = replace(existing, cause=f"{waiters} depend on it ({dep.condition})",
                                               required=existing.required or dep.required)
         keys.append(out.add(action, after=dep_keys))
-    for used in svc.uses:
-        keys += by_service.get(used, [])
     return keys
 
 
@@ -152,7 +153,9 @@ def _satisfied(observed: ObservedState, service: str, kind: Kind) -> bool:
 
 
 def _service_actions(out: Plan, svc: DesiredService, observed: ObservedState, options: PlanOptions,
-                     after: list[str], recreated: set[str]) -> list[str]:
+                     create_after: list[str], start_after: list[str], recreated: set[str]) -> list[str]:
+    """Containers are created as soon as their resources exist (in parallel) and started in
+    dependency order: only the start waits for dependencies."""
     replicas = options.scale.get(svc.name, svc.replicas)
     existing: dict[int, ObservedContainer] = {}
     extra: list[ObservedContainer] = []
@@ -164,8 +167,16 @@ def _service_actions(out: Plan, svc: DesiredService, observed: ObservedState, op
     keys = []
     for number in range(1, replicas + 1):
         action = _decide(svc, existing.get(number), number, observed, options, recreated)
-        if action is not None:
-            keys.append(out.add(action, after=after))
+        if action is None:
+            continue
+        if action.kind is Kind.START_CONTAINER:
+            keys.append(out.add(action, after=start_after))
+            continue
+        keys.append(out.add(action, after=create_after))
+        if not options.no_start:
+            cause = "new container" if action.kind is Kind.CREATE_CONTAINER else "recreated"
+            start = replace(action, kind=Kind.START_CONTAINER, cause=cause, container="")
+            keys.append(out.add(start, after=[keys[-1], *start_after]))
     for c in sorted(extra, key=lambda c: (-c.number, c.name)):
         cause = "scale down" if c.number > replicas else "duplicate container"
         keys.append(out.add(Action(f"service:{svc.name}:{c.number}", Kind.REMOVE_CONTAINER, cause,
@@ -235,18 +246,22 @@ def plan_down(observed: ObservedState, *, services: tuple[str, ...] | None = Non
     out = Plan()
     keep = [c for c in observed.containers
             if services is None or remove_orphans or c.oneoff or c.service in services]
-    by_service: dict[str, list[str]] = {}
+    stops: dict[str, list[str]] = {}
     for c in sorted(keep, key=lambda c: c.name):
         cause = "orphan" if services is not None and c.service not in services and not c.oneoff else "down"
-        target = f"container:{c.name}"
-        key = out.add(Action(target, Kind.REMOVE_CONTAINER, cause, service=c.service, number=c.number,
-                             name=c.name, container=c.id))
-        by_service.setdefault(c.service, []).append(key)
-    for c in keep:
+        remove = Action(f"container:{c.name}", Kind.REMOVE_CONTAINER, cause, service=c.service,
+                        number=c.number, name=c.name, container=c.id)
+        after = []
+        if c.running:
+            after = [out.add(replace(remove, kind=Kind.STOP_CONTAINER))]
+            stops.setdefault(c.service, []).append(after[0])
+        out.add(remove, after=after)
+    for c in keep:  # a dependency stops after its dependents (removal needs no order)
         for dep in filter(None, c.labels.get(L.DEPENDS_ON, "").split(",")):
-            for dep_key in by_service.get(dep, []):
-                out.graph.add_edge(dep_key, f"container:{c.name}/{Kind.REMOVE_CONTAINER.value}")
-    containers = list(out.actions)
+            for dep_key in stops.get(dep, []):
+                if c.running:
+                    out.graph.add_edge(dep_key, f"container:{c.name}/{Kind.STOP_CONTAINER.value}")
+    containers = [k for k, a in out.actions.items() if a.kind is Kind.REMOVE_CONTAINER]
     left = {c.id for c in observed.containers} - {c.id for c in keep}
     if not left:
         for net in sorted(observed.networks):

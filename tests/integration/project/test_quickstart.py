@@ -37,7 +37,8 @@ class Project:
                "-f", str(self.workdir / "stack.yaml"), *args]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.workdir)
         if check and proc.returncode != 0:
-            raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+            what = " ".join(args)
+            raise AssertionError(f"{what} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
 
     def ps(self) -> dict[str, dict[str, object]]:
@@ -71,7 +72,8 @@ def leftovers(p: Project, ids: list[str]) -> list[str]:
     mountinfo = Path("/proc/self/mountinfo").read_text()
     found += [f"mount {ln.split()[4]}" for ln in mountinfo.splitlines() if str(p.root) in ln.split()[4]]
     found += [f"netns {n.name}" for n in (p.root / "netns").glob("*")] if (p.root / "netns").exists() else []
-    found += [f"volume {v.name}" for v in (p.root / "volumes").glob("*")] if (p.root / "volumes").exists() else []
+    if (p.root / "volumes").exists():
+        found += [f"volume {v.name}" for v in (p.root / "volumes").glob("*")]
     found += [f"container dir {c.name}" for c in (p.root / "containers").glob("[0-9a-f]*")]
     for cid in ids:
         found += [f"cgroup {c}" for c in Path("/sys/fs/cgroup").glob(f"*/stackfile/{cid}*")]
@@ -109,7 +111,8 @@ def test_quickstart_lifecycle(project: Project) -> None:
     stack = p.workdir / "stack.yaml"
     stack.write_text(stack.read_text().replace("Hello from stackfile", "Hello again"))
     dry = p.sf("up", "-d", "--dry-run").stdout.strip()
-    assert dry == "#1 service:web:1, RecreateContainer, config hash changed: environment.GREETING"
+    assert dry == ("#1 service:web:1, RecreateContainer, config hash changed: environment.GREETING\n"
+                   "#2 service:web:1, StartContainer, recreated (after #1)")
     p.sf("up", "-d", "--wait", "--wait-timeout", "60")
     after = {s: r["ID"] for s, r in p.ps().items()}
     assert after["web"] != before["web"]

@@ -69,9 +69,12 @@ def test_fresh_up() -> None:
 #2 network:demo_default, CreateNetwork, not found
 #3 volume:demo_data, CreateVolume, not found
 #4 service:db:1, CreateContainer, no existing container (after #1, #2, #3)
-#5 service:db, WaitHealthy, web depends on it (service_healthy) (after #4)
-#6 service:worker:1, CreateContainer, no existing container (after #1, #2, #4)
-#7 service:web:1, CreateContainer, no existing container (after #1, #2, #4, #5)"""
+#5 service:web:1, CreateContainer, no existing container (after #1, #2)
+#6 service:worker:1, CreateContainer, no existing container (after #1, #2)
+#7 service:db:1, StartContainer, new container (after #4)
+#8 service:db, WaitHealthy, web depends on it (service_healthy) (after #7)
+#9 service:worker:1, StartContainer, new container (after #6, #7)
+#10 service:web:1, StartContainer, new container (after #5, #7, #8)"""
 
 
 def test_noop_up_is_empty() -> None:
@@ -83,8 +86,9 @@ def test_noop_up_is_empty() -> None:
 def test_env_change_recreates_only_that_service_and_names_the_field() -> None:
     old = stack()
     new = stack(lambda c: c["services"]["web"]["environment"].update(FOO="2"))
-    assert str(plan(new, running(old))) == \
-        "#1 service:web:1, RecreateContainer, config hash changed: environment.FOO"
+    assert str(plan(new, running(old))) == """\
+#1 service:web:1, RecreateContainer, config hash changed: environment.FOO
+#2 service:web:1, StartContainer, recreated (after #1)"""
 
 
 def test_added_and_removed_fields_are_named() -> None:
@@ -94,7 +98,7 @@ def test_added_and_removed_fields_are_named() -> None:
         del c["services"]["web"]["environment"]["BAR"]
         c["services"]["web"]["user"] = "nobody"
 
-    assert str(plan(stack(edit), running(old))) == \
+    assert str(plan(stack(edit), running(old))).splitlines()[0] == \
         "#1 service:web:1, RecreateContainer, config hash changed: environment.BAR, user"
 
 
@@ -115,7 +119,9 @@ def test_scale_up_and_down() -> None:
     up = plan(s, running(s), PlanOptions(scale={"worker": 3}))
     assert str(up) == """\
 #1 service:worker:2, CreateContainer, no existing container
-#2 service:worker:3, CreateContainer, no existing container"""
+#2 service:worker:3, CreateContainer, no existing container
+#3 service:worker:2, StartContainer, new container (after #1)
+#4 service:worker:3, StartContainer, new container (after #2)"""
     three = stack(lambda c: c["services"]["worker"].update(scale=3))
     down = plan(s, running(three))
     assert str(down) == """\
@@ -146,9 +152,12 @@ def test_force_recreate_and_no_recreate() -> None:
     forced = plan(s, running(s), PlanOptions(force_recreate=True))
     assert str(forced) == """\
 #1 service:db:1, RecreateContainer, --force-recreate
-#2 service:db, WaitHealthy, web depends on it (service_healthy) (after #1)
-#3 service:worker:1, RecreateContainer, --force-recreate (after #1)
-#4 service:web:1, RecreateContainer, --force-recreate (after #1, #2)"""
+#2 service:web:1, RecreateContainer, --force-recreate
+#3 service:worker:1, RecreateContainer, --force-recreate
+#4 service:db:1, StartContainer, recreated (after #1)
+#5 service:db, WaitHealthy, web depends on it (service_healthy) (after #4)
+#6 service:worker:1, StartContainer, recreated (after #3, #4)
+#7 service:web:1, StartContainer, recreated (after #2, #4, #5)"""
     changed = stack(lambda c: c["services"]["web"]["environment"].update(FOO="2"))
     assert str(plan(changed, running(s), PlanOptions(no_recreate=True))) == ""
 
@@ -165,10 +174,13 @@ def test_no_deps_and_service_selection() -> None:
     assert str(plan(s, ObservedState("demo", images={"busybox": "i"}), PlanOptions(services=("web",),
                                                                                    no_deps=True))) == """\
 #1 network:demo_default, CreateNetwork, not found
-#2 service:web:1, CreateContainer, no existing container (after #1)"""
+#2 service:web:1, CreateContainer, no existing container (after #1)
+#3 service:web:1, StartContainer, new container (after #2)"""
     with_deps = plan(s, ObservedState("demo", images={"busybox": "i"}), PlanOptions(services=("web",)))
-    assert [a.target for a in with_deps.for_target("service:")] == ["service:db:1", "service:db",
-                                                                     "service:web:1"]
+    assert [(a.target, a.kind.value) for a in with_deps.for_target("service:")] == [
+        ("service:db:1", "CreateContainer"), ("service:web:1", "CreateContainer"),
+        ("service:db:1", "StartContainer"), ("service:db", "WaitHealthy"),
+        ("service:web:1", "StartContainer")]
     with pytest.raises(NotFound, match="no such service: nope"):
         plan(s, ObservedState("demo"), PlanOptions(services=("nope",)))
 
@@ -183,10 +195,14 @@ def test_dependency_order_follows_depends_on() -> None:
     got = plan(stack(chain), ObservedState("demo", networks={"demo_default": {}}, images={"busybox": "i"}))
     assert str(got) == """\
 #1 service:s0:1, CreateContainer, no existing container
-#2 service:s1:1, CreateContainer, no existing container (after #1)
-#3 service:s2:1, CreateContainer, no existing container (after #2)
-#4 service:s3:1, CreateContainer, no existing container (after #3)"""
-    assert [len(level) for level in got.levels()] == [1, 1, 1, 1]
+#2 service:s1:1, CreateContainer, no existing container
+#3 service:s2:1, CreateContainer, no existing container
+#4 service:s3:1, CreateContainer, no existing container
+#5 service:s0:1, StartContainer, new container (after #1)
+#6 service:s1:1, StartContainer, new container (after #2, #5)
+#7 service:s2:1, StartContainer, new container (after #3, #6)
+#8 service:s3:1, StartContainer, new container (after #4, #7)"""
+    assert [len(level) for level in got.levels()] == [4, 1, 1, 1, 1]  # creates in parallel, starts in order
 
 
 def test_unhealthy_dependency_is_waited_for_even_when_untouched() -> None:
@@ -198,7 +214,8 @@ def test_unhealthy_dependency_is_waited_for_even_when_untouched() -> None:
     changed = stack(lambda c: c["services"]["web"]["environment"].update(FOO="2"))
     assert str(plan(changed, observed)) == """\
 #1 service:db, WaitHealthy, web depends on it (service_healthy)
-#2 service:web:1, RecreateContainer, config hash changed: environment.FOO (after #1)"""
+#2 service:web:1, RecreateContainer, config hash changed: environment.FOO
+#3 service:web:1, StartContainer, recreated (after #1, #2)"""
 
 
 def test_image_rebuilt_and_restart_dependents() -> None:
@@ -233,11 +250,16 @@ def test_down_orders_dependents_first_and_removes_networks_and_volumes() -> None
     web = ObservedContainer(web.id, web.name, web.service, 1, "running", {**web.labels, L.DEPENDS_ON: "db"})
     observed.containers = [db, web, container("old", 1)]
     assert str(plan_down(observed, services=("db", "web"), remove_orphans=False, volumes=True)) == """\
-#1 container:demo-web-1, RemoveContainer, down
-#2 container:demo-db-1, RemoveContainer, down (after #1)"""
+#1 container:demo-web-1, StopContainer, down
+#2 container:demo-db-1, StopContainer, down (after #1)
+#3 container:demo-web-1, RemoveContainer, down (after #1)
+#4 container:demo-db-1, RemoveContainer, down (after #2)"""
     assert str(plan_down(observed, volumes=True)) == """\
-#1 container:demo-old-1, RemoveContainer, down
-#2 container:demo-web-1, RemoveContainer, down
-#3 container:demo-db-1, RemoveContainer, down (after #2)
-#4 network:demo_default, RemoveNetwork, down (after #1, #2, #3)
-#5 volume:demo_data, RemoveVolume, down -v (after #1, #2, #3)"""
+#1 container:demo-old-1, StopContainer, down
+#2 container:demo-web-1, StopContainer, down
+#3 container:demo-db-1, StopContainer, down (after #2)
+#4 container:demo-old-1, RemoveContainer, down (after #1)
+#5 container:demo-web-1, RemoveContainer, down (after #2)
+#6 container:demo-db-1, RemoveContainer, down (after #3)
+#7 network:demo_default, RemoveNetwork, down (after #4, #5, #6)
+#8 volume:demo_data, RemoveVolume, down -v (after #4, #5, #6)"""
