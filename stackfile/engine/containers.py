@@ -28,6 +28,7 @@ from stackfile.store.paths import StorePaths
 
 if TYPE_CHECKING:
     from stackfile.runtime.api import Runtime
+    from stackfile.store.images import ImageRecord
 
 __all__ = ["RunOptions", "RunResult", "StartFailed", "age_seconds", "build_spec", "exec_in", "parse_env",
            "parse_restart", "parse_since", "run", "runtime"]
@@ -172,15 +173,26 @@ def build_spec(config: Mapping[str, Any], layers: tuple[str, ...], opts: RunOpti
     )
 
 
+def _stored_image(paths: StorePaths, ref: str) -> ImageRecord | None:
+    """The image if the store already has it (skips loading the builder for base sources)."""
+    if not paths.db.exists():
+        return None
+    from stackfile.store.images import ImageStore
+
+    return ImageStore(paths).resolve(ref)
+
+
 def run(paths: StorePaths, opts: RunOptions, environ: Mapping[str, str],
         sink: EventSink = discard) -> RunResult:
     """``container run``: resolve the image, build the spec, then run in the foreground or start
     detached under a shim."""
-    from stackfile.engine.images import ensure_image
-
     if opts.rm and opts.restart != "no":
         raise InvalidSpec("--rm and --restart cannot be combined", location=Location(key_path="--restart"))
-    image = ensure_image(paths, opts.image, sink)
+    image = _stored_image(paths, opts.image)
+    if image is None:
+        from stackfile.engine.images import ensure_image
+
+        image = ensure_image(paths, opts.image, sink)
     spec = build_spec(image.config, image.lower_dirs(paths), opts, environ)
     rt = runtime(paths)
     if not opts.detach:

@@ -47,9 +47,10 @@ def drop_privileges(identity: Identity, caps: CapSets, *, no_new_privs: bool,
     os.setgroups(list(identity.groups))
     os.setgid(identity.gid)
     os.setuid(identity.uid)
-    c.capset(caps.effective, caps.permitted, caps.inheritable)
+    held = c.capget()[1]  # never ask for more than we hold (a privileged run in a restricted host)
+    c.capset(caps.effective & held, caps.permitted & held, caps.inheritable & held)
     for cap in range(64):
-        if caps.ambient >> cap & 1:
+        if (caps.ambient & held) >> cap & 1:
             c.prctl(c.PR_CAP_AMBIENT, c.PR_CAP_AMBIENT_RAISE, cap)
     if no_new_privs:
         c.prctl(c.PR_SET_NO_NEW_PRIVS, 1)

@@ -1,0 +1,143 @@
+"""Container start benchmark: ``stackfile container run --rm busybox true`` against Docker and Podman.
+
+Usage: ``bench/container_start.py [--runs N] [--root DIR] [--no-peers]`` (as root).
+
+Rows, each timed N times in this one run (wall clock, ms):
+- the bare interpreter start of the ``stackfile`` console script's Python (with and without site),
+  the floor every Python CLI pays on this machine;
+- ``stackfile container run --rm busybox true`` through the installed console script (CLI start,
+  image lookup, create, namespaces + overlay + pivot, exec, wait, remove);
+- ``Runtime.run_attached`` of the same container in-process (no interpreter start);
+- ``stackfile container run -d`` (detached under a shim) followed by ``container rm -f``;
+- ``docker run --rm busybox true`` and ``podman run --rm busybox true`` when installed.
+Then the ratios peer/stackfile and the shim's resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE))
+
+
+def console_script() -> str:
+    """The installed ``stackfile`` entry point next to this interpreter (not the pyenv shim)."""
+    cand = Path(sys.executable).with_name("stackfile")
+    return str(cand) if cand.exists() else shutil.which("stackfile") or "stackfile"
+
+
+def script_python(script: str) -> str:
+    with open(script, "rb") as fh:
+        first = fh.readline().decode().strip()
+    return first[2:].split()[0] if first.startswith("#!") else sys.executable
+
+
+def timed(fn: Callable[[], object], runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def run_quiet(argv: list[str]) -> Callable[[], object]:
+    def go() -> object:
+        proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+        return proc
+    return go
+
+
+def peer_works(argv: list[str]) -> bool:
+    if not shutil.which(argv[0]) and not os.path.exists(argv[0]):
+        return False
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=120, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def shim_rss_kib(cli: str, root: str) -> tuple[int, float]:
+    """Start a detached container, read its shim's VmRSS, remove it. Returns (KiB, start ms)."""
+    import json
+
+    t0 = time.perf_counter()
+    cid = subprocess.run([cli, "--root", root, "container", "run", "-d", "busybox", "sleep", "30"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    start_ms = (time.perf_counter() - t0) * 1000
+    try:
+        state = json.loads((Path(root) / "containers" / cid / "state.json").read_text())
+        status = Path(f"/proc/{state['supervisor']}/status").read_text()
+        rss = int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS:")))
+    finally:
+        subprocess.run([cli, "--root", root, "container", "rm", "-f", cid], capture_output=True, check=False)
+    return rss, start_ms
+
+
+def in_process(root: str) -> Callable[[], object]:
+    from stackfile.engine.images import ensure_image
+    from stackfile.runtime import get_runtime
+    from stackfile.runtime.api import ContainerSpec, Process
+    from stackfile.store.paths import StorePaths
+
+    paths = StorePaths.at(root)
+    image = ensure_image(paths, "busybox")
+    rt = get_runtime(paths)
+    spec = ContainerSpec(name="", layers=image.lower_dirs(paths), process=Process(argv=("true",)),
+                         auto_remove=True)
+    return lambda: rt.run_attached(spec)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--root", default=None, help="store root (default: a temporary one)")
+    ap.add_argument("--no-peers", action="store_true")
+    args = ap.parse_args()
+    root = args.root or tempfile.mkdtemp(prefix="stackfile-bench-", dir="/var/tmp")
+    cli = console_script()
+    py = script_python(cli)
+    run_quiet([cli, "--root", root, "container", "run", "--rm", "busybox", "true"])()  # materialise + warm
+    rows: list[tuple[str, list[float]]] = [
+        (f"python -c pass ({py})", timed(run_quiet([py, "-c", "pass"]), args.runs)),
+        ("python -S -c pass (no site)", timed(run_quiet([py, "-S", "-c", "pass"]), args.runs)),
+        ("stackfile container run --rm busybox true",
+         timed(run_quiet([cli, "--root", root, "container", "run", "--rm", "busybox", "true"]), args.runs)),
+        ("Runtime.run_attached (in-process)", timed(in_process(root), args.runs)),
+    ]
+    peers = [] if args.no_peers else [
+        ("docker run --rm busybox true", ["/usr/bin/docker", "run", "--rm", "busybox", "true"]),
+        ("podman run --rm busybox true", ["podman", "run", "--rm", "busybox", "true"]),
+    ]
+    for label, argv in peers:
+        if peer_works(argv):
+            rows.append((label, timed(run_quiet(argv), args.runs)))
+        else:
+            print(f"(skipped: {label}: not installed or not working)")
+    rss, detached_ms = shim_rss_kib(cli, root)
+    load = os.getloadavg()[0]
+    print(f"\n{'what':58} {'median':>8} {'min':>8} {'max':>8} {'runs':>5}   (ms, load {load:.1f})")
+    for label, xs in rows:
+        print(f"{label:58} {statistics.median(xs):8.1f} {min(xs):8.1f} {max(xs):8.1f} {len(xs):5d}")
+    ours = statistics.median(rows[2][1])
+    for label, xs in rows[4:]:
+        print(f"ratio {label.split()[0]} / stackfile (median): {statistics.median(xs) / ours:.1f}x")
+    print(f"stackfile container run -d (shim start): {detached_ms:.1f} ms; shim RSS {rss / 1024:.1f} MiB")
+    if not args.root:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
