@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stackfile.errors import InvalidSpec, Location, NotFound
+from stackfile.errors import InvalidSpec, Location, NotFound, StackfileError
 from stackfile.spec import discover
 from stackfile.spec.canonical import canonical
 from stackfile.spec.context import Context
@@ -17,7 +17,7 @@ from stackfile.spec.extends import resolve_extends
 from stackfile.spec.include import import_resources, include_specs
 from stackfile.spec.interpolate import interpolate
 from stackfile.spec.merge import merge_all, merge_mappings
-from stackfile.spec.parse import parse_yaml
+from stackfile.spec.parse import Positions, parse_yaml
 from stackfile.spec.paths import resolve_paths
 from stackfile.spec.profiles import active_profiles, apply_profiles
 from stackfile.spec.project import Project
@@ -52,6 +52,7 @@ class _Session:
         self.ctx = Context(workdir, "", env, home=opts.environ.get("HOME", "/root"))
         self.cache: dict[str, dict[str, Any]] = {}
         self.warnings: list[str] = []
+        self.positions: list[tuple[str, Positions]] = []
 
     def read(self, path: str) -> str:
         if path == "-":
@@ -78,6 +79,8 @@ class _Session:
         text = self.render(self.read(path), path, env)
         display = "<stdin>" if path == "-" else path
         data, positions = parse_yaml(text, display)
+        if main:
+            self.positions.append((display, positions))
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -149,6 +152,32 @@ def _apply_environment(doc: dict[str, Any], name: str | None) -> dict[str, Any]:
     return merge_mappings(rest, select(overlays, name), ())
 
 
+def _key_tuple(key_path: str) -> tuple[str | int, ...]:
+    out: list[str | int] = []
+    for part in key_path.replace("[", ".[").split("."):
+        if part.startswith("[") and part.endswith("]") and part[1:-1].isdigit():
+            out.append(int(part[1:-1]))
+        elif part:
+            out.append(part)
+    return tuple(out)
+
+
+def _locate(exc: StackfileError, session: _Session) -> StackfileError:
+    """Give an error that only knows its key path the file:line:col where that key is written."""
+    loc = exc.location
+    if loc is None or loc.file or not loc.key_path:
+        return exc
+    path = _key_tuple(loc.key_path)
+    while path:
+        for file, positions in reversed(session.positions):
+            if path in positions:
+                line, col = positions[path]
+                exc.location = Location(file, line, col, loc.key_path)
+                return exc
+        path = path[:-1]
+    return exc
+
+
 def load_project(opts: LoadOptions) -> Project:
     """Run the whole pipeline and return the :class:`Project` (raises ``StackfileError``)."""
     cwd = opts.cwd or os.getcwd()
@@ -156,6 +185,15 @@ def load_project(opts: LoadOptions) -> Project:
     workdir = discover.project_dir(files, opts.project_directory, cwd)
     env = discover.load_environment(opts.env_files, workdir, cwd, opts.environ)
     session = _Session(opts, env, workdir)
+    try:
+        return _run(opts, session, files, workdir, env)
+    except StackfileError as exc:
+        raise _locate(exc, session) from None
+
+
+def _run(
+    opts: LoadOptions, session: _Session, files: list[str], workdir: str, env: dict[str, str]
+) -> Project:
     docs = [session.load_doc(f, env, workdir, main=True) for f in files]
     if all(not d for d in docs):
         raise InvalidSpec(

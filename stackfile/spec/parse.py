@@ -9,7 +9,6 @@ anything.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
@@ -98,8 +97,12 @@ def _plain(text: str) -> Any:
         except ValueError:
             return text
     if _FLOAT.match(text):
-        value = float(text.replace("inf", "Inf").replace("Inf", "inf").replace("INF", "inf"))
-        return text if math.isnan(value) else value
+        lowered = text.lower()
+        if "nan" in lowered:
+            return text  # NaN is never a useful Compose value; keep the text
+        if "inf" in lowered:
+            return float("-inf") if lowered.startswith("-") else float("inf")
+        return float(text)
     return text
 
 

@@ -27,11 +27,12 @@ _INT = re.compile(r"^[-+]?[0-9]+$")
 class SchemaError(ValueError):
     """One violation: where (key path) and what."""
 
-    def __init__(self, path: Path, message: str, hint: str | None = None) -> None:
+    def __init__(self, path: Path, message: str, hint: str | None = None, at: Path | None = None) -> None:
         super().__init__(message)
         self.path = path
         self.message = message
         self.hint = hint
+        self.at = path if at is None else at  # where to point in the file
 
 
 @lru_cache(maxsize=1)
@@ -185,7 +186,7 @@ def _object(value: dict[str, Any], node: dict[str, Any], path: Path) -> None:
         if matched:
             continue
         if extra is False:
-            raise SchemaError(path, f"additional property {key!r} not allowed", _suggest(key, props))
+            raise SchemaError(path, f"additional property {key!r} not allowed", _suggest(key, props), at=sub)
         if isinstance(extra, dict):
             validate(item, extra, sub)
 
@@ -219,7 +220,7 @@ def validate_document(doc: Any, file: str | None, positions: Positions | None = 
     try:
         validate(doc, schema())
     except SchemaError as exc:
-        where = exc.path
+        where = exc.at
         pos = None
         while where and pos is None:
             pos = (positions or {}).get(where)

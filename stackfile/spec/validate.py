@@ -98,7 +98,7 @@ def check_depends_on(config: dict[str, Any]) -> None:
     cycle = graph.find_cycle()
     if cycle:
         raise _fail(
-            "services",
+            f"services.{cycle[0]}.depends_on",
             "dependency cycle detected: " + " -> ".join(cycle),
             hint="remove one depends_on (or link/volumes_from) so the dependencies form a tree",
         )
@@ -161,7 +161,24 @@ def check_images(config: dict[str, Any]) -> None:
             )
 
 
+def check_restart(config: dict[str, Any]) -> None:
+    for name, svc in _services(config):
+        policy = svc.get("restart")
+        if policy is None:
+            continue
+        base, _, count = str(policy).partition(":")
+        if base not in ("no", "always", "on-failure", "unless-stopped") or (
+            count and (base != "on-failure" or not count.isdigit())
+        ):
+            raise _fail(
+                f"services.{name}.restart",
+                f"service {name!r}: invalid restart policy {policy!r}",
+                hint="use no, always, unless-stopped, on-failure or on-failure:N",
+            )
+
+
 CHECKS: list[Check] = [
+    check_restart,
     check_network_mode,
     check_references,
     check_depends_on,

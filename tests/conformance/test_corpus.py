@@ -21,14 +21,19 @@ def _stackfile() -> str:
 
 @pytest.mark.skipif(not (CORPUS / "run.py").is_file(), reason=f"conformance corpus not found at {CORPUS}")
 def test_conformance_corpus_pass_rate() -> None:
-    template = (f"{_stackfile()} -f {{file}} -p {{project}} --profile {{profile}} --env-file {{env_file}} "
-                "config --format json")
-    proc = subprocess.run([sys.executable, str(CORPUS / "run.py"), "-q", template],
-                          capture_output=True, text=True, timeout=900)
+    template = (
+        f"{_stackfile()} -f {{file}} -p {{project}} --profile {{profile}} --env-file {{env_file}} "
+        "config --format json"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(CORPUS / "run.py"), "-q", template], capture_output=True, text=True, timeout=900
+    )
     last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
     m = re.fullmatch(r"(\d+) passed, (\d+) failed", last)
     assert m, f"unexpected runner output: {proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     passed, failed = int(m.group(1)), int(m.group(2))
     assert passed + failed >= 180, f"corpus looks incomplete: {passed + failed} cases"
     rate = passed / (passed + failed)
-    assert rate >= THRESHOLD, f"conformance {passed}/{passed + failed} = {rate:.1%} < 90%\n{proc.stdout[-4000:]}"
+    assert rate >= THRESHOLD, (
+        f"conformance {passed}/{passed + failed} = {rate:.1%} < 90%\n{proc.stdout[-4000:]}"
+    )

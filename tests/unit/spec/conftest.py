@@ -26,8 +26,14 @@ def project_dir(tmp_path: Path) -> Path:
 def load(project_dir: Path) -> Loader:
     """``load(yaml_text, extra={name: text}, env={...}, **LoadOptions)`` → Project (name ``test``)."""
 
-    def _load(text: str | None = None, *, extra: dict[str, str] | None = None, env: dict[str, str] | None = None,
-              main: str = "compose.yaml", **opts: Any) -> Project:
+    def _load(
+        text: str | None = None,
+        *,
+        extra: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+        main: str = "compose.yaml",
+        **opts: Any,
+    ) -> Project:
         for name, body in (extra or {}).items():
             path = project_dir / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +42,9 @@ def load(project_dir: Path) -> Loader:
             (project_dir / main).write_text(textwrap.dedent(text))
         opts.setdefault("project_name", "test")
         opts.setdefault("files", [main])
-        return load_project(LoadOptions(environ={"HOME": "/home/u", **(env or {})}, cwd=str(project_dir), **opts))
+        return load_project(
+            LoadOptions(environ={"HOME": "/home/u", **(env or {})}, cwd=str(project_dir), **opts)
+        )
 
     return _load
 

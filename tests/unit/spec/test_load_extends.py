@@ -19,9 +19,13 @@ def test_same_file_extends_merges_and_drops_the_key(load) -> None:
 
 
 def test_other_file_paths_stay_relative_to_that_file(load, project_dir) -> None:
-    config = load("services:\n  web:\n    extends: {file: sub/base.yaml, service: b}\n",
-                  extra={"sub/base.yaml": "services:\n  b:\n    build: ./ctx\n    volumes: ['./d:/d']\n",
-                         "sub/ctx/.keep": ""}).config
+    config = load(
+        "services:\n  web:\n    extends: {file: sub/base.yaml, service: b}\n",
+        extra={
+            "sub/base.yaml": "services:\n  b:\n    build: ./ctx\n    volumes: ['./d:/d']\n",
+            "sub/ctx/.keep": "",
+        },
+    ).config
     web = config["services"]["web"]
     assert web["build"]["context"] == str(project_dir / "sub" / "ctx")
     assert web["volumes"][0]["source"] == str(project_dir / "sub" / "d")

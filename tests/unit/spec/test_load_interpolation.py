@@ -10,25 +10,28 @@ from stackfile.spec.interpolate import substitute
 ENV = {"SET": "value", "EMPTY": ""}
 
 
-@pytest.mark.parametrize(("template", "expected"), [
-    ("$SET", "value"),
-    ("${SET}", "value"),
-    ("pre-${SET}-post", "pre-value-post"),
-    ("${UNSET}", ""),
-    ("${UNSET:-dflt}", "dflt"),
-    ("${EMPTY:-dflt}", "dflt"),
-    ("${EMPTY-dflt}", ""),
-    ("${UNSET-dflt}", "dflt"),
-    ("${SET:+alt}", "alt"),
-    ("${EMPTY:+alt}", ""),
-    ("${EMPTY+alt}", "alt"),
-    ("${UNSET+alt}", ""),
-    ("${UNSET:-${SET}-x}", "value-x"),
-    ("${UNSET:-${ALSO_UNSET:-deep}}", "deep"),
-    ("$$SET", "$SET"),
-    ("$${SET}", "${SET}"),
-    ("echo $(seq 3)", "echo $(seq 3)"),
-])
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("$SET", "value"),
+        ("${SET}", "value"),
+        ("pre-${SET}-post", "pre-value-post"),
+        ("${UNSET}", ""),
+        ("${UNSET:-dflt}", "dflt"),
+        ("${EMPTY:-dflt}", "dflt"),
+        ("${EMPTY-dflt}", ""),
+        ("${UNSET-dflt}", "dflt"),
+        ("${SET:+alt}", "alt"),
+        ("${EMPTY:+alt}", ""),
+        ("${EMPTY+alt}", "alt"),
+        ("${UNSET+alt}", ""),
+        ("${UNSET:-${SET}-x}", "value-x"),
+        ("${UNSET:-${ALSO_UNSET:-deep}}", "deep"),
+        ("$$SET", "$SET"),
+        ("$${SET}", "${SET}"),
+        ("echo $(seq 3)", "echo $(seq 3)"),
+    ],
+)
 def test_grammar(template: str, expected: str) -> None:
     assert substitute(template, ENV.get) == expected
 
@@ -48,13 +51,16 @@ def test_required_unset_in_a_file_names_the_key_and_line(load) -> None:
 
 
 def test_unterminated_brace_is_an_error(load) -> None:
-    with pytest.raises(InvalidSpec, match="services.web.image"):
+    with pytest.raises(InvalidSpec, match=r"services\.web\.image"):
         load("services:\n  web:\n    image: ${IMAGE\n")
 
 
 def test_environment_wins_over_dotenv_and_keys_are_not_interpolated(load) -> None:
-    config = load("services:\n  web:\n    image: $IMG\n    labels: {$KEY: '${IMG}'}\n",
-                  extra={".env": "IMG=from-dotenv\n"}, env={"IMG": "from-env"}).config
+    config = load(
+        "services:\n  web:\n    image: $IMG\n    labels: {$KEY: '${IMG}'}\n",
+        extra={".env": "IMG=from-dotenv\n"},
+        env={"IMG": "from-env"},
+    ).config
     assert config["services"]["web"]["image"] == "from-env"
     assert config["services"]["web"]["labels"] == {"$KEY": "from-env"}
 

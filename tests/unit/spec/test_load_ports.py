@@ -17,7 +17,8 @@ def test_container_port_only(service) -> None:
 
 def test_published_is_a_string_and_ip_kept(service) -> None:
     assert ports_of(service, "['127.0.0.1:8001:8000/udp']") == [
-        {"mode": "ingress", "host_ip": "127.0.0.1", "target": 8000, "published": "8001", "protocol": "udp"}]
+        {"mode": "ingress", "host_ip": "127.0.0.1", "target": 8000, "published": "8001", "protocol": "udp"}
+    ]
 
 
 def test_unquoted_colon_pair_is_not_a_sexagesimal_number(service) -> None:
@@ -31,7 +32,8 @@ def test_equal_ranges_expand_pairwise(service) -> None:
 
 def test_host_range_to_one_container_port_stays_one_entry(service) -> None:
     assert ports_of(service, "['6005-6015:80']") == [
-        {"mode": "ingress", "target": 80, "published": "6005-6015", "protocol": "tcp"}]
+        {"mode": "ingress", "target": 80, "published": "6005-6015", "protocol": "tcp"}
+    ]
 
 
 def test_ipv6_host_ip(service) -> None:
@@ -40,13 +42,16 @@ def test_ipv6_host_ip(service) -> None:
 
 def test_long_syntax_gets_defaults(service) -> None:
     assert ports_of(service, "[{target: 80, published: 8080}]") == [
-        {"mode": "ingress", "target": 80, "published": "8080", "protocol": "tcp"}]
+        {"mode": "ingress", "target": 80, "published": "8080", "protocol": "tcp"}
+    ]
 
 
 def test_override_file_redefinition_replaces_entry(load) -> None:
-    project = load("services:\n  web:\n    image: nginx\n    ports: ['8080:80']\n",
-                   extra={"over.yaml": "services:\n  web:\n    ports: ['8080:80', '9090:90']\n"},
-                   files=["compose.yaml", "over.yaml"])
+    project = load(
+        "services:\n  web:\n    image: nginx\n    ports: ['8080:80']\n",
+        extra={"over.yaml": "services:\n  web:\n    ports: ['8080:80', '9090:90']\n"},
+        files=["compose.yaml", "over.yaml"],
+    )
     assert [p["published"] for p in project.config["services"]["web"]["ports"]] == ["8080", "9090"]
 
 

@@ -9,8 +9,15 @@ from stackfile.errors import InvalidSpec
 
 def test_relative_bind_is_absolute_and_creates_host_path(load, project_dir) -> None:
     svc = load("services:\n  a:\n    image: x\n    volumes: ['./data:/data:ro']\n").config["services"]["a"]
-    assert svc["volumes"] == [{"type": "bind", "source": str(project_dir / "data"), "target": "/data",
-                               "read_only": True, "bind": {"create_host_path": True}}]
+    assert svc["volumes"] == [
+        {
+            "type": "bind",
+            "source": str(project_dir / "data"),
+            "target": "/data",
+            "read_only": True,
+            "bind": {"create_host_path": True},
+        }
+    ]
 
 
 def test_home_expansion_uses_the_given_environment(service) -> None:
@@ -51,9 +58,11 @@ def test_undefined_named_volume_is_an_error(load) -> None:
 
 
 def test_override_replaces_the_mount_with_the_same_target(load, project_dir) -> None:
-    config = load("services:\n  a:\n    image: x\n    volumes: ['./one:/data']\n",
-                  extra={"b.yaml": "services:\n  a:\n    volumes: ['./two:/data']\n"},
-                  files=["compose.yaml", "b.yaml"]).config
+    config = load(
+        "services:\n  a:\n    image: x\n    volumes: ['./one:/data']\n",
+        extra={"b.yaml": "services:\n  a:\n    volumes: ['./two:/data']\n"},
+        files=["compose.yaml", "b.yaml"],
+    ).config
     assert [v["source"] for v in config["services"]["a"]["volumes"]] == [str(project_dir / "two")]
 
 

@@ -1,0 +1,133 @@
+"""Every bad input is ONE StackfileError naming file:line:col, the key path and what is valid."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from stackfile.errors import InvalidSpec, NotFound, StackfileError
+
+
+def error_of(load, text: str, **kwargs) -> StackfileError:
+    with pytest.raises(StackfileError) as exc:
+        load(text, **kwargs)
+    return exc.value
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "key", "words"),
+    [
+        ("services:\n  a:\n    image: x\n    restrat: always\n", 4, 5, "services.a", ["'restart'"]),
+        ("services:\n  a:\n    image: [x, y]\n", 3, 5, "services.a.image", ["must be a string"]),
+        (
+            "services:\n  a:\n    image: x\n  a:\n    image: y\n",
+            4,
+            3,
+            "services.a",
+            ["already defined at line 2"],
+        ),
+        (
+            "services:\n  a:\n    image: x\n    environment:\n      1: FOO\n",
+            5,
+            7,
+            "services.a.environment",
+            ["non-string key", "quote"],
+        ),
+        ("services:\n  a:\n    image: x\n    ports: ['99999:80']\n", 4, 5, "services.a.ports", ["0-65535"]),
+        (
+            "services:\n  a:\n    image: x\n    networks: [nope]\n",
+            4,
+            5,
+            "services.a.networks.nope",
+            ["undefined network nope"],
+        ),
+        (
+            "services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: y\n    depends_on: [a]\n",
+            4,
+            5,
+            "services.a.depends_on",
+            ["a -> b -> a"],
+        ),
+        (
+            "services:\n  a:\n    image: x\n    healthcheck: {test: [CMD, 'true'], interval: 10 seconds}\n",
+            4,
+            5,
+            "services.a.healthcheck",
+            ["invalid duration"],
+        ),
+        (
+            "services:\n  a:\n    image: x\n    restart: sometimes\n",
+            4,
+            5,
+            "services.a.restart",
+            ["on-failure:N"],
+        ),
+        (
+            "services:\n  a:\n    image: x\n    ulimits: {nofile: {soft: 1}}\n",
+            4,
+            15,
+            "services.a.ulimits.nofile",
+            ["missing property 'hard'"],
+        ),
+    ],
+)
+def test_located_errors(load, text: str, line: int, col: int, key: str, words: list[str]) -> None:
+    err = error_of(load, text)
+    assert isinstance(err, InvalidSpec)
+    assert err.location is not None and err.location.file and err.location.file.endswith("compose.yaml")
+    assert (err.location.line, err.location.column) == (line, col), err.render()
+    assert err.location.key_path is not None and err.location.key_path.startswith(key), err.render()
+    for word in words:
+        assert word in err.render()
+
+
+def test_invalid_yaml_points_at_the_problem(load) -> None:
+    err = error_of(load, "services:\n  a:\n    image: x\n   bad: [\n")
+    assert err.location is not None and err.location.line is not None and "invalid YAML" in err.message
+
+
+def test_empty_file(load) -> None:
+    assert "empty" in error_of(load, "# nothing\n").message
+
+
+def test_missing_file(load) -> None:
+    assert isinstance(error_of(load, None, files=["nope.yaml"]), NotFound)
+
+
+def test_merge_key_must_be_a_mapping(load) -> None:
+    assert "map merge" in error_of(load, "x: &s scalar\nservices:\n  a:\n    <<: *s\n").message
+
+
+def test_unknown_environment_lists_valid_ones(load) -> None:
+    err = error_of(
+        load, "services:\n  a: {image: x}\nenvironments:\n  dev: {}\n  prod: {}\n", environment_name="qa"
+    )
+    assert "dev, prod" in (err.hint or "")
+
+
+def test_alias_bomb_fails_fast(load) -> None:
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for i in range(1, 10):
+        prev, cur = chr(96 + i), chr(97 + i)
+        lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    lines.append("services: {s: {image: x, labels: {k: *j}}}")
+    start = time.perf_counter()
+    err = error_of(load, "\n".join(lines) + "\n")
+    assert time.perf_counter() - start < 1.0
+    assert "alias" in err.render()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "services: " + "[" * 50000 + "]" * 50000 + "\n",
+        "x: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n",
+        "services:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 400)),
+    ],
+)
+def test_deep_nesting_fails_fast(load, text: str) -> None:
+    start = time.perf_counter()
+    err = error_of(load, text)
+    assert time.perf_counter() - start < 1.0
+    assert "nested deeper" in err.message
