@@ -90,7 +90,9 @@ def _service(svc: dict[str, Any], ctx: Context, base: str, default_context: bool
     return out
 
 
-def resolve_paths(doc: dict[str, Any], ctx: Context, base: str, *, default_context: bool = False) -> dict[str, Any]:
+def resolve_paths(
+    doc: dict[str, Any], ctx: Context, base: str, *, default_context: bool = False
+) -> dict[str, Any]:
     """Return ``doc`` with services' and resources' host paths made absolute against ``base``.
 
     ``default_context`` also pins a missing ``build.context`` to ``base`` (for included and
@@ -100,7 +102,8 @@ def resolve_paths(doc: dict[str, Any], ctx: Context, base: str, *, default_conte
     services = out.get("services")
     if isinstance(services, dict):
         out["services"] = {
-            n: _service(s, ctx, base, default_context) if isinstance(s, dict) else s for n, s in services.items()
+            n: _service(s, ctx, base, default_context) if isinstance(s, dict) else s
+            for n, s in services.items()
         }
     for kind in ("secrets", "configs"):
         section = out.get(kind)
