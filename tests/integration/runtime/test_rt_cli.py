@@ -1,0 +1,96 @@
+"""``stackfile container ...`` end to end through the real CLI (subprocesses, a throwaway store root):
+run/exit codes/flags, -d under a shim that survives the CLI, ls/logs/exec/inspect/stop/start/rm."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stackfile.runtime.linux.state import proc_start_time
+from tests.conftest import _unmount_below, needs_root
+from tests.integration.runtime.rtsupport import cgroup_dirs, host_mounts_under
+
+pytestmark = needs_root
+
+
+@pytest.fixture(scope="module")
+def root() -> Iterator[Path]:
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="stackfile-cli-", dir="/var/tmp"))
+    try:
+        yield base
+    finally:
+        ids = [n for n in os.listdir(base / "containers") if not n.startswith(".")] if (
+            base / "containers").exists() else []
+        if ids:
+            sf(base, "container", "rm", "-f", *ids)
+        _unmount_below(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def sf(root: Path, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKFILE")}
+    env["SF_TEST_VALUE"] = "from-host"
+    argv = [sys.executable, "-m", "stackfile", "--root", str(root), *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, **kw)  # type: ignore[call-overload]
+
+
+def test_run_foreground_exit_code_flags_and_rm(root: Path) -> None:
+    r = sf(root, "container", "run", "--rm", "-e", "A=1", "-e", "SF_TEST_VALUE", "-u", "nobody:staff",
+           "-w", "/tmp", "--hostname", "h1", "busybox", "sh", "-c",
+           "echo $A $SF_TEST_VALUE $(id -u) $(id -g) $(pwd) $(hostname); exit 5")
+    assert r.returncode == 5, r.stderr
+    assert r.stdout.split() == ["1", "from-host", "65534", "50", "/tmp", "h1"]
+    assert sf(root, "container", "ls", "-a", "-q").stdout == ""
+
+
+def test_run_errors(root: Path) -> None:
+    r = sf(root, "container", "run", "--rm", "busybox", "no-such-command")
+    assert r.returncode == 127 and "no-such-command" in r.stderr and "Traceback" not in r.stderr
+    r = sf(root, "container", "run", "--rm", "-u", "nobody-here", "busybox", "true")
+    assert r.returncode != 0 and "nobody-here" in r.stderr and "Traceback" not in r.stderr
+    r = sf(root, "container", "run", "--rm", "--restart", "sometimes", "busybox", "true")
+    assert r.returncode != 0 and "restart" in r.stderr
+    assert sf(root, "container", "ls", "-a", "-q").stdout == ""
+
+
+def test_detached_survives_the_cli_and_is_managed(root: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "stackfile", "--root", str(root), "container", "run", "-d",
+                             "--name", "web", "-l", "tier=front", "busybox", "sh", "-c",
+                             "echo ready; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done"],
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    cid = proc.communicate(timeout=60)[0].strip()
+    assert proc.returncode == 0 and len(cid) == 64
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the CLI's whole process group
+    except ProcessLookupError:
+        pass
+    info = json.loads(sf(root, "container", "inspect", "web").stdout)[0]
+    assert info["State"] == "running" and info["Id"] == cid
+    assert os.getsid(info["Pid"]) != proc.pid
+    listed = json.loads(sf(root, "container", "ls", "--format=json", "--filter=label=tier=front").stdout)
+    assert [c["Name"] for c in listed] == ["web"]
+    assert sf(root, "container", "run", "-d", "--name", "web", "busybox", "true").returncode == 16  # conflict
+    r = sf(root, "container", "exec", "-e", "X=2", "web", "sh", "-c", "echo $X; exit 3")
+    assert r.returncode == 3 and r.stdout.strip() == "2"
+    assert "sleep" in sf(root, "container", "top", "web").stdout
+    assert sf(root, "container", "stop", "web").returncode == 0
+    assert sf(root, "container", "logs", "web").stdout.split() == ["ready", "bye"]
+    assert sf(root, "container", "wait", "web").stdout.strip() == "0"
+    assert sf(root, "container", "start", "web").returncode == 0
+    assert sf(root, "container", "logs", "--tail", "1", "web").stdout.split() == ["ready"]
+    pid = json.loads(sf(root, "container", "inspect", cid[:8]).stdout)[0]["Pid"]
+    assert sf(root, "container", "rm", "web").returncode != 0  # running: needs -f
+    assert sf(root, "container", "rm", "-f", "web").returncode == 0
+    assert not (root / "containers" / cid).exists() and cgroup_dirs(cid) == []
+    assert host_mounts_under(root) == []
+    assert proc_start_time(pid) == 0
