@@ -68,15 +68,17 @@ class SandboxOps:
         extra = parse_extra_hosts(extra_hosts or (), who)
         dns, dns_search, dns_options = _strs(dns), _strs(dns_search), _strs(dns_options)
         nets = [self._network_for(a, who) for a in attachments]
+        names = [a.network for a in attachments]
+        if len(set(names)) != len(names):
+            raise InvalidSpec(f"service {who!r} attaches to the same network twice: {names}",
+                              location=Location(key_path=f"services.{who}.networks" if who else None))
         if ports and not nets:
             raise InvalidSpec(f"service {who!r} publishes ports but has no network",
                               location=Location(key_path=f"services.{who}.ports"))
         bound = bind_all(ports, who)
         try:
-            self._record(sandbox_id, attachments, nets, hostname, extra, dns, bound, who)
-            with immediate(self.conn) as conn:
-                conn.execute("UPDATE sandboxes SET resolv = ? WHERE id = ?",
-                             (json.dumps([dns_search, dns_options]), sandbox_id))
+            self._record(sandbox_id, attachments, nets, hostname, extra, (dns, dns_search, dns_options),
+                         bound, who)
         except BaseException:
             for sock, _ in bound:
                 sock.close()
@@ -102,7 +104,7 @@ class SandboxOps:
         return rec
 
     def _record(self, sandbox_id: str, atts: Sequence[Attachment], nets: Sequence[NetworkRecord],
-                hostname: str, extra: list[tuple[str, str]], dns: Sequence[str],
+                hostname: str, extra: list[tuple[str, str]], dns: tuple[list[str], list[str], list[str]],
                 bound: list[tuple[socket.socket, BoundPort]], who: str) -> None:
         conn = self.conn
         with immediate(conn):
@@ -110,10 +112,10 @@ class SandboxOps:
                 raise Conflict(f"sandbox {sandbox_id[:12]} already exists")
             conn.execute(
                 "INSERT INTO sandboxes(id, netns_path, hostname, extra_hosts, dns, hosts_files, ports, "
-                "proxy_pid, created_at) VALUES (?,?,?,?,?,?,?,NULL,?)",
+                "proxy_pid, created_at, resolv) VALUES (?,?,?,?,?,?,?,NULL,?,?)",
                 (sandbox_id, str(self.netns_path(sandbox_id)), hostname, json.dumps(extra),
-                 json.dumps(list(dns)), "[]", _ports_json([b for _, b in bound]),
-                 datetime.now(UTC).isoformat()),
+                 json.dumps(dns[0]), "[]", _ports_json([b for _, b in bound]),
+                 datetime.now(UTC).isoformat(), json.dumps([dns[1], dns[2]])),
             )
             for i, (att, net) in enumerate(zip(atts, nets, strict=True)):
                 used = [r[0] for r in conn.execute("SELECT address FROM endpoints WHERE network = ?",

@@ -85,12 +85,25 @@ def test_static_address_subnet_and_concurrent_networks(nm: NetworkManager) -> No
                 nm.remove_network(name)
 
 
+def busy_port_with_free_neighbour() -> tuple[socket.socket, int]:
+    """A listening socket on port P of 127.0.0.1 where P+1 is free (as far as we can tell)."""
+    for _ in range(50):
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+                return busy, port
+            except OSError:
+                busy.close()
+    raise AssertionError("no free pair of ports")
+
+
 def test_refusals_leave_nothing_behind(nm: NetworkManager) -> None:
     nm.ensure_network(NetworkConfig("l_ref", "l"))
-    busy = socket.socket()
-    busy.bind(("127.0.0.1", 0))
-    busy.listen()
-    port = busy.getsockname()[1]
+    busy, port = busy_port_with_free_neighbour()
     try:
         with pytest.raises(Conflict, match=f"127.0.0.1:{port}/tcp is already in use"):
             nm.create_sandbox(sid("busy"), [Attachment("l_ref", ("b",))], who="web",
@@ -109,6 +122,7 @@ def test_refusals_leave_nothing_behind(nm: NetworkManager) -> None:
         nm.unpublish(sb.id)
         assert nm.ports(sb.id) == []
         with socket.socket() as again:  # released: the host port can be bound again
+            again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             again.bind(("127.0.0.1", port + 1))
         nm.destroy_sandbox(sb.id)
     finally:
