@@ -12,12 +12,10 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stackfile.build.bases import resolve_image
 from stackfile.build.cachedb import BuildCache
 from stackfile.build.config import ImageConfig
 from stackfile.build.context import BuildContext
@@ -30,7 +28,6 @@ from stackfile.build.rootfs import LayeredView, lookup_id
 from stackfile.build.statcache import StatCache
 from stackfile.errors import InvalidSpec, Location, NotFound
 from stackfile.events import EventSink, discard
-from stackfile.graph import Graph
 from stackfile.spec import recipe as ir
 from stackfile.store import lock
 from stackfile.store.images import ImageRecord, ImageStore
@@ -63,6 +60,7 @@ class Builder:
         self.images = ImageStore(paths)
         self.cached = 0
         self.ran = 0
+        self.resolved: dict[str, str] = {}  # image refs the builds resolved → ids (bases, COPY --from)
 
     @property
     def executor(self) -> Executor:
@@ -80,7 +78,7 @@ class Builder:
         with lock.shared(self.paths):
             context, statcache = self._context(recipe)
             args = {**dict(recipe.args), **self.build_args}
-            planner = Planner(recipe, context, lambda ref, where: resolve_image(self.paths, ref, where), args)
+            planner = Planner(recipe, context, self._resolve, args)
             target = planner.target()
             if statcache is not None:
                 statcache.save()
@@ -95,6 +93,14 @@ class Builder:
         self.sink(ImageBuilt(message=f"built {image.short_id}", image=name or ",".join(tags),
                              image_id=image.id, tags=tuple(tags), seconds=time.perf_counter() - start,
                              cached_steps=self.cached - cached0, ran_steps=self.ran - ran0))
+        return image
+
+    def _resolve(self, ref: str, where: Location) -> ImageRecord:
+        from stackfile.build.bases import resolve_image
+
+        image = resolve_image(self.paths, ref, where)
+        for name in image.names:
+            self.resolved[name] = image.id
         return image
 
     def _context(self, recipe: ir.Recipe) -> tuple[BuildContext | None, StatCache | None]:
@@ -302,6 +308,8 @@ def build_many(paths: StorePaths, recipes: Mapping[str, ir.Recipe], *, no_cache:
                sink: EventSink = discard, parallel: bool = True,
                executor: Executor | None = None) -> dict[str, ImageRecord]:
     """Build named recipes; a recipe whose FROM/COPY --from names another one is built after it."""
+    from stackfile.graph import Graph
+
     graph: Graph[str] = Graph()
     for name, recipe in recipes.items():
         graph.add_node(name)
@@ -316,6 +324,8 @@ def build_many(paths: StorePaths, recipes: Mapping[str, ir.Recipe], *, no_cache:
             return name, builder.build(recipes[name], (name,), name=name)
 
         if parallel and len(level) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
             with ThreadPoolExecutor(max_workers=min(4, len(level))) as pool:
                 out.update(pool.map(one, level))
         else:

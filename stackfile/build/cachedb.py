@@ -6,7 +6,6 @@ import json
 import sqlite3
 
 from stackfile.store.db import connect, ensure_schema
-from stackfile.store.layers import now_rfc3339
 from stackfile.store.paths import StorePaths
 from stackfile.store.schema import images_db
 
@@ -18,6 +17,14 @@ MIGRATIONS = [
         key      TEXT PRIMARY KEY,
         layers   TEXT NOT NULL,
         created  TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE build_fast (
+        fingerprint TEXT PRIMARY KEY,
+        image_id    TEXT NOT NULL,
+        bases       TEXT NOT NULL,
+        steps       INTEGER NOT NULL DEFAULT 0
     )
     """,
 ]
@@ -57,6 +64,8 @@ class BuildCache:
         return bool(count == len(set(layers))) and all(self.paths.layer(lid).is_dir() for lid in layers)
 
     def put(self, key: str, layers: tuple[str, ...]) -> CacheEntry:
+        from stackfile.store.layers import now_rfc3339
+
         created = now_rfc3339()
         self.db.execute(
             "INSERT INTO build_cache(key, layers, created) VALUES(?,?,?) "
@@ -72,5 +81,6 @@ class BuildCache:
 
     def clear(self) -> int:
         """Forget every entry (``system prune``); returns how many there were."""
+        self.db.execute("DELETE FROM build_fast")
         cur = self.db.execute("DELETE FROM build_cache")
         return cur.rowcount

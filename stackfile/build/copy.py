@@ -7,14 +7,12 @@ import os
 import posixpath
 import shutil
 import stat
-import tarfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from stackfile.build.context import Entry
 from stackfile.build.rootfs import LayeredView
-from stackfile.store.archive import extract_layer
 
 __all__ = ["CopyPlan", "SourceItem", "copy_into", "ensure_dirs", "view_walk"]
 
@@ -65,6 +63,8 @@ def copy_into(layer: Path, image: LayeredView, items: list[SourceItem], plan: Co
         if item.is_dir:
             target = plan.dest
         elif plan.extract_archives and _is_archive(item.host_path):
+            from stackfile.store.archive import extract_layer
+
             dest = image.realpath(plan.dest)
             ensure_dirs(layer, image, dest, plan.owner, last_owned=True)
             with open(item.host_path, "rb") as fh:
@@ -77,6 +77,8 @@ def copy_into(layer: Path, image: LayeredView, items: list[SourceItem], plan: Co
 
 
 def _is_archive(path: str) -> bool:
+    import tarfile
+
     try:
         return tarfile.is_tarfile(path)
     except OSError:

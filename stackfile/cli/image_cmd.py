@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from stackfile.events import Event
+from stackfile.events import Event, discard
 
 _BUILD_ARG = click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE",
                           help="Build-time variable (repeatable).")
@@ -119,7 +119,7 @@ def image_build(g: Any, context: str, dockerfile: str | None, tags: tuple[str, .
 
     img = build_dockerfile(_paths(g), context, dockerfile=dockerfile, tags=tags, target=target,
                            build_args=_kv(build_args, "--build-arg"), no_cache=no_cache,
-                           sink=BuildPrinter(quiet))
+                           sink=discard if quiet else BuildPrinter())
     if quiet:
         click.echo(img.id)
 

@@ -57,29 +57,79 @@ def build_dockerfile(paths: StorePaths, context: str, *, dockerfile: str | None 
                      tags: tuple[str, ...] = (), target: str | None = None,
                      build_args: Mapping[str, str] | None = None, no_cache: bool = False,
                      sink: EventSink = discard) -> ImageRecord:
-    """``image build``: parse the Dockerfile (default ``<context>/Dockerfile``) and build it."""
-    from dataclasses import replace
+    """``image build``: parse the Dockerfile (default ``<context>/Dockerfile``) and build it.
 
-    from stackfile.spec.dockerfile import parse_dockerfile
-    from stackfile.spec.ignore import IgnoreRules
+    Unless ``no_cache``, a build whose inputs' stats are unchanged is answered by the fast path
+    (:mod:`stackfile.build.fastpath`) without parsing or planning anything.
+    """
+    import time
 
     root = Path(context).absolute()
     if not root.is_dir():
         raise NotFound(f"build context {context} is not a directory")
-    path = Path(dockerfile) if dockerfile else root / "Dockerfile"
     if dockerfile == "-":
         raise InvalidSpec("reading the Dockerfile from standard input is not supported", hint="use -f FILE")
+    path = Path(dockerfile).absolute() if dockerfile else root / "Dockerfile"
     try:
-        text = path.read_text()
+        text = path.read_bytes()
     except OSError as exc:
         raise NotFound(f"cannot read Dockerfile {path}: {exc.strerror}",
                        hint="pass -f PATH, or put a Dockerfile in the context") from None
-    recipe = parse_dockerfile(text, path=str(path), build_args=dict(build_args or {}), target=target,
-                              context=str(root))
+    start = time.perf_counter()
+    args = dict(build_args or {})
+    fp = ""
+    if not no_cache:
+        from stackfile.build import fastpath
+
+        fp, racy = fastpath.fingerprint(path, text, root, args, target, _ignore_file(root, path))
+        hit = fastpath.lookup(paths, fp)
+        fp = "" if racy else fp
+        if hit is not None:
+            return _fast_result(paths, hit, tags, path.name, time.perf_counter() - start, sink)
+    return _full_build(paths, root, path, text, tags, target, args, no_cache, sink, fp)
+
+
+def _ignore_file(root: Path, dockerfile: Path) -> Path | None:
+    for cand in (Path(str(dockerfile) + ".dockerignore"), root / ".stackignore", root / ".dockerignore"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _fast_result(paths: StorePaths, hit: tuple[str, int], tags: tuple[str, ...], name: str,
+                 seconds: float, sink: EventSink) -> ImageRecord:
+    store = ImageStore(paths)
+    for tag in tags:
+        store.tag(hit[0], tag)
+    image = store.get(hit[0])
+    if sink is not discard:
+        from stackfile.build.events import ImageBuilt
+
+        sink(ImageBuilt(message=f"built {image.short_id}", image=tags[0] if tags else name,
+                        image_id=image.id, tags=tuple(tags), seconds=seconds, cached_steps=hit[1]))
+    return image
+
+
+def _full_build(paths: StorePaths, root: Path, path: Path, text: bytes, tags: tuple[str, ...],
+                target: str | None, args: dict[str, str], no_cache: bool, sink: EventSink,
+                fp: str) -> ImageRecord:
+    from dataclasses import replace
+
+    from stackfile.build.builder import Builder
+    from stackfile.spec.dockerfile import parse_dockerfile
+    from stackfile.spec.ignore import IgnoreRules
+
+    recipe = parse_dockerfile(text.decode("utf-8", "surrogateescape"), path=str(path), build_args=args,
+                              target=target, context=str(root))
     rules = IgnoreRules.for_context(root, str(path))
     recipe = replace(recipe, ignore_patterns=rules.patterns)
-    return build_recipe(paths, recipe, tags, no_cache=no_cache, sink=sink,
-                        name=tags[0] if tags else path.name)
+    builder = Builder(paths, sink=sink, no_cache=no_cache)
+    image = builder.build(recipe, tags, name=tags[0] if tags else path.name)
+    if fp:
+        from stackfile.build import fastpath
+
+        fastpath.record(paths, fp, image.id, builder.resolved, builder.cached + builder.ran)
+    return image
 
 
 def image_size(paths: StorePaths, image: ImageRecord, sizes: Mapping[str, int] | None = None) -> int:

@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackfile.digest import canonical_json, digest_bytes, short_id
 from stackfile.errors import Conflict, InvalidSpec, NotFound
-from stackfile.store.blobs import BlobStore
-from stackfile.store.layers import now_rfc3339
 from stackfile.store.paths import StorePaths
 from stackfile.store.refs import normalize_name
 from stackfile.store.schema import images_db
+
+if TYPE_CHECKING:
+    from stackfile.store.blobs import BlobStore
 
 __all__ = ["ImageRecord", "ImageStore", "oci_config"]
 
@@ -75,7 +76,12 @@ class ImageStore:
 
     def __init__(self, paths: StorePaths) -> None:
         self.paths = paths
-        self.blobs = BlobStore(paths)
+
+    @property
+    def blobs(self) -> BlobStore:
+        from stackfile.store.blobs import BlobStore
+
+        return BlobStore(self.paths)
 
     @property
     def _db(self) -> Any:
@@ -84,6 +90,8 @@ class ImageStore:
     def put(self, layers: Iterable[str], config: dict[str, Any], *, created: str | None = None,
             history: Iterable[dict[str, Any]] = (), names: Iterable[str] = ()) -> ImageRecord:
         """Store an image (idempotent: the same content gives the same id) and tag it with ``names``."""
+        from stackfile.store.layers import now_rfc3339
+
         layer_ids = tuple(layers)
         doc = oci_config(layer_ids, config, created or now_rfc3339(), history)
         blob = canonical_json(doc)
