@@ -10,7 +10,7 @@ import click
 RESOURCE = {"network": "Network", "volume": "Volume", "image": "Image", "service": "Container",
             "container": "Container"}
 DONE = {"CreateNetwork": "Created", "CreateVolume": "Created", "EnsureImage": "Ready", "BuildImage": "Built",
-        "CreateContainer": "Started", "RecreateContainer": "Recreated", "StartContainer": "Started",
+        "CreateContainer": "Created", "RecreateContainer": "Recreated", "StartContainer": "Started",
         "RestartContainer": "Restarted", "StopContainer": "Stopped", "RemoveContainer": "Removed",
         "WaitHealthy": "Healthy", "WaitCompleted": "Exited", "RemoveNetwork": "Removed",
         "RemoveVolume": "Removed", "RemoveImage": "Removed"}
