@@ -70,7 +70,12 @@ def config(
         click.echo(f"warning: {warning}", err=True)
     if quiet:
         return
-    text = "\n".join(_names(project, what)) + "\n" if what else _dump(project.config, fmt)
+    if what:
+        text = "\n".join(_names(project, what)) + "\n"
+    else:
+        from stackfile.engine.render import escape_dollars
+
+        text = _dump(project.config if no_interpolate else escape_dollars(project.config), fmt)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text if text.endswith("\n") else text + "\n")

@@ -6,7 +6,18 @@ from typing import Any
 
 from stackfile.graph import Graph
 
-__all__ = ["graph_text", "to_yaml"]
+__all__ = ["escape_dollars", "graph_text", "to_yaml"]
+
+
+def escape_dollars(data: Any) -> Any:
+    """``$`` → ``$$`` in every string value, so printed config can be loaded again unchanged."""
+    if isinstance(data, str):
+        return data.replace("$", "$$")
+    if isinstance(data, dict):
+        return {k: escape_dollars(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [escape_dollars(v) for v in data]
+    return data
 
 
 def to_yaml(data: Any) -> str:

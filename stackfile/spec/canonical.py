@@ -37,6 +37,8 @@ def canonical_service(name: str, service: dict[str, Any], ctx: Context) -> dict[
     if "environment" in out or "env_file" in out:
         out["environment"] = resolve_environment(service, ctx)
         out.pop("env_file", None)
+        if not out["environment"]:
+            del out["environment"]
     _implied_dependencies(out)
     if "network_mode" not in out and "provider" not in out and not out.get("networks"):
         out["networks"] = {"default": None}

@@ -111,7 +111,12 @@ def build(value: Any, ctx: Context) -> dict[str, Any]:
     if "dockerfile_inline" not in out:
         out.setdefault("dockerfile", "Dockerfile")
     if "args" in out:
-        out["args"] = to_mapping(out["args"])
+        args = to_mapping(out["args"])
+        out["args"] = {
+            k: v if v is not None else ctx.environment.get(k)
+            for k, v in args.items()
+            if v is not None or k in ctx.environment
+        }
     if "labels" in out:
         out["labels"] = to_mapping(out["labels"], empty="")
     if "additional_contexts" in out:
@@ -131,6 +136,11 @@ def _ssh(value: Any, ctx: Context) -> list[str]:
 
 
 def extra_hosts(value: Any, ctx: Context) -> list[str]:
+    """Compose prints ``host=ip`` entries sorted by host (order of IPs per host kept)."""
+    return sorted(_hosts(value, ctx), key=lambda h: h.split("=", 1)[0])
+
+
+def _hosts(value: Any, ctx: Context) -> list[str]:
     if isinstance(value, dict):
         return [f"{h}={ip}" for h, ips in value.items() for ip in (ips if isinstance(ips, list) else [ips])]
     out = []
@@ -225,6 +235,13 @@ def deploy(value: Any, ctx: Context) -> Any:
     return out
 
 
+def logging(value: Any, ctx: Context) -> Any:
+    out = dict(value or {})
+    if isinstance(out.get("options"), dict):
+        out["options"] = to_mapping(out["options"])
+    return out
+
+
 def duration(value: Any, ctx: Context) -> Any:
     return value if value is None else normalize_duration(value)
 
@@ -253,6 +270,7 @@ TRANSFORMS: dict[str, Transform] = {
     "extra_hosts": extra_hosts,
     "healthcheck": healthcheck,
     "labels": labels,
+    "logging": logging,
     "models": models,
     "networks": networks,
     "ports": ports,
