@@ -317,6 +317,8 @@ def build_many(paths: StorePaths, recipes: Mapping[str, ir.Recipe], *, no_cache:
             if dep in recipes and dep != name:
                 graph.add_edge(name, dep)
     graph.check_acyclic("image")
+    paths.ensure()
+    BuildCache(paths).db  # noqa: B018 - open the database (WAL switch, schemas) before any thread does
     out: dict[str, ImageRecord] = {}
     for level in graph.levels():
         def one(name: str) -> tuple[str, ImageRecord]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from stackfile.store.paths import StorePaths
 __all__ = ["RuntimeExecutor"]
 
 RUNTIME_STUBS = ("etc/hosts", "etc/resolv.conf", "etc/hostname")
+_subreaper = threading.Lock()
+_active = 0
 
 
 class RuntimeExecutor:
@@ -90,23 +93,33 @@ def _run_in_process(paths: StorePaths, cid: str, output: Callable[[str], None]) 
         from stackfile.runtime.linux.supervise import Run
     except ImportError:
         return None
+    global _active
     cdir = ContainerDir(paths.container(cid))
     run = Run(cdir, str(paths.root), str(paths.short_links))
     state = cdir.state()
     r, w = os.pipe2(os.O_CLOEXEC)
     null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+    with _subreaper:
+        # PID 1 is re-parented to us when launch()'s intermediate child exits. launch() sets and
+        # clears the subreaper flag itself, which races between threads: hold it set while any runs.
+        if _active == 0:
+            _libc.prctl(_libc.PR_SET_CHILD_SUBREAPER, 1)
+        _active += 1
     try:
-        pid = run.start((null, w, w), supervisor=os.getpid(), state=state, session=False)
-    finally:
-        os.close(w)
-        os.close(null)
-    try:
+        try:
+            pid = run.start((null, w, w), supervisor=os.getpid(), state=state, session=False)
+        finally:
+            os.close(w)
+            os.close(null)
         with os.fdopen(r, "rb") as reader:
             for raw in reader:
                 output(raw.decode("utf-8", "replace").rstrip("\n"))
         return run.reap(pid, state)
     finally:
-        _libc.prctl(_libc.PR_SET_CHILD_SUBREAPER, 0)
+        with _subreaper:
+            _active -= 1
+            if _active == 0:  # only when no other thread's container still needs re-parenting
+                _libc.prctl(_libc.PR_SET_CHILD_SUBREAPER, 0)
 
 
 def drop_stubs(upper: Path, view: LayeredView) -> None:

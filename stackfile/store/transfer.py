@@ -35,22 +35,23 @@ def import_source(paths: StorePaths, ref: str) -> ImageRecord:
     path = Path(location.split("@", 1)[0])
     if not path.exists():
         raise NotFound(f"{kind} {path} does not exist", hint="check the path in the image reference")
-    images = load_archive(paths, path, extra_names=())
+    images = load_archive(paths, path, archive_names=False)
     if not images:
         raise InvalidSpec(f"{path} holds no image")
     return ImageStore(paths).tag(images[0].id, ref)
 
 
-def load_archive(paths: StorePaths, path: Path, extra_names: tuple[str, ...] = ()) -> list[ImageRecord]:
-    """Load every image in a Docker or OCI archive (tar) or OCI layout directory."""
+def load_archive(paths: StorePaths, path: Path, *, archive_names: bool = True) -> list[ImageRecord]:
+    """Load every image in a Docker or OCI archive (tar) or OCI layout directory; with
+    ``archive_names`` the images get the names the archive gives them (``image load``)."""
     paths.ensure()
     with lock.shared(paths):
-        return _load(paths, path, extra_names)
+        return _load(paths, path, archive_names)
 
 
-def _load(paths: StorePaths, path: Path, extra_names: tuple[str, ...]) -> list[ImageRecord]:
+def _load(paths: StorePaths, path: Path, named: bool) -> list[ImageRecord]:
     if path.is_dir():
-        return _load_dir(paths, path, extra_names)
+        return _load_dir(paths, path, named)
     with tempfile.TemporaryDirectory(dir=paths.tmp, prefix="load-") as tmp:
         try:
             with open(path, "rb") as fh:
@@ -58,14 +59,14 @@ def _load(paths: StorePaths, path: Path, extra_names: tuple[str, ...]) -> list[I
                               allow_absolute_links=False, owners=False)
         except tarfile.TarError as exc:
             raise InvalidSpec(f"{path} is not an image archive (tar): {exc}") from None
-        return _load_dir(paths, Path(tmp), extra_names)
+        return _load_dir(paths, Path(tmp), named)
 
 
-def _load_dir(paths: StorePaths, root: Path, extra_names: tuple[str, ...]) -> list[ImageRecord]:
+def _load_dir(paths: StorePaths, root: Path, named: bool) -> list[ImageRecord]:
     if (root / "manifest.json").is_file():
-        return _load_docker(paths, root, extra_names)
+        return _load_docker(paths, root, named)
     if (root / "index.json").is_file():
-        return _load_oci(paths, root, extra_names)
+        return _load_oci(paths, root, named)
     raise InvalidSpec(f"{root} is neither a Docker archive (manifest.json) nor an OCI layout (index.json)")
 
 
@@ -76,12 +77,12 @@ def _inside(root: Path, rel: str) -> Path:
     return path
 
 
-def _load_docker(paths: StorePaths, root: Path, extra: tuple[str, ...]) -> list[ImageRecord]:
+def _load_docker(paths: StorePaths, root: Path, named: bool) -> list[ImageRecord]:
     out = []
     for entry in json.loads((root / "manifest.json").read_text()):
         config = json.loads(_inside(root, entry["Config"]).read_bytes())
         blobs = [_inside(root, layer) for layer in entry.get("Layers") or ()]
-        names = tuple(entry.get("RepoTags") or ()) + extra
+        names = tuple(entry.get("RepoTags") or ()) if named else ()
         out.append(_store_image(paths, config, blobs, names))
     return out
 
@@ -91,13 +92,13 @@ def _blob(root: Path, digest: str) -> Path:
     return _inside(root, f"blobs/{algo}/{hexpart}")
 
 
-def _load_oci(paths: StorePaths, root: Path, extra: tuple[str, ...]) -> list[ImageRecord]:
+def _load_oci(paths: StorePaths, root: Path, named: bool) -> list[ImageRecord]:
     out = []
     for desc, name in _manifests(root, json.loads((root / "index.json").read_text()), None):
         manifest = json.loads(_blob(root, desc["digest"]).read_bytes())
         config = json.loads(_blob(root, manifest["config"]["digest"]).read_bytes())
         blobs = [_blob(root, layer["digest"]) for layer in manifest.get("layers") or ()]
-        names = ((name,) if name else ()) + extra
+        names = (name,) if name and named else ()
         out.append(_store_image(paths, config, blobs, names))
     return out
 

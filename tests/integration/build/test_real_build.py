@@ -127,3 +127,23 @@ def test_debootstrap_base(store_root: Path) -> None:
     image = ensure_image(paths, "debootstrap:bookworm")
     assert (paths.layer(image.layers[0]) / "usr" / "bin" / "apt-get").exists()
     assert ensure_image(paths, "debootstrap:bookworm").id == image.id
+
+
+def test_independent_images_build_in_parallel_threads(store_root: Path) -> None:
+    from stackfile.engine.images import build_images
+    from stackfile.spec import recipe as ir
+
+    paths = StorePaths.at(store_root / "store")
+    recipes = {
+        f"img{i}": ir.Recipe(stages=(ir.Stage(ir.From("busybox"), tuple(
+            ir.Run((f"echo {i}-{j} > /f{j} && sleep 0.0{j}",)) for j in range(3))),))
+        for i in range(4)
+    }
+    recipes["child"] = ir.Recipe(stages=(ir.Stage(ir.From("img0"), (ir.Run(("cat /f2",)),)),))
+    sink = Sink()
+    built = build_images(paths, recipes, sink=sink)
+    assert sorted(built) == ["child", "img0", "img1", "img2", "img3"]
+    assert sink.take()[1:] == (13, ["0-2"])
+    for i in range(4):
+        assert (paths.layer(built[f"img{i}"].layers[-1]) / "f2").read_text() == f"{i}-2\n"
+    assert built["child"].layers == built["img0"].layers  # "cat" changed nothing: no new layer
