@@ -44,6 +44,7 @@ __all__ = [
     "mount",
     "pivot_root",
     "prctl",
+    "set_process_title",
     "setdomainname",
     "sethostname",
     "setns",
@@ -166,6 +167,22 @@ def get_child_subreaper() -> bool:
     flag = ctypes.c_int(0)
     _check(_libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.addressof(flag), 0, 0, 0), "prctl", "get_subreaper")
     return bool(flag.value)
+
+
+def set_process_title(title: str) -> None:
+    """Overwrite the caller's argv area (``/proc/self/cmdline``) and comm with ``title``.
+
+    Used by the reaping init inside a container so it does not show the host's command line.
+    """
+    with open("/proc/self/stat", "rb") as fh:
+        stat = fh.read()
+    fields = stat[stat.rfind(b")") + 2:].split()
+    start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end (stat fields 48, 49)
+    raw = title.encode()[: max(0, end - start - 1)]
+    ctypes.memset(start, 0, end - start)
+    ctypes.memmove(start, raw, len(raw))
+    name = ctypes.create_string_buffer(raw.rsplit(b"/", 1)[-1][:15])
+    _libc.prctl(PR_SET_NAME, ctypes.addressof(name), 0, 0, 0)
 
 
 def capget(pid: int = 0) -> tuple[int, int, int]:

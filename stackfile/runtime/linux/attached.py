@@ -8,7 +8,6 @@ import signal
 from stackfile.runtime.api import ExecSpec
 from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.caps import cap_sets
-from stackfile.runtime.linux.exec import ExecRequest, exec_in
 from stackfile.runtime.linux.plan import container_env
 from stackfile.runtime.linux.specjson import spec_from_dict
 from stackfile.runtime.linux.state import ContainerDir, process_alive
@@ -58,6 +57,8 @@ def run_foreground(paths: StorePaths, cdir: ContainerDir) -> int:
 
 def exec_attached(cdir: ContainerDir, pid1: int, spec: ExecSpec) -> int:
     """Run ``spec`` in the container whose PID 1 is ``pid1`` with the caller's stdio."""
+    from stackfile.runtime.linux.exec import ExecRequest, exec_in
+
     cspec = spec_from_dict(cdir.config()["spec"])
     roots = (f"/proc/{pid1}/root",)
     identity = resolve_user(spec.user or cspec.process.user, read_etc_file(roots, "passwd"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
+import stat
 
 from stackfile.errors import Conflict, InvalidSpec
 from stackfile.runtime.api import ContainerSpec
@@ -136,4 +136,25 @@ def remove_dirs(paths: StorePaths, cdir: ContainerDir, name: str | None = None) 
         except OSError:
             pass
     _unmount_under(str(cdir.path))
-    shutil.rmtree(cdir.path, ignore_errors=True)
+    _rmtree(str(cdir.path))
+
+
+def _rmtree(path: str) -> None:
+    """Delete a tree without following symlinks (shutil would pull in bz2/lzma on the run path)."""
+    try:
+        entries = list(os.scandir(path))
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        os.unlink(path)
+        return
+    for entry in entries:
+        try:
+            is_dir = stat.S_ISDIR(entry.stat(follow_symlinks=False).st_mode)
+            _rmtree(entry.path) if is_dir else os.unlink(entry.path)
+        except FileNotFoundError:
+            pass
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass

@@ -11,13 +11,20 @@ from __future__ import annotations
 import _socket
 import fcntl
 import os
+import signal
 import struct
 import termios
 
 from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux.errors import StartFailed
 from stackfile.runtime.linux.plan import LaunchPlan
-from stackfile.runtime.linux.process import ExecFailed, drop_privileges, exec_command, reap_as_init
+from stackfile.runtime.linux.process import (
+    ExecFailed,
+    drop_privileges,
+    exec_command,
+    forwarded_signals,
+    reap_as_init,
+)
 from stackfile.runtime.linux.rootfs import build_rootfs, pivot
 
 __all__ = ["StartFailed", "launch", "lo_up"]
@@ -74,11 +81,14 @@ def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int) -> None:
         c.setdomainname(plan.domainname)
     drop_privileges(plan.identity, plan.caps, no_new_privs=plan.no_new_privs, ulimits=plan.ulimits)
     if plan.init:
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, forwarded_signals())
         child = os.fork()
         if child == 0:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             _exec(plan, w)
         os.close(w)
-        reap_as_init(child)
+        c.set_process_title("/sbin/init")
+        reap_as_init(child, mask)
     _exec(plan, w)
 
 

@@ -16,7 +16,7 @@ from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux.caps import CapSets
 from stackfile.runtime.linux.users import Identity
 
-__all__ = ["ExecFailed", "drop_privileges", "exec_command", "reap_as_init"]
+__all__ = ["ExecFailed", "drop_privileges", "exec_command", "forwarded_signals", "reap_as_init"]
 
 _NOT_FORWARDED = {signal.SIGCHLD, signal.SIGKILL, signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN,
                   signal.SIGTTOU}
@@ -73,8 +73,17 @@ def exec_command(argv: tuple[str, ...], env: Mapping[str, str], cwd: str) -> Non
         raise ExecFailed(126, f"exec: {argv[0]!r}: {exc.strerror}") from None
 
 
-def reap_as_init(child: int) -> None:
-    """PID 1 of ``init: true``: forward signals to ``child``, reap everything, exit with its code."""
+def forwarded_signals() -> set[int]:
+    """The signals the init passes on to its child."""
+    return {int(s) for s in signal.valid_signals()} - {int(s) for s in _NOT_FORWARDED}
+
+
+def reap_as_init(child: int, mask: set[int]) -> None:
+    """PID 1 of ``init: true``: forward signals to ``child``, reap everything, exit with its code.
+
+    The caller blocked the forwarded signals before forking ``child``; they are unblocked (set back
+    to ``mask``) once the handlers are in place, so none is lost in between.
+    """
 
     def forward(signum: int, _frame: object) -> None:
         try:
@@ -82,12 +91,12 @@ def reap_as_init(child: int) -> None:
         except ProcessLookupError:
             pass
 
-    for sig in signal.valid_signals():
-        if sig not in _NOT_FORWARDED:
-            try:
-                signal.signal(sig, forward)
-            except (OSError, ValueError):
-                pass
+    for sig in forwarded_signals():
+        try:
+            signal.signal(sig, forward)
+        except (OSError, ValueError):
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     while True:
         try:
             pid, status = os.wait()

@@ -105,6 +105,8 @@ class LinuxRuntime:
         spec = spec_from_dict(cdir.config()["spec"])
         cdir.request_stop()
         state, status = self._state(cdir)
+        if status is ContainerState.RESTARTING:
+            self._wait_recorded(cdir, 5.0)  # the shim sees the request during its backoff sleep
         if status not in (ContainerState.RUNNING, ContainerState.PAUSED) or not state.pid:
             return
         grace = spec.stop_grace_seconds if timeout is None else timeout
