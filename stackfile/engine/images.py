@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 __all__ = [
     "build_dockerfile", "build_images", "build_project", "build_recipe", "ensure_image", "image_history",
     "image_size",
-    "import_rootfs", "inspect_image", "list_images", "load_images", "prune_images", "remove_images",
+    "import_rootfs", "inspect_image", "list_images", "load_images", "prune_images",
+    "remove_images", "remove_stale_build_containers",
     "save_images", "system_df", "system_prune", "tag_image",
 ]
 
@@ -221,7 +222,8 @@ def prune_images(paths: StorePaths, *, all_images: bool = False, build_cache: bo
     from stackfile.store.gc import collect
 
     if not paths.db.exists():
-        return {"images": [], "layers": 0, "blobs": 0, "bytes": 0, "cache_entries": 0}
+        return {"images": [], "layers": 0, "blobs": 0, "bytes": 0, "cache_entries": 0, "build_containers": 0}
+    stale = remove_stale_build_containers(paths)
     store = ImageStore(paths)
     removed = []
     for img in store.all():
@@ -232,7 +234,29 @@ def prune_images(paths: StorePaths, *, all_images: bool = False, build_cache: bo
     entries = cache.clear() if build_cache else 0
     report = collect(paths, keep=cache.referenced_layers())
     return {"images": removed, "layers": len(report.layers), "blobs": len(report.blobs),
-            "bytes": report.bytes_freed, "cache_entries": entries}
+            "bytes": report.bytes_freed, "cache_entries": entries, "build_containers": stale}
+
+
+def remove_stale_build_containers(paths: StorePaths, min_age: float = 300.0) -> int:
+    """Remove RUN containers a killed build left behind (label ``stackfile.build``, not running,
+    made more than ``min_age`` seconds ago so a concurrent build's fresh ones are left alone)."""
+    from datetime import datetime
+
+    from stackfile.runtime import get_runtime
+    from stackfile.runtime.api import ContainerState
+
+    runtime = get_runtime(paths)
+    now = datetime.now().astimezone()
+    count = 0
+    for st in runtime.list(all=True, labels={"stackfile.build": "1"}):
+        try:
+            age = (now - datetime.fromisoformat(st.created_at.replace("Z", "+00:00"))).total_seconds()
+        except ValueError:
+            continue
+        if st.state not in (ContainerState.RUNNING, ContainerState.PAUSED) and age >= min_age:
+            runtime.remove(st.id, force=True)
+            count += 1
+    return count
 
 
 def system_prune(paths: StorePaths, *, all_images: bool = False) -> dict[str, Any]:
