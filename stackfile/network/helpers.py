@@ -26,7 +26,16 @@ def spawn(module: str, args: Sequence[str], socks: Sequence[socket.socket], log:
             [sys.executable, "-m", module, *args], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
             pass_fds=fds, start_new_session=True, close_fds=True, cwd="/",
         )
+    _settle(proc.pid)
     return proc.pid
+
+
+def _settle(pid: int, seconds: float = 1.0) -> None:
+    """Wait until the new process shows its command line: right after exec it reads empty for a
+    moment, and :func:`is_running` must recognise the process from the start."""
+    deadline = time.monotonic() + seconds
+    while not _cmdline(pid) and time.monotonic() < deadline:
+        time.sleep(0.0005)
 
 
 def _cmdline(pid: int) -> bytes:
@@ -44,7 +53,10 @@ def is_running(pid: int | None, marker: str) -> bool:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return False
-    return state not in ("Z", "X") and marker.encode() in _cmdline(pid)
+    if state in ("Z", "X"):
+        return False
+    _settle(pid, 0.2)
+    return marker.encode() in _cmdline(pid)
 
 
 def stop(pid: int | None, marker: str, timeout: float = 0.0) -> None:
