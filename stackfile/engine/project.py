@@ -96,8 +96,10 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
     if options.dry_run:
         return UpResult(ctx.name, the_plan, services=selected, warnings=the_plan.warnings, context=ctx)
     images_plan = _only(the_plan, IMAGE_KINDS)
-    if images_plan:
-        _run(images_plan, applier, sink)
+    buildable = sorted({desired[s].image for s in selected if desired[s].buildable})
+    if images_plan or (buildable and not options.plan.no_build):
+        _build_all(ctx, images_plan, buildable if not options.plan.no_build else [], applier, sink,
+                   options.plan.build)
         the_plan = plan(ctx.config, ctx.observe(refs), replace(options.plan, build=False))
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
@@ -106,12 +108,14 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
         for name in selected:
             if desired[name].replicas:
                 wait_healthy_or_running(ctx, name, options.wait_timeout)
-    _remember(ctx, opts, options, selected)
+    _remember(ctx, opts, options, selected, buildable)
     full = _merge(images_plan, the_plan)
     return UpResult(ctx.name, full, result, selected, the_plan.warnings, ctx)
 
 
-def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list[str]) -> None:
+def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list[str],
+              buildable: list[str]) -> None:
+    from stackfile.engine.project_build import dockerfiles
     from stackfile.engine.project_fast import remember
     from stackfile.reconcile import labels as L
 
@@ -119,7 +123,8 @@ def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list
             and s.labels.get(L.ONEOFF) != "True"]
     if all(s.state.value == "running" for s in mine):
         remember(ctx.paths, opts, options.plan, ctx.project, selected,
-                 [{"name": s.name, "id": s.id} for s in mine])
+                 [{"name": s.name, "id": s.id} for s in mine],
+                 extra_files=dockerfiles(ctx, buildable, desired_services(ctx.config)))
 
 
 def wait_healthy_or_running(ctx: ProjectContext, service: str, timeout: float | None) -> None:
@@ -128,6 +133,17 @@ def wait_healthy_or_running(ctx: ProjectContext, service: str, timeout: float | 
 
     if service_health(ctx, service) is not None:
         wait_healthy(ctx, service, timeout)
+
+
+def _build_all(ctx: ProjectContext, images_plan: Plan, buildable: list[str], applier: Applier,
+               sink: EventSink, force: bool) -> None:
+    """Missing base images are ensured; every buildable image is built through the layer cache."""
+    from stackfile.engine.project_build import build_refs
+
+    ensure = _only(images_plan, (Kind.ENSURE_IMAGE,))
+    if ensure:
+        _run(ensure, applier, sink)
+    build_refs(ctx, buildable, applier.desired, force=force)
 
 
 def _only(p: Plan, kinds: tuple[Kind, ...]) -> Plan:

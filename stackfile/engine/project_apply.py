@@ -158,9 +158,9 @@ def wait_healthy(ctx: ProjectContext, service: str, timeout: float | None) -> No
                 continue
             record = read_health(health_path(ctx.paths, ctx.name, status.id))
             if status.state.value in ("exited", "dead"):
+                detail = "\n".join(filter(None, [status.error, logs_tail(ctx, status.id)]))
                 raise Unavailable(f"container {status.name} exited ({status.exit_code}) before it was "
-                                  "healthy",
-                                  detail=logs_tail(ctx, status.id) or None)
+                                  "healthy", detail=detail or None)
             if record is not None and record.status == "unhealthy":
                 raise Unavailable(f"container {status.name} is unhealthy",
                                   detail=f"last health output: {record.last_output.strip()}\n"

@@ -10,7 +10,7 @@ from stackfile.engine.project_context import ProjectContext
 from stackfile.errors import InvalidSpec, Location
 from stackfile.reconcile.desired import DesiredService
 
-__all__ = ["build_service_image", "recipe_for"]
+__all__ = ["build_refs", "build_service_image", "dockerfiles", "recipe_digest", "recipe_for"]
 
 
 def recipe_for(ctx: ProjectContext, ref: str, desired: Mapping[str, DesiredService]) -> Any:
@@ -56,3 +56,63 @@ def build_service_image(ctx: ProjectContext, ref: str, desired: Mapping[str, Des
     from stackfile.engine.images import build_images
 
     build_images(ctx.paths, {ref: recipe_for(ctx, ref, desired)}, no_cache=no_cache, sink=ctx.sink)
+
+
+
+def _strip_sources(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_sources(v) for k, v in value.items() if k != "source"}
+    if isinstance(value, list | tuple):
+        return [_strip_sources(v) for v in value]
+    return value
+
+
+def recipe_digest(recipe: Any) -> str:
+    """A digest of what a recipe says (step locations left out, so moving a comment is no change)."""
+    import dataclasses
+
+    from stackfile.digest import digest_json
+
+    return digest_json(_strip_sources(dataclasses.asdict(recipe)))
+
+
+def build_refs(ctx: ProjectContext, refs: list[str], desired: Mapping[str, DesiredService], *,
+               force: bool = False) -> list[str]:
+    """Build the images among ``refs`` that are missing or whose recipe changed since the last
+    build (all of them with ``force``, i.e. ``--build``); returns the ones built.
+
+    A changed build context alone does not rebuild (Compose's rule: use ``--build``); the layer
+    cache makes a forced rebuild of unchanged steps cheap.
+    """
+    import json
+
+    from stackfile.engine.images import build_images
+
+    state = ctx.state_dir / "recipes.json"
+    try:
+        known: dict[str, str] = json.loads(state.read_text())
+    except (OSError, ValueError):
+        known = {}
+    recipes = {ref: recipe_for(ctx, ref, desired) for ref in refs}
+    digests = {ref: recipe_digest(r) for ref, r in recipes.items()}
+    todo = sorted(ref for ref in refs if force or known.get(ref) != digests[ref]
+                  or ctx.images.resolve(ref) is None)
+    if todo:
+        build_images(ctx.paths, {ref: recipes[ref] for ref in todo}, sink=ctx.sink)
+        known.update({ref: digests[ref] for ref in todo})
+        state.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        state.write_text(json.dumps(known, sort_keys=True))
+    return todo
+
+
+def dockerfiles(ctx: ProjectContext, refs: list[str], desired: Mapping[str, DesiredService]) -> list[str]:
+    """Dockerfile paths behind ``refs`` (so the no-op fast path notices when one changes)."""
+    out = []
+    config = ctx.config or {}
+    for name, svc in sorted((config.get("services") or {}).items()):
+        build = svc.get("build")
+        if isinstance(build, dict) and desired[name].image in refs and not build.get("dockerfile_inline"):
+            context = Path(build.get("context") or ctx.working_dir)
+            dockerfile = Path(build.get("dockerfile") or "Dockerfile")
+            out.append(str(dockerfile if dockerfile.is_absolute() else context / dockerfile))
+    return out

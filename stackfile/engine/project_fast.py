@@ -117,12 +117,13 @@ def _inputs(files: Iterable[str], working_dir: str, env_files: Iterable[str]) ->
 
 
 def remember(paths: StorePaths, opts: Any, plan_options: Any, project: Any, services: list[str],
-             containers: Iterable[Mapping[str, str]]) -> None:
+             containers: Iterable[Mapping[str, str]], extra_files: Iterable[str] = ()) -> None:
     """Record a converged project for :func:`unchanged` (best effort: a failure only costs speed)."""
     flags = fast_flags(plan_options)
     if flags is None or getattr(project, "files", None) is None or any(f == "-" for f in project.files):
         return
-    inputs = _inputs(project.files, str(project.working_dir or ""), getattr(opts, "env_files", []))
+    inputs = _inputs([*project.files, *extra_files], str(project.working_dir or ""),
+                     getattr(opts, "env_files", []))
     entry = {"project": project.name, "services": services, "stats": {p: _stat(p) for p in inputs},
              "containers": [dict(c) for c in containers]}
     target = _cache_file(paths, cache_key(opts, flags))
