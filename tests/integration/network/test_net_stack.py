@@ -74,6 +74,17 @@ def test_interfaces_addresses_and_etc_files(stack: dict[str, Sandbox]) -> None:
     assert MAC in link
 
 
+def test_inspect_lists_members(stack: dict[str, Sandbox], nm: NetworkManager) -> None:
+    from stackfile.engine.networks import network_inspect, network_ls
+
+    front = network_inspect(nm.paths, ["t_front"])[0]
+    assert sorted(m["Aliases"][0] for m in front["Containers"].values()) == ["client", "t-web-1", "t-web-2"]
+    members = front["Containers"].values()
+    assert stack["web2"].addresses["t_front"] + "/24" in [m["IPv4Address"] for m in members]
+    assert {r["Name"]: r["Containers"] for r in network_ls(nm.paths, "t")} == {
+        "t_back": 2, "t_front": 3, "t_int": 1}
+
+
 def test_names_resolve_to_all_replicas(stack: dict[str, Sandbox], procs) -> None:
     client = stack["client"]
     dns = client.endpoints[0].gateway  # nsenter keeps the host's /etc/resolv.conf: name the server
