@@ -93,16 +93,52 @@ def build_refs(ctx: ProjectContext, refs: list[str], desired: Mapping[str, Desir
         known: dict[str, str] = json.loads(state.read_text())
     except (OSError, ValueError):
         known = {}
-    recipes = {ref: recipe_for(ctx, ref, desired) for ref in refs}
+    recipes, deps = _closure(ctx, refs, desired)
     digests = {ref: recipe_digest(r) for ref, r in recipes.items()}
-    todo = sorted(ref for ref in refs if force or known.get(ref) != digests[ref]
-                  or ctx.images.resolve(ref) is None)
+    todo = {ref for ref in recipes if force or known.get(ref) != digests[ref]
+            or ctx.images.resolve(ref) is None}
+    changed = True
+    while changed:  # a rebuilt base rebuilds what is made from it
+        grown = {ref for ref in recipes if deps[ref] & todo} - todo
+        todo |= grown
+        changed = bool(grown)
+    needed = set(todo)
+    for ref in sorted(todo):
+        needed |= deps[ref]
     if todo:
-        build_images(ctx.paths, {ref: recipes[ref] for ref in todo}, sink=ctx.sink)
-        known.update({ref: digests[ref] for ref in todo})
+        build_images(ctx.paths, {ref: recipes[ref] for ref in sorted(needed)}, sink=ctx.sink)
+        known.update({ref: digests[ref] for ref in needed})
         state.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         state.write_text(json.dumps(known, sort_keys=True))
-    return todo
+    return sorted(todo)
+
+
+def _closure(ctx: ProjectContext, refs: list[str],
+             desired: Mapping[str, DesiredService]) -> tuple[dict[str, Any], dict[str, set[str]]]:
+    """Recipes of ``refs`` plus the ``images:`` recipes they are built FROM, and each one's
+    transitive dependencies among them."""
+    images = set(ctx.require_stack().images)
+    recipes: dict[str, Any] = {}
+    direct: dict[str, set[str]] = {}
+    todo = list(refs)
+    while todo:
+        ref = todo.pop()
+        if ref in recipes:
+            continue
+        recipes[ref] = recipe_for(ctx, ref, desired)
+        direct[ref] = {s.base.ref for s in recipes[ref].stages if s.base.ref in images and s.base.ref != ref}
+        todo.extend(direct[ref])
+    deps: dict[str, set[str]] = {}
+    for ref in recipes:
+        seen: set[str] = set()
+        stack = list(direct[ref])
+        while stack:
+            d = stack.pop()
+            if d not in seen:
+                seen.add(d)
+                stack.extend(direct.get(d, ()))
+        deps[ref] = seen
+    return recipes, deps
 
 
 def dockerfiles(ctx: ProjectContext, refs: list[str], desired: Mapping[str, DesiredService]) -> list[str]:
