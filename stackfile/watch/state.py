@@ -37,11 +37,13 @@ def state_file(paths: StorePaths, project: str) -> Path:
 
 
 def _proc_start(pid: int) -> int | None:
+    """The start time of a live ``pid``; None when it is gone or a zombie."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
 def record_state(paths: StorePaths, project: str, services: tuple[str, ...], *, detached: bool,
@@ -82,13 +84,13 @@ def stop_watch(paths: StorePaths, project: str, timeout: float = 10.0) -> bool:
     state = watch_status(paths, project)
     if state is None:
         return False
-    os.kill(state.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _proc_start(state.pid) == state.proc_start:
-        if time.monotonic() > deadline:
-            os.kill(state.pid, signal.SIGKILL)
-            deadline = float("inf")
-        time.sleep(0.01)
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        os.kill(state.pid, sig)
+        deadline = time.monotonic() + wait
+        while _proc_start(state.pid) == state.proc_start and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if _proc_start(state.pid) != state.proc_start:
+            break
     state_file(paths, project).unlink(missing_ok=True)
     return True
 
