@@ -92,6 +92,7 @@ def delete_link(name: str) -> None:
 def add_veth(host_name: str, peer_name: str, netns_path: str, bridge: str, mac: str | None) -> None:
     """A veth pair whose peer is created directly inside the namespace, host side on ``bridge``."""
     ipr = _ipr()
+    delete_link(host_name)  # a leftover of a crashed run (names are per store root and sandbox)
     fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         peer: dict[str, Any] = {"ifname": peer_name, "net_ns_fd": fd}
