@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -56,20 +57,26 @@ def stackfile_command() -> list[str]:
     return [sys.executable, "-m", "stackfile"]
 
 
-def time_runs(cmd: list[str], cwd: str, runs: int) -> list[float] | None:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def time_runs(cmd: list[str], cwd: str, runs: int) -> tuple[list[float], list[float]] | None:
     env = {**os.environ, "HOME": cwd}
     first = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)  # warm caches
     if first.returncode != 0:
         print(f"# {' '.join(cmd)} failed: {first.stderr.strip()[:200]}", file=sys.stderr)
         return None
-    out = []
+    wall, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        cpu_start, start = _cpu(), time.perf_counter()
         subprocess.run(
             cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
         )
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append(_cpu() - cpu_start)
+    return wall, cpu
 
 
 def main() -> int:
@@ -80,7 +87,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="sf-bench-config-") as tmp:
         Path(tmp, "compose.yaml").write_text(stack_text(args.services))
         Path(tmp, "data").mkdir()
-        rows: list[tuple[str, list[float]]] = []
+        rows: list[tuple[str, list[float], list[float]]] = []
         commands = {
             "python3 -c pass (baseline)": [sys.executable, "-c", "pass"],
             "stackfile config": [*stackfile_command(), "-p", "bench", "config", "--format", "json"],
@@ -89,16 +96,25 @@ def main() -> int:
             if shutil.which(path):
                 commands[name] = [path, "-p", "bench", "-f", "compose.yaml", "config"]
         for name, cmd in commands.items():
-            times = time_runs(cmd, tmp, args.runs)
-            if times:
-                rows.append((name, times))
-    ours = next((statistics.median(t) for n, t in rows if n == "stackfile config"), None)
-    print(f"stackfile config on a {args.services}-service file (wall ms, including interpreter start)")
-    print(f"{'command':<30} {'median':>8} {'min':>8} {'max':>8} {'runs':>5} {'vs stackfile':>13}")
-    for name, times in rows:
-        med = statistics.median(times)
+            measured = time_runs(cmd, tmp, args.runs)
+            if measured:
+                rows.append((name, *measured))
+    ours = next((statistics.median(w) for n, w, _ in rows if n == "stackfile config"), None)
+    print(
+        f"stackfile config on a {args.services}-service file (ms, including interpreter start; "
+        f"load average {os.getloadavg()[0]:.2f})"
+    )
+    print(
+        f"{'command':<30} {'median':>8} {'min':>8} {'max':>8} {'runs':>5} {'cpu med':>8} {'vs stackfile':>13}"
+    )
+    for name, wall, cpu in rows:
+        med = statistics.median(wall)
         ratio = f"{med / ours:.2f}x" if ours and name != "stackfile config" else "-"
-        print(f"{name:<30} {med:8.1f} {min(times):8.1f} {max(times):8.1f} {len(times):5d} {ratio:>13}")
+        print(
+            f"{name:<30} {med:8.1f} {min(wall):8.1f} {max(wall):8.1f} {len(wall):5d} "
+            f"{statistics.median(cpu):8.1f} {ratio:>13}"
+        )
+    print("wall = elapsed time per run; cpu = user+sys of the process tree (Go peers use several threads)")
     return 0
 
 

@@ -46,11 +46,25 @@ def schema() -> dict[str, Any]:
     return data
 
 
+_REFS: dict[str, dict[str, Any]] = {}
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
 def _resolve(ref: str) -> dict[str, Any]:
-    node: Any = schema()
-    for part in ref.lstrip("#/").split("/"):
-        node = node[part]
-    return cast(dict[str, Any], node)
+    node = _REFS.get(ref)
+    if node is None:
+        found: Any = schema()
+        for part in ref.lstrip("#/").split("/"):
+            found = found[part]
+        node = _REFS[ref] = cast(dict[str, Any], found)
+    return node
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    compiled = _PATTERNS.get(text)
+    if compiled is None:
+        compiled = _PATTERNS[text] = re.compile(text)
+    return compiled
 
 
 def _type_ok(value: Any, kind: str) -> bool:
@@ -115,22 +129,34 @@ def _number(value: Any) -> float | None:
     return None
 
 
+_TAGGED = (Reset, Override)
+_SCALAR_KEYS = ("minimum", "maximum", "pattern")
+_SIMPLE = {"string": str, "object": dict, "array": list}
+
+
+def _kind_ok(value: Any, kind: Any) -> bool:
+    if isinstance(kind, str):
+        simple = _SIMPLE.get(kind)
+        return isinstance(value, simple) if simple is not None else _type_ok(value, kind)
+    return any(_kind_ok(value, k) for k in kind)
+
+
 def validate(value: Any, node: dict[str, Any], path: Path = ()) -> None:
     """Raise :class:`SchemaError` for the first violation of ``node`` by ``value``."""
-    if isinstance(value, Reset | Override):
+    if type(value) in _TAGGED:
         value = value.value
         if value is None:
             return
-    if "$ref" in node:
-        validate(value, _resolve(node["$ref"]), path)
+    ref = node.get("$ref")
+    if ref is not None:
+        validate(value, _resolve(ref), path)
     kind = node.get("type")
-    if kind is not None:
-        kinds = [kind] if isinstance(kind, str) else kind
-        if not any(_type_ok(value, k) for k in kinds):
-            raise SchemaError(path, f"must be {_describe(kinds)}")
-    for key in ("oneOf", "anyOf"):
-        if key in node:
-            _one_of(value, node[key], path)
+    if kind is not None and not _kind_ok(value, kind):
+        raise SchemaError(path, f"must be {_describe([kind] if isinstance(kind, str) else kind)}")
+    if "oneOf" in node:
+        _one_of(value, node["oneOf"], path)
+    if "anyOf" in node:
+        _one_of(value, node["anyOf"], path)
     for sub in node.get("allOf", ()):
         validate(value, sub, path)
     if "enum" in node and value not in node["enum"] and str(value) not in map(str, node["enum"]):
@@ -139,7 +165,7 @@ def validate(value: Any, node: dict[str, Any], path: Path = ()) -> None:
         _object(value, node, path)
     elif isinstance(value, list):
         _array(value, node, path)
-    else:
+    elif any(k in node for k in _SCALAR_KEYS):
         _scalar(value, node, path)
 
 
@@ -150,7 +176,7 @@ def _scalar(value: Any, node: dict[str, Any], path: Path) -> None:
             raise SchemaError(path, f"must be greater than or equal to {node['minimum']}")
         if "maximum" in node and number > node["maximum"]:
             raise SchemaError(path, f"must be less than or equal to {node['maximum']}")
-    if isinstance(value, str) and "pattern" in node and not re.search(node["pattern"], value):
+    if isinstance(value, str) and "pattern" in node and not _pattern(node["pattern"]).search(value):
         raise SchemaError(path, f"{value!r} does not match the pattern {node['pattern']}")
 
 
@@ -180,7 +206,7 @@ def _object(value: dict[str, Any], node: dict[str, Any], path: Path) -> None:
         if key in props:
             validate(item, props[key], sub)
             continue
-        matched = [p for p in patterns if re.search(p, key)]
+        matched = [p for p in patterns if _pattern(p).search(key)]
         for pattern in matched:
             validate(item, patterns[pattern], sub)
         if matched:
