@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -130,6 +129,8 @@ def image_build(g: Any, context: str, dockerfile: str | None, tags: tuple[str, .
 @click.pass_obj
 def image_ls(g: Any, fmt: str, quiet: bool) -> None:
     """List images."""
+    import json
+
     from stackfile.engine.images import list_images
 
     rows = list_images(_paths(g))
@@ -175,6 +176,8 @@ def image_rm(g: Any, refs: tuple[str, ...], force: bool) -> None:
 @click.pass_obj
 def image_inspect(g: Any, refs: tuple[str, ...]) -> None:
     """Show images' config and layers as JSON."""
+    import json
+
     from stackfile.engine.images import inspect_image
 
     click.echo(json.dumps([inspect_image(_paths(g), ref) for ref in refs], indent=2, sort_keys=True))
@@ -186,6 +189,8 @@ def image_inspect(g: Any, refs: tuple[str, ...]) -> None:
 @click.pass_obj
 def image_history(g: Any, ref: str, fmt: str) -> None:
     """Show the steps that made an image."""
+    import json
+
     from stackfile.engine.images import image_history as history
 
     rows = history(_paths(g), ref)
@@ -272,6 +277,8 @@ def system() -> None:
 @click.pass_obj
 def system_df(g: Any, fmt: str) -> None:
     """Show disk use by images, containers and the build cache."""
+    import json
+
     from stackfile.engine.images import system_df as df
 
     rows = df(_paths(g))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -198,6 +197,8 @@ def remove_images(paths: StorePaths, refs: list[str], *, force: bool = False) ->
 
 
 def _containers_using(paths: StorePaths, image: ImageRecord) -> list[str]:
+    import json
+
     from stackfile.store.gc import container_layers
 
     top = image.layers[-1] if image.layers else None

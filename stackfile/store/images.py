@@ -110,10 +110,13 @@ class ImageStore:
     def tag(self, ref: str, name: str) -> ImageRecord:
         """Point ``name`` at the image ``ref`` resolves to (moving it from any other image)."""
         image = self.get(ref)
+        name = normalize_name(name)
+        if name in image.names:
+            return image  # already so: no write transaction
         self._db.execute(
             "INSERT INTO image_names(name, image_id) VALUES(?,?) "
             "ON CONFLICT(name) DO UPDATE SET image_id=excluded.image_id",
-            (normalize_name(name), image.id),
+            (name, image.id),
         )
         return self.get(image.id)
 
