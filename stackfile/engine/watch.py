@@ -92,7 +92,7 @@ class EngineTarget:
         from stackfile.reconcile.planner import PlanOptions
 
         old = {s.image for s in self._running(service)}
-        only = PlanOptions(services=(service,), no_deps=True, build=True)
+        only = PlanOptions(services=(service,), no_deps=True, build=True, force_recreate=True)
         up(self.opts, UpOptions(plan=only), sink=self.sink)
         if self.prune:
             self._prune(old - {s.image for s in self._running(service)})
