@@ -10,10 +10,12 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Network
-from typing import Any, TypeVar
+from typing import Any
+
+from stackfile.network.netns import in_netns
 
 __all__ = [
     "InsideConfig",
@@ -25,7 +27,6 @@ __all__ = [
     "link_exists",
 ]
 
-T = TypeVar("T")
 _local = threading.local()
 
 
@@ -115,7 +116,7 @@ class InsideConfig:
 
 def configure_inside(netns_path: str, config: InsideConfig) -> None:
     """Loopback up, addresses and links up, default route — from inside the namespace."""
-    _in_netns(netns_path, lambda: _configure(config))
+    in_netns(netns_path, lambda: _configure(config))
 
 
 def _configure(config: InsideConfig) -> None:
@@ -139,29 +140,7 @@ def links_inside(netns_path: str) -> list[str]:
         with IPRoute() as ipr:
             return sorted(str(m.get_attr("IFLA_IFNAME")) for m in ipr.get_links())
 
-    return _in_netns(netns_path, names)
-
-
-def _in_netns(netns_path: str, fn: Callable[[], T]) -> T:
-    """Run ``fn`` in a fresh thread that joined the namespace; re-raise its error here."""
-    result: list[Any] = []
-
-    def body() -> None:
-        try:
-            from pyroute2 import netns
-
-            netns.setns(netns_path, flags=0)
-            result.append((True, fn()))
-        except BaseException as exc:  # handed to the caller's thread
-            result.append((False, exc))
-
-    thread = threading.Thread(target=body, name="netns-config", daemon=True)
-    thread.start()
-    thread.join()
-    ok, value = result[0]
-    if not ok:
-        raise value
-    return value
+    return in_netns(netns_path, names)
 
 
 def iter_links(prefix: str) -> Iterable[str]:

@@ -1,28 +1,72 @@
-"""Network namespace files: created first (the CNI order), bind-mounted under ``StorePaths.netns``."""
+"""Network namespace files: created first (the CNI order), bind-mounted under ``StorePaths.netns``.
+
+The system calls go through the runtime's ctypes module (the one place ctypes is allowed); the
+namespace-changing calls run in a throwaway thread, since network namespaces are per thread.
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from stackfile.errors import Internal
+from stackfile.runtime.linux import _libc
 
-__all__ = ["create_netns", "remove_netns"]
+__all__ = ["create_netns", "in_netns", "remove_netns"]
+
+T = TypeVar("T")
+
+
+def in_thread(fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a fresh thread (whose namespaces may change) and hand back its result or error."""
+    result: list[tuple[bool, Any]] = []
+
+    def body() -> None:
+        try:
+            result.append((True, fn()))
+        except BaseException as exc:  # re-raised in the caller's thread
+            result.append((False, exc))
+
+    thread = threading.Thread(target=body, name="netns", daemon=True)
+    thread.start()
+    thread.join()
+    ok, value = result[0]
+    if not ok:
+        raise value
+    return value
+
+
+def in_netns(path: str, fn: Callable[[], T]) -> T:
+    """Run ``fn`` inside the namespace bind-mounted at ``path`` (sockets it opens live there)."""
+    def joined() -> T:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _libc.setns(fd, _libc.CLONE_NEWNET)
+        finally:
+            os.close(fd)
+        return fn()
+
+    return in_thread(joined)
 
 
 def create_netns(path: Path) -> None:
-    """A new, empty network namespace kept alive by a bind mount at ``path``.
-
-    ``unshare --net=FILE`` (util-linux) does unshare + bind mount in ~2.5 ms, faster than
-    pyroute2's forking ``netns.create`` and without ctypes in this package.
-    """
+    """A new, empty network namespace kept alive by a bind mount at ``path`` (~0.3 ms; the
+    ``unshare --net=FILE`` binary costs ~3 ms of fork and exec)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=False)
-    proc = subprocess.run(["unshare", f"--net={path}", "true"], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
+
+    def make() -> None:
+        _libc.unshare(_libc.CLONE_NEWNET)
+        _libc.mount("/proc/thread-self/ns/net", str(path), None, _libc.MS_BIND)
+
+    try:
+        in_thread(make)
+    except OSError as exc:
         path.unlink(missing_ok=True)
-        raise Internal(f"could not create network namespace {path}: {proc.stderr.strip()}")
+        raise Internal(f"could not create network namespace {path}: {exc}") from None
 
 
 def remove_netns(path: Path) -> None:
@@ -30,9 +74,7 @@ def remove_netns(path: Path) -> None:
     if not path.exists():
         return
     if _is_mounted(path):
-        from pyroute2 import netns
-
-        netns.remove(str(path))  # umount2(MNT_DETACH) + unlink
+        _libc.umount2(str(path), _libc.MNT_DETACH)
     path.unlink(missing_ok=True)
 
 
