@@ -12,7 +12,6 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +36,14 @@ from stackfile.store.paths import StorePaths
 __all__ = ["Builder", "build_many"]
 
 
-@dataclass
 class StageResult:
-    layers: tuple[str, ...]
-    config: ImageConfig
-    created: str
-    history: list[dict[str, Any]] = field(default_factory=list)
+    """A built stage: its layers (bottom first), config, creation time and history."""
+
+    __slots__ = ("config", "created", "history", "layers")
+
+    def __init__(self, layers: tuple[str, ...], config: ImageConfig, created: str,
+                 history: list[dict[str, Any]]) -> None:
+        self.layers, self.config, self.created, self.history = layers, config, created, history
 
 
 class Builder:

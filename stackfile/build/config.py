@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import posixpath
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from stackfile.spec import recipe as ir
@@ -16,13 +15,16 @@ DEFAULT_SHELL = ("/bin/sh", "-c")
 _NS = 1_000_000_000
 
 
-@dataclass
 class ImageConfig:
     """Mutable OCI ``config`` section plus build-only state (shell, ARG values in scope)."""
 
-    doc: dict[str, Any] = field(default_factory=dict)
-    args: dict[str, str] = field(default_factory=dict)
-    cmd_set: bool = False  # CMD given in this stage (then ENTRYPOINT keeps it)
+    __slots__ = ("args", "cmd_set", "doc")
+
+    def __init__(self, doc: dict[str, Any] | None = None, args: dict[str, str] | None = None,
+                 cmd_set: bool = False) -> None:
+        self.doc: dict[str, Any] = doc if doc is not None else {}
+        self.args: dict[str, str] = args if args is not None else {}
+        self.cmd_set = cmd_set  # CMD given in this stage (then ENTRYPOINT keeps it)
 
     @classmethod
     def from_oci(cls, doc: Mapping[str, Any]) -> ImageConfig:

@@ -8,8 +8,8 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from stackfile.build.statcache import StatCache
 from stackfile.errors import InvalidSpec, Location, NotFound
@@ -18,8 +18,7 @@ from stackfile.spec.ignore import IgnoreRules
 __all__ = ["BuildContext", "Entry"]
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One file system entry to copy: host path, path relative to the source root, its lstat."""
 
     path: str

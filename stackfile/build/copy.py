@@ -8,8 +8,8 @@ import posixpath
 import shutil
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from stackfile.build.context import Entry
 from stackfile.build.rootfs import LayeredView
@@ -17,8 +17,7 @@ from stackfile.build.rootfs import LayeredView
 __all__ = ["CopyPlan", "SourceItem", "copy_into", "ensure_dirs", "view_walk"]
 
 
-@dataclass(frozen=True)
-class SourceItem:
+class SourceItem(NamedTuple):
     """One resolved COPY source: its name (basename used for file destinations) and its entries."""
 
     name: str
@@ -27,8 +26,7 @@ class SourceItem:
     host_path: str
 
 
-@dataclass(frozen=True)
-class CopyPlan:
+class CopyPlan(NamedTuple):
     dest: str  # absolute image path, as written (a trailing "/" means "into this directory")
     owner: tuple[int, int] | None = None
     mode: int | None = None

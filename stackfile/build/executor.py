@@ -8,28 +8,25 @@ container (:mod:`stackfile.build.run`); tests use fakes that count executions.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from stackfile.errors import InvalidSpec, Location
 
 __all__ = ["BuildFailed", "CacheDir", "Executor", "RunJob"]
 
 
-@dataclass(frozen=True)
-class CacheDir:
+class CacheDir(NamedTuple):
     """A persistent cache mount: host directory → target inside the build container."""
 
     source: str
     target: str
 
 
-@dataclass(frozen=True)
-class RunJob:
+class RunJob(NamedTuple):
     argv: tuple[str, ...]
     layers: tuple[str, ...]  # lower dirs, top first
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = {}
     cwd: str = "/"
     user: str = ""
     network: str = "host"  # "host" or "none"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,31 +28,33 @@ def location_of(step: object) -> Location:
     return Location(file=getattr(src, "file", None), line=getattr(src, "line", None))
 
 
-@dataclass
 class PlannedStep:
     """One step with its key and the config in force when it runs (for RUN: env, user, shell)."""
 
-    step: Any
-    key: str
-    config: ImageConfig
-    sources: list[Path] = field(default_factory=list)  # COPY from the context
-    from_stage: StagePlan | None = None  # COPY --from=<stage>
-    from_image: ImageRecord | None = None  # COPY --from=<image>
+    __slots__ = ("config", "from_image", "from_stage", "key", "sources", "step")
+
+    def __init__(self, step: Any, key: str, config: ImageConfig) -> None:
+        self.step = step
+        self.key = key
+        self.config = config
+        self.sources: list[Path] = []  # COPY from the context
+        self.from_stage: StagePlan | None = None  # COPY --from=<stage>
+        self.from_image: ImageRecord | None = None  # COPY --from=<image>
 
     @property
     def is_layer_step(self) -> bool:
         return not is_metadata(self.step) or isinstance(self.step, ir.Workdir)
 
 
-@dataclass
 class StagePlan:
-    index: int
-    name: str
-    base_image: ImageRecord | None
-    base_stage: StagePlan | None
-    steps: list[PlannedStep]
-    key: str
-    config: ImageConfig
+    """A planned stage: its base (an image or an earlier stage), steps, final key and config."""
+
+    __slots__ = ("base_image", "base_stage", "config", "index", "key", "name", "steps")
+
+    def __init__(self, index: int, name: str, base_image: ImageRecord | None, base_stage: StagePlan | None,
+                 steps: list[PlannedStep], key: str, config: ImageConfig) -> None:
+        self.index, self.name, self.base_image, self.base_stage = index, name, base_image, base_stage
+        self.steps, self.key, self.config = steps, key, config
 
 
 ImageResolver = Callable[[str, Location], ImageRecord]
