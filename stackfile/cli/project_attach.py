@@ -32,8 +32,21 @@ def _watch(ctx: Any, ids: set[str], stop: threading.Event, abort: bool, codes: d
         time.sleep(POLL)
 
 
+def _start_watch(g: Any, services: list[str], stop: threading.Event) -> None:
+    from stackfile.cli.project_render import EventPrinter
+    from stackfile.engine.watch import run_watch
+
+    def body() -> None:
+        try:
+            run_watch(g, services, no_up=True, sink=EventPrinter(), stop=stop)
+        except Exception as exc:  # the watcher failing must not kill the attached session
+            click.echo(f"watch stopped: {exc}", err=True)
+
+    threading.Thread(target=body, daemon=True, name="watch").start()
+
+
 def attach(g: Any, result: Any, *, abort: bool, exit_code_from: str | None, timeout: float | None,
-           color: bool, prefix: bool) -> int:
+           color: bool, prefix: bool, watch: bool = False) -> int:
     """Follow the logs of the services ``up`` started; returns the exit code for the CLI."""
     from stackfile.engine import project_ops
     from stackfile.engine.project_logs import follow_containers
@@ -48,16 +61,21 @@ def attach(g: Any, result: Any, *, abort: bool, exit_code_from: str | None, time
     codes: dict[str, int] = {}
     threading.Thread(target=_watch, args=(ctx, {s.id for s in statuses}, stop, abort, codes),
                      daemon=True).start()
+    watch_stop = threading.Event()
+    if watch:
+        _start_watch(g, list(result.services), watch_stop)
     try:
         for line in follow_containers(ctx, statuses, stop=stop):
             printer(line)
     except KeyboardInterrupt:
+        watch_stop.set()
         click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
         try:
             project_ops.stop(g, tuple(result.services), timeout=timeout)
         except KeyboardInterrupt:
             project_ops.kill(g, tuple(result.services))
         return 130
+    watch_stop.set()
     if abort:
         click.echo("Aborting on container exit...", err=True)
         project_ops.stop(g, tuple(result.services), timeout=timeout)

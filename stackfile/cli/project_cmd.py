@@ -58,13 +58,14 @@ def _short(name: str, project: str) -> str:
 @click.option("-t", "--timeout", type=float, help="Shutdown timeout in seconds.")
 @click.option("--no-color", is_flag=True, help="Monochrome output.")
 @click.option("--no-log-prefix", is_flag=True, help="Don't prefix log lines with the container.")
+@click.option("-w", "--watch", is_flag=True, help="Watch files (develop.watch) and sync/rebuild/restart.")
 @click.option("--quiet-pull", is_flag=True, hidden=True)
 @click.pass_obj
 def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wait_timeout: float | None,
        build: bool, no_build: bool, force_recreate: bool, no_recreate: bool, no_deps: bool, no_start: bool,
        remove_orphans: bool, dry_run: bool, abort_on_container_exit: bool, exit_code_from: str | None,
        scale: tuple[str, ...], timeout: float | None, no_color: bool, no_log_prefix: bool,
-       quiet_pull: bool) -> int:
+       watch: bool, quiet_pull: bool) -> int:
     """Create and start the stack's containers (only what changed)."""
     if force_recreate and no_recreate:
         raise click.UsageError("--force-recreate and --no-recreate are incompatible")
@@ -74,7 +75,7 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
              "no_recreate": no_recreate, "remove_orphans": remove_orphans, "build": build,
              "no_build": no_build, "no_start": no_start, "scale": _parse_scale(scale)}
     detach = detach or wait
-    if detach and not dry_run and not wait:
+    if detach and not dry_run and not wait and not watch:
         from stackfile.engine.project_fast import unchanged
 
         if unchanged(g, flags) is not None:
@@ -94,13 +95,19 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
         text = str(result.plan)
         click.echo(text if text else "nothing to do", err=not text)
         return 0
+    if watch and detach:
+        from stackfile.engine.watch import start_detached_watch
+
+        state = start_detached_watch(g, services, sink=EventPrinter())
+        click.echo(f"watching in the background (pid {state.pid})", err=True)
+        return 0
     if detach or no_start:
         return 0
     from stackfile.cli.project_attach import attach
 
     return attach(g, result, abort=abort_on_container_exit or bool(exit_code_from),
                   exit_code_from=exit_code_from, timeout=timeout, color=not no_color,
-                  prefix=not no_log_prefix)
+                  prefix=not no_log_prefix, watch=watch)
 
 
 @click.command()

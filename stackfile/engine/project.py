@@ -219,7 +219,7 @@ def _rmi(ctx: ProjectContext, mode: str) -> Mapping[str, str]:
 
 def _stop_watch(ctx: ProjectContext) -> None:
     try:
-        from stackfile.engine.watch import stop_watch  # type: ignore[attr-defined,unused-ignore]
+        from stackfile.watch.state import stop_watch
     except ImportError:
         return
     try:
