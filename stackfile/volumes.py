@@ -290,6 +290,21 @@ class VolumeManager:
                               location=Location(key_path=f"services.{service}.volumes"))
         return mounts
 
+    def service_mounts(self, stack: Any, service: Any, *, container: str, working_dir: str = ".",
+                       image_layers: Sequence[str] = ()) -> list[Mount]:
+        """:meth:`mounts_for` from the models: ``stack`` (``spec.model.Stack``, its ``name`` is the
+        project) and one of its services, plus the service's short ``tmpfs:`` list."""
+        mounts = self.mounts_for(service.name, service.volumes, project=_get(stack, "name") or "",
+                                 container=container, declared=_get(stack, "volumes") or {},
+                                 project_dir=working_dir, image_layers=image_layers)
+        for item in _get(service, "tmpfs") or ():
+            target, _, opts = str(item).partition(":")
+            size = next((o.split("=", 1)[1] for o in opts.split(",") if o.startswith("size=")), None)
+            mode = next((o.split("=", 1)[1] for o in opts.split(",") if o.startswith("mode=")), None)
+            where = Location(key_path=f"services.{service.name}.tmpfs")
+            mounts.append(_tmpfs({"tmpfs": {"size": _size(size, where), "mode": mode}}, target, where))
+        return mounts
+
     def _mount(self, service: str, entry: Any, where: Location, project: str, container: str,
                declared: Mapping[str, Any], project_dir: Path, layers: Sequence[str]) -> Mount:
         kind, target = _get(entry, "type"), _get(entry, "target") or ""
@@ -356,6 +371,19 @@ def _tmpfs(entry: Any, target: str, where: Location) -> Mount:
     except ValueError:
         raise InvalidSpec(f"invalid tmpfs size or mode for {target}", location=where) from None
     return Mount(type="tmpfs", target=target, tmpfs_size=size, tmpfs_mode=mode)
+
+
+def _size(text: str | None, where: Location) -> int | None:
+    if text is None:
+        return None
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    try:
+        if text[-1:].lower() in units:
+            return int(float(text[:-1]) * units[text[-1].lower()])
+        return int(text)
+    except ValueError:
+        raise InvalidSpec(f"invalid tmpfs size {text!r}", location=where,
+                          hint="bytes, or 64k, 16m, 1g") from None
 
 
 def _check_name(name: str) -> None:

@@ -122,3 +122,19 @@ def test_first_use_copies_image_content_with_overlay_semantics(vm: VolumeManager
     again = vm.mounts_for("db", [{"type": "volume", "source": "d", "target": "/srv/data"}], project="p",
                           container="c2", declared={"d": None}, image_layers=layers)
     assert Path(again[0].source, "new.txt").read_text() == "changed"  # copied once, never again
+
+
+def test_service_mounts_from_the_models(vm: VolumeManager, tmp_path: Path) -> None:
+    from stackfile.spec.model import Stack
+
+    stack = Stack.model_validate({
+        "name": "proj",
+        "services": {"web": {"image": "busybox", "tmpfs": ["/run:size=64k,mode=1777", "/tmp"],
+                             "volumes": [{"type": "volume", "source": "data", "target": "/data"}]}},
+        "volumes": {"data": {}},
+    })
+    mounts = vm.service_mounts(stack, stack.services["web"], container="proj-web-1",
+                               working_dir=str(tmp_path))
+    assert [m.target for m in mounts] == ["/data", "/run", "/tmp"]
+    assert mounts[0].source == vm.inspect("proj_data").mountpoint
+    assert (mounts[1].tmpfs_size, mounts[1].tmpfs_mode, mounts[2].tmpfs_size) == (65536, 0o1777, None)
