@@ -154,10 +154,9 @@ def ps(g: GlobalOptions, services: tuple[str, ...], all_: bool, fmt: str, quiet:
         for r in rows:
             click.echo(json.dumps(r, sort_keys=True))
     else:
-        from stackfile.cli.project_render import table
+        from stackfile.cli.project_render import ps_table
 
-        table(rows, [("Name", "NAME"), ("Image", "IMAGE"), ("Command", "COMMAND"), ("Service", "SERVICE"),
-                     ("CreatedAt", "CREATED"), ("Status", "STATUS"), ("Ports", "PORTS")])
+        ps_table(rows)
 
 
 @click.command()

@@ -85,3 +85,31 @@ class LogPrinter:
                 label = click.style(label, fg=self.colours.get(line.container, "white"))
             text = label + text
         click.echo(text)
+
+
+def _ago(stamp: str, now: float) -> str:
+    from datetime import datetime
+
+    from stackfile.engine.project_status import human_duration
+
+    try:
+        then = datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00").timestamp()
+    except ValueError:
+        return stamp
+    return f"{human_duration(now - then)} ago"
+
+
+def _command(text: str, width: int = 20) -> str:
+    flat = " ".join(text.split())
+    return f'"{flat[:width]}…"' if len(flat) > width else f'"{flat}"'
+
+
+def ps_table(rows: list[dict[str, Any]]) -> None:
+    """``ps``'s table: Docker's columns, quoted and shortened command, relative creation time."""
+    import time
+
+    now = time.time()
+    shown = [{**r, "Command": _command(str(r["Command"])), "CreatedAt": _ago(str(r["CreatedAt"]), now)}
+             for r in rows]
+    table(shown, [("Name", "NAME"), ("Image", "IMAGE"), ("Command", "COMMAND"), ("Service", "SERVICE"),
+                  ("CreatedAt", "CREATED"), ("Status", "STATUS"), ("Ports", "PORTS")])
