@@ -103,7 +103,8 @@ class BoundPort:
     protocol: str
 
     def __str__(self) -> str:
-        return f"{self.host_ip or '0.0.0.0'}:{self.host_port}->{self.container_port}/{self.protocol}"
+        ip = self.host_ip or "0.0.0.0"
+        return f"{f'[{ip}]' if ':' in ip else ip}:{self.host_port}->{self.container_port}/{self.protocol}"
 
 
 @dataclass(frozen=True)

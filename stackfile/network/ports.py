@@ -33,28 +33,35 @@ def port_range(binding: PortBinding, who: str = "") -> tuple[int, int]:
     return lo, hi
 
 
-def _bind_one(binding: PortBinding, who: str) -> tuple[socket.socket, BoundPort]:
+def _open(ip: str, port: int, proto: str) -> socket.socket:
+    """A bound (and, for TCP, listening) socket; IPv6 sockets never take the IPv4 port too."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
+    try:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        if proto == "tcp":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((ip, port))
+        if proto == "tcp":
+            sock.listen(256)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _bind_one(binding: PortBinding, who: str) -> list[tuple[socket.socket, BoundPort]]:
     proto = binding.protocol.lower()
     if proto not in ("tcp", "udp"):
         raise InvalidSpec(f"unsupported protocol {binding.protocol!r} for port {binding.container_port}",
                           location=_where(who), hint="tcp or udp")
-    ip = binding.host_ip or "0.0.0.0"
-    if ip == "::":
-        ip = "0.0.0.0"
-    if ":" in ip:
-        raise InvalidSpec(f"IPv6 host_ip {ip} is not supported yet", location=_where(who),
-                          hint="use an IPv4 address or leave host_ip empty")
+    ip = binding.host_ip.strip("[]") if binding.host_ip else "0.0.0.0"
     lo, hi = port_range(binding, who)
     for port in range(lo, hi + 1):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
         try:
-            if proto == "tcp":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((ip, port))
-            if proto == "tcp":
-                sock.listen(256)
+            sock = _open(ip, port, proto)
         except OSError as exc:
-            sock.close()
             if exc.errno == errno.EADDRNOTAVAIL:
                 raise InvalidSpec(f"host_ip {ip} is not an address of this host",
                                   location=_where(who)) from None
@@ -64,8 +71,14 @@ def _bind_one(binding: PortBinding, who: str) -> tuple[socket.socket, BoundPort]
             raise Conflict(f"port {ip}:{shown}/{proto} is already in use on the host"
                            + (f" (service {who!r})" if who else ""), location=_where(who),
                            hint="stop what listens there or publish another host port") from None
-        bound = BoundPort(binding.host_ip, sock.getsockname()[1], binding.container_port, proto)
-        return sock, bound
+        real = sock.getsockname()[1]
+        out = [(sock, BoundPort(binding.host_ip, real, binding.container_port, proto))]
+        if not binding.host_ip:  # like Docker: the same port on IPv6 too, where the host has it
+            try:
+                out.append((_open("::", real, proto), BoundPort("::", real, binding.container_port, proto)))
+            except OSError:
+                pass
+        return out
     raise AssertionError("unreachable")
 
 
@@ -74,7 +87,7 @@ def bind_all(bindings: Sequence[PortBinding], who: str = "") -> list[tuple[socke
     done: list[tuple[socket.socket, BoundPort]] = []
     try:
         for b in bindings:
-            done.append(_bind_one(b, who))
+            done.extend(_bind_one(b, who))
     except BaseException:
         for sock, _ in done:
             sock.close()

@@ -21,8 +21,7 @@ def main(argv: list[str]) -> None:
     forwards = []
     for item in args.map:
         fd, proto, ip, port = item.split(":")
-        kind = socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM
-        forwards.append(Forward(socket.socket(socket.AF_INET, kind, fileno=int(fd)), proto, (ip, int(port))))
+        forwards.append(Forward(socket.socket(fileno=int(fd)), proto, (ip, int(port))))  # family from fd
     asyncio.run(serve(forwards, Path(args.db) if args.db else None, args.sandbox))
 
 

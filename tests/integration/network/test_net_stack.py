@@ -142,6 +142,10 @@ def test_published_tcp_and_udp(stack: dict[str, Sandbox], nm: NetworkManager, pr
 
     assert until(lambda: http() == "published\n")
     assert http(web1.endpoints[0].gateway) == "published\n"  # any host address, not only loopback
+    if socket.has_ipv6 and [p for p in nm.ports(web1.id, 80) if p.host_ip == "::"]:
+        with socket.create_connection(("::1", tcp.host_port), timeout=3) as conn:  # and IPv6, like Docker
+            conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            assert conn.recv(4096).startswith(b"HTTP/1.")
 
     def echo() -> bytes:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
