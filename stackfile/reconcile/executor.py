@@ -69,10 +69,13 @@ def execute(plan: Plan, handlers: Mapping[Kind, Handler], *, sink: EventSink = d
     result = ExecutionResult()
     plan.graph.check_acyclic()
     pending = {k: set(plan.graph.dependencies(k)) for k in plan.actions}
+    priority = _critical_path(plan)
     running: dict[Future[None], str] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="plan") as pool:
+    workers = max(1, workers)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plan") as pool:
         while pending or running:
-            for key in sorted(k for k, deps in pending.items() if not deps):
+            ready = sorted((k for k, deps in pending.items() if not deps), key=lambda k: (-priority[k], k))
+            for key in ready[: workers - len(running)]:
                 del pending[key]
                 running[pool.submit(_run, plan.actions[key], handlers, sink)] = key
             if not running:
@@ -92,6 +95,16 @@ def execute(plan: Plan, handlers: Mapping[Kind, Handler], *, sink: EventSink = d
                     result.failed[key] = error
                     _skip_dependents(plan, key, pending, result, sink)
     return result
+
+
+def _critical_path(plan: Plan) -> dict[str, int]:
+    """Each action's longest chain of dependents: the ready action with the longest one runs first,
+    so a dependency chain (start s1 -> s2 -> ...) is never queued behind independent work."""
+    height: dict[str, int] = {}
+    for level in reversed(plan.graph.levels()):
+        for key in level:
+            height[key] = 1 + max((height[d] for d in plan.graph.dependents(key)), default=0)
+    return height
 
 
 def _run(action: Action, handlers: Mapping[Kind, Handler], sink: EventSink) -> None:
