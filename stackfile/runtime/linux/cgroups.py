@@ -23,6 +23,7 @@ __all__ = ["CGROUP_ROOT", "Cgroup", "V1Cgroup", "V2Cgroup", "for_container"]
 CGROUP_ROOT = "/sys/fs/cgroup"
 _PERIOD = 100_000
 _V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer")
+_V1_ALWAYS = ("memory", "freezer")  # accounting + OOM, pause; cpu/pids only when limited
 
 
 def _write(path: Path, value: str | int) -> None:
@@ -118,7 +119,8 @@ class Cgroup:
 
 
 class V1Cgroup(Cgroup):
-    """cgroup v1: memory, cpu, cpuacct, pids and freezer hierarchies, each mounted separately."""
+    """cgroup v1: memory and freezer hierarchies always, cpu and pids when the container is limited
+    there (every hierarchy joined costs a migration with an RCU grace period at start)."""
 
     version = 1
 
@@ -130,9 +132,12 @@ class V1Cgroup(Cgroup):
         return self.root / controller / "stackfile" / self.id
 
     def create(self, resources: Resources) -> None:
-        for d in self.dirs():
-            d.mkdir(parents=True, exist_ok=True)
         r = resources
+        wanted = {*_V1_ALWAYS, *(("cpu",) if r.cpus is not None or r.cpu_shares is not None else ()),
+                  *(("pids",) if r.pids_limit is not None and r.pids_limit > 0 else ())}
+        for c in sorted(wanted):
+            if (self.root / c).is_dir():
+                self._dir(c).mkdir(parents=True, exist_ok=True)
         mem = self._dir("memory")
         if r.memory is not None:
             _write(mem / "memory.limit_in_bytes", r.memory)

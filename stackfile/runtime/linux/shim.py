@@ -14,7 +14,7 @@ import sys
 import time
 
 from stackfile.runtime.linux.logs import pump
-from stackfile.runtime.linux.state import ContainerDir, State, now_rfc3339, process_alive
+from stackfile.runtime.linux.state import ContainerDir, State, process_alive
 from stackfile.runtime.linux.supervise import Run, backoff, should_restart
 
 __all__ = ["run_shim", "spawn_shim"]
@@ -81,7 +81,8 @@ def _one_run(run: Run, state: State, ready: int | None) -> int | None:
         os.write(ready, b"ok %d" % pid)
         os.close(ready)
     pump(sources, str(run.cdir.sub("log.json")))
-    return run.reap(pid, state)
+    return run.reap(pid, state, lambda code: should_restart(run.spec.restart, code, state.restart_count,
+                                                           run.cdir.stop_requested()))
 
 
 def _sleep_unless_stopped(cdir: ContainerDir, delay: float) -> bool:
@@ -116,12 +117,9 @@ def _supervise(run: Run, cdir: ContainerDir, ready: int | None) -> bool:
         if code is None:
             return ready is None
         ready = None
-        if not should_restart(run.spec.restart, code, state.restart_count, cdir.stop_requested()):
+        if state.status != "restarting":
             return True
         delay, attempt = backoff(attempt, time.monotonic() - began)
-        state.status = "restarting"
-        state.supervisor, state.finished_at = os.getpid(), state.finished_at or now_rfc3339()
-        cdir.write_state(state)
         if not _sleep_unless_stopped(cdir, delay):
             state.status = "exited"
             cdir.write_state(state)

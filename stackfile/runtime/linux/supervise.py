@@ -95,20 +95,20 @@ class Run:
         self.cdir.write_state(state)
         return pid
 
-    def reap(self, pid: int, state: State) -> int:
-        """Wait for PID 1, record its exit code and OOM kill, remove the cgroup."""
-        while True:
-            try:
-                _, status = os.waitpid(pid, 0)
-                break
-            except ChildProcessError:
-                status = 255 << 8
-                break
+    def reap(self, pid: int, state: State, restart: Callable[[int], bool] = lambda _code: False) -> int:
+        """Wait for PID 1, remove the cgroup, record exit code and OOM kill; the status becomes
+        ``restarting`` when ``restart(code)`` says so, else ``exited`` (one write: no waiter sees
+        a transient exit)."""
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            status = 255 << 8
         code = os.waitstatus_to_exitcode(status)
         code = code if code >= 0 else 128 - code
         state.oom_killed = self.cgroup.oom_kills() > self.oom_before
         self.cleanup()
-        state.status, state.pid, state.pid_start = "exited", None, None
+        state.status = "restarting" if restart(code) else "exited"
+        state.pid, state.pid_start = None, None
         state.exit_code, state.finished_at = code, now_rfc3339()
         self.cdir.write_state(state)
         return code
