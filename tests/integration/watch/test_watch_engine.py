@@ -1,0 +1,111 @@
+"""run_watch end to end on the quickstart example: up, sync into the running web container,
+sync+restart, rebuild (a recreate), the watch.json state, and stop."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from stackfile.cli.main import GlobalOptions
+from stackfile.engine.project import DownOptions, down
+from stackfile.engine.project_context import open_project
+from stackfile.engine.watch import run_watch, watch_status
+from stackfile.events import Event
+from stackfile.reconcile import labels as L
+from tests.conftest import needs_root
+
+pytestmark = needs_root
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "quickstart"
+OVERRIDE = """\
+services:
+  web:
+    ports: !reset []
+    develop:
+      watch:
+        - {action: sync, path: ./site, target: /srv/site, initial_sync: true}
+        - {action: sync+restart, path: ./conf, target: /etc/web}
+        - {action: rebuild, path: ./deps.txt}
+"""
+
+
+def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+@pytest.fixture()
+def project(tmp_path: Path, store_root: Path) -> Iterator[tuple[GlobalOptions, Path]]:
+    work = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLE, work)
+    (work / "watch.yaml").write_text(OVERRIDE)
+    for d in ("site", "conf"):
+        (work / d).mkdir()
+    (work / "site" / "index.html").write_text("v0\n")
+    (work / "deps.txt").write_text("a\n")
+    opts = GlobalOptions(files=[str(work / "stack.yaml"), str(work / "watch.yaml")], root=str(store_root),
+                         environ={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    try:
+        yield opts, work
+    finally:
+        down(opts, DownOptions(volumes=True))
+
+
+def test_run_watch_on_the_quickstart(project: tuple[GlobalOptions, Path]) -> None:
+    opts, work = project
+    events: list[Event] = []
+    stop, ready = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def watcher() -> None:
+        try:
+            run_watch(opts, ["web"], sink=events.append, stop=stop, ready=ready)
+        except BaseException as exc:
+            errors.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=watcher)
+    thread.start()
+    try:
+        assert ready.wait(120) and not errors, errors
+        ctx = open_project(opts)
+        state = watch_status(ctx.paths, ctx.name)
+        assert state is not None and state.services == ("web",)
+
+        def web() -> str:
+            (status,) = [s for s in ctx.containers(all=False) if s.labels.get(L.SERVICE) == "web"]
+            return str(status.id)
+
+        def inside(path: str) -> str | None:
+            try:
+                return (Path(ctx.runtime.rootfs_path(web())) / path.lstrip("/")).read_text()
+            except (OSError, ValueError):
+                return None
+
+        assert inside("/srv/site/index.html") == "v0\n"  # the initial sync
+        (work / "site" / "index.html").write_text("v1\n")
+        wait_for(lambda: inside("/srv/site/index.html") == "v1\n")
+        started = ctx.runtime.inspect(web()).started_at
+        (work / "conf" / "web.conf").write_text("x=1\n")
+        wait_for(lambda: inside("/etc/web/web.conf") == "x=1\n"
+                 and ctx.runtime.inspect(web()).started_at != started)
+        old = web()
+        (work / "deps.txt").write_text("b\n")
+        wait_for(lambda: any(getattr(e, "action", "") == "rebuild" for e in events), timeout=60)
+        assert web() != old  # recreated
+        kinds = [(getattr(e, "action", ""), getattr(e, "rules", ()))
+                 for e in events if e.kind == "watch.action"]
+        assert kinds == [("sync", ("web.develop.watch[0]",)), ("sync+restart", ("web.develop.watch[1]",)),
+                         ("rebuild", ("web.develop.watch[2]",))]
+    finally:
+        stop.set()
+        thread.join(30)
+    ctx = open_project(opts)
+    assert watch_status(ctx.paths, ctx.name) is None
