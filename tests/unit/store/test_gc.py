@@ -49,3 +49,23 @@ def test_gc_removes_only_unreferenced_layers_blobs_and_debris(paths: StorePaths)
     assert os.listdir(paths.ingest) == []
     assert ImageStore(paths).get("app").id == image.id
     assert collect(paths, keep={kept}).layers == ()
+
+
+def test_gc_waits_for_a_build_holding_the_store_lock(paths: StorePaths) -> None:
+    import subprocess
+    import sys
+    import time
+
+    child = ("import sys, time\nfrom stackfile.store.paths import StorePaths\n"
+             "from stackfile.store import lock\n"
+             "with lock.shared(StorePaths.at(sys.argv[1])):\n"
+             "    print('held', flush=True); time.sleep(0.6)\n")
+    proc = subprocess.Popen([sys.executable, "-c", child, str(paths.root)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        start = time.monotonic()
+        collect(paths)
+        assert time.monotonic() - start > 0.3  # blocked until the shared holder let go
+    finally:
+        proc.kill()
+        proc.wait()
