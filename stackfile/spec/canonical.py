@@ -29,6 +29,8 @@ def canonical_service(name: str, service: dict[str, Any], ctx: Context) -> dict[
             continue
         try:
             out[key] = transform(out[key], ctx)
+            if out[key] is None:
+                del out[key]
         except (ValueError, TypeError, KeyError) as exc:
             raise InvalidSpec(
                 f"service {name!r}: invalid {key}: {exc}",

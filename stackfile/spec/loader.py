@@ -204,13 +204,14 @@ def _run(
     merged = resolve_extends(merged, lambda p: session.load_services(p, env))
     merged = strip_tags(merged)
     profiles = active_profiles(opts.profiles, env)
+    defined = set(merged.get("services") or {}) if isinstance(merged.get("services"), dict) else set()
     merged = apply_profiles(merged, profiles)
     name = _project_name(opts, env, merged, workdir)
     ctx = Context(workdir, name, env, home=session.ctx.home)
     config = canonical(merged, ctx)
     from stackfile.spec.validate import validate_project
 
-    validate_project(config)
+    validate_project(config, defined)
     return Project(
         name=name,
         working_dir=workdir,

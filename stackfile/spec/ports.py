@@ -38,11 +38,15 @@ def parse_port(spec: str) -> list[dict[str, Any]]:
     spec = str(spec)
     body, _, proto = spec.partition("/")
     proto = (proto or "tcp").lower()
+    if proto not in ("tcp", "udp", "sctp"):
+        raise ValueError(f"invalid protocol {proto!r} in {spec!r} (use tcp, udp or sctp)")
     ip, rest = _split_ip(body)
     host, sep, container = rest.rpartition(":")
     if not sep:
         host, container = "", rest
     c_lo, c_hi = _range(container, "container")
+    if c_lo == 0:
+        raise ValueError(f"port {spec!r} is missing a target (container) port")
     entry = {"mode": "ingress", **({"host_ip": ip} if ip else {})}
     if not host:
         return [{**entry, "target": p, "protocol": proto} for p in range(c_lo, c_hi + 1)]

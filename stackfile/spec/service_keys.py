@@ -8,7 +8,7 @@ from typing import Any
 
 from stackfile.spec.context import Context
 from stackfile.spec.ports import parse_port, port_long
-from stackfile.spec.units import normalize_duration
+from stackfile.spec.units import normalize_duration, parse_size
 from stackfile.spec.volumes import is_windows_path, parse_volume
 
 __all__ = ["TRANSFORMS", "to_mapping"]
@@ -72,6 +72,8 @@ def volumes(value: Any, ctx: Context) -> list[Any]:
     out = []
     for item in value or []:
         mount = parse_volume(item) if isinstance(item, str) else dict(item)
+        if isinstance(mount.get("bind"), dict) and mount["bind"].get("create_host_path") in (False, "false"):
+            mount["bind"] = {k: v for k, v in mount["bind"].items() if k != "create_host_path"}
         if isinstance(item, dict) and mount.get("type") == "bind" and not mount.get("source"):
             raise ValueError('invalid mount config for type "bind": field source must not be empty')
         _bind_source(mount, ctx)
@@ -110,6 +112,8 @@ def build(value: Any, ctx: Context) -> dict[str, Any]:
     out["context"] = context if "://" in context or context.startswith("git@") else ctx.abspath(context)
     if "dockerfile_inline" not in out:
         out.setdefault("dockerfile", "Dockerfile")
+    if out.get("shm_size") is not None:
+        out["shm_size"] = size(out["shm_size"], ctx)
     if "args" in out:
         args = to_mapping(out["args"])
         out["args"] = {
@@ -228,11 +232,32 @@ def provider(value: Any, ctx: Context) -> Any:
     return out
 
 
+def size(value: Any, ctx: Context) -> Any:
+    """Byte sizes print as a decimal string of bytes (``512m`` → ``"536870912"``); -1 stays."""
+    if value is None or value == -1 or value == "-1":
+        return value
+    return str(parse_size(value))
+
+
+def _resources(value: Any, ctx: Context) -> Any:
+    out = dict(value or {})
+    for part in ("limits", "reservations"):
+        if isinstance(out.get(part), dict) and out[part].get("memory") is not None:
+            out[part] = {**out[part], "memory": size(out[part]["memory"], ctx)}
+    return out
+
+
 def deploy(value: Any, ctx: Context) -> Any:
     out = dict(value or {})
     if "labels" in out:
         out["labels"] = to_mapping(out["labels"], empty="")
+    if isinstance(out.get("resources"), dict):
+        out["resources"] = _resources(out["resources"], ctx)
     return out
+
+
+def omit_false(value: Any, ctx: Context) -> Any:
+    return None if value is False or value == "false" else value
 
 
 def logging(value: Any, ctx: Context) -> Any:
@@ -267,6 +292,16 @@ TRANSFORMS: dict[str, Transform] = {
     "dns_search": string_or_list,
     "entrypoint": shell_split,
     "expose": stringified_list,
+    "group_add": stringified_list,
+    "mem_limit": size,
+    "mem_reservation": size,
+    "memswap_limit": size,
+    "oom_kill_disable": omit_false,
+    "privileged": omit_false,
+    "read_only": omit_false,
+    "shm_size": size,
+    "stdin_open": omit_false,
+    "tty": omit_false,
     "extra_hosts": extra_hosts,
     "healthcheck": healthcheck,
     "labels": labels,

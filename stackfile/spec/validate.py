@@ -81,7 +81,8 @@ def _valid(kind: str, names: set[str]) -> str:
     return f"declare it under top-level {kind}: (defined: {', '.join(sorted(names)) or 'none'})"
 
 
-def check_depends_on(config: dict[str, Any]) -> None:
+def check_depends_on(config: dict[str, Any], defined: set[str] | None = None) -> None:
+    """Dependencies must be defined; an inactive (profile) one is fine only when not required."""
     services = config.get("services") or {}
     graph: Graph[str] = Graph()
     for name, svc in _services(config):
@@ -89,11 +90,17 @@ def check_depends_on(config: dict[str, Any]) -> None:
         for dep, cond in sorted((svc.get("depends_on") or {}).items()):
             if dep in services:
                 graph.add_edge(name, dep)
-            elif cond.get("required", True):
+            elif dep not in (defined or ()) or cond.get("required", True):
                 raise _fail(
                     f"services.{name}.depends_on",
                     f"service {name!r} depends on undefined service {dep!r}",
-                    hint="valid services: " + ", ".join(sorted(services)),
+                    hint="valid services: "
+                    + ", ".join(sorted(services))
+                    + (
+                        "; an inactive profile's service needs required: false"
+                        if dep in (defined or ())
+                        else ""
+                    ),
                 )
     cycle = graph.find_cycle()
     if cycle:
@@ -102,6 +109,34 @@ def check_depends_on(config: dict[str, Any]) -> None:
             "dependency cycle detected: " + " -> ".join(cycle),
             hint="remove one depends_on (or link/volumes_from) so the dependencies form a tree",
         )
+
+
+def check_build(config: dict[str, Any]) -> None:
+    for name, svc in _services(config):
+        build = svc.get("build") or {}
+        if build.get("dockerfile_inline") and "dockerfile" in build and build["dockerfile"] != "Dockerfile":
+            raise _fail(
+                f"services.{name}.build",
+                f"service {name!r} declares mutually exclusive dockerfile and dockerfile_inline",
+                hint="keep one of build.dockerfile and build.dockerfile_inline",
+            )
+
+
+def check_scale(config: dict[str, Any]) -> None:
+    for name, svc in _services(config):
+        replicas = (svc.get("deploy") or {}).get("replicas")
+        if svc.get("scale") is not None and replicas is not None and str(svc["scale"]) != str(replicas):
+            raise _fail(
+                f"services.{name}.scale",
+                f"service {name!r}: can't set distinct values on 'scale' and 'deploy.replicas'",
+                hint="set the number of replicas in one place only",
+            )
+        if svc.get("cpus") is not None and _float(svc["cpus"]) is None:
+            raise _fail(
+                f"services.{name}.cpus",
+                f"service {name!r}: cpus must be a number, got {svc['cpus']!r}",
+                hint="e.g. cpus: 1.5",
+            )
 
 
 def check_devices(config: dict[str, Any]) -> None:
@@ -177,18 +212,46 @@ def check_restart(config: dict[str, Any]) -> None:
             )
 
 
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def check_resource_conflicts(config: dict[str, Any]) -> None:
+    """``mem_limit``/``cpus`` and ``deploy.resources.limits`` must agree when both are set."""
+    for name, svc in _services(config):
+        limits = ((svc.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+        for short, long in (("mem_limit", "memory"), ("cpus", "cpus")):
+            a, b = svc.get(short), limits.get(long)
+            if a is not None and b is not None and _float(a) != _float(b):
+                raise _fail(
+                    f"services.{name}.{short}",
+                    f"service {name!r}: can't set distinct values on '{short}' and "
+                    f"'deploy.resources.limits.{long}'",
+                    hint="set the limit in one place only",
+                )
+
+
 CHECKS: list[Check] = [
+    check_build,
+    check_scale,
+    check_resource_conflicts,
     check_restart,
     check_network_mode,
     check_references,
-    check_depends_on,
     check_devices,
     check_container_names,
     check_images,
 ]
 
 
-def validate_project(config: dict[str, Any]) -> None:
-    """Run every check in :data:`CHECKS` (the first failure is raised)."""
+def validate_project(config: dict[str, Any], defined: set[str] | None = None) -> None:
+    """Run every check in :data:`CHECKS` (the first failure is raised).
+
+    ``defined`` names every service before profiles were applied (for ``depends_on``).
+    """
     for check in CHECKS:
         check(config)
+    check_depends_on(config, defined)
