@@ -56,6 +56,7 @@ def test_gc_waits_for_a_build_holding_the_store_lock(paths: StorePaths) -> None:
     import sys
     import time
 
+    _layer(paths, "x")  # a store with a database
     child = ("import sys, time\nfrom stackfile.store.paths import StorePaths\n"
              "from stackfile.store import lock\n"
              "with lock.shared(StorePaths.at(sys.argv[1])):\n"
