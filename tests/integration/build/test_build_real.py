@@ -147,3 +147,54 @@ def test_independent_images_build_in_parallel_threads(store_root: Path) -> None:
     for i in range(4):
         assert (paths.layer(built[f"img{i}"].layers[-1]) / "f2").read_text() == f"{i}-2\n"
     assert built["child"].layers == built["img0"].layers  # "cat" changed nothing: no new layer
+
+
+KILL_CHILD = """
+import sys
+from stackfile.engine.images import build_dockerfile
+from stackfile.store.paths import StorePaths
+
+def sink(event):
+    if event.kind == "build.step.start":
+        print(event.step, flush=True)
+
+build_dockerfile(StorePaths.at(sys.argv[1]), sys.argv[2], sink=sink)
+"""
+
+
+def test_kill_9_during_a_real_run_then_rebuild(store_root: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from stackfile.engine.images import remove_stale_build_containers
+    from stackfile.store.layers import LayerStore
+
+    paths = StorePaths.at(store_root / "store")
+    ctx = store_root / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo 1 > /one\nRUN echo 2 > /two\n"
+                                    "RUN echo 3 > /three && sleep 2\nRUN echo 4 > /four\n")
+    repo = Path(__file__).resolve().parents[3]
+    proc = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(paths.root), str(ctx)], cwd=repo,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "sleep" in line:
+                break
+        time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    try:
+        layers = LayerStore(paths)
+        assert sorted(os.listdir(paths.layers)) == sorted(layers.list())  # no half layer is visible
+        sink = Sink()
+        image = build_dockerfile(paths, str(ctx), sink=sink)
+        assert sink.take()[:2] == (2, 2)  # one and two reused; three and four ran again
+        assert (paths.layer(image.layers[3]) / "three").read_text() == "3\n"
+    finally:
+        remove_stale_build_containers(paths, min_age=0)
+    assert [d for d in os.listdir(paths.containers) if not d.startswith(".")] == []
