@@ -256,6 +256,19 @@ def deploy(value: Any, ctx: Context) -> Any:
     return out
 
 
+def blkio(value: Any, ctx: Context) -> Any:
+    out = dict(value or {})
+    for key in ("device_read_bps", "device_write_bps"):
+        if isinstance(out.get(key), list):
+            out[key] = [{**d, "rate": size(d.get("rate"), ctx)} if isinstance(d, dict) else d for d in out[key]]
+    return out
+
+
+def gpus(value: Any, ctx: Context) -> Any:
+    """``gpus: all`` is a device request for every GPU (``count: -1``)."""
+    return [{"count": -1}] if value == "all" else value
+
+
 def omit_false(value: Any, ctx: Context) -> Any:
     return None if value is False or value == "false" else value
 
@@ -281,6 +294,7 @@ def models(value: Any, ctx: Context) -> Any:
 
 TRANSFORMS: dict[str, Transform] = {
     "annotations": labels,
+    "blkio_config": blkio,
     "build": build,
     "command": shell_split,
     "configs": file_mounts(""),
@@ -292,6 +306,7 @@ TRANSFORMS: dict[str, Transform] = {
     "dns_search": string_or_list,
     "entrypoint": shell_split,
     "expose": stringified_list,
+    "gpus": gpus,
     "group_add": stringified_list,
     "mem_limit": size,
     "mem_reservation": size,
