@@ -260,7 +260,9 @@ def blkio(value: Any, ctx: Context) -> Any:
     out = dict(value or {})
     for key in ("device_read_bps", "device_write_bps"):
         if isinstance(out.get(key), list):
-            out[key] = [{**d, "rate": size(d.get("rate"), ctx)} if isinstance(d, dict) else d for d in out[key]]
+            out[key] = [
+                {**d, "rate": size(d.get("rate"), ctx)} if isinstance(d, dict) else d for d in out[key]
+            ]
     return out
 
 
