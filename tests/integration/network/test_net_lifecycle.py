@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -177,3 +178,33 @@ def test_helpers_exit_when_their_store_is_gone(tmp_path: Path) -> None:
         delete_link(sb.endpoints[0].host_ifname)
         firewall.remove(rec.bridge)
         delete_link(rec.bridge)
+
+
+CROSS_STORE = """
+import sys
+from stackfile.network import NetworkConfig, NetworkManager
+from stackfile.store.paths import StorePaths
+nm = NetworkManager(StorePaths.at(sys.argv[1]).ensure())
+print(" ".join(nm.ensure_network(NetworkConfig(f"x{i}", "x")).subnet for i in range(3)), flush=True)
+sys.stdin.read()  # hold the networks until the test has compared
+nm.prune()
+"""
+
+
+def test_store_roots_never_share_a_subnet(tmp_path: Path) -> None:
+    """Two processes with their own store roots allocate at the same time: all subnets differ."""
+    from tests.conftest import _unmount_below
+
+    roots = [Path(tempfile.mkdtemp(prefix="stackfile-xstore-", dir="/var/tmp")) for _ in range(2)]
+    repo = Path(__file__).parents[3]
+    procs = [subprocess.Popen([sys.executable, "-c", CROSS_STORE, str(r)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=repo) for r in roots]
+    try:
+        subnets = [s for p in procs for s in (p.stdout.readline() if p.stdout else "").split()]
+        assert len(subnets) == 6 and len(set(subnets)) == 6, subnets
+    finally:
+        for p in procs:
+            p.communicate("", timeout=30)
+        for r in roots:
+            _unmount_below(r)
+            shutil.rmtree(r, ignore_errors=True)
