@@ -208,3 +208,19 @@ def test_store_roots_never_share_a_subnet(tmp_path: Path) -> None:
         for r in roots:
             _unmount_below(r)
             shutil.rmtree(r, ignore_errors=True)
+
+
+def test_ensure_network_repairs_after_reboot_or_crash(nm: NetworkManager) -> None:
+    """A vanished bridge (reboot) or a dead DNS server is brought back by ensure_network."""
+    from stackfile.network.links import delete_link
+
+    rec = nm.ensure_network(NetworkConfig("l_repair", "l"))
+    try:
+        os.kill(rec.dns_pid or 0, signal.SIGKILL)
+        delete_link(rec.bridge)
+        again = nm.ensure_network(NetworkConfig("l_repair", "l"))
+        assert link_exists(rec.bridge) and again.subnet == rec.subnet
+        assert again.dns_pid != rec.dns_pid and helpers.is_running(again.dns_pid, rec.id)
+        assert nm.inspect_network(rec.id[:12]).name == "l_repair"
+    finally:
+        nm.remove_network("l_repair")
