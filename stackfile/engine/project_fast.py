@@ -5,7 +5,8 @@ the stat of every file the load read (and of their directories, so a new overrid
 and the id + config hash of every container the plan wanted. The next ``up`` with the same inputs
 stats those files and reads each container's ``state.json``; if nothing moved and every container
 is still running, the plan would be empty, so it returns at once. Anything unexpected is a miss,
-and a miss just means the normal (full) path runs. Imports here are kept light on purpose.
+and a miss just means the normal (full) path runs. Stack files that read other files (include,
+extends, env_file, Jinja2 statements) are never remembered. Imports here are kept light on purpose.
 """
 
 from __future__ import annotations
@@ -116,11 +117,27 @@ def _inputs(files: Iterable[str], working_dir: str, env_files: Iterable[str]) ->
     return sorted(out)
 
 
+# Files that pull in other files the cache cannot see: such projects always take the full path.
+INDIRECT = ("include", "extends", "env_file", "{%")
+
+
+def _self_contained(files: Iterable[str]) -> bool:
+    for name in files:
+        try:
+            text = Path(name).read_text(errors="replace")
+        except OSError:
+            return False
+        if any(word in text for word in INDIRECT):
+            return False
+    return True
+
+
 def remember(paths: StorePaths, opts: Any, plan_options: Any, project: Any, services: list[str],
              containers: Iterable[Mapping[str, str]], extra_files: Iterable[str] = ()) -> None:
     """Record a converged project for :func:`unchanged` (best effort: a failure only costs speed)."""
     flags = fast_flags(plan_options)
-    if flags is None or getattr(project, "files", None) is None or any(f == "-" for f in project.files):
+    if flags is None or getattr(project, "files", None) is None or any(f == "-" for f in project.files) \
+            or not _self_contained(project.files):
         return
     inputs = _inputs([*project.files, *extra_files], str(project.working_dir or ""),
                      getattr(opts, "env_files", []))
