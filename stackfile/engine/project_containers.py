@@ -32,6 +32,7 @@ def _labels(ctx: ProjectContext, service: Any, desired: DesiredService, number: 
         L.PROJECT: ctx.name, L.SERVICE: service.name, L.NUMBER: str(number), L.ONEOFF: str(oneoff),
         L.CONFIG_HASH: desired.hash, L.CONFIG_FIELDS: _fields_label(desired), L.IMAGE: image_id,
         L.DEPENDS_ON: ",".join(d.service for d in desired.depends_on), L.WORKING_DIR: ctx.working_dir,
+        L.CONFIG_FILES: ",".join(getattr(ctx.project, "files", None) or []),
     })
     return labels
 

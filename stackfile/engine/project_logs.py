@@ -12,7 +12,7 @@ from stackfile.engine.project_context import ProjectContext, open_project
 from stackfile.events import EventSink, discard
 from stackfile.reconcile import labels as L
 
-__all__ = ["ContainerLine", "follow_containers", "logs"]
+__all__ = ["ContainerLine", "follow_containers", "logs", "normalize_since"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,31 @@ def follow_containers(ctx: ProjectContext, statuses: list[Any], *, tail: int | N
             yield item
 
 
+def normalize_since(text: str | None, now: float | None = None) -> str | None:
+    """``--since`` as RFC 3339: relative (``42m``, ``1h30m``), a Unix time, a date, or RFC 3339."""
+    import time
+
+    from stackfile.errors import InvalidSpec
+    from stackfile.spec.units import parse_duration
+
+    if not text:
+        return None
+    now = time.time() if now is None else now
+    value = text.strip()
+    try:
+        if value.replace(".", "", 1).isdigit():
+            stamp = float(value)
+        elif value[0].isdigit() and value[-1].isalpha() and "-" not in value:
+            stamp = now - parse_duration(value) / 1e9
+        else:
+            return value if "T" in value else value + "T00:00:00Z"
+    except ValueError:
+        raise InvalidSpec(f"invalid --since value {text!r}",
+                          hint="a duration (42m, 1h30m), a Unix time, or 2026-01-02T15:04:05Z") from None
+    whole = int(stamp)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((stamp - whole) * 1e9):09d}Z"
+
+
 def logs(opts: Any, services: Iterable[str] = (), *, follow: bool = False, tail: int | None = None,
          since: str | None = None, sink: EventSink = discard) -> Iterator[ContainerLine]:
     """The services' log lines; without ``follow`` all of them sorted by time."""
@@ -71,6 +96,7 @@ def logs(opts: Any, services: Iterable[str] = (), *, follow: bool = False, tail:
 
     ctx = open_project(opts, sink=sink, require_file=False)
     statuses = select(ctx, services, oneoff=True)
+    since = normalize_since(since)
     if follow:
         yield from follow_containers(ctx, statuses, tail=tail, since=since)
         return

@@ -211,11 +211,25 @@ def exec_(opts: Any, service: str, argv: list[str], options: ExecOptions = ExecO
     spec = ExecSpec(argv=tuple(argv), env=dict(options.env), cwd=options.workdir, user=options.user,
                     tty=options.tty, stdin_open=options.interactive, privileged=options.privileged)
     if options.detach:
-        import threading
-
-        threading.Thread(target=ctx.runtime.exec, args=(target.id, spec), daemon=False).start()
+        _exec_detached(ctx, target.id, spec)
         return 0
     return int(ctx.runtime.exec(target.id, spec))
+
+
+def _exec_detached(ctx: ProjectContext, container_id: str, spec: Any) -> None:
+    """``exec -d``: a forked child in its own session, stdio on /dev/null, runs the exec and exits."""
+    import os
+
+    if os.fork() != 0:
+        return
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        ctx.runtime.exec(container_id, spec)
+    finally:
+        os._exit(0)
 
 
 @dataclass(frozen=True)
@@ -317,5 +331,5 @@ def ls(root: str, *, all: bool = False) -> list[dict[str, str]]:
             continue
         status = ", ".join(f"{k}({v})" for k, v in sorted(states.items()))
         rows.append({"Name": name, "Status": status,
-                     "ConfigFiles": projects[name][0].labels.get(L.WORKING_DIR, "")})
+                     "ConfigFiles": projects[name][0].labels.get(L.CONFIG_FILES, "")})
     return rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "CONFIG_FIELDS",
+    "CONFIG_FILES",
     "CONFIG_HASH",
     "DEPENDS_ON",
     "IMAGE",
@@ -23,3 +24,4 @@ CONFIG_FIELDS = "io.stackfile.config-fields"  # canonical JSON {field path: shor
 IMAGE = "io.stackfile.image"  # the image id the container was created from
 DEPENDS_ON = "io.stackfile.depends-on"  # comma list, so `down` orders without the file
 WORKING_DIR = "io.stackfile.working-dir"
+CONFIG_FILES = "io.stackfile.config-files"  # comma list of the stack files, for ``ls``
