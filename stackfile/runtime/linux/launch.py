@@ -14,6 +14,7 @@ import os
 import signal
 import struct
 import termios
+from collections.abc import Callable
 
 from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux.errors import StartFailed
@@ -51,15 +52,25 @@ def _report(w: int, code: int, message: str) -> None:
         pass
 
 
-def _stdio(fds: tuple[int, int, int], w: int, new_session: bool) -> None:
+def _stdio(fds: tuple[int, int, int], keep: tuple[int, ...], new_session: bool) -> None:
     for target, fd in enumerate(fds):
         if fd != target:
             os.dup2(fd, target)
-    os.closerange(3, w)
-    os.closerange(w + 1, 1 << 16)
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 16)
     if new_session:
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _await_go(go: int) -> None:
+    """Block until the supervisor has put us in the container's cgroups (it writes ``G``)."""
+    if os.read(go, 1) != b"G":
+        os._exit(125)  # the supervisor failed and reports it itself
+    os.close(go)
 
 
 def _exec(plan: LaunchPlan, w: int) -> None:
@@ -70,8 +81,8 @@ def _exec(plan: LaunchPlan, w: int) -> None:
         os._exit(exc.code)
 
 
-def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int) -> None:
-    _stdio(fds, w, plan.new_session)
+def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int) -> None:
+    _stdio(fds, (w, go), plan.new_session)
     if plan.new_net:
         lo_up()
     build_rootfs(plan)
@@ -80,6 +91,7 @@ def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int) -> None:
     if plan.domainname:
         c.setdomainname(plan.domainname)
     drop_privileges(plan.identity, plan.caps, no_new_privs=plan.no_new_privs, ulimits=plan.ulimits)
+    _await_go(go)
     if plan.init:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, forwarded_signals())
         child = os.fork()
@@ -92,10 +104,7 @@ def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int) -> None:
     _exec(plan, w)
 
 
-def _intermediate(plan: LaunchPlan, fds: tuple[int, int, int], w: int, join_fd: int) -> None:
-    for procs in plan.cgroup_procs:
-        with open(procs, "w") as fh:
-            fh.write("0")
+def _intermediate(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int, join_fd: int) -> None:
     if join_fd >= 0:
         c.setns(join_fd, c.CLONE_NEWNET)
     c.unshare(_BASE_NS | (c.CLONE_NEWNET if plan.new_net else 0))
@@ -104,7 +113,7 @@ def _intermediate(plan: LaunchPlan, fds: tuple[int, int, int], w: int, join_fd: 
         os.write(w, b"P%d\n" % pid)
         os._exit(0)
     try:
-        _pid1(plan, fds, w)
+        _pid1(plan, fds, w, go)
     except BaseException as exc:
         _report(w, 125, _describe(exc))
     os._exit(125)
@@ -116,12 +125,31 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _read_all(fd: int) -> bytes:
-    chunks = []
+def _read_all(fd: int, on_line: Callable[[bytes], None] = lambda _line: None) -> bytes:
+    """Read ``fd`` to EOF, calling ``on_line`` for each complete line as it arrives."""
+    data = b""
+    seen = 0
     while chunk := os.read(fd, 65536):
-        chunks.append(chunk)
+        data += chunk
+        while (nl := data.find(b"\n", seen)) >= 0:
+            on_line(data[seen:nl])
+            seen = nl + 1
     os.close(fd)
-    return b"".join(chunks)
+    return data
+
+
+def _attach(procs_files: tuple[str, ...], go: int) -> Callable[[bytes], None]:
+    """On PID 1's ``P<pid>`` line: write it into the cgroups, then let it go on to exec.
+
+    The cgroup migration (an RCU grace period on v1) overlaps with PID 1 building its rootfs.
+    """
+    def on_line(line: bytes) -> None:
+        if line.startswith(b"P"):
+            for procs in procs_files:
+                with open(procs, "w") as fh:
+                    fh.write(line[1:].decode())
+            os.write(go, b"G")
+    return on_line
 
 
 def launch(plan: LaunchPlan, fds: tuple[int, int, int]) -> int:
@@ -141,22 +169,34 @@ def launch(plan: LaunchPlan, fds: tuple[int, int, int]) -> int:
 
 def _launch(plan: LaunchPlan, fds: tuple[int, int, int]) -> int:
     r, w = os.pipe2(os.O_CLOEXEC)
+    go_r, go_w = os.pipe2(os.O_CLOEXEC)
     join_fd = os.open(plan.join_net, os.O_RDONLY | os.O_CLOEXEC) if plan.join_net else -1
     pid = os.fork()
     if pid == 0:
         try:
             os.close(r)
-            _intermediate(plan, fds, w, join_fd)
+            os.close(go_w)
+            _intermediate(plan, fds, w, go_r, join_fd)
         except BaseException as exc:
             _report(w, 125, _describe(exc))
         os._exit(125)
-    os.close(w)
-    if join_fd >= 0:
-        os.close(join_fd)
-    data = _read_all(r).decode("utf-8", "replace")
+    for fd in (w, go_r, join_fd):
+        if fd >= 0:
+            os.close(fd)
+    attach_error = ""
+    try:
+        data = _read_all(r, _attach(plan.cgroup_procs, go_w)).decode("utf-8", "replace")
+    except OSError as exc:
+        attach_error = f"cannot join the container's cgroups: {exc.strerror}"
+        os.close(go_w)  # PID 1 sees EOF and exits
+        data = _read_all(r).decode("utf-8", "replace")
+    else:
+        os.close(go_w)
     os.waitpid(pid, 0)
     pid1 = next((int(line[1:]) for line in data.splitlines() if line.startswith("P")), 0)
     error = next((line[1:] for line in data.splitlines() if line.startswith("E")), "")
+    if attach_error and not error:
+        error = f"125 {attach_error}"
     if error:
         code, _, message = error.partition(" ")
         if pid1:
