@@ -183,7 +183,6 @@ def logs(g: GlobalOptions, services: tuple[str, ...], follow: bool, tail: str, t
             if printer is None:
                 printer = LogPrinter([], color=None if not no_color else False, prefix=not no_log_prefix,
                                      timestamps=timestamps)
-                printer.width = 20
             printer(line)
     except KeyboardInterrupt:
         return

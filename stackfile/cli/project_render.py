@@ -51,7 +51,7 @@ class EventPrinter:
             past = {"stop": "Stopped", "start": "Started", "restart": "Restarted", "kill": "Killed",
                     "pause": "Paused", "unpause": "Unpaused", "remove": "Removed"}.get(verb, verb)
             click.echo(f" {click.style('✔', fg='green')} Container {event.message:<30} {past}", err=True)
-        elif event.kind.startswith("build.") and event.message:
+        elif event.kind.startswith("build.") and event.kind != "build.step.done" and event.message:
             click.echo(f"   {event.message}", err=True)
 
 
@@ -76,6 +76,7 @@ class LogPrinter:
         self.colours = {n: COLOURS[i % len(COLOURS)] for i, n in enumerate(sorted(names))}
 
     def __call__(self, line: Any) -> None:
+        self.width = max(self.width, len(line.container))
         text = line.text.rstrip("\n")
         if self.timestamps:
             text = f"{line.time} {text}"
