@@ -149,7 +149,11 @@ def _apply_environment(doc: dict[str, Any], name: str | None) -> dict[str, Any]:
     rest, overlays = extract(doc)
     if not name:
         return rest
-    return merge_mappings(rest, select(overlays, name), ())
+    overlay = select(overlays, name)
+    from stackfile.spec.schema import validate_document
+
+    validate_document(overlay, None, None, prefix=("environments", name))
+    return merge_mappings(rest, overlay, ())
 
 
 def _key_tuple(key_path: str) -> tuple[str | int, ...]:

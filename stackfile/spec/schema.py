@@ -241,11 +241,17 @@ def _array(value: list[Any], node: dict[str, Any], path: Path) -> None:
             seen.add(key)
 
 
-def validate_document(doc: Any, file: str | None, positions: Positions | None = None) -> None:
-    """Validate one (interpolated) file against the schema; errors name file:line:col and key path."""
+def validate_document(
+    doc: Any, file: str | None, positions: Positions | None = None, prefix: Path = ()
+) -> None:
+    """Validate one (interpolated) file against the schema; errors name file:line:col and key path.
+
+    ``prefix`` locates a partial document (an ``environments:`` overlay) inside its file.
+    """
     try:
         validate(doc, schema())
     except SchemaError as exc:
+        exc.path, exc.at = (*prefix, *exc.path), (*prefix, *exc.at)
         where = exc.at
         pos = None
         while where and pos is None:

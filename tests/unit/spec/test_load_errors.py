@@ -131,3 +131,10 @@ def test_deep_nesting_fails_fast(load, text: str) -> None:
     err = error_of(load, text)
     assert time.perf_counter() - start < 1.0
     assert "nested deeper" in err.message
+
+
+def test_selected_environment_overlay_is_schema_checked(load) -> None:
+    text = "services:\n  web: {image: x}\nenvironments:\n  prod:\n    services:\n      web: {prots: ['80']}\n"
+    err = error_of(load, text, environment_name="prod")
+    assert err.location is not None and err.location.line == 6
+    assert "environments.prod.services.web" in err.render() and "'ports'" in err.render()
