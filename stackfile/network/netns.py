@@ -1,7 +1,8 @@
 """Network namespace files: created first (the CNI order), bind-mounted under ``StorePaths.netns``.
 
-The system calls go through the runtime's ctypes module (the one place ctypes is allowed); the
-namespace-changing calls run in a throwaway thread, since network namespaces are per thread.
+The system calls go through the runtime's ctypes module (the one place ctypes is allowed; imported
+lazily so listings stay cheap); namespace-changing calls run in a throwaway thread, since network
+namespaces are per thread.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from stackfile.errors import Internal
-from stackfile.runtime.linux import _libc
 
 __all__ = ["create_netns", "in_netns", "remove_netns"]
 
@@ -41,6 +41,8 @@ def in_thread(fn: Callable[[], T]) -> T:
 
 def in_netns(path: str, fn: Callable[[], T]) -> T:
     """Run ``fn`` inside the namespace bind-mounted at ``path`` (sockets it opens live there)."""
+    from stackfile.runtime.linux import _libc
+
     def joined() -> T:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
@@ -55,6 +57,8 @@ def in_netns(path: str, fn: Callable[[], T]) -> T:
 def create_netns(path: Path) -> None:
     """A new, empty network namespace kept alive by a bind mount at ``path`` (~0.3 ms; the
     ``unshare --net=FILE`` binary costs ~3 ms of fork and exec)."""
+    from stackfile.runtime.linux import _libc
+
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=False)
 
@@ -74,6 +78,8 @@ def remove_netns(path: Path) -> None:
     if not path.exists():
         return
     if _is_mounted(path):
+        from stackfile.runtime.linux import _libc
+
         _libc.umount2(str(path), _libc.MNT_DETACH)
     path.unlink(missing_ok=True)
 
