@@ -83,7 +83,8 @@ class LogPrinter:
         if self.prefix:
             label = f"{line.container:<{self.width}} | "
             if self.color:
-                label = click.style(label, fg=self.colours.get(line.container, "white"))
+                colour = self.colours.setdefault(line.container, COLOURS[len(self.colours) % len(COLOURS)])
+                label = click.style(label, fg=colour)
             text = label + text
         click.echo(text)
 
