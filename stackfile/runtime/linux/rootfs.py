@@ -122,6 +122,8 @@ def build_rootfs(plan: LaunchPlan) -> None:
         c.mount(source, _target(root, target, False), None, c.MS_BIND)
     for m in sorted(plan.mounts, key=lambda m: m.target.rstrip("/").count("/")):
         _user_mount(root, m)
+    if plan.cwd.strip("/"):
+        _target(root, plan.cwd, True)  # Docker creates a missing working directory
     _sysctls(root, dict(plan.sysctls))
     if not plan.privileged:
         _mask(root)

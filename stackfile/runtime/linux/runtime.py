@@ -185,7 +185,10 @@ class LinuxRuntime:
         from stackfile.runtime.linux.attached import exec_attached
 
         cdir = self._dir(ref)
-        return exec_attached(cdir, self._running_pid(cdir), spec)
+        pid = self._running_pid(cdir)
+        if self._state(cdir)[1] is ContainerState.PAUSED:
+            raise Conflict(f"container {cdir.id[:12]} is paused", hint="unpause it first")
+        return exec_attached(cdir, pid, spec)
 
     # -- queries -------------------------------------------------------------------------
     def logs(self, ref: str, *, follow: bool = False, tail: int | None = None,

@@ -106,9 +106,13 @@ def test_exec_exit_codes_env_user_workdir(env: Env, box: str) -> None:
 
 
 def test_pause_unpause_top_rootfs(env: Env, box: str) -> None:
+    from stackfile.errors import Conflict
+
     env.rt.pause(box)
     try:
         assert env.rt.inspect(box).state is ContainerState.PAUSED
+        with pytest.raises(Conflict, match="paused"):
+            env.rt.exec(box, ExecSpec(argv=("true",)))
     finally:
         env.rt.unpause(box)
     assert env.rt.inspect(box).state is ContainerState.RUNNING

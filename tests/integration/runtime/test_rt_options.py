@@ -40,13 +40,14 @@ def test_mounts_and_read_only_root(env: Env, tmp_path: Path) -> None:
     assert (rw / "new").read_text() == "hi\n"
 
 
-def test_sysctls_ulimits_shm(env: Env) -> None:
-    code, out = fg(env, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni; ulimit -n; "
-                        "grep ' /dev/shm ' /proc/self/mountinfo | grep -o 'size=[0-9a-z]*'",
+def test_sysctls_ulimits_shm_workdir(env: Env) -> None:
+    script = ("cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni; ulimit -n; "
+              "grep ' /dev/shm ' /proc/self/mountinfo | grep -o 'size=[0-9a-z]*'; pwd")
+    code, out = fg(env, script, process=Process(argv=("sh", "-c", script), cwd="/new/work/dir"),
                    sysctls={"net.ipv4.ip_forward": "1", "kernel.shmmni": "1000"},
                    ulimits={"nofile": (512, 1024)}, shm_size=8 << 20)
     assert code == 0
-    assert out.split() == ["1", "1000", "512", "size=8192k"]
+    assert out.split() == ["1", "1000", "512", "size=8192k", "/new/work/dir"]
 
 
 def test_host_sysctl_refused(env: Env) -> None:
