@@ -41,25 +41,35 @@ def _closing(text: str, start: int) -> int:
     raise _TemplateError(f"invalid template {text!r}: missing '}}'")
 
 
-def _braced(body: str, lookup: Lookup, whole: str) -> str:
+Missing = Callable[[str], None] | None
+
+
+def _plain_ref(name: str, lookup: Lookup, missing: Missing) -> str:
+    value = lookup(name)
+    if value is None and missing is not None:
+        missing(name)
+    return value or ""
+
+
+def _braced(body: str, lookup: Lookup, whole: str, missing: Missing) -> str:
     m = _NAME.match(body)
     if not m:
         raise _TemplateError(f"invalid template {whole!r}: bad variable name in '${{{body}}}'")
     name, rest = m.group(0), body[m.end() :]
-    value = lookup(name)
     if not rest:
-        return value or ""
+        return _plain_ref(name, lookup, missing)
+    value = lookup(name)
     op = next((o for o in _OPS if rest.startswith(o)), None)
     if op is None:
         raise _TemplateError(f"invalid template {whole!r}: unexpected {rest!r} after {name}")
     arg = rest[len(op) :]
     empty = value is None or (op.startswith(":") and value == "")
     if op in (":-", "-"):
-        return substitute(arg, lookup) if empty else (value or "")
+        return substitute(arg, lookup, missing) if empty else (value or "")
     if op in (":+", "+"):
-        return "" if empty else substitute(arg, lookup)
+        return "" if empty else substitute(arg, lookup, missing)
     if empty:
-        raise _Required(name, substitute(arg, lookup))
+        raise _Required(name, substitute(arg, lookup, missing))
     return value or ""
 
 
@@ -69,8 +79,11 @@ class _Required(ValueError):
         self.name = name
 
 
-def substitute(text: str, lookup: Lookup) -> str:
-    """Interpolate one string; raises ``ValueError`` with a readable message on bad templates."""
+def substitute(text: str, lookup: Lookup, missing: Missing = None) -> str:
+    """Interpolate one string; raises ``ValueError`` with a readable message on bad templates.
+
+    ``missing`` is told the name of every plain ``$VAR``/``${VAR}`` that is unset.
+    """
     if "$" not in text:
         return text
     out: list[str] = []
@@ -87,7 +100,7 @@ def substitute(text: str, lookup: Lookup) -> str:
             i = j + 2
         elif nxt == "{":
             end = _closing(text, j + 2)
-            out.append(_braced(text[j + 2 : end], lookup, text))
+            out.append(_braced(text[j + 2 : end], lookup, text, missing))
             i = end + 1
         else:
             m = _NAME.match(text, j + 1)
@@ -95,7 +108,7 @@ def substitute(text: str, lookup: Lookup) -> str:
                 out.append("$")
                 i = j + 1
                 continue
-            out.append(lookup(m.group(0)) or "")
+            out.append(_plain_ref(m.group(0), lookup, missing))
             i = m.end()
     return "".join(out)
 
@@ -111,18 +124,14 @@ def interpolate(
 ) -> Any:
     """Return ``data`` with every string interpolated from ``env``; keys are left alone."""
 
-    def lookup(name: str) -> str | None:
-        value = env.get(name)
-        if value is None and on_unset is not None:
-            on_unset(name)
-        return value
+    lookup = env.get
 
     def walk(value: Any, where: tuple[str | int, ...]) -> Any:
         if isinstance(value, str):
             if "$" not in value:
                 return value
             try:
-                return substitute(value, lookup)
+                return substitute(value, lookup, on_unset)
             except ValueError as exc:
                 key = ".".join(str(p) for p in where)
                 line_col = (positions or {}).get(where)

@@ -54,6 +54,11 @@ class _Session:
         self.warnings: list[str] = []
         self.positions: list[tuple[str, Positions]] = []
 
+    def unset(self, name: str) -> None:
+        warning = f"the {name} variable is not set; defaulting to a blank string"
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+
     def read(self, path: str) -> str:
         if path == "-":
             return self.opts.stdin or ""
@@ -92,8 +97,10 @@ class _Session:
         from stackfile.spec.schema import validate_document
 
         if self.opts.interpolate:
-            data = interpolate(data, env, file=display, positions=positions)
+            data = interpolate(data, env, file=display, positions=positions, on_unset=self.unset)
         validate_document(data, display, positions)
+        if "version" in data:
+            self.warnings.append(f"{display}: the attribute `version` is obsolete, it will be ignored")
         ctx = Context(base, "", env, home=self.ctx.home)
         data = resolve_paths(data, ctx, base, default_context=not main)
         for spec in include_specs(data, base, ctx.abspath):

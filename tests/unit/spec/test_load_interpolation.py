@@ -68,3 +68,11 @@ def test_environment_wins_over_dotenv_and_keys_are_not_interpolated(load) -> Non
 def test_no_interpolate_keeps_templates(load) -> None:
     config = load("services:\n  web:\n    image: ${IMG:-x}\n", interpolate=False).config
     assert config["services"]["web"]["image"] == "${IMG:-x}"
+
+
+def test_unset_plain_variables_are_warned_once_and_defaults_are_not(load) -> None:
+    project = load("version: '3'\nservices:\n  web:\n    image: x$TAG\n    labels: {a: '${TAG}', b: '${D:-x}'}\n")
+    assert project.warnings[0] == "the TAG variable is not set; defaulting to a blank string"
+    assert len([w for w in project.warnings if "TAG" in w]) == 1
+    assert not any("D variable" in w for w in project.warnings)
+    assert any("`version` is obsolete" in w for w in project.warnings)
