@@ -104,6 +104,9 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
     result = _run(the_plan, applier, sink)
+    from stackfile.engine.project_containers import ensure_monitors
+
+    ensure_monitors(ctx, selected)
     if options.wait:
         for name in selected:
             if desired[name].replicas:

@@ -146,7 +146,10 @@ class Applier:
 
 def wait_healthy(ctx: ProjectContext, service: str, timeout: float | None) -> None:
     """Block until every container of ``service`` is healthy; unhealthy or exited raises with context."""
+    from stackfile.engine.project_containers import ensure_monitors
+
     deadline = None if timeout is None else time.monotonic() + timeout
+    ensure_monitors(ctx, [service])
     svc = ctx.service_config(service)
     if svc is not None and get(svc.get("healthcheck") or {}, "disable", False):
         raise InvalidSpec(f"service {service!r} has its healthcheck disabled but is waited on as healthy",

@@ -19,6 +19,7 @@ __all__ = [
     "container_spec",
     "create_container",
     "ensure_health_monitor",
+    "ensure_monitors",
     "remove_container",
     "service_health",
     "start_container",
@@ -155,9 +156,25 @@ def ensure_health_monitor(ctx: ProjectContext, container_id: str, service_name: 
     config = service_health(ctx, service_name)
     if config is not None:
         path = health_path(ctx.paths, ctx.name, container_id)
+        from stackfile.reconcile.health import HealthRecord, write_health
+
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        spawn(ctx.paths, ctx.name, container_id, config)
+        pid = spawn(ctx.paths, ctx.name, container_id, config)
+        if not path.exists():  # so a second look sees the monitor before its first write
+            write_health(path, HealthRecord(monitor_pid=pid))
+
+
+def ensure_monitors(ctx: ProjectContext, services: list[str]) -> None:
+    """Give every running container of ``services`` that has a healthcheck a live monitor
+    (after an interrupted ``up``, a crash or a reboot of the monitor)."""
+    from stackfile.reconcile.health_main import monitor_alive
+
+    for status in ctx.containers(all=False):
+        service = status.labels.get(L.SERVICE, "")
+        if service in services and status.state.value == "running" \
+                and not monitor_alive(ctx.paths, ctx.name, status.id):
+            ensure_health_monitor(ctx, status.id, service)
 
 
 def start_container(ctx: ProjectContext, ref: str, service_name: str) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from stackfile.engine.project_context import ProjectContext, open_project
-from stackfile.errors import InvalidSpec, Unavailable
+from stackfile.errors import Conflict, InvalidSpec, Unavailable
 from stackfile.events import Event, EventSink, discard
 from stackfile.reconcile import labels as L
 from stackfile.store.paths import StorePaths
@@ -118,9 +118,9 @@ def run_watch(opts: Any, services: Sequence[str] = (), *, no_up: bool = False, p
     rules = watch_rules(ctx, services)
     live = watch_status(ctx.paths, ctx.name)
     if live is not None and live.pid != os.getpid():
-        raise Unavailable(f"project {ctx.name} is already watched by pid {live.pid} "
-                          f"(since {live.started_at})",
-                          hint="stop it with 'stackfile down' or 'stackfile watch --stop'")
+        raise Conflict(f"project {ctx.name} is already watched by pid {live.pid} "
+                       f"(since {live.started_at})",
+                       hint="stop it with 'stackfile down' or 'stackfile watch --stop'")
     session = WatchSession(rules, EngineTarget(ctx, opts, sink, prune=prune), sink, poll=poll)
     record_state(ctx.paths, ctx.name, tuple(sorted({r.service for r in rules})), detached=detached,
                  log=str(_log_path(ctx.paths, ctx.name)) if detached else "")
@@ -148,7 +148,8 @@ def start_detached_watch(opts: Any, services: Sequence[str] = (), *, prune: bool
     ctx = open_project(opts, sink=sink)
     watch_rules(ctx, services)  # refuse now, in the foreground, what the child would refuse
     if (live := watch_status(ctx.paths, ctx.name)) is not None:
-        return live
+        raise Conflict(f"project {ctx.name} is already watched by pid {live.pid} (since {live.started_at})",
+                       hint="stop it first with 'stackfile watch --stop'")
     log = _log_path(ctx.paths, ctx.name)
     log.parent.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "stackfile", *_global_args(replace_name(opts, ctx.name)), "watch",

@@ -26,7 +26,7 @@ from stackfile.reconcile.health import (
 )
 from stackfile.store.paths import StorePaths
 
-__all__ = ["health_path", "main", "monitor", "run_probe", "spawn", "stop_monitor"]
+__all__ = ["health_path", "main", "monitor", "monitor_alive", "run_probe", "spawn", "stop_monitor"]
 
 OUTPUT_LIMIT = 4096
 
@@ -43,6 +43,16 @@ def spawn(paths: StorePaths, project: str, container_id: str, config: HealthConf
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
     return proc.pid
+
+
+def monitor_alive(paths: StorePaths, project: str, container_id: str) -> bool:
+    """True when the container's monitor process is running (checked by its command line)."""
+    record = read_health(health_path(paths, project, container_id))
+    pid = record.monitor_pid if record is not None else 0
+    try:
+        return bool(pid) and container_id.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def stop_monitor(paths: StorePaths, project: str, container_id: str) -> None:
