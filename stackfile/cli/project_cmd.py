@@ -127,6 +127,8 @@ def down(g: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bool,
     result = engine_down(g, DownOptions(volumes=volumes, rmi=rmi or "", remove_orphans=remove_orphans,
                                         timeout=timeout, dry_run=dry_run), sink=EventPrinter())
     if dry_run:
+        for warning in result.warnings:
+            click.echo(f"WARN {warning}", err=True)
         click.echo(str(result.plan) or "nothing to do")
 
 

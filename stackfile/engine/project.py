@@ -196,7 +196,9 @@ def down(opts: Any, options: DownOptions = DownOptions(), *, sink: EventSink = d
     the_plan = plan_down(observed, services=services, remove_orphans=options.remove_orphans,
                          volumes=options.volumes, images=_rmi(ctx, options.rmi))
     if options.dry_run:
-        return UpResult(ctx.name, the_plan, context=ctx)
+        return UpResult(ctx.name, the_plan, warnings=the_plan.warnings, context=ctx)
+    for warning in the_plan.warnings:
+        sink(Event("project.warning", warning))
     _stop_watch(ctx)
     result = _run(the_plan, Applier(ctx, {}, timeout=options.timeout), sink) if the_plan else None
     from stackfile.engine.project_fast import forget

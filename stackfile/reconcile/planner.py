@@ -263,6 +263,9 @@ def plan_down(observed: ObservedState, *, services: tuple[str, ...] | None = Non
                     out.graph.add_edge(dep_key, f"container:{c.name}/{Kind.STOP_CONTAINER.value}")
     containers = [k for k, a in out.actions.items() if a.kind is Kind.REMOVE_CONTAINER]
     left = {c.id for c in observed.containers} - {c.id for c in keep}
+    for c in sorted((c for c in observed.containers if c.id in left), key=lambda c: c.name):
+        out.warnings.append(f"found orphan container {c.name} (service {c.service!r} is not in the stack); "
+                            "run with --remove-orphans to remove it (networks in use are kept)")
     if not left:
         for net in sorted(observed.networks):
             out.add(Action(f"network:{net}", Kind.REMOVE_NETWORK, "down", name=net), after=containers)

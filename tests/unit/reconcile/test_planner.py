@@ -249,7 +249,10 @@ def test_down_orders_dependents_first_and_removes_networks_and_volumes() -> None
     web = container("web", 1)
     web = ObservedContainer(web.id, web.name, web.service, 1, "running", {**web.labels, L.DEPENDS_ON: "db"})
     observed.containers = [db, web, container("old", 1)]
-    assert str(plan_down(observed, services=("db", "web"), remove_orphans=False, volumes=True)) == """\
+    kept = plan_down(observed, services=("db", "web"), remove_orphans=False, volumes=True)
+    assert kept.warnings == ["found orphan container demo-old-1 (service 'old' is not in the stack); "
+                             "run with --remove-orphans to remove it (networks in use are kept)"]
+    assert str(kept) == """\
 #1 container:demo-web-1, StopContainer, down
 #2 container:demo-db-1, StopContainer, down (after #1)
 #3 container:demo-web-1, RemoveContainer, down (after #1)
