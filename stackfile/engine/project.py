@@ -103,6 +103,8 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
         the_plan = plan(ctx.config, ctx.observe(refs), replace(options.plan, build=False))
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
+    if any(a.kind in (Kind.CREATE_CONTAINER, Kind.RECREATE_CONTAINER) for a in the_plan):
+        _warm_model(ctx)
     result = _run(the_plan, applier, sink)
     from stackfile.engine.project_containers import ensure_monitors
 
@@ -114,6 +116,19 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
     _remember(ctx, opts, options, selected, buildable)
     full = _merge(images_plan, the_plan)
     return UpResult(ctx.name, full, result, selected, the_plan.warnings, ctx)
+
+
+def _warm_model(ctx: ProjectContext) -> None:
+    """Build the typed model (pydantic import ~0.2 s) while networks and volumes are being made."""
+    import threading
+
+    def build() -> None:
+        try:
+            ctx.stack  # noqa: B018 - cached on the context
+        except Exception:  # raised again, with its location, where the model is used
+            return
+
+    threading.Thread(target=build, name="model", daemon=True).start()
 
 
 def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list[str],
