@@ -37,12 +37,11 @@ Lifecycle (what the reconciler calls)
 - Ports: ``create_sandbox(..., ports=...)`` binds the host sockets *first* (``Conflict`` naming
   the port before anything is made); ``publish``/``unpublish``/``ports`` manage them later.
   A detached proxy process per sandbox relays to the container's first address.
-- Why a proxy and not DNAT (bench/network.py): DNAT costs ~0 over direct (0.41 vs 0.38 ms per
-  new HTTP connection) and the proxy ~0.3-0.6 ms more, close to Docker's own ``-p 127.0.0.1``
-  path; but DNAT on 127.0.0.1 needs ``route_localnet=1`` host-wide (a known security hole),
-  cannot see a port already taken by a host process, and leaves conntrack/firewall state to
-  clean up. The proxy binds real sockets (conflicts are exact), touches no sysctl, and dies with
-  the sandbox. Known cost: the container sees the proxy's address, not the remote client's.
+- Proxy and DNAT, as Docker does (measured in bench/network.py): the proxy owns the host sockets
+  (so a port in use is an exact ``Conflict``) and serves loopback and container clients; DNAT on
+  127.0.0.1 would need ``route_localnet=1`` host-wide, a known security hole. Clients from other
+  hosts are DNAT-ed (table ``stackfile_p<hash>`` per sandbox) so the container sees their real
+  address, at the cost of direct routing (~0.4 ms per new HTTP connection vs ~0.7 via the proxy).
 - Discovery: the DNS server identifies the querying container by its source address and answers
   the names of every sandbox sharing a network with it, plus its own ``extra_hosts``; other
   names are forwarded to its ``dns:`` servers or the host's resolvers (not on internal networks).

@@ -8,6 +8,9 @@ bookkeeping:
   any other interface (not for ``internal``), a drop of traffic between this bridge and any other
   stackfile bridge (network isolation), and for ``internal`` a drop of everything leaving or
   entering the bridge from elsewhere.
+- Published ports reached from other hosts are DNAT-ed in a table per sandbox
+  (``stackfile_p<hash>``), so the container sees the client's address; loopback and container
+  traffic goes through the userland proxy (see :mod:`stackfile.network.proxy`).
 - An ``accept`` in our table cannot override a ``drop`` in another table, so when the iptables
   FORWARD policy is DROP (Docker sets it; with br_netfilter even bridged traffic passes that
   chain) we insert ACCEPT rules at the top of iptables' FORWARD chain, each commented
@@ -18,13 +21,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Sequence
 from ipaddress import IPv4Network
 from pathlib import Path
 
 from stackfile.errors import Internal, Unavailable
+from stackfile.network.model import BoundPort
 from stackfile.network.names import BRIDGE_PREFIX, nft_table
 
-__all__ = ["forward_policy_drops", "install", "remove"]
+__all__ = ["forward_policy_drops", "install", "install_ports", "remove", "remove_ports"]
 
 _COMMENT = "stackfile:{bridge}"
 
@@ -62,7 +67,8 @@ def _iptables_rules(bridge: str, internal: bool) -> list[list[str]]:
     if not internal:
         rules += [["-i", bridge, "!", "-o", bridge, *tag, "-j", "ACCEPT"],
                   ["-o", bridge, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", *tag,
-                   "-j", "ACCEPT"]]
+                   "-j", "ACCEPT"],
+                  ["-o", bridge, "-m", "conntrack", "--ctstate", "DNAT", *tag, "-j", "ACCEPT"]]
     return rules
 
 
@@ -102,3 +108,31 @@ def _remove_iptables(bridge: str) -> None:
         if line.startswith("-A FORWARD ") and comment in line:
             spec = line.split()[2:]
             _run(["iptables", "-w", "-D", "FORWARD", *[s.strip('"') for s in spec]], check=False)
+
+
+def ports_script(table: str, ports: Sequence[BoundPort], target: str) -> str:
+    """DNAT for published ports reached from other hosts, so containers see the real client address.
+
+    Loopback and our own bridges are left to the proxy: 127.0.0.1 would need ``route_localnet``,
+    and traffic from a container of another network must not be forwarded across the isolation.
+    """
+    rules = []
+    for p in ports:
+        if ":" in p.host_ip or p.host_ip.startswith("127."):
+            continue
+        match = f"ip daddr {p.host_ip}" if p.host_ip not in ("", "0.0.0.0") else "fib daddr type local"
+        rules.append(f'        iifname != "lo" iifname != "{BRIDGE_PREFIX}*" {match} '
+                     f"{p.protocol} dport {p.host_port} dnat to {target}:{p.container_port}\n")
+    return (f"table ip {table} {{}}\ndelete table ip {table}\n"
+            f"table ip {table} {{\n    chain prerouting {{\n"
+            f"        type nat hook prerouting priority dstnat; policy accept;\n{''.join(rules)}    }}\n}}\n")
+
+
+def install_ports(table: str, ports: Sequence[BoundPort], target: str) -> None:
+    """(Re)load a sandbox's DNAT table."""
+    _run(["nft", "-f", "-"], stdin=ports_script(table, ports, target))
+
+
+def remove_ports(table: str) -> None:
+    """Delete a sandbox's DNAT table (missing is fine)."""
+    _run(["nft", "-f", "-"], stdin=f"table ip {table} {{}}\ndelete table ip {table}\n", check=False)

@@ -6,7 +6,7 @@ import hashlib
 
 from stackfile.store.paths import StorePaths
 
-__all__ = ["BRIDGE_PREFIX", "bridge_name", "nft_table", "veth_name"]
+__all__ = ["BRIDGE_PREFIX", "bridge_name", "nft_table", "ports_table", "veth_name"]
 
 BRIDGE_PREFIX = "sf"
 VETH_PREFIX = "sv"
@@ -24,6 +24,11 @@ def bridge_name(paths: StorePaths, network: str) -> str:
 def veth_name(paths: StorePaths, sandbox_id: str, network: str) -> str:
     """Host side of a sandbox's veth on one network: ``sv`` + 12 hex digits."""
     return VETH_PREFIX + _hex(str(paths.root), sandbox_id, network, n=12)
+
+
+def ports_table(paths: StorePaths, sandbox_id: str) -> str:
+    """The nftables table holding one sandbox's DNAT rules for published ports."""
+    return "stackfile_p" + _hex(str(paths.root), sandbox_id, n=12)
 
 
 def nft_table(bridge: str) -> str:

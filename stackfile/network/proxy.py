@@ -1,7 +1,8 @@
 """The userland port proxy: relays TCP connections and UDP datagrams from host sockets (bound by
-the caller) to the container's address. Chosen over nftables DNAT because it answers on
-127.0.0.1 without turning on ``route_localnet`` host-wide, needs no firewall state to clean up,
-and its cost (bench/network.py) is a fraction of a millisecond per connection."""
+the caller) to the container's address. It serves loopback (127.0.0.1 without turning on
+``route_localnet`` host-wide) and clients in other containers; clients from other hosts are
+DNAT-ed past it (:func:`stackfile.network.firewall.install_ports`). Its cost (bench/network.py) is
+a fraction of a millisecond per new connection."""
 
 from __future__ import annotations
 

@@ -17,12 +17,19 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--sandbox", required=True)  # the marker that identifies this process
     ap.add_argument("--map", action="append", default=[])
     ap.add_argument("--db", default="")
+    ap.add_argument("--nft-table", default="")  # DNAT table to drop when the sandbox is gone
     args = ap.parse_args(argv)
     forwards = []
     for item in args.map:
         fd, proto, ip, port = item.split(":")
         forwards.append(Forward(socket.socket(fileno=int(fd)), proto, (ip, int(port))))  # family from fd
-    asyncio.run(serve(forwards, Path(args.db) if args.db else None, args.sandbox))
+    try:
+        asyncio.run(serve(forwards, Path(args.db) if args.db else None, args.sandbox))
+    finally:
+        if args.nft_table:
+            from stackfile.network.firewall import remove_ports
+
+            remove_ports(args.nft_table)
 
 
 if __name__ == "__main__":

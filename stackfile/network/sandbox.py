@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackfile.errors import Conflict, InvalidSpec, Location, NotFound
-from stackfile.network import helpers, ipam, links, rows
+from stackfile.network import firewall, helpers, ipam, links, rows
 from stackfile.network.etcfiles import hosts_file, parse_extra_hosts, resolv_conf
 from stackfile.network.model import Attachment, BoundPort, Endpoint, NetworkRecord, PortBinding, Sandbox
-from stackfile.network.names import veth_name
+from stackfile.network.names import ports_table, veth_name
 from stackfile.network.netns import create_netns, remove_netns
 from stackfile.network.ports import bind_all
 from stackfile.network.schema import immediate
@@ -166,9 +166,12 @@ class SandboxOps:
 
     def destroy_sandbox(self, sandbox_id: str) -> None:
         """Release everything of the sandbox (idempotent; works after the container was SIGKILLed)."""
-        row = self.conn.execute("SELECT proxy_pid FROM sandboxes WHERE id = ?", (sandbox_id,)).fetchone()
+        row = self.conn.execute("SELECT proxy_pid, ports FROM sandboxes WHERE id = ?",
+                                (sandbox_id,)).fetchone()
         if row is not None:
             helpers.stop(row["proxy_pid"], sandbox_id)
+            if row["ports"] != "[]":
+                firewall.remove_ports(ports_table(self.paths, sandbox_id))
         for ep in self._endpoints(sandbox_id):
             links.delete_link(ep.host_ifname)
         remove_netns(self.netns_path(sandbox_id))
@@ -194,6 +197,8 @@ class SandboxOps:
         sb = self.sandbox(sandbox_id)
         row = self.conn.execute("SELECT proxy_pid FROM sandboxes WHERE id = ?", (sandbox_id,)).fetchone()
         helpers.stop(row["proxy_pid"], sandbox_id)
+        if sb.ports:
+            firewall.remove_ports(ports_table(self.paths, sandbox_id))
         with immediate(self.conn) as conn:
             conn.execute("UPDATE sandboxes SET proxy_pid = NULL, ports = '[]' WHERE id = ?", (sb.id,))
 
@@ -208,7 +213,14 @@ class SandboxOps:
         args = ["--sandbox", sandbox_id, "--db", str(self.paths.db)]
         for sock, b in bound:
             args += ["--map", f"{sock.fileno()}:{b.protocol}:{target}:{b.container_port}"]
-        pid = helpers.spawn(PROXYD, args, [s for s, _ in bound], self.paths.networks / "proxy.log")
+        table = ports_table(self.paths, sandbox_id)
+        args += ["--nft-table", table]
+        firewall.install_ports(table, [b for _, b in bound], target)
+        try:
+            pid = helpers.spawn(PROXYD, args, [s for s, _ in bound], self.paths.networks / "proxy.log")
+        except BaseException:
+            firewall.remove_ports(table)
+            raise
         with immediate(self.conn) as conn:
             conn.execute("UPDATE sandboxes SET proxy_pid = ?, ports = ? WHERE id = ?",
                          (pid, _ports_json([b for _, b in bound]), sandbox_id))

@@ -64,7 +64,7 @@ def test_forward_drop_host_still_connects_containers() -> None:
                               capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[3])
         lines = dict(ln.split(" ", 1) for ln in proc.stdout.splitlines() if " " in ln)
         assert proc.returncode == 0, proc.stderr
-        assert lines == {"br_netfilter": lines["br_netfilter"], "rules": "3", "got": "through", "left": "0"}
+        assert lines == {"br_netfilter": lines["br_netfilter"], "rules": "4", "got": "through", "left": "0"}
     finally:
         _unmount_below(root)
         shutil.rmtree(root, ignore_errors=True)

@@ -153,6 +153,7 @@ def test_helpers_exit_when_their_store_is_gone(tmp_path: Path) -> None:
     """A crashed CLI or a deleted store root leaves no DNS server or proxy running."""
     from stackfile.network import firewall
     from stackfile.network.links import delete_link
+    from stackfile.network.names import ports_table
     from stackfile.store.paths import StorePaths
     from tests.conftest import _unmount_below
 
@@ -172,6 +173,8 @@ def test_helpers_exit_when_their_store_is_gone(tmp_path: Path) -> None:
                                                or helpers.is_running(proxy_pid, sb.id)):
             time.sleep(0.1)
         assert not helpers.is_running(rec.dns_pid, rec.id) and not helpers.is_running(proxy_pid, sb.id)
+        tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+        assert ports_table(other.paths, sb.id) not in tables and rec.bridge in tables  # the proxy's DNAT went
     finally:
         helpers.stop(rec.dns_pid, rec.id)
         helpers.stop(proxy_pid, sb.id)

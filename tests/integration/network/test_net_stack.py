@@ -165,7 +165,7 @@ def test_firewall_rules_follow_the_network(nm: NetworkManager) -> None:
     assert f"stackfile_{rec.bridge}" in tables
     if firewall.forward_policy_drops():  # Docker's default: our ACCEPT rules must be there
         rules = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True).stdout
-        assert rules.count(f"stackfile:{rec.bridge}") == 3
+        assert rules.count(f"stackfile:{rec.bridge}") == 4
     nm.remove_network("t_fw")
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
     rules = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True).stdout
