@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 __all__ = ["Context"]
 
 
-@dataclass(frozen=True)
 class Context:
-    """Project directory, project name and the resolved interpolation environment."""
+    """Project directory, project name and the resolved interpolation environment (read-only)."""
 
-    working_dir: str
-    project_name: str
-    environment: dict[str, str] = field(default_factory=dict)
-    home: str = "/root"
+    __slots__ = ("environment", "home", "project_name", "working_dir")
+
+    def __init__(
+        self,
+        working_dir: str,
+        project_name: str,
+        environment: dict[str, str] | None = None,
+        home: str = "/root",
+    ) -> None:
+        self.working_dir = working_dir
+        self.project_name = project_name
+        self.environment = environment if environment is not None else {}
+        self.home = home
 
     def abspath(self, path: str, base: str | None = None) -> str:
         """Resolve ``path`` against ``base`` (default the project directory), expanding ``~``."""

@@ -6,24 +6,33 @@ removes whatever remains once every file has been merged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Override", "Reset", "strip_tags"]
 
 
-@dataclass
-class Reset:
+class _Tagged:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any = None) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Tagged) and type(other) is type(self) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(self.value)))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.value!r})"
+
+
+class Reset(_Tagged):
     """``!reset``: drop the value inherited from earlier files (the key disappears)."""
 
-    value: Any = None
 
-
-@dataclass
-class Override:
+class Override(_Tagged):
     """``!override``: replace the inherited value instead of merging with it."""
-
-    value: Any = None
 
 
 def strip_tags(value: Any) -> Any:
