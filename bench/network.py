@@ -7,7 +7,8 @@ stackfile (in-process API, one store root under /var/tmp):
 - ``sandbox teardown``: ``destroy_sandbox``;
 - ``network create`` (bridge, nft table, iptables rules, DNS server process) and ``remove``;
 - HTTP GET latency (new TCP connection each time) to a busybox httpd in a sandbox: direct to the
-  container address, and through the published port on 127.0.0.1 (the userland proxy).
+  container address, through the published port on 127.0.0.1 (the userland proxy), and through
+  an nftables DNAT rule (the path clients from other hosts take).
 
 Docker, when dockerd answers: ``docker run --rm busybox true`` on the default bridge minus the
 same with ``--network none`` (≈ Docker's per-container network setup), and HTTP GET latency
@@ -74,8 +75,9 @@ def latency(addr: tuple[str, int], n: int) -> list[float]:
 
 
 def dnat_latency(ep: Endpoint, n: int) -> list[float]:
-    """The path we did not choose: nftables DNAT in the output hook. Measured towards the bridge
-    gateway (a host address) because DNAT of 127.0.0.1 would need route_localnet host-wide."""
+    """The DNAT path (what clients from other hosts take), measured from this host with the same
+    kind of rule in the output hook towards the bridge gateway (a host address): DNAT of
+    127.0.0.1 would need route_localnet host-wide, which is why loopback uses the proxy."""
     port, table = 18999, "stackfile_bench_dnat"
     rule = (f"table ip {table} {{\n chain out {{\n  type nat hook output priority -100; policy accept;\n"
             f"  ip daddr {ep.gateway} tcp dport {port} dnat to {ep.address}:80\n }}\n}}\n")
@@ -158,7 +160,7 @@ def main() -> None:
         results["HTTP GET direct (container IP)"] = latency((sb.endpoints[0].address, 80), args.http)
         published = ("127.0.0.1", sb.ports[0].host_port)
         results["HTTP GET via published 127.0.0.1 port"] = latency(published, args.http)
-        results["HTTP GET via nft DNAT (alternative)"] = dnat_latency(sb.endpoints[0], args.http)
+        results["HTTP GET via nft DNAT (remote clients)"] = dnat_latency(sb.endpoints[0], args.http)
     finally:
         if httpd is not None:
             httpd.kill()
