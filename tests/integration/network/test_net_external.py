@@ -83,3 +83,37 @@ def test_remote_clients_keep_their_address(nm: NetworkManager, remote: tuple[str
         nm.remove_network("e_net")
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
     assert "stackfile_p" not in tables or sb.id not in tables
+
+
+def test_outbound_is_masqueraded_and_internal_stays_in(nm: NetworkManager, remote: tuple[str, str], procs,
+                                                      tmp_path: Path) -> None:
+    """A container reaches a host outside its network with the host's address (masquerade); a
+    container on an internal network does not get out at all."""
+    client_ns, host_ip = remote
+    cgi = tmp_path / "www" / "cgi-bin" / "ip"
+    cgi.parent.mkdir(parents=True)
+    cgi.write_text(CGI)
+    cgi.chmod(0o755)
+    procs.start(client_ns, "busybox", "httpd", "-f", "-p", "8080", "-h", str(tmp_path / "www"))
+    show = ["nsenter", f"--net={client_ns}", "ip", "-4", "-o", "addr", "show", "eth0"]
+    outside = subprocess.run(show, capture_output=True, text=True).stdout.split()[3].split("/")[0]
+    nm.ensure_network(NetworkConfig("o_net", "o"))
+    nm.ensure_network(NetworkConfig("o_int", "o", internal=True))
+    out = nm.create_sandbox("o-out-1", [Attachment("o_net", ("out",))])
+    jail = nm.create_sandbox("o-int-1", [Attachment("o_int", ("jail",))])
+    try:
+        def get(sb_path: str) -> str:
+            argv = ["timeout", "3", "nsenter", f"--net={sb_path}", "busybox", "wget", "-qO-",
+                    f"http://{outside}:8080/cgi-bin/ip"]
+            return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
+
+        deadline = time.monotonic() + 5
+        while not get(out.netns_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert get(out.netns_path).removeprefix("[::ffff:").removesuffix("]") == host_ip
+        assert get(jail.netns_path) == ""
+    finally:
+        nm.destroy_sandbox(out.id)
+        nm.destroy_sandbox(jail.id)
+        nm.remove_network("o_net")
+        nm.remove_network("o_int")

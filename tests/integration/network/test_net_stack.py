@@ -85,7 +85,7 @@ def test_inspect_lists_members(stack: dict[str, Sandbox], nm: NetworkManager) ->
         "t_back": 2, "t_front": 3, "t_int": 1}
 
 
-def test_names_resolve_to_all_replicas(stack: dict[str, Sandbox], procs) -> None:
+def test_names_resolve_to_all_replicas(stack: dict[str, Sandbox], nm: NetworkManager, procs) -> None:
     client = stack["client"]
     dns = client.endpoints[0].gateway  # nsenter keeps the host's /etc/resolv.conf: name the server
     out = procs.run(client.netns_path, "busybox", "nslookup", "web", dns).stdout
@@ -94,6 +94,15 @@ def test_names_resolve_to_all_replicas(stack: dict[str, Sandbox], procs) -> None
             and ":53" not in ln} == front
     for name in ("www", "t-web-2", "extra.example"):
         assert procs.run(client.netns_path, "busybox", "nslookup", name, dns).returncode == 0, name
+    # discovery follows containers as they come and go
+    web3 = nm.create_sandbox(sid("web3"), [Attachment("t_front", ("web",))])
+    try:
+        out = procs.run(client.netns_path, "busybox", "nslookup", "web", dns).stdout
+        assert web3.addresses["t_front"] in out
+    finally:
+        nm.destroy_sandbox(web3.id)
+    after = procs.run(client.netns_path, "busybox", "nslookup", "web", dns).stdout
+    assert web3.addresses["t_front"] not in after
     # db is only on back: the client must not learn its name
     assert procs.run(client.netns_path, "busybox", "nslookup", "db", dns).returncode != 0
 
