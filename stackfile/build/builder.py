@@ -97,9 +97,11 @@ class Builder:
         return image
 
     def _resolve(self, ref: str, where: Location) -> ImageRecord:
-        from stackfile.build.bases import resolve_image
+        image = self.images.resolve(ref)
+        if image is None:  # a base source to materialise, or an error naming what is missing
+            from stackfile.build.bases import resolve_image
 
-        image = resolve_image(self.paths, ref, where)
+            image = resolve_image(self.paths, ref, where)
         for name in image.names:
             self.resolved[name] = image.id
         return image

@@ -3,7 +3,6 @@ and hashed (through the stat cache) into the input digest of a COPY step's cache
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import os
 import stat
@@ -92,7 +91,7 @@ class BuildContext:
         for src in sources:
             h.update(os.path.relpath(src, self.root).encode() + b"\0")
             for e in self.walk(src):
-                if exclude and any(fnmatch.fnmatch(e.rel, x) for x in exclude):
+                if exclude and _excluded(e.rel, exclude):
                     continue
                 mode = e.st.st_mode
                 h.update(f"{e.rel}\0{mode:o}\0".encode())
@@ -102,3 +101,9 @@ class BuildContext:
                     h.update(os.readlink(e.path).encode())
                 h.update(b"\n")
         return "sha256:" + h.hexdigest()
+
+
+def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:
+    import fnmatch
+
+    return any(fnmatch.fnmatch(rel, x) for x in patterns)

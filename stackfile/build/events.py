@@ -9,7 +9,7 @@ from stackfile.events import Event
 __all__ = ["ImageBuilt", "StepCached", "StepDone", "StepOutput", "StepStarted"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)  # fewer generated methods: cheaper to import
 class StepStarted(Event):
     """A step's cache key missed; it is running now. ``step`` is its text (``RUN make``)."""
 
@@ -21,7 +21,7 @@ class StepStarted(Event):
     step: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)  # fewer generated methods: cheaper to import
 class StepCached(Event):
     kind: str = "build.step.cached"
     image: str = ""
@@ -31,7 +31,7 @@ class StepCached(Event):
     step: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)  # fewer generated methods: cheaper to import
 class StepDone(Event):
     kind: str = "build.step.done"
     image: str = ""
@@ -42,7 +42,7 @@ class StepDone(Event):
     seconds: float = 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)  # fewer generated methods: cheaper to import
 class StepOutput(Event):
     """One line a RUN step printed."""
 
@@ -51,7 +51,7 @@ class StepOutput(Event):
     line: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)  # fewer generated methods: cheaper to import
 class ImageBuilt(Event):
     kind: str = "build.image"
     image: str = ""

@@ -107,7 +107,7 @@ def _run_in_process(paths: StorePaths, cid: str, output: Callable[[str], None]) 
         _active += 1
     try:
         try:
-            pid = run.start((null, w, w), supervisor=os.getpid(), state=state, session=False)
+            pid = run.start((null, w, w), supervisor=os.getpid(), state=state)
         finally:
             os.close(w)
             os.close(null)
