@@ -43,7 +43,7 @@ def run_foreground(paths: StorePaths, cdir: ContainerDir) -> int:
     state = cdir.state()
     null = -1 if run.spec.process.stdin_open else os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        pid = run.start((0 if null < 0 else null, 1, 2), supervisor=os.getpid(), state=state, session=False)
+        pid = run.start((0 if null < 0 else null, 1, 2), supervisor=os.getpid(), state=state)
     finally:
         if null >= 0:
             os.close(null)

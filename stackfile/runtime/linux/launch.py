@@ -52,7 +52,7 @@ def _report(w: int, code: int, message: str) -> None:
         pass
 
 
-def _stdio(fds: tuple[int, int, int], keep: tuple[int, ...], new_session: bool) -> None:
+def _stdio(fds: tuple[int, int, int], keep: tuple[int, ...]) -> None:
     for target, fd in enumerate(fds):
         if fd != target:
             os.dup2(fd, target)
@@ -61,9 +61,24 @@ def _stdio(fds: tuple[int, int, int], keep: tuple[int, ...], new_session: bool) 
         os.closerange(low, fd)
         low = fd + 1
     os.closerange(low, 1 << 16)
-    if new_session:
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _console(sock_fd: int, uid: int) -> None:
+    """Open a pty in the container's devpts, make it our stdio and controlling terminal, and pass
+    the master to the supervisor over the unix socket ``sock_fd`` (runc's console socket)."""
+    import socket
+
+    master, slave = os.openpty()
+    os.fchown(slave, uid, -1)
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for target in (0, 1, 2):
+        os.dup2(slave, target)
+    os.close(slave)
+    sock = socket.socket(fileno=sock_fd)
+    socket.send_fds(sock, [b"pty"], [master])
+    sock.close()
+    os.close(master)
 
 
 def _await_go(go: int) -> None:
@@ -81,12 +96,16 @@ def _exec(plan: LaunchPlan, w: int) -> None:
         os._exit(exc.code)
 
 
-def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int) -> None:
-    _stdio(fds, (w, go), plan.new_session)
+def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int, console: int) -> None:
+    _stdio(fds, (w, go, console) if console >= 0 else (w, go))
+    if console >= 0:
+        import socket  # noqa: F401 - loaded while the host's filesystem is still visible
     if plan.new_net:
         lo_up()
     build_rootfs(plan)
     pivot(plan)
+    if console >= 0:
+        _console(console, plan.identity.uid)
     c.sethostname(plan.hostname)
     if plan.domainname:
         c.setdomainname(plan.domainname)
@@ -104,7 +123,8 @@ def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int) -> None:
     _exec(plan, w)
 
 
-def _intermediate(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int, join_fd: int) -> None:
+def _intermediate(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int, join_fd: int,
+                  console: int) -> None:
     if join_fd >= 0:
         c.setns(join_fd, c.CLONE_NEWNET)
     c.unshare(_BASE_NS | (c.CLONE_NEWNET if plan.new_net else 0))
@@ -113,7 +133,7 @@ def _intermediate(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int, 
         os.write(w, b"P%d\n" % pid)
         os._exit(0)
     try:
-        _pid1(plan, fds, w, go)
+        _pid1(plan, fds, w, go, console)
     except BaseException as exc:
         _report(w, 125, _describe(exc))
     os._exit(125)
@@ -152,8 +172,10 @@ def _attach(procs_files: tuple[str, ...], go: int) -> Callable[[bytes], None]:
     return on_line
 
 
-def launch(plan: LaunchPlan, fds: tuple[int, int, int]) -> int:
+def launch(plan: LaunchPlan, fds: tuple[int, int, int], console: int = -1) -> int:
     """Start PID 1 with stdio ``fds``; returns its host pid once it has exec'd.
+
+    With ``plan.console``, PID 1 sends its pty master over the unix socket ``console`` instead.
 
     Raises :class:`StartFailed` (and reaps what it started) if any step fails.
     """
@@ -161,13 +183,13 @@ def launch(plan: LaunchPlan, fds: tuple[int, int, int]) -> int:
     if not was_subreaper:
         c.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
     try:
-        return _launch(plan, fds)
+        return _launch(plan, fds, console if plan.console else -1)
     finally:
         if not was_subreaper:
             c.prctl(c.PR_SET_CHILD_SUBREAPER, 0)
 
 
-def _launch(plan: LaunchPlan, fds: tuple[int, int, int]) -> int:
+def _launch(plan: LaunchPlan, fds: tuple[int, int, int], console: int) -> int:
     r, w = os.pipe2(os.O_CLOEXEC)
     go_r, go_w = os.pipe2(os.O_CLOEXEC)
     join_fd = os.open(plan.join_net, os.O_RDONLY | os.O_CLOEXEC) if plan.join_net else -1
@@ -176,7 +198,7 @@ def _launch(plan: LaunchPlan, fds: tuple[int, int, int]) -> int:
         try:
             os.close(r)
             os.close(go_w)
-            _intermediate(plan, fds, w, go_r, join_fd)
+            _intermediate(plan, fds, w, go_r, join_fd, console)
         except BaseException as exc:
             _report(w, 125, _describe(exc))
         os._exit(125)

@@ -52,7 +52,7 @@ class LaunchPlan:
     ulimits: tuple[tuple[int, int, int], ...] = ()  # (RLIMIT_*, soft, hard)
     shm_size: int = 64 << 20
     cgroup_procs: tuple[str, ...] = ()
-    new_session: bool = False  # setsid + controlling tty on fd 0 (a pty from the shim)
+    console: bool = False  # a pty made inside the container (its devpts) is PID 1's stdio and ctty
 
 
 def overlay_options(store_root: str, layers: tuple[str, ...], upper: str, work: str,
@@ -148,5 +148,5 @@ def make_plan(spec: ContainerSpec, *, store_root: str, cdir: str, container_id: 
         sysctls=dict(spec.sysctls),
         ulimits=_ulimits(spec),
         shm_size=spec.shm_size or 64 << 20,
-        new_session=proc.tty,
+        console=proc.tty,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -51,32 +52,42 @@ def _peer_pid(cdir: ContainerDir):  # type: ignore[no-untyped-def]
     return lookup
 
 
+def _start(run: Run, state: State) -> tuple[int, dict[int, str]]:
+    """Start PID 1 with its output going to pipes (or to a pty made in the container); returns
+    PID 1 and the fds to pump (fd → stream)."""
+    null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+    if run.spec.process.tty:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            pid = run.start((null, null, null), supervisor=os.getpid(), state=state, console=theirs.fileno())
+        finally:
+            theirs.close()
+            os.close(null)
+        with ours:
+            _, fds, _, _ = socket.recv_fds(ours, 16, 1)
+        return pid, {fds[0]: "stdout"}
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        pid = run.start((null, out_w, err_w), supervisor=os.getpid(), state=state)
+    except BaseException:
+        os.close(out_r)
+        os.close(err_r)
+        raise
+    finally:
+        for fd in (out_w, err_w, null):
+            os.close(fd)
+    return pid, {out_r: "stdout", err_r: "stderr"}
+
+
 def _one_run(run: Run, state: State, ready: int | None) -> int | None:
     """Start once and pump logs until PID 1 is gone; None if the start failed."""
-    tty = run.spec.process.tty
-    null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
-    if tty:
-        master, slave = os.openpty()
-        fds, sources, to_close = (slave, slave, slave), {master: "stdout"}, [slave, null]
-    else:
-        out_r, out_w = os.pipe2(os.O_CLOEXEC)
-        err_r, err_w = os.pipe2(os.O_CLOEXEC)
-        fds, sources = (null, out_w, err_w), {out_r: "stdout", err_r: "stderr"}
-        to_close = [out_w, err_w, null]
     try:
-        pid = run.start(fds, supervisor=os.getpid(), state=state, session=tty)
+        pid, sources = _start(run, state)
     except Exception as exc:
-        for fd in sources:
-            os.close(fd)
         if ready is not None:
             os.write(ready, f"{getattr(exc, 'code', 125)} {getattr(exc, 'message', exc)}".encode())
         return None
-    finally:
-        for fd in to_close:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
     if ready is not None:
         os.write(ready, b"ok %d" % pid)
         os.close(ready)

@@ -71,16 +71,20 @@ class Run:
         return dataclasses.replace(plan, join_net=join)
 
     def start(self, fds: tuple[int, int, int], *, supervisor: int, state: State,
-              session: bool | None = None) -> int:
-        """Create the cgroup and start PID 1; on failure nothing is left but the error in state."""
+              console: int = -1, session: bool | None = None) -> int:
+        """Create the cgroup and start PID 1; on failure nothing is left but the error in state.
+
+        With a tty spec and a unix socket ``console``, PID 1 sends its pty master there.
+        ``session`` is accepted for older callers and ignored (no console unless one is given).
+        """
         try:
             plan = self.plan()
-            if session is not None:
-                plan = dataclasses.replace(plan, new_session=session)
+            if console < 0:
+                plan = dataclasses.replace(plan, console=False)
             self.cgroup.create(self.spec.resources)
             plan = dataclasses.replace(plan, cgroup_procs=tuple(self.cgroup.procs_files()))
             self.oom_before = self.cgroup.oom_kills()
-            pid = launch(plan, fds)
+            pid = launch(plan, fds, console)
         except BaseException as exc:
             self.cleanup()
             state.status, state.pid, state.error = "exited", None, str(getattr(exc, "message", exc))

@@ -105,7 +105,7 @@ def test_network_path_and_container(env: Env, netns: str) -> None:
 
 
 def test_tty_logs_detached_exec_and_restart_keeps_upper(env: Env) -> None:
-    script = "[ -t 1 ] && echo TTY; echo x >> /count; wc -l < /count; exec sleep 100"
+    script = "tty | grep -q /dev/pts/0 && echo TTY; echo x >> /count; wc -l < /count; exec sleep 100"
     process = Process(argv=("sh", "-c", script), tty=True)
     cid = env.rt.create(env.spec("", process=process, stop_grace_seconds=0.2))
     env.rt.start(cid)
