@@ -29,6 +29,7 @@ __all__ = ["RuntimeExecutor"]
 RUNTIME_STUBS = ("etc/hosts", "etc/resolv.conf", "etc/hostname")
 _subreaper = threading.Lock()
 _active = 0
+_was_subreaper = False
 
 
 class RuntimeExecutor:
@@ -93,7 +94,7 @@ def _run_in_process(paths: StorePaths, cid: str, output: Callable[[str], None]) 
         from stackfile.runtime.linux.supervise import Run
     except ImportError:
         return None
-    global _active
+    global _active, _was_subreaper
     cdir = ContainerDir(paths.container(cid))
     run = Run(cdir, str(paths.root), str(paths.short_links))
     state = cdir.state()
@@ -103,11 +104,15 @@ def _run_in_process(paths: StorePaths, cid: str, output: Callable[[str], None]) 
         # PID 1 is re-parented to us when launch()'s intermediate child exits. launch() sets and
         # clears the subreaper flag itself, which races between threads: hold it set while any runs.
         if _active == 0:
+            _was_subreaper = bool(_libc.get_child_subreaper())
             _libc.prctl(_libc.PR_SET_CHILD_SUBREAPER, 1)
         _active += 1
     try:
         try:
             pid = run.start((null, w, w), supervisor=os.getpid(), state=state)
+        except TypeError:  # the runtime's internal start() changed shape: take the protocol path
+            os.close(r)
+            return None
         finally:
             os.close(w)
             os.close(null)
@@ -118,7 +123,7 @@ def _run_in_process(paths: StorePaths, cid: str, output: Callable[[str], None]) 
     finally:
         with _subreaper:
             _active -= 1
-            if _active == 0:  # only when no other thread's container still needs re-parenting
+            if _active == 0 and not _was_subreaper:  # no other thread's container needs it now
                 _libc.prctl(_libc.PR_SET_CHILD_SUBREAPER, 0)
 
 
