@@ -9,6 +9,7 @@ A close-on-exec pipe reports back: the intermediate writes ``P<pid>``, a failure
 from __future__ import annotations
 
 import _socket
+import _thread
 import fcntl
 import os
 import signal
@@ -179,14 +180,27 @@ def launch(plan: LaunchPlan, fds: tuple[int, int, int], console: int = -1) -> in
 
     Raises :class:`StartFailed` (and reaps what it started) if any step fails.
     """
-    was_subreaper = c.get_child_subreaper()
-    if not was_subreaper:
-        c.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
+    _subreaper(+1)
     try:
         return _launch(plan, fds, console if plan.console else -1)
     finally:
-        if not was_subreaper:
+        _subreaper(-1)
+
+
+_lock = _thread.allocate_lock()
+_launching = [0, False]  # launches in flight, whether we set the flag (thread-safe toggling)
+
+
+def _subreaper(delta: int) -> None:
+    """Keep PR_SET_CHILD_SUBREAPER set while any thread launches; restore it after the last."""
+    with _lock:
+        if _launching[0] == 0 and delta > 0 and not c.get_child_subreaper():
+            c.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
+            _launching[1] = True
+        _launching[0] += delta
+        if _launching[0] == 0 and _launching[1]:
             c.prctl(c.PR_SET_CHILD_SUBREAPER, 0)
+            _launching[1] = False
 
 
 def _launch(plan: LaunchPlan, fds: tuple[int, int, int], console: int) -> int:

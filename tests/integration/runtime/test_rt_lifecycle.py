@@ -194,3 +194,15 @@ def test_dead_shim_is_reported_and_rm_cleans_everything(env: Env) -> None:
     wait_for(lambda: env.rt.inspect(cid).state is ContainerState.DEAD)
     env.rt.remove(cid, force=True)
     assert_gone(env, cid, pid)
+
+
+def test_parallel_foreground_runs_from_threads(env: Env) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> int:
+        return env.rt.run_attached(env.spec(f"exit {i}", auto_remove=True))
+
+    before = containers(env)
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(one, range(8))) == list(range(8))
+    assert containers(env) == before
