@@ -65,7 +65,7 @@ def _walk(h: hashlib._Hash, top: str, prefix: str, rules: Any) -> int:
         if rules is not None and rules.ignored(rel, is_dir) and (not is_dir or rules.can_skip_dir(rel)):
             continue
         h.update(f"{rel}\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
-        newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+        newest = max(newest, st.st_mtime_ns)
         if is_dir:
             newest = max(newest, _walk(h, e.path, rel + "/", rules))
     return newest
