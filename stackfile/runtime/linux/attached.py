@@ -27,7 +27,10 @@ def _forward_to(pid: int) -> dict[int, object]:
             os.kill(pid, signum)
         except ProcessLookupError:
             pass
-    return {sig: signal.signal(sig, forward) for sig in FORWARDED}
+    try:
+        return {sig: signal.signal(sig, forward) for sig in FORWARDED}
+    except ValueError:  # not the main thread (a builder running RUN steps in parallel): no forwarding
+        return {}
 
 
 def _peer_pid(paths: StorePaths):  # type: ignore[no-untyped-def]
