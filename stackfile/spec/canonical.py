@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stackfile.errors import InvalidSpec, Location
+from stackfile.errors import InvalidSpec, Location, StackfileError
 from stackfile.spec.context import Context
 from stackfile.spec.envfiles import resolve_environment
 from stackfile.spec.service_keys import TRANSFORMS, to_mapping
@@ -37,7 +37,12 @@ def canonical_service(name: str, service: dict[str, Any], ctx: Context) -> dict[
                 location=Location(key_path=f"services.{name}.{key}"),
             ) from None
     if "environment" in out or "env_file" in out:
-        out["environment"] = resolve_environment(service, ctx)
+        try:
+            out["environment"] = resolve_environment(service, ctx)
+        except StackfileError as exc:
+            if exc.location is None:
+                exc.location = Location(key_path=f"services.{name}.env_file")
+            raise
         out.pop("env_file", None)
         if not out["environment"]:
             del out["environment"]

@@ -5,7 +5,7 @@ on unquoted values, a UTF-8 BOM, and substitutions from earlier keys and the env
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 from stackfile.errors import InvalidSpec, Location, NotFound
@@ -18,7 +18,9 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "'": "'", "$"
 
 
 class _DotenvError(ValueError):
-    pass
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 def _key(src: str, pos: int) -> tuple[str, int, bool]:
@@ -117,12 +119,12 @@ def parse_dotenv(text: str, lookup: Callable[[str], str | None] | None = None) -
                 continue
             value, pos = _value(text, pos, expand)
         except ValueError as exc:
-            raise _DotenvError(f"line {line_no}: {exc}") from None
+            raise _DotenvError(f"line {line_no}: {exc}", line_no) from None
         out[key] = value
         nl = text.find("\n", pos)
         rest = text[pos : n if nl < 0 else nl].strip(_SPACE)
         if rest and not rest.startswith("#"):
-            raise _DotenvError(f"line {line_no}: unexpected text after the value: {rest!r}")
+            raise _DotenvError(f"line {line_no}: unexpected text after the value: {rest!r}", line_no)
         pos = n if nl < 0 else nl
     return out
 
@@ -146,14 +148,6 @@ def read_dotenv(
     except _DotenvError as exc:
         raise InvalidSpec(
             f"failed to read {path}: {exc}",
-            location=Location(str(path)),
+            location=Location(str(path), exc.line),
             hint="each line must be KEY=VALUE, 'export KEY=VALUE' or a # comment",
         ) from None
-
-
-def environ_view(*layers: Mapping[str, str]) -> dict[str, str]:
-    """Merge mappings; later layers win."""
-    out: dict[str, str] = {}
-    for layer in layers:
-        out.update(layer)
-    return out

@@ -152,7 +152,8 @@ def validate(value: Any, node: dict[str, Any], path: Path = ()) -> None:
         validate(value, _resolve(ref), path)
     kind = node.get("type")
     if kind is not None and not _kind_ok(value, kind):
-        raise SchemaError(path, f"must be {_describe([kind] if isinstance(kind, str) else kind)}")
+        kinds = [kind] if isinstance(kind, str) else kind
+        raise SchemaError(path, f"must be {_describe(kinds)}", _type_hint(path, kinds, value))
     if "oneOf" in node:
         _one_of(value, node["oneOf"], path)
     if "anyOf" in node:
@@ -191,7 +192,8 @@ def _one_of(value: Any, options: list[dict[str, Any]], path: Path) -> None:
     typed = [e for o, e in zip(options, errors, strict=True) if any(_type_ok(value, k) for k in _kinds(o))]
     if typed:
         raise max(typed, key=lambda e: len(e.path))
-    raise SchemaError(path, f"must be {_describe([k for o in options for k in _kinds(o)])}")
+    kinds = [k for o in options for k in _kinds(o)]
+    raise SchemaError(path, f"must be {_describe(kinds)}", _type_hint(path, kinds, value))
 
 
 def _object(value: dict[str, Any], node: dict[str, Any], path: Path) -> None:
@@ -200,7 +202,12 @@ def _object(value: dict[str, Any], node: dict[str, Any], path: Path) -> None:
     extra = node.get("additionalProperties", True)
     for key in node.get("required", ()):
         if key not in value:
-            raise SchemaError(path, f"missing property '{key}'")
+            sub = props.get(key, {})
+            choices = (
+                sub.get("enum") or _resolve(sub["$ref"]).get("enum") if "$ref" in sub else sub.get("enum")
+            )
+            hint = f"add {key}: " + (f"one of {', '.join(map(str, choices))}" if choices else "<value>")
+            raise SchemaError(path, f"missing property '{key}'", hint)
     for key, item in value.items():
         sub = (*path, key)
         if key in props:
@@ -215,6 +222,24 @@ def _object(value: dict[str, Any], node: dict[str, Any], path: Path) -> None:
             raise SchemaError(path, f"additional property {key!r} not allowed", _suggest(key, props), at=sub)
         if isinstance(extra, dict):
             validate(item, extra, sub)
+
+
+_EXAMPLES = {
+    "object": "KEY: value entries on their own lines (or {KEY: value})",
+    "array": "a '- item' list (or [a, b])",
+    "string": 'quoted text such as "value"',
+}
+
+
+def _type_hint(path: Path, kinds: list[str], value: Any) -> str:
+    got = (
+        type(value)
+        .__name__.replace("dict", "a mapping")
+        .replace("list", "a list")
+        .replace("NoneType", "null")
+    )
+    wanted = [_EXAMPLES[k] for k in sorted(set(kinds)) if k in _EXAMPLES]
+    return f"got {got}" + (f"; write {' or '.join(wanted)}" if wanted else "")
 
 
 def _suggest(key: str, props: dict[str, Any]) -> str:
