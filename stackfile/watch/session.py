@@ -3,6 +3,12 @@
 Each service has its own worker thread, so a slow rebuild of one service never delays a sync of
 another. A service's actions run one at a time; plans that arrive while one runs are merged into
 a single next plan, so a burst of saves during a restart gives one more restart, not a storm.
+Syncs run at once (a split burst costs a second cheap sync); a plan that restarts or rebuilds is
+first *held* until the watched trees have been quiet for a while, because a ``git checkout`` can
+pause for tens of milliseconds in the middle of rewriting a thousand files. Quiet means no event at
+all, ignored ones included: git's own writes under ``.git/`` continue until the checkout is done.
+The hold is :attr:`Hold.base` after an editor's save and grows with the files of the plan (a bulk
+change), up to :attr:`Hold.cap`.
 """
 
 from __future__ import annotations
@@ -10,7 +16,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from stackfile.events import EventSink, discard
 from stackfile.watch.actions import ActionTarget, ServicePlan, SyncOp, apply_sync, merge, plan_batch, run_plan
@@ -20,14 +27,28 @@ from stackfile.watch.observer import Change, TreeObserver
 from stackfile.watch.rules import SYNC_ACTIONS, WatchRule
 from stackfile.watch.sync import ContainerRoot
 
-__all__ = ["WatchSession"]
+__all__ = ["Hold", "WatchSession"]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """How long a restart or rebuild waits for its service's changes to stop, in seconds."""
+
+    base: float = 0.05
+    per_file: float = 0.002
+    cap: float = 0.3
+
+    def after(self, files: int) -> float:
+        return min(self.cap, self.base + self.per_file * max(files - 1, 0))
 
 
 class _Worker:
     """Runs one service's plans in order, merging those that wait."""
 
-    def __init__(self, service: str, target: ActionTarget, sink: EventSink) -> None:
-        self._target, self._sink = target, sink
+    def __init__(self, service: str, target: ActionTarget, sink: EventSink, hold: Hold,
+                 activity: Callable[[], float]) -> None:
+        self._target, self._sink, self._hold, self._activity = target, sink, hold, activity
+        self._last_submit = 0.0
         self._cond = threading.Condition()
         self._pending: ServicePlan | None = None
         self._busy = False
@@ -39,6 +60,7 @@ class _Worker:
     def submit(self, plan: ServicePlan) -> None:
         with self._cond:
             self._pending = plan if self._pending is None else merge(self._pending, plan)
+            self._last_submit = time.monotonic()
             self._cond.notify_all()
 
     def idle(self, timeout: float) -> bool:
@@ -52,12 +74,24 @@ class _Worker:
             self._cond.notify_all()
         self._thread.join()
 
+    def _wait_hold(self) -> None:
+        """For a restart or rebuild, wait until no change came for ``hold`` seconds (lock held)."""
+        pending = self._pending
+        while pending is not None and (pending.restart or pending.rebuild) and not self._closed:
+            last = max(self._last_submit, self._activity())
+            remaining = last + self._hold.after(len(pending.files)) - time.monotonic()
+            if remaining <= 0:
+                return
+            self._cond.wait(remaining)
+            pending = self._pending
+
     def _run(self) -> None:
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._pending is not None or self._closed)
                 if self._pending is None:
                     return
+                self._wait_hold()
                 plan, self._pending, self._busy = self._pending, None, True
             try:
                 run_plan(plan, self._target, self._sink)
@@ -72,12 +106,14 @@ class WatchSession:
     """Watches the rules' paths and acts on ``target`` until :meth:`stop`."""
 
     def __init__(self, rules: Sequence[WatchRule], target: ActionTarget, sink: EventSink = discard, *,
-                 window: Window | None = None, poll: bool = False) -> None:
+                 window: Window | None = None, hold: Hold | None = None, poll: bool = False) -> None:
         self.rules = tuple(rules)
         self.target = target
         self.sink = sink
         self._debounce: Debouncer[Change] = Debouncer(self._on_batch, window)
-        self._workers = {s: _Worker(s, target, sink) for s in sorted({r.service for r in self.rules})}
+        self._last_event = 0.0
+        self._workers = {s: _Worker(s, target, sink, hold or Hold(), self._activity)
+                         for s in sorted({r.service for r in self.rules})}
         self._observer = TreeObserver([r.path for r in self.rules], self._on_changes, poll=poll)
         self._started = False
 
@@ -149,7 +185,12 @@ class WatchSession:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _activity(self) -> float:
+        """When the trees last changed (now, while the debouncer still collects a burst)."""
+        return time.monotonic() if self._debounce.pending() else self._last_event
+
     def _on_changes(self, changes: list[Change]) -> None:
+        self._last_event = changes[-1].at
         self._debounce.add(ch for ch in changes if self._selected(ch))
 
     def _selected(self, change: Change) -> bool:

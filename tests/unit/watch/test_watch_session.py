@@ -101,8 +101,8 @@ def test_an_editor_atomic_save_gives_exactly_one_action(project: Project, start:
         os.fsync(fh.fileno())
     os.rename(tmp, target)
     assert session.settle()
-    new = project.actions()[before:]
-    assert [(a.action, a.files) for a in new] == [("sync+restart", (str(target),))]
+    (action,) = project.actions()[before:]  # a slow fsync may split the save in two batches: merged
+    assert action.action == "sync+restart" and str(target) in action.files
     assert (project.root / "app" / "app.py").read_text() == "v1\n"
     assert sorted(os.listdir(project.root / "app")) == ["app.py"]
 
@@ -192,3 +192,29 @@ def test_initial_sync_makes_the_container_match_the_host(project: Project, start
     assert (app / "a.py").read_text() == "a"
     kinds = [e.kind for e in project.events]
     assert kinds[:2] == ["watch.start", "watch.initial-sync"]
+
+
+def test_a_git_checkout_of_1000_files_is_one_restart(project: Project, start: Callable) -> None:
+    src = project.host / "src"
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=src, check=True,
+                       capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    for i in range(1000):
+        (src / f"m{i % 20}").mkdir(exist_ok=True)
+        (src / f"m{i % 20}" / f"f{i}.py").write_text(f"v = {i}\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "one")
+    git("checkout", "-q", "-b", "two")
+    for i in range(1000):
+        (src / f"m{i % 20}" / f"f{i}.py").write_text(f"v = {i + 1}\n")
+    git("commit", "-q", "-am", "two")
+    git("checkout", "-q", "main")
+    session, target = start(WatchRule("web", Action.RESTART, src), processes=("web",))
+    git("checkout", "-q", "two")
+    assert session.settle()
+    assert target.count("restart", "web") == 1, [(len(a.files), a.latency) for a in project.actions()]
+    (action,) = project.actions()
+    assert len(action.files) == 1000  # .git/ changes were ignored
