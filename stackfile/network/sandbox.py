@@ -213,14 +213,8 @@ class SandboxOps:
         args = ["--sandbox", sandbox_id, "--db", str(self.paths.db)]
         for sock, b in bound:
             args += ["--map", f"{sock.fileno()}:{b.protocol}:{target}:{b.container_port}"]
-        table = ports_table(self.paths, sandbox_id)
-        args += ["--nft-table", table]
-        firewall.install_ports(table, [b for _, b in bound], target)
-        try:
-            pid = helpers.spawn(PROXYD, args, [s for s, _ in bound], self.paths.networks / "proxy.log")
-        except BaseException:
-            firewall.remove_ports(table)
-            raise
+        args += ["--nft-table", ports_table(self.paths, sandbox_id)]  # the proxy loads its DNAT table
+        pid = helpers.spawn(PROXYD, args, [s for s, _ in bound], self.paths.networks / "proxy.log")
         with immediate(self.conn) as conn:
             conn.execute("UPDATE sandboxes SET proxy_pid = ?, ports = ? WHERE id = ?",
                          (pid, _ports_json([b for _, b in bound]), sandbox_id))

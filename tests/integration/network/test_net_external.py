@@ -77,6 +77,9 @@ def test_remote_clients_keep_their_address(nm: NetworkManager, remote: tuple[str
         assert ask(None, "127.0.0.1") == sb.endpoints[0].gateway  # the proxy connects from the host
         show = ["nsenter", f"--net={client_ns}", "ip", "-4", "-o", "addr", "show", "eth0"]
         client_ip = subprocess.run(show, capture_output=True, text=True).stdout.split()[3].split("/")[0]
+        deadline = time.monotonic() + 5  # the proxy process loads the DNAT table as it starts
+        while ask(client_ns, host_ip) != client_ip and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert ask(client_ns, host_ip) == client_ip  # DNAT: the container sees the remote client
     finally:
         nm.destroy_sandbox(sb.id)
