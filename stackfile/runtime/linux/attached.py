@@ -10,7 +10,7 @@ from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.caps import cap_sets
 from stackfile.runtime.linux.plan import container_env
 from stackfile.runtime.linux.specjson import spec_from_dict
-from stackfile.runtime.linux.state import ContainerDir, process_alive
+from stackfile.runtime.linux.state import ContainerDir, State, process_alive
 from stackfile.runtime.linux.supervise import Run
 from stackfile.runtime.linux.users import read_etc_file, resolve_user
 from stackfile.store.paths import StorePaths
@@ -41,9 +41,14 @@ def _peer_pid(paths: StorePaths):  # type: ignore[no-untyped-def]
 
 
 def run_foreground(paths: StorePaths, cdir: ContainerDir) -> int:
-    """Start the created container with the caller's stdio, forward signals, wait, record the exit."""
+    """Start the created container with the caller's stdio, forward signals, wait, record the exit.
+
+    A tty container gets a pty of its own, proxied to the caller's terminal (:mod:`.ttyproxy`).
+    """
     run = Run(cdir, str(paths.root), str(paths.short_links), _peer_pid(paths))
     state = cdir.state()
+    if run.spec.process.tty:
+        return _run_tty(run, state)
     null = -1 if run.spec.process.stdin_open else os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
     try:
         pid = run.start((0 if null < 0 else null, 1, 2), supervisor=os.getpid(), state=state)
@@ -54,6 +59,30 @@ def run_foreground(paths: StorePaths, cdir: ContainerDir) -> int:
     try:
         return run.reap(pid, state)
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def _run_tty(run: Run, state: State) -> int:
+    import socket
+
+    from stackfile.runtime.linux.ttyproxy import proxy
+
+    null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        pid = run.start((null, null, null), supervisor=os.getpid(), state=state, console=theirs.fileno())
+    finally:
+        theirs.close()
+        os.close(null)
+    with ours:
+        _, fds, _, _ = socket.recv_fds(ours, 16, 1)
+    previous = _forward_to(pid)
+    try:
+        proxy(fds[0], stdin_open=run.spec.process.stdin_open)
+        return run.reap(pid, state)
+    finally:
+        os.close(fds[0])
         for sig, handler in previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
 

@@ -121,3 +121,10 @@ def test_tty_logs_detached_exec_and_restart_keeps_upper(env: Env) -> None:
         assert (Path(env.rt.upper_dir(cid)) / "marker").exists()
     finally:
         env.rt.remove(cid, force=True)
+
+
+def test_foreground_tty_is_a_pty_of_the_container(env: Env) -> None:
+    script = "tty; echo out; exit 4"
+    code, out = fg(env, script, process=Process(argv=("sh", "-c", script), tty=True))
+    assert code == 4
+    assert out.split() == ["/dev/pts/0", "out"]
