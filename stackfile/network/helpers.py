@@ -75,7 +75,10 @@ def stop(pid: int | None, marker: str, timeout: float = 0.0) -> None:
                 return
             time.sleep(0.01)
     with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+        if os.getpgid(pid) == pid:  # our helpers lead their own group: take their children too (nft)
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
     for _ in range(400):
         _reap(pid)
         if not is_running(pid, marker):
