@@ -103,6 +103,7 @@ def exec_attached(cdir: ContainerDir, pid1: int, spec: ExecSpec) -> int:
     null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
     try:
         fds = (null, null, null) if spec.detach else (0 if spec.stdin_open else null, 1, 2)
-        return exec_in(pid1, cgroups.for_container(cdir.id).procs_files(), req, fds, detach=spec.detach)
+        return exec_in(pid1, cgroups.for_container(cdir.id).procs_files(), req, fds, detach=spec.detach,
+                       tty=spec.tty, stdin_open=spec.stdin_open)
     finally:
         os.close(null)

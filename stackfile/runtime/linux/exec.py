@@ -4,7 +4,10 @@ last, in a single-threaded child), fork again into the pid namespace, drop privi
 
 from __future__ import annotations
 
+import fcntl
 import os
+import socket
+import termios
 
 from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux.caps import CapSets
@@ -44,7 +47,7 @@ def _inner(req: ExecRequest, fds: tuple[int, int, int], w: int) -> None:
 
 
 def _child(pid1: int, cgroup_procs: list[str], req: ExecRequest, fds: tuple[int, int, int], w: int,
-           detach: bool) -> None:
+           detach: bool, console: socket.socket | None) -> None:
     ns_fds = [(os.open(f"/proc/{pid1}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC), flag)
               for name, flag in _NAMESPACES]
     for procs in cgroup_procs:
@@ -53,11 +56,22 @@ def _child(pid1: int, cgroup_procs: list[str], req: ExecRequest, fds: tuple[int,
     for fd, flag in ns_fds:
         c.setns(fd, flag)
         os.close(fd)
+    master = slave = -1
+    if console is not None:
+        master, slave = os.openpty()  # the container's /dev/ptmx: a pty of its own devpts
     pid = os.fork()
     if pid == 0:
-        if detach:
+        if detach or slave >= 0:
             os.setsid()
+        if slave >= 0:
+            os.close(master)
+            fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+            fds = (slave, slave, slave)
         _inner(req, fds, w)
+    if console is not None:
+        os.close(slave)
+        socket.send_fds(console, [b"pty"], [master])
+        os.close(master)
     os.write(w, b"P%d\n" % pid)
     if detach:
         os._exit(0)
@@ -68,24 +82,38 @@ def _child(pid1: int, cgroup_procs: list[str], req: ExecRequest, fds: tuple[int,
 
 
 def exec_in(pid1: int, cgroup_procs: list[str], req: ExecRequest, fds: tuple[int, int, int], *,
-            detach: bool = False) -> int:
+            detach: bool = False, tty: bool = False, stdin_open: bool = False) -> int:
     """Run ``req`` in the namespaces of ``pid1``; returns its exit code (0 at once if ``detach``).
 
-    Raises :class:`StartFailed` if it could not be started (126/127 like Docker).
+    With ``tty`` (and not ``detach``) the process gets a pty of the container's devpts, proxied
+    to the caller's stdio. Raises :class:`StartFailed` if it could not be started (126/127).
     """
+    ours, theirs = socket.socketpair() if tty and not detach else (None, None)
     r, w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:
         try:
             os.close(r)
-            _child(pid1, cgroup_procs, req, fds, w, detach)
+            _child(pid1, cgroup_procs, req, fds, w, detach, theirs)
         except BaseException as exc:
             _report(w, 126, str(exc))
         os._exit(126)
     os.close(w)
+    if theirs is not None:
+        theirs.close()
     data = _read_all(r).decode("utf-8", "replace")
-    _, status = os.waitpid(pid, 0)
     error = next((line[1:] for line in data.splitlines() if line.startswith("E")), "")
+    if ours is not None:
+        with ours:
+            _, got, _, _ = socket.recv_fds(ours, 16, 1) if not error else (b"", [], 0, None)
+        if got:
+            from stackfile.runtime.linux.ttyproxy import proxy
+
+            try:
+                proxy(got[0], stdin_open=stdin_open)
+            finally:
+                os.close(got[0])
+    _, status = os.waitpid(pid, 0)
     if error:
         num, _, message = error.partition(" ")
         raise StartFailed(int(num), message)

@@ -103,6 +103,8 @@ def test_exec_exit_codes_env_user_workdir(env: Env, box: str) -> None:
         env.rt.exec(box, ExecSpec(argv=("no-such-program",)))
     assert err.value.code == 127
     assert sh(env, box, "grep CapEff /proc/self/status", user="app")[1].split()[1] == "0" * 16
+    code, out = sh(env, box, "tty; exit 2", tty=True)
+    assert code == 2 and out.split() == ["/dev/pts/0"]
 
 
 def test_pause_unpause_top_rootfs(env: Env, box: str) -> None:
