@@ -32,9 +32,12 @@ def canonical_service(name: str, service: dict[str, Any], ctx: Context) -> dict[
             if out[key] is None:
                 del out[key]
         except (ValueError, TypeError, KeyError) as exc:
+            from stackfile.spec.hints import TRANSFORM_HINTS
+
             raise InvalidSpec(
                 f"service {name!r}: invalid {key}: {exc}",
                 location=Location(key_path=f"services.{name}.{key}"),
+                hint=TRANSFORM_HINTS.get(key),
             ) from None
     if "environment" in out or "env_file" in out:
         try:
@@ -104,6 +107,7 @@ def _resource(kind: str, key: str, value: Any, ctx: Context) -> dict[str, Any]:
                 raise InvalidSpec(
                     f"{kind}.{key}: name and external.name conflict; only use name",
                     location=Location(key_path=f"{kind}.{key}"),
+                    hint=f"write name: {external['name']} and external: true (external.name is deprecated)",
                 )
             out["name"] = external["name"]
         out["external"] = True

@@ -113,6 +113,7 @@ class _Session:
             if f in chain:
                 raise InvalidSpec(
                     "include cycle detected: " + " -> ".join([*chain, f]),
+                    location=Location(chain[-1] if chain else f, key_path="include"),
                     hint="remove the include that points back to an including file",
                 )
         sub_env = dict(env)
@@ -176,11 +177,12 @@ def _key_tuple(key_path: str) -> tuple[str | int, ...]:
 def _locate(exc: StackfileError, session: _Session) -> StackfileError:
     """Give an error that only knows its key path the file:line:col where that key is written."""
     loc = exc.location
-    if loc is None or loc.file or not loc.key_path:
+    if loc is None or loc.line is not None or not loc.key_path:
         return exc
     path = _key_tuple(loc.key_path)
+    files = [(f, p) for f, p in reversed(session.positions) if loc.file in (None, f)]
     while path:
-        for file, positions in reversed(session.positions):
+        for file, positions in files:
             if path in positions:
                 line, col = positions[path]
                 exc.location = Location(file, line, col, loc.key_path)
@@ -208,7 +210,7 @@ def _run(
     docs = [session.load_doc(f, env, workdir, main=True) for f in files]
     if all(not d for d in docs):
         raise InvalidSpec(
-            "empty stack file", location=Location(files[0]), hint="add at least a services: section"
+            "empty stack file", location=Location(files[0], 1, 1), hint="add at least a services: section"
         )
     merged = merge_all(docs)
     merged = _apply_environment(merged, opts.environment_name)

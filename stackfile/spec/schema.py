@@ -174,9 +174,17 @@ def _scalar(value: Any, node: dict[str, Any], path: Path) -> None:
     number = _number(value)
     if number is not None:
         if "minimum" in node and number < node["minimum"]:
-            raise SchemaError(path, f"must be greater than or equal to {node['minimum']}")
+            raise SchemaError(
+                path,
+                f"must be greater than or equal to {node['minimum']}",
+                f"use a value of at least {node['minimum']}",
+            )
         if "maximum" in node and number > node["maximum"]:
-            raise SchemaError(path, f"must be less than or equal to {node['maximum']}")
+            raise SchemaError(
+                path,
+                f"must be less than or equal to {node['maximum']}",
+                f"use a value of at most {node['maximum']}",
+            )
     if isinstance(value, str) and "pattern" in node and not _pattern(node["pattern"]).search(value):
         raise SchemaError(path, f"{value!r} does not match the pattern {node['pattern']}")
 

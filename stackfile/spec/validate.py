@@ -155,6 +155,7 @@ def check_devices(config: dict[str, Any]) -> None:
                 raise _fail(
                     f"{path}.count",
                     f"{path}.count: invalid value {count!r}, the only value allowed is 'all' or a number",
+                    hint="write count: all or count: 2",
                 )
 
 
