@@ -71,7 +71,9 @@ def test_no_interpolate_keeps_templates(load) -> None:
 
 
 def test_unset_plain_variables_are_warned_once_and_defaults_are_not(load) -> None:
-    project = load("version: '3'\nservices:\n  web:\n    image: x$TAG\n    labels: {a: '${TAG}', b: '${D:-x}'}\n")
+    project = load(
+        "version: '3'\nservices:\n  web:\n    image: x$TAG\n    labels: {a: '${TAG}', b: '${D:-x}'}\n"
+    )
     assert project.warnings[0] == "the TAG variable is not set; defaulting to a blank string"
     assert len([w for w in project.warnings if "TAG" in w]) == 1
     assert not any("D variable" in w for w in project.warnings)
