@@ -1,1 +1,18 @@
-"""stackfile.runtime.linux."""
+"""The built-in Linux runtime: namespaces, overlayfs, cgroups v1/v2, a per-container shim.
+
+Modules, in the order a start uses them:
+
+- ``runtime``   LinuxRuntime, the :class:`~stackfile.runtime.api.Runtime` protocol over files
+- ``create``    create/remove a container's directory (name reservation, /etc files, config)
+- ``refs``      id / name / unique id prefix → id
+- ``plan``      LaunchPlan: the spec resolved on the host before anything forks (users, caps, ...)
+- ``supervise`` one start as a supervisor does it: cgroup, launch, state, reap (+ restart rules)
+- ``launch``    fork → unshare → fork → PID 1; cgroup attach overlapping PID 1's rootfs work
+- ``rootfs``    overlay root, /proc, /sys, /dev, mounts, masked paths, pivot_root (in PID 1)
+- ``process``   rlimits, user, capabilities, no_new_privs, exec; the reaping init
+- ``cgroups``   per-container cgroups, v1 and v2
+- ``shim`` / ``shim_main``  the detached supervisor and its program; ``logs`` its JSON lines
+- ``attached``  foreground run and exec from the caller; ``ttyproxy`` for ``-t``; ``exec`` setns
+- ``state``     config.json / state.json records; ``specjson`` ContainerSpec ⇄ JSON
+- ``caps``, ``users``, ``securejoin``, ``top``, ``errors``; ``_libc`` is the project's only ctypes
+"""

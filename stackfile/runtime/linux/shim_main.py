@@ -30,3 +30,7 @@ def main(argv: list[str]) -> None:
             pass
         sys.exit(1)
     sys.exit(0)
+
+
+if __name__ == "__main__":  # python -m stackfile.runtime.linux.shim_main ROOT ID READY_FD
+    main(sys.argv[1:])
