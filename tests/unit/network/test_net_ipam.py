@@ -56,3 +56,15 @@ def test_nft_script() -> None:
     assert 'oifname "sf*" drop' in text and text.startswith("table ip stackfile_sfabc {}\ndelete table")
     internal = nft_script("sfabc", IPv4Network("10.89.7.0/24"), internal=True)
     assert "masquerade" not in internal and 'oifname "sfabc" iifname != "sfabc" drop' in internal
+
+
+def test_dnat_script_skips_loopback_and_ipv6() -> None:
+    from stackfile.network.firewall import ports_script
+    from stackfile.network.model import BoundPort
+
+    text = ports_script("stackfile_pabc", [BoundPort("", 8080, 80, "tcp"), BoundPort("::", 8080, 80, "tcp"),
+                                           BoundPort("127.0.0.1", 9000, 90, "tcp"),
+                                           BoundPort("192.0.2.2", 5353, 53, "udp")], "10.89.0.2")
+    assert 'iifname != "lo" iifname != "sf*" fib daddr type local tcp dport 8080 dnat to 10.89.0.2:80' in text
+    assert "ip daddr 192.0.2.2 udp dport 5353 dnat to 10.89.0.2:53" in text
+    assert "9000" not in text and text.count("dnat to") == 2
