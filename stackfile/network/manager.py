@@ -96,7 +96,8 @@ class NetworkManager(SandboxOps):
         """The network called ``name`` (or whose id starts with it); NotFound otherwise."""
         found = self.get_network(name)
         if found is None:
-            row = self.conn.execute("SELECT * FROM networks WHERE id LIKE ?", (name + "%",)).fetchall()
+            row = self.conn.execute("SELECT * FROM networks WHERE substr(id, 1, ?) = ?",
+                                    (len(name), name)).fetchall() if name else []
             if len(row) == 1:
                 return rows.network(row[0])
             raise NotFound(f"network {name!r} not found", hint="stackfile network ls lists networks")
