@@ -271,8 +271,9 @@ def resolve_image(paths: StorePaths, ref: str, where: Location | None = None) ->
     found = ImageStore(paths).resolve(ref)
     if found is not None:
         return found
-    if ref in BASE_NAMES or ref.startswith("debootstrap:"):
-        return materialize_base(paths, ref)
+    base = ref.removesuffix(":latest")
+    if base in BASE_NAMES or ref.startswith("debootstrap:"):
+        return materialize_base(paths, base)
     if ref.startswith(("oci-archive:", "docker-archive:", "oci:")):
         from stackfile.store.transfer import import_source
 

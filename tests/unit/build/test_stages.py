@@ -129,3 +129,14 @@ def test_copy_source_missing_is_not_found(paths: StorePaths, tmp_path: Path) -> 
     with pytest.raises(NotFound, match=r"nothere\.txt") as err:
         Builder(paths, executor=FakeExecutor(paths)).build(recipe)
     assert err.value.location is not None and err.value.location.line == 3
+
+
+def test_base_sources_resolve_with_or_without_latest(paths: StorePaths) -> None:
+    from stackfile.build.bases import resolve_image
+
+    first = resolve_image(paths, "busybox:latest")
+    assert first.names == ("busybox:latest",)
+    assert resolve_image(paths, "busybox").id == first.id
+    assert resolve_image(paths, "scratch").layers == ()
+    with pytest.raises(Exception, match="registry pulls are not supported"):
+        resolve_image(paths, "docker://busybox:1.36")
