@@ -334,8 +334,6 @@ def build_project(opts: Any, services: list[str] | None = None, *, no_cache: boo
                   sink: EventSink = discard) -> dict[str, ImageRecord]:
     """``stackfile build``: the project's buildable images (``images:`` recipes and ``build:``
     sections, tagged ``<project>-<service>`` unless the service names an image), in parallel."""
-    from dataclasses import replace
-
     from stackfile.engine.project_build import recipe_for
     from stackfile.engine.project_context import open_project
     from stackfile.reconcile.desired import desired_services
@@ -347,15 +345,29 @@ def build_project(opts: Any, services: list[str] | None = None, *, no_cache: boo
         raise NotFound(f"no such service: {', '.join(unknown)}",
                        hint=f"services are: {', '.join(sorted(desired))}")
     recipes: dict[str, Recipe] = {}
+    stack = ctx.require_stack()
     for name in sorted(services or desired):
         svc = desired[name]
         if svc.buildable and svc.image not in recipes:
-            recipe = recipe_for(ctx, svc.image, desired)
-            if build_args:
-                recipe = replace(recipe, args=tuple(sorted({**dict(recipe.args), **build_args}.items())))
+            model = stack.services[name]
+            if build_args and model.build is not None:
+                recipe = _with_build_args(model, build_args, ctx.working_dir)
+            else:
+                recipe = recipe_for(ctx, svc.image, desired)
             recipes[svc.image] = recipe
-    stack = ctx.require_stack()
     for ref in sorted(getattr(stack, "images", {}) or {}):
         if not services and ref not in recipes:
             recipes[ref] = recipe_for(ctx, ref, desired)
     return build_images(ctx.paths, recipes, no_cache=no_cache, sink=sink)
+
+
+def _with_build_args(service: Any, build_args: Mapping[str, str], working_dir: str) -> Recipe:
+    """The service's Dockerfile recipe re-parsed with ``--build-arg`` values over ``build.args``
+    (they substitute into ENV, COPY, FROM... at parse time, not only into RUN's environment)."""
+    from stackfile.engine.project_build import _dockerfile_recipe
+
+    build = service.build
+    merged = {**{k: v for k, v in build.args.items() if v is not None}, **build_args}
+    updated = service.model_copy(update={"build": build.model_copy(update={"args": merged})})
+    recipe: Recipe = _dockerfile_recipe(updated, working_dir)
+    return recipe
