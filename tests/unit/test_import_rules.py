@@ -53,6 +53,8 @@ LIBRARY_EXEMPT = ("stackfile.cli", "stackfile.__main__", "stackfile.runtime.linu
 def _modules() -> list[tuple[str, ast.Module]]:
     out = []
     for path in sorted(PKG.rglob("*.py")):
+        if "templates" in path.relative_to(PKG).parts:
+            continue  # project templates are user code shipped as data, not stackfile's library
         rel = path.relative_to(PKG.parent).with_suffix("")
         name = ".".join(rel.parts)
         if name.endswith(".__init__"):
