@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stackfile.errors import InvalidSpec, NotFound
-from stackfile.spec.dotenv import read_dotenv
 
 __all__ = ["CANDIDATES", "find_files", "load_environment", "normalize_name", "project_dir", "valid_name"]
 
@@ -78,6 +77,8 @@ def load_environment(
     env_files: list[str], workdir: str, cwd: str, environ: Mapping[str, str]
 ) -> dict[str, str]:
     """``.env`` (or the ``--env-file`` list, later wins) under the process environment."""
+    from stackfile.spec.dotenv import read_dotenv
+
     values: dict[str, str] = {}
     paths = [Path(cwd, f) for f in env_files] if env_files else [Path(workdir, ".env")]
     for path in paths:

@@ -7,7 +7,6 @@ from typing import Any
 
 from stackfile.errors import InvalidSpec
 from stackfile.spec.context import Context
-from stackfile.spec.dotenv import read_dotenv
 from stackfile.spec.service_keys import to_mapping
 
 __all__ = ["env_file_entries", "resolve_environment"]
@@ -45,6 +44,8 @@ def _read(entry: dict[str, Any], ctx: Context, base: str | None, env: dict[str, 
         return {}
     if entry.get("format") == "raw":
         return _read_raw(path)
+    from stackfile.spec.dotenv import read_dotenv
+
     return read_dotenv(path, lambda k: env.get(k, ctx.environment.get(k)))
 
 

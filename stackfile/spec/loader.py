@@ -13,8 +13,6 @@ from stackfile.errors import InvalidSpec, Location, NotFound, StackfileError
 from stackfile.spec import discover
 from stackfile.spec.canonical import canonical
 from stackfile.spec.context import Context
-from stackfile.spec.extends import resolve_extends
-from stackfile.spec.include import import_resources, include_specs
 from stackfile.spec.interpolate import interpolate
 from stackfile.spec.merge import merge_all, merge_mappings
 from stackfile.spec.parse import Positions, parse_yaml
@@ -103,9 +101,18 @@ class _Session:
             self.warnings.append(f"{display}: the attribute `version` is obsolete, it will be ignored")
         ctx = Context(base, "", env, home=self.ctx.home)
         data = resolve_paths(data, ctx, base, default_context=not main)
-        for spec in include_specs(data, base, ctx.abspath):
-            data = import_resources(data, self.load_included(spec, env, (*chain, path)), spec.files[0])
+        if data.get("include"):
+            data = self.apply_includes(data, env, base, ctx, (*chain, path))
         data.pop("include", None)
+        return data
+
+    def apply_includes(
+        self, data: dict[str, Any], env: dict[str, str], base: str, ctx: Context, chain: tuple[str, ...]
+    ) -> dict[str, Any]:
+        from stackfile.spec.include import import_resources, include_specs
+
+        for spec in include_specs(data, base, ctx.abspath):
+            data = import_resources(data, self.load_included(spec, env, chain), spec.files[0])
         return data
 
     def load_included(self, spec: Any, env: dict[str, str], chain: tuple[str, ...]) -> dict[str, Any]:
@@ -124,14 +131,24 @@ class _Session:
         if env_files:
             sub_env.update(discover.load_environment(env_files, spec.project_directory, "/", {}))
         docs = [self.load_doc(f, sub_env, spec.project_directory, chain) for f in spec.files]
-        merged = merge_all(docs)
-        return resolve_extends(merged, lambda p: self.load_services(p, sub_env))
+        return _extends(merge_all(docs), lambda p: self.load_services(p, sub_env))
 
     def load_services(self, path: str, env: dict[str, str]) -> dict[str, Any]:
         if path not in self.cache:
             doc = self.load_doc(path, env, os.path.dirname(path))
             self.cache[path] = doc.get("services") or {}
         return self.cache[path]
+
+
+def _extends(doc: dict[str, Any], load_services: Any) -> dict[str, Any]:
+    services = doc.get("services")
+    if not isinstance(services, dict) or not any(
+        isinstance(s, dict) and "extends" in s for s in services.values()
+    ):
+        return doc
+    from stackfile.spec.extends import resolve_extends
+
+    return resolve_extends(doc, load_services)
 
 
 def _project_name(opts: LoadOptions, env: dict[str, str], doc: dict[str, Any], workdir: str) -> str:
@@ -214,7 +231,7 @@ def _run(
         )
     merged = merge_all(docs)
     merged = _apply_environment(merged, opts.environment_name)
-    merged = resolve_extends(merged, lambda p: session.load_services(p, env))
+    merged = _extends(merged, lambda p: session.load_services(p, env))
     merged = strip_tags(merged)
     profiles = active_profiles(opts.profiles, env)
     defined = set(merged.get("services") or {}) if isinstance(merged.get("services"), dict) else set()

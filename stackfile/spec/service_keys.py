@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +43,8 @@ def labels(value: Any, ctx: Context) -> dict[str, Any]:
 
 def shell_split(value: Any, ctx: Context) -> Any:
     if isinstance(value, str):
+        import shlex
+
         try:
             return shlex.split(value)
         except ValueError as exc:
