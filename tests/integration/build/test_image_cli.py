@@ -72,3 +72,25 @@ def test_image_import_and_errors(store_root: Path, tmp_path: Path) -> None:
     (ctx / "Dockerfile").write_text("FROM nginx:1.25\n")
     pull = sf(root, "image", "build", str(ctx), ok=False)
     assert pull.returncode == 17 and "registry pulls are not supported" in pull.stderr
+
+
+def test_project_build_tags_like_compose(store_root: Path, tmp_path: Path) -> None:
+    root = store_root / "store"
+    proj = tmp_path / "shop"
+    (proj / "web").mkdir(parents=True)
+    (proj / "web" / "Dockerfile").write_text("FROM busybox\nARG V=1\nENV VERSION=$V\nRUN echo web $VERSION\n")
+    (proj / "compose.yaml").write_text(
+        "images:\n  base:\n    from: busybox\n    steps:\n      - run: echo base > /base\n"
+        "services:\n  web:\n    build:\n      context: ./web\n      args: {V: '2'}\n"
+        "  api:\n    image: base\n    command: sleep 1\n")
+    first = sf(root, "-f", str(proj / "compose.yaml"), "build")
+    assert "| web 2" in first.stderr
+    names = {json.loads(line)["Repository"] for line in
+             sf(root, "image", "ls", "--format", "json").stdout.splitlines()}
+    assert {"shop-web", "base"} <= names
+    again = sf(root, "-f", str(proj / "compose.yaml"), "build", "web", "--build-arg", "V=3")
+    assert "| web 3" in again.stderr
+    (doc,) = json.loads(sf(root, "image", "inspect", "shop-web").stdout)
+    assert "VERSION=3" in doc["Config"]["Env"]
+    missing = sf(root, "-f", str(proj / "compose.yaml"), "build", "nope", ok=False)
+    assert missing.returncode == 14 and "services are: api, web" in missing.stderr
