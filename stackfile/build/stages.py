@@ -66,22 +66,28 @@ class StageRunner:
             if not ps.is_layer_step:
                 history.append({"created_by": text, "empty_layer": True})
                 continue
-            hit = None if self.b.no_cache else self.b.cache.get(ps.key)
-            if hit is not None:
-                self.b.cached += 1
-                self.b.sink(StepCached(message=f"CACHED {text}", **info))
-                new, when = hit
-            else:
-                self.b.ran += 1
-                self.b.sink(StepStarted(message=text, **info))
-                t0 = time.perf_counter()
-                new, when = self.b.cache.put(ps.key, self._execute(ps, layers))
-                self.b.sink(StepDone(message=text, seconds=time.perf_counter() - t0, **info))
+            new, when = self._layer_step(ps, layers, info)
             if new:
                 created = when
                 layers = layers + new
             history.append({"created": when, "created_by": text, "empty_layer": not new})
         return StageResult(layers, plan.config, created, history)
+
+    def _layer_step(self, ps: PlannedStep, layers: tuple[str, ...],
+                    info: dict[str, Any]) -> tuple[tuple[str, ...], str]:
+        """The step's layers and their creation time: from the cache, or by running it now."""
+        text = info["step"]
+        hit = None if self.b.no_cache else self.b.cache.get(ps.key)
+        if hit is not None:
+            self.b.cached += 1
+            self.b.sink(StepCached(message=f"CACHED {text}", **info))
+            return hit
+        self.b.ran += 1
+        self.b.sink(StepStarted(message=text, **info))
+        t0 = time.perf_counter()
+        entry = self.b.cache.put(ps.key, self._execute(ps, layers))
+        self.b.sink(StepDone(message=text, seconds=time.perf_counter() - t0, **info))
+        return entry
 
     def _execute(self, ps: PlannedStep, layers: tuple[str, ...]) -> tuple[str, ...]:
         lowers = tuple(str(self.b.paths.layer(lid)) for lid in reversed(layers))
