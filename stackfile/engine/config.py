@@ -30,7 +30,11 @@ def options_from(
 
 
 def load(opts: Any, *, stdin: str | None = None, interpolate: bool = True, cwd: str | None = None) -> Project:
-    """Load the project the global options describe."""
+    """Load the project the global options describe (``-f -`` reads standard input unless ``stdin`` is given)."""
+    if stdin is None and "-" in (getattr(opts, "files", None) or []):
+        import sys
+
+        stdin = sys.stdin.read()
     return load_project(options_from(opts, stdin=stdin, interpolate=interpolate, cwd=cwd))
 
 
