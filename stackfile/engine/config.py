@@ -30,7 +30,7 @@ def options_from(
 
 
 def load(opts: Any, *, stdin: str | None = None, interpolate: bool = True, cwd: str | None = None) -> Project:
-    """Load the project the global options describe (``-f -`` reads standard input unless ``stdin`` is given)."""
+    """Load the project the global options describe (``-f -`` reads stdin unless ``stdin`` is given)."""
     if stdin is None and "-" in (getattr(opts, "files", None) or []):
         import sys
 
