@@ -28,7 +28,6 @@ class WatchSynced(Event):
     rule: str = ""
     written: int = 0
     removed: int = 0
-    unchanged: int = 0
     seconds: float = 0.0
 
 

@@ -145,7 +145,7 @@ class WatchSession:
 
     def _sync_rule(self, rule: WatchRule) -> None:
         start = time.monotonic()
-        written = removed = unchanged = 0
+        written = removed = 0
         try:
             for root in self.target.roots(rule.service):
                 with ContainerRoot(root) as croot:
@@ -158,7 +158,7 @@ class WatchSession:
         self.sink(WatchSynced(message=f"{rule.name}: initial sync {rule.path} → {rule.target}: "
                                       f"{written} written, {removed} removed",
                               service=rule.service, rule=rule.name, written=written, removed=removed,
-                              unchanged=unchanged, seconds=time.monotonic() - start))
+                              seconds=time.monotonic() - start))
 
     def settle(self, quiet: float = 0.05, timeout: float = 30.0) -> bool:
         """Wait until no change arrived for ``quiet`` seconds and every action is done."""
