@@ -122,10 +122,10 @@ def run_watch(opts: Any, services: Sequence[str] = (), *, no_up: bool = False, p
                        f"(since {live.started_at})",
                        hint="stop it with 'stackfile down' or 'stackfile watch --stop'")
     session = WatchSession(rules, EngineTarget(ctx, opts, sink, prune=prune), sink, poll=poll)
-    record_state(ctx.paths, ctx.name, tuple(sorted({r.service for r in rules})), detached=detached,
-                 log=str(_log_path(ctx.paths, ctx.name)) if detached else "")
     try:
         session.start()
+        record_state(ctx.paths, ctx.name, tuple(sorted({r.service for r in rules})), detached=detached,
+                     log=str(_log_path(ctx.paths, ctx.name)) if detached else "")
         if ready is not None:
             ready.set()
         (stop or threading.Event()).wait()
@@ -138,13 +138,16 @@ def _log_path(paths: StorePaths, project: str) -> Path:
     return paths.project(project) / "watch.log"
 
 
-def start_detached_watch(opts: Any, services: Sequence[str] = (), *, prune: bool = False,
-                         poll: bool = False, sink: EventSink = discard, timeout: float = 30.0) -> WatchState:
-    """``up``, then run the watcher in a background process; returns once it is watching."""
-    from stackfile.engine.project import UpOptions, up
-    from stackfile.reconcile.planner import PlanOptions
+def start_detached_watch(opts: Any, services: Sequence[str] = (), *, no_up: bool = False,
+                         prune: bool = False, poll: bool = False, sink: EventSink = discard,
+                         timeout: float = 30.0) -> WatchState:
+    """``up`` (unless ``no_up``), then run the watcher in a background process; returns once it
+    is watching (its initial syncs done)."""
+    if not no_up:
+        from stackfile.engine.project import UpOptions, up
+        from stackfile.reconcile.planner import PlanOptions
 
-    up(opts, UpOptions(plan=PlanOptions(services=tuple(services))), sink=sink)
+        up(opts, UpOptions(plan=PlanOptions(services=tuple(services))), sink=sink)
     ctx = open_project(opts, sink=sink)
     watch_rules(ctx, services)  # refuse now, in the foreground, what the child would refuse
     if (live := watch_status(ctx.paths, ctx.name)) is not None:

@@ -14,7 +14,8 @@ import pytest
 from stackfile.cli.main import GlobalOptions
 from stackfile.engine.project import DownOptions, down
 from stackfile.engine.project_context import open_project
-from stackfile.engine.watch import run_watch, watch_status
+from stackfile.engine.watch import run_watch, start_detached_watch, stop_watch, watch_status
+from stackfile.errors import Conflict
 from stackfile.events import Event
 from stackfile.reconcile import labels as L
 from tests.conftest import needs_root
@@ -109,3 +110,22 @@ def test_run_watch_on_the_quickstart(project: tuple[GlobalOptions, Path]) -> Non
         thread.join(30)
     ctx = open_project(opts)
     assert watch_status(ctx.paths, ctx.name) is None
+
+
+def test_a_detached_watcher_shows_in_status_and_stops(project: tuple[GlobalOptions, Path]) -> None:
+    opts, work = project
+    state = start_detached_watch(opts, ["web"])
+    ctx = open_project(opts)
+    try:
+        assert state.detached and watch_status(ctx.paths, ctx.name) == state
+        with pytest.raises(Conflict):
+            start_detached_watch(opts, ["web"], no_up=True)
+        (status,) = [s for s in ctx.containers(all=False) if s.labels.get(L.SERVICE) == "web"]
+        inside = Path(ctx.runtime.rootfs_path(status.id)) / "srv" / "site" / "index.html"
+        wait_for(lambda: inside.exists() and inside.read_text() == "v0\n")
+        (work / "site" / "index.html").write_text("detached\n")
+        wait_for(lambda: inside.read_text() == "detached\n")
+    finally:
+        assert stop_watch(ctx.paths, ctx.name) is True
+    assert watch_status(ctx.paths, ctx.name) is None
+    assert "sync web" in Path(state.log).read_text()
