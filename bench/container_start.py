@@ -2,7 +2,8 @@
 
 Usage: ``bench/container_start.py [--runs N] [--root DIR] [--no-peers]`` (as root).
 
-Rows, each timed N times in this one run (wall clock, ms):
+Rows, each timed N times in this one run (wall clock, ms); the subprocess commands run
+round-robin so background load hits them alike:
 - the bare interpreter start of the ``stackfile`` console script's Python (with and without site),
   the floor every Python CLI pays on this machine;
 - ``stackfile container run --rm busybox true`` through the installed console script (CLI start,
@@ -119,6 +120,37 @@ def detached_in_process(root: str) -> Callable[[], object]:
     return go
 
 
+def interleaved(commands: list[tuple[str, Callable[[], object]]], runs: int) -> dict[str, list[float]]:
+    """Time every command ``runs`` times, round-robin (one of each per round, rotating the order),
+    so background load hits all of them alike."""
+    out: dict[str, list[float]] = {label: [] for label, _ in commands}
+    for i in range(runs):
+        for label, fn in commands[i % len(commands):] + commands[:i % len(commands)]:
+            out[label] += timed(fn, 1)
+    return out
+
+
+def peer_commands(skip: bool) -> list[tuple[str, Callable[[], object]]]:
+    if skip:
+        return []
+    found: list[tuple[str, Callable[[], object]]] = []
+    candidates = [
+        ("docker run --rm busybox true", ["/usr/bin/docker", "run", "--rm", "busybox", "true"]),
+        ("podman run --rm busybox true", ["podman", "run", "--rm", "busybox", "true"]),
+        # crun refuses cgroup v1 hybrid hosts ("cgroups in hybrid mode not supported"): runc works
+        ("podman --runtime runc run --rm busybox true",
+         ["podman", "--runtime", "runc", "run", "--rm", "busybox", "true"]),
+    ]
+    for label, argv in candidates:
+        if label.startswith("podman") and any(f[0].startswith("podman") for f in found):
+            continue
+        if peer_works(argv):
+            found.append((label, run_quiet(argv)))
+        else:
+            print(f"(skipped: {label}: not installed or not working)")
+    return found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20)
@@ -131,40 +163,31 @@ def main() -> None:
     # like a wheel install would: bytecode present (this sandbox sets PYTHONDONTWRITEBYTECODE)
     compile_all = [py, "-m", "compileall", "-q", str(HERE / "stackfile")]
     subprocess.run(compile_all, stdout=subprocess.DEVNULL, check=False)
-    run_quiet([cli, "--root", root, "container", "run", "--rm", "busybox", "true"])()  # materialise + warm
-    rows: list[tuple[str, list[float]]] = [
-        (f"python -c pass ({py})", timed(run_quiet([py, "-c", "pass"]), args.runs)),
-        ("python -S -c pass (no site)", timed(run_quiet([py, "-S", "-c", "pass"]), args.runs)),
-        ("stackfile container run --rm busybox true",
-         timed(run_quiet([cli, "--root", root, "container", "run", "--rm", "busybox", "true"]), args.runs)),
-        ("Runtime.run_attached (in-process)", timed(in_process(root), args.runs)),
-        ("Runtime create+start (shim)+remove -f (in-process)",
-         timed(detached_in_process(root), max(3, args.runs // 3))),
-    ]
-    peers = [] if args.no_peers else [
-        ("docker run --rm busybox true", ["/usr/bin/docker", "run", "--rm", "busybox", "true"]),
-        ("podman run --rm busybox true", ["podman", "run", "--rm", "busybox", "true"]),
-        # crun refuses cgroup v1 hybrid hosts ("cgroups in hybrid mode not supported"): runc works
-        ("podman --runtime runc run --rm busybox true",
-         ["podman", "--runtime", "runc", "run", "--rm", "busybox", "true"]),
-    ]
-    for label, argv in peers:
-        if label.startswith("podman --runtime") and any(r[0].startswith("podman") for r in rows):
-            continue
-        if peer_works(argv):
-            rows.append((label, timed(run_quiet(argv), args.runs)))
-        else:
-            print(f"(skipped: {label}: not installed or not working)")
+    ours_label = "stackfile container run --rm busybox true"
+    ours = run_quiet([cli, "--root", root, "container", "run", "--rm", "busybox", "true"])
+    ours()  # materialise the busybox base, warm caches
+    peers = peer_commands(args.no_peers)
+    commands = [(f"python -c pass ({py})", run_quiet([py, "-c", "pass"])),
+                ("python -S -c pass (no site)", run_quiet([py, "-S", "-c", "pass"])),
+                (ours_label, ours), *peers]
+    times = interleaved(commands, args.runs)
+    rows = [(label, times[label]) for label, _ in commands[:3]]
+    rows += [("Runtime.run_attached (in-process)", timed(in_process(root), args.runs)),
+             ("Runtime create+start (shim)+remove -f (in-process)",
+              timed(detached_in_process(root), max(3, args.runs // 3)))]
+    rows += [(label, times[label]) for label, _ in peers]
     rss, detached_ms = shim_rss_kib(cli, root)
     load = os.getloadavg()[0]
     print(f"\n{'what':58} {'median':>8} {'min':>8} {'max':>8} {'runs':>5}   (ms, load {load:.1f})")
     for label, xs in rows:
         print(f"{label:58} {statistics.median(xs):8.1f} {min(xs):8.1f} {max(xs):8.1f} {len(xs):5d}")
-    ours = statistics.median(rows[2][1])
-    for label, xs in rows[5:]:
-        print(f"ratio {label.split(' run')[0]} / stackfile container run (median): "
-              f"{statistics.median(xs) / ours:.1f}x")
-    print(f"stackfile container run -d (shim start): {detached_ms:.1f} ms; shim RSS {rss / 1024:.1f} MiB")
+    mine = statistics.median(times[ours_label])
+    for label, _ in peers:
+        xs, peer = times[label], label.split(" run")[0]
+        print(f"ratio {peer} / stackfile container run: median {statistics.median(xs) / mine:.1f}x, "
+              f"min {min(xs) / min(times[ours_label]):.1f}x")
+    print(f"stackfile container run -d (CLI, shim start): {detached_ms:.1f} ms; "
+          f"shim RSS {rss / 1024:.1f} MiB")
     if not args.root:
         shutil.rmtree(root, ignore_errors=True)
 

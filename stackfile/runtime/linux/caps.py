@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stackfile.errors import InvalidSpec
 
@@ -49,8 +49,7 @@ def parse_caps(names: tuple[str, ...], flag: str) -> set[str]:
     return out
 
 
-@dataclass(frozen=True)
-class CapSets:
+class CapSets(NamedTuple):
     """Masks for the process: bounding set, and the effective/permitted/inheritable/ambient sets."""
 
     bounding: int

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import resource
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from stackfile.errors import InvalidSpec
 from stackfile.runtime.api import ContainerSpec, Mount
@@ -26,9 +26,9 @@ _NS_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", 
                "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced")
 
 
-@dataclass(frozen=True)
-class LaunchPlan:
-    """Resolved instructions for one start of a container."""
+class LaunchPlan(NamedTuple):
+    """Resolved instructions for one start of a container (a NamedTuple: cheap to define, and
+    this module is on the ``container run`` path)."""
 
     store_root: str
     overlay: str  # overlay mount data, paths relative to store_root
@@ -48,7 +48,7 @@ class LaunchPlan:
     read_only: bool = False
     no_new_privs: bool = True
     init: bool = False
-    sysctls: Mapping[str, str] = field(default_factory=dict)
+    sysctls: Mapping[str, str] = {}  # shared default, never mutated
     ulimits: tuple[tuple[int, int, int], ...] = ()  # (RLIMIT_*, soft, hard)
     shm_size: int = 64 << 20
     cgroup_procs: tuple[str, ...] = ()

@@ -4,7 +4,6 @@ make the cgroup, launch PID 1, record the state; then wait, detect OOM, clean th
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable
 
@@ -68,7 +67,7 @@ class Run:
                 raise StartFailed(125, f"cannot join the network of container {spec.network.container_id!r}: "
                                        "it is not running")
             join = f"/proc/{pid}/ns/net"
-        return dataclasses.replace(plan, join_net=join)
+        return plan._replace(join_net=join)
 
     def start(self, fds: tuple[int, int, int], *, supervisor: int, state: State,
               console: int = -1, session: bool | None = None) -> int:
@@ -80,9 +79,9 @@ class Run:
         try:
             plan = self.plan()
             if console < 0:
-                plan = dataclasses.replace(plan, console=False)
+                plan = plan._replace(console=False)
             self.cgroup.create(self.spec.resources)
-            plan = dataclasses.replace(plan, cgroup_procs=tuple(self.cgroup.procs_files()))
+            plan = plan._replace(cgroup_procs=tuple(self.cgroup.procs_files()))
             self.oom_before = self.cgroup.oom_kills()
             pid = launch(plan, fds, console)
         except BaseException as exc:

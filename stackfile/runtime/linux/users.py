@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stackfile.errors import InvalidSpec
 
 __all__ = ["Identity", "read_etc_file", "resolve_user"]
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     """Numeric ids, supplementary groups and home directory of the process user."""
 
     uid: int
