@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from stackfile.errors import Location, NotFound
 from stackfile.events import EventSink, discard
 from stackfile.watch.actions import ActionTarget, ServicePlan, SyncOp, apply_sync, merge, plan_batch, run_plan
 from stackfile.watch.debounce import Debouncer, Window
@@ -119,6 +120,7 @@ class WatchSession:
 
     def start(self, *, initial_sync: bool = True) -> WatchSession:
         """Start watching, then run the rules' initial syncs (changes during them are not lost)."""
+        self._check_paths()
         self._debounce.start()
         try:
             self._observer.start()
@@ -136,6 +138,20 @@ class WatchSession:
         if initial_sync:
             self.initial_sync()
         return self
+
+    def _check_paths(self) -> None:
+        """A rule path may be missing (a file made later) but its directory must exist."""
+        for rule in self.rules:
+            if os.path.lexists(rule.path):
+                continue
+            if not rule.path.parent.is_dir():
+                self.stop()
+                raise NotFound(f"{rule.name}: watch path {rule.path} does not exist",
+                               location=Location(key_path=f"services.{rule.service}.develop.watch"
+                                                          f"[{rule.index}].path"),
+                               hint="create it, or fix 'path' (relative to the project directory)")
+            self.sink(WatchNotice(message=f"{rule.name}: {rule.path} does not exist yet; watching for it",
+                                  service=rule.service))
 
     def initial_sync(self) -> None:
         """Make each running container match the host for rules with ``initial_sync: true``."""

@@ -218,3 +218,17 @@ def test_a_git_checkout_of_1000_files_is_one_restart(project: Project, start: Ca
     assert target.count("restart", "web") == 1, [(len(a.files), a.latency) for a in project.actions()]
     (action,) = project.actions()
     assert len(action.files) == 1000  # .git/ changes were ignored
+
+
+def test_a_missing_path_is_awaited_but_a_missing_directory_refused(project: Project, start: Callable) -> None:
+    from stackfile.errors import NotFound
+
+    with pytest.raises(NotFound) as err:
+        start(WatchRule("web", Action.REBUILD, project.host / "nope" / "requirements.txt"))
+    assert err.value.location is not None
+    assert err.value.location.key_path == "services.web.develop.watch[0].path"
+    session, target = start(WatchRule("web", Action.REBUILD, project.host / "requirements.txt"))
+    assert "does not exist yet" in project.events[0].message
+    (project.host / "requirements.txt").write_text("flask\n")
+    assert session.settle()
+    assert target.calls == [("rebuild", "web")]
