@@ -11,7 +11,7 @@ from typing import Any
 
 from stackfile.errors import InvalidSpec, Location, StackfileError
 from stackfile.spec.context import Context
-from stackfile.spec.envfiles import resolve_environment
+from stackfile.spec.envfiles import resolve_environment, resolve_labels
 from stackfile.spec.service_keys import TRANSFORMS, to_mapping
 from stackfile.spec.validate import check_external
 
@@ -49,6 +49,9 @@ def canonical_service(name: str, service: dict[str, Any], ctx: Context) -> dict[
         out.pop("env_file", None)
         if not out["environment"]:
             del out["environment"]
+    if "label_file" in out:
+        out["labels"] = resolve_labels(service, ctx)
+        del out["label_file"]
     _implied_dependencies(out)
     if "network_mode" not in out and "provider" not in out and not out.get("networks"):
         out["networks"] = {"default": None}
@@ -113,6 +116,8 @@ def _resource(kind: str, key: str, value: Any, ctx: Context) -> dict[str, Any]:
         out["external"] = True
     if "labels" in out:
         out["labels"] = to_mapping(out["labels"])
+    if kind == "networks" and isinstance(out.get("ipam"), dict) and "options" in out["ipam"]:
+        out["ipam"] = {k: v for k, v in out["ipam"].items() if k != "options"}  # Compose drops them too
     check_external(kind, key, out)
     if out.get("external"):
         out.setdefault("name", key)

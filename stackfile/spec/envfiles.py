@@ -9,7 +9,7 @@ from stackfile.errors import InvalidSpec
 from stackfile.spec.context import Context
 from stackfile.spec.service_keys import to_mapping
 
-__all__ = ["env_file_entries", "resolve_environment"]
+__all__ = ["env_file_entries", "resolve_environment", "resolve_labels"]
 
 
 def env_file_entries(value: Any) -> list[dict[str, Any]]:
@@ -59,3 +59,12 @@ def resolve_environment(service: dict[str, Any], ctx: Context, base: str | None 
             value = ctx.environment.get(key)
         env[key] = value
     return env
+
+
+def resolve_labels(service: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """The service's ``labels`` with its ``label_file`` entries folded in (explicit labels win)."""
+    labels: dict[str, Any] = {}
+    for entry in env_file_entries(service.get("label_file")):
+        labels.update(_read(entry, ctx, None, {}))
+    labels.update(to_mapping(service.get("labels"), empty=""))
+    return labels

@@ -240,12 +240,26 @@ def size(value: Any, ctx: Context) -> Any:
     return str(parse_size(value))
 
 
+def _device_request(item: Any) -> Any:
+    if isinstance(item, dict) and item.get("count") == "all":
+        return {**item, "count": -1}
+    return item
+
+
 def _resources(value: Any, ctx: Context) -> Any:
     out = dict(value or {})
     for part in ("limits", "reservations"):
         if isinstance(out.get(part), dict) and out[part].get("memory") is not None:
             out[part] = {**out[part], "memory": size(out[part]["memory"], ctx)}
+        if isinstance(out.get(part), dict) and isinstance(out[part].get("devices"), list):
+            out[part] = {**out[part], "devices": [_device_request(d) for d in out[part]["devices"]]}
     return out
+
+
+def _durations(value: Any, keys: tuple[str, ...]) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {k: normalize_duration(v) if k in keys and v is not None else v for k, v in value.items()}
 
 
 def deploy(value: Any, ctx: Context) -> Any:
@@ -254,6 +268,11 @@ def deploy(value: Any, ctx: Context) -> Any:
         out["labels"] = to_mapping(out["labels"], empty="")
     if isinstance(out.get("resources"), dict):
         out["resources"] = _resources(out["resources"], ctx)
+    if "restart_policy" in out:
+        out["restart_policy"] = _durations(out["restart_policy"], ("delay", "window"))
+    for key in ("update_config", "rollback_config"):
+        if key in out:
+            out[key] = _durations(out[key], ("delay", "monitor"))
     return out
 
 
