@@ -211,6 +211,10 @@ def volume_indexer(item: Any) -> str:
     return repr(item)
 
 
+def str_indexer(item: Any) -> str:
+    return str(item)
+
+
 def device_indexer(item: Any) -> str:
     if isinstance(item, dict):
         return str(item.get("target") or item.get("source"))
@@ -266,7 +270,7 @@ UNIQUE: dict[Path, Indexer] = {
         "services.*.dns_search": exact_indexer,
         "services.*.environment": key_value_indexer,
         "services.*.env_file": env_file_indexer,
-        "services.*.expose": exact_indexer,
+        "services.*.expose": str_indexer,
         "services.*.labels": key_value_indexer,
         "services.*.links": exact_indexer,
         "services.*.networks.*.aliases": exact_indexer,
