@@ -34,7 +34,7 @@ from watchdog.observers.polling import PollingObserver
 from stackfile.errors import Unavailable
 
 __all__ = ["POLLED_FILESYSTEMS", "Change", "TreeObserver", "filesystem_of", "inotify_limit_error",
-           "watch_roots"]
+           "unwatched_dirs", "watch_roots"]
 
 # File systems whose remote or user-space changes inotify does not see.
 POLLED_FILESYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "vboxsf", "vmhgfs",
@@ -124,10 +124,14 @@ class TreeObserver:
 
     def start(self) -> TreeObserver:
         """Add the watches (raises :class:`Unavailable` with the sysctl to raise on a kernel limit)."""
+        inotify_roots = [(d, r) for d, r in self.roots if d not in self.polled]
         try:
-            self._start([(d, r) for d, r in self.roots if d not in self.polled], Observer)
+            self._start(inotify_roots, Observer)
             self._start([(d, r) for d, r in self.roots if d in self.polled],
                         lambda: PollingObserver(timeout=self._poll_interval))
+            missing = unwatched_dirs(inotify_roots)
+            if missing:  # watchdog skips subdirectories it cannot watch without a word
+                raise OSError(errno.ENOSPC, f"{len(missing)} directories are not watched, e.g. {missing[0]}")
         except OSError as exc:
             self.stop()
             raise inotify_limit_error(exc, self.roots) from exc
@@ -150,6 +154,39 @@ class TreeObserver:
         self._observers.clear()
 
 
+def _watched_inodes() -> set[int]:
+    """Inode numbers of every directory this process's inotify instances watch (from fdinfo)."""
+    inodes: set[int] = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:inotify":
+                continue
+            info = Path(f"/proc/self/fdinfo/{fd}").read_text()
+        except OSError:
+            continue
+        for line in info.splitlines():
+            if line.startswith("inotify wd:"):
+                inodes.add(int(line.split(" ino:", 1)[1].split()[0], 16))
+    return inodes
+
+
+def unwatched_dirs(roots: list[tuple[Path, bool]]) -> list[str]:
+    """Directories under ``roots`` that no inotify watch of this process covers (sorted)."""
+    if not roots:
+        return []
+    watched = _watched_inodes()
+    missing: list[str] = []
+    for directory, recursive in roots:
+        walk = os.walk(directory) if recursive else [(str(directory), [], [])]
+        for top, _, _ in walk:
+            try:
+                if os.stat(top).st_ino not in watched:
+                    missing.append(top)
+            except OSError:
+                continue  # removed meanwhile
+    return sorted(missing)
+
+
 def inotify_limit_error(exc: OSError, roots: list[tuple[Path, bool]]) -> Exception:
     """The error to show for an OSError from adding watches: which limit, and the sysctl to raise."""
     where = ", ".join(str(d) for d, _ in roots)
@@ -157,7 +194,7 @@ def inotify_limit_error(exc: OSError, roots: list[tuple[Path, bool]]) -> Excepti
         limit = _read("/proc/sys/fs/inotify/max_user_watches")
         return Unavailable(
             f"cannot watch {where}: the inotify watch limit is reached (fs.inotify.max_user_watches="
-            f"{limit}; one watch per directory)",
+            f"{limit}; one watch per directory)", detail=exc.strerror if exc.strerror else None,
             hint="raise it: sysctl -w fs.inotify.max_user_watches=524288 (persist it in /etc/sysctl.d/), "
                  "or narrow the watch paths / add ignore rules")
     if exc.errno == errno.EMFILE:

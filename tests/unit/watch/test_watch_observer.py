@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import subprocess
@@ -15,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from stackfile.errors import Unavailable
-from stackfile.watch.observer import Change, TreeObserver, filesystem_of, inotify_limit_error, watch_roots
+from stackfile.watch.observer import Change, TreeObserver, filesystem_of, watch_roots
 
 
 def test_watch_roots_are_the_fewest_covering_watches(tmp_path: Path) -> None:
@@ -82,34 +80,42 @@ def test_a_100000_file_tree_is_watched_with_one_watch_per_directory(shm_dir: Pat
     assert took < 5.0
 
 
-def test_the_watch_limit_names_the_sysctl() -> None:
-    err = inotify_limit_error(OSError(errno.ENOSPC, "inotify watch limit reached"), [(Path("/src"), True)])
-    assert isinstance(err, Unavailable)
-    assert "fs.inotify.max_user_watches" in err.message and "sysctl -w fs.inotify.max_user_watches" in (
-        err.hint or "")
-
-
-@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare(1)")
-def test_the_instance_limit_is_reported_for_real(tmp_path: Path) -> None:
-    # In a fresh user namespace we may lower our own inotify instance limit to 0.
+def _in_userns(limit: str, value: int, tree: Path) -> str:
+    """Start a TreeObserver on ``tree`` in a fresh user namespace whose inotify ``limit`` is ``value``
+    (only that namespace is affected); returns what it printed."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare(1)")
     script = (
-        "import sys\n"
         "from pathlib import Path\n"
         "from stackfile.errors import Unavailable\n"
         "from stackfile.watch.observer import TreeObserver\n"
         "try:\n"
-        f"    TreeObserver([Path({str(tmp_path)!r})], lambda c: None).start()\n"
+        f"    TreeObserver([Path({str(tree)!r})], lambda c: None).start()\n"
+        "    print('started')\n"
         "except Unavailable as e:\n"
         "    print(e.render())\n"
     )
-    cmd = f"echo 0 > /proc/sys/user/max_inotify_instances && exec {sys.executable} -c \"$0\""
+    cmd = f"echo {value} > /proc/sys/user/{limit} && exec {sys.executable} -c \"$0\""
     result = subprocess.run(["unshare", "-Ur", "sh", "-c", cmd, script], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[3], check=False, timeout=30)
     if "Operation not permitted" in result.stderr or "Permission denied" in result.stderr:
         pytest.skip("user namespaces are not available here")
-    out = result.stdout + result.stderr
-    assert "too many inotify instances (fs.inotify.max_user_instances=" in result.stdout, out
-    assert "sysctl -w fs.inotify.max_user_instances" in result.stdout
+    return result.stdout + result.stderr
+
+
+def test_the_watch_limit_is_reported_with_the_sysctl(tmp_path: Path) -> None:
+    for d in "abcde":
+        (tmp_path / d / "sub").mkdir(parents=True)
+    out = _in_userns("max_inotify_watches", 3, tmp_path)
+    assert "the inotify watch limit is reached (fs.inotify.max_user_watches=" in out, out
+    assert "directories are not watched" in out and "sysctl -w fs.inotify.max_user_watches" in out
+    assert _in_userns("max_inotify_watches", 11, tmp_path).strip() == "started"
+
+
+def test_the_instance_limit_is_reported_with_the_sysctl(tmp_path: Path) -> None:
+    out = _in_userns("max_inotify_instances", 0, tmp_path)
+    assert "too many inotify instances (fs.inotify.max_user_instances=" in out, out
+    assert "sysctl -w fs.inotify.max_user_instances" in out
 
 
 def test_filesystem_of_reads_mountinfo() -> None:
