@@ -49,6 +49,7 @@ class _Session:
         self.env = env
         self.ctx = Context(workdir, "", env, home=opts.environ.get("HOME", "/root"))
         self.cache: dict[str, dict[str, Any]] = {}
+        self.loading: set[str] = set()
         self.warnings: list[str] = []
         self.positions: list[tuple[str, Positions]] = []
 
@@ -104,7 +105,8 @@ class _Session:
         if data.get("include"):
             data = self.apply_includes(data, env, base, ctx, (*chain, path))
         data.pop("include", None)
-        return data
+        # extends is resolved per file, before merging (as Compose does)
+        return _extends(data, lambda p: self.load_services(p, env))
 
     def apply_includes(
         self, data: dict[str, Any], env: dict[str, str], base: str, ctx: Context, chain: tuple[str, ...]
@@ -130,12 +132,22 @@ class _Session:
             env_files = [default] if os.path.isfile(default) else []
         if env_files:
             sub_env.update(discover.load_environment(env_files, spec.project_directory, "/", {}))
-        docs = [self.load_doc(f, sub_env, spec.project_directory, chain) for f in spec.files]
-        return _extends(merge_all(docs), lambda p: self.load_services(p, sub_env))
+        return merge_all([self.load_doc(f, sub_env, spec.project_directory, chain) for f in spec.files])
 
     def load_services(self, path: str, env: dict[str, str]) -> dict[str, Any]:
+        """Services of a file named by ``extends.file`` (loaded once; a file cycle is an error)."""
         if path not in self.cache:
-            doc = self.load_doc(path, env, os.path.dirname(path))
+            if path in self.loading:
+                raise InvalidSpec(
+                    f"extends cycle through {path}",
+                    location=Location(path, key_path="services"),
+                    hint="files extending each other must not form a loop",
+                )
+            self.loading.add(path)
+            try:
+                doc = self.load_doc(path, env, os.path.dirname(path))
+            finally:
+                self.loading.discard(path)
             self.cache[path] = doc.get("services") or {}
         return self.cache[path]
 
@@ -231,7 +243,6 @@ def _run(
         )
     merged = merge_all(docs)
     merged = _apply_environment(merged, opts.environment_name)
-    merged = _extends(merged, lambda p: session.load_services(p, env))
     merged = strip_tags(merged)
     profiles = active_profiles(opts.profiles, env)
     defined = set(merged.get("services") or {}) if isinstance(merged.get("services"), dict) else set()

@@ -50,3 +50,21 @@ def test_missing_base_names_valid_services(load) -> None:
     with pytest.raises(InvalidSpec) as exc:
         load("services:\n  a: {image: x, extends: nope}\n")
     assert "nope" in exc.value.message and "a" in (exc.value.hint or "")
+
+
+def test_extends_is_resolved_per_file_before_overrides(load) -> None:
+    config = load(
+        "services:\n  a: {image: x, extends: b}\n  b: {image: y, environment: {A: '1'}}\n",
+        extra={"over.yaml": "services:\n  b: {environment: {B: '2'}}\n"},
+        files=["compose.yaml", "over.yaml"],
+    ).config
+    assert config["services"]["a"]["environment"] == {"A": "1"}
+    assert config["services"]["b"]["environment"] == {"A": "1", "B": "2"}
+
+
+def test_files_extending_each_other_in_a_loop(load) -> None:
+    with pytest.raises(InvalidSpec, match="cycle"):
+        load(
+            "services:\n  a: {image: a, extends: {file: other.yaml, service: x}}\n",
+            extra={"other.yaml": "services:\n  x: {image: x, extends: {file: compose.yaml, service: a}}\n"},
+        )
