@@ -26,7 +26,7 @@ __all__ = ["FastHit", "fingerprint", "lookup", "record"]
 FastHit = tuple[str, int]  # (image id, steps)
 
 
-RACY_NS = 100_000_000  # entries changed this recently may change again within one mtime tick
+RACY_NS = 20_000_000  # > 4 coarse mtime ticks at HZ=250; a later change gets a different mtime
 
 
 def fingerprint(dockerfile: Path, text: bytes, context: Path, args: Mapping[str, str],
