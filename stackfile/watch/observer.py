@@ -130,6 +130,9 @@ class TreeObserver:
             self._start([(d, r) for d, r in self.roots if d in self.polled],
                         lambda: PollingObserver(timeout=self._poll_interval))
             missing = unwatched_dirs(inotify_roots)
+            if missing:  # a directory made during start-up is added by the emitter thread: give it time
+                time.sleep(0.1)
+                missing = unwatched_dirs(inotify_roots)
             if missing:  # watchdog skips subdirectories it cannot watch without a word
                 raise OSError(errno.ENOSPC, f"{len(missing)} directories are not watched, e.g. {missing[0]}")
         except OSError as exc:
