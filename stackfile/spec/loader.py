@@ -243,6 +243,7 @@ def _run(
         )
     merged = merge_all(docs)
     merged = _apply_environment(merged, opts.environment_name)
+    merged = _extends(merged, lambda p: session.load_services(p, env))  # extends added by an overlay
     merged = strip_tags(merged)
     profiles = active_profiles(opts.profiles, env)
     defined = set(merged.get("services") or {}) if isinstance(merged.get("services"), dict) else set()

@@ -89,3 +89,17 @@ def test_environment_overlay_is_merged_after_files(load) -> None:
     assert load(text).config["services"]["web"]["environment"] == {"MODE": "base"}
     prod = load(text, environment_name="prod").config["services"]["web"]
     assert prod["environment"] == {"MODE": "prod"} and prod["ports"][0]["published"] == "80"
+
+
+def test_environment_overlay_may_extend(load) -> None:
+    text = """\
+        services:
+          base: {image: app, environment: {A: '1'}}
+          web: {image: web}
+        environments:
+          dev:
+            services:
+              web: {extends: base}
+        """
+    web = load(text, environment_name="dev").config["services"]["web"]
+    assert "extends" not in web and web["environment"] == {"A": "1"} and web["image"] == "web"
