@@ -1,21 +1,20 @@
-"""Start a container's PID 1: fork → (join cgroups, netns) unshare → fork → rootfs → pivot → exec.
+"""Start a container's PID 1 with one fork: unshare(pid) → fork → (netns, unshare) → rootfs → exec.
 
-The caller is a child subreaper while it launches, so PID 1 is re-parented to it when the
-intermediate child exits (and stays its child afterwards): the caller waits for PID 1 directly.
-A close-on-exec pipe reports back: the intermediate writes ``P<pid>``, a failure writes
-``E<code> <message>``; EOF with no error means exec succeeded.
+The caller unshares only its *children's* pid namespace, forks (the child is PID 1 of a new pid
+namespace and the caller's direct child, so the caller waits for it), and sets its children's
+namespace back at once. While PID 1 unshares mnt/uts/ipc(/net) and builds its rootfs, the caller
+moves it into its cgroups and then writes ``G`` on a go pipe; PID 1 execs only after that. A
+close-on-exec pipe reports failures as ``E<code> <message>``; EOF without one means exec succeeded.
 """
 
 from __future__ import annotations
 
 import _socket
-import _thread
 import fcntl
 import os
 import signal
 import struct
 import termios
-from collections.abc import Callable
 
 from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux.errors import StartFailed
@@ -31,7 +30,7 @@ from stackfile.runtime.linux.rootfs import build_rootfs, pivot
 
 __all__ = ["StartFailed", "launch", "lo_up"]
 
-_BASE_NS = c.CLONE_NEWNS | c.CLONE_NEWUTS | c.CLONE_NEWIPC | c.CLONE_NEWPID
+_BASE_NS = c.CLONE_NEWNS | c.CLONE_NEWUTS | c.CLONE_NEWIPC  # the pid namespace: _fork_in_new_pid_ns
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 1
 
 
@@ -124,123 +123,95 @@ def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int, console:
     _exec(plan, w)
 
 
-def _intermediate(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int, join_fd: int,
-                  console: int) -> None:
-    if join_fd >= 0:
-        c.setns(join_fd, c.CLONE_NEWNET)
-    c.unshare(_BASE_NS | (c.CLONE_NEWNET if plan.new_net else 0))
-    pid = os.fork()
-    if pid:
-        os.write(w, b"P%d\n" % pid)
-        os._exit(0)
-    try:
-        _pid1(plan, fds, w, go, console)
-    except BaseException as exc:
-        _report(w, 125, _describe(exc))
-    os._exit(125)
-
-
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror and exc.filename is None and exc.args[1:]:
         return str(exc.args[1])
     return str(exc) or type(exc).__name__
 
 
-def _read_all(fd: int, on_line: Callable[[bytes], None] = lambda _line: None) -> bytes:
-    """Read ``fd`` to EOF, calling ``on_line`` for each complete line as it arrives."""
-    data = b""
-    seen = 0
+def _read_all(fd: int) -> bytes:
+    chunks = []
     while chunk := os.read(fd, 65536):
-        data += chunk
-        while (nl := data.find(b"\n", seen)) >= 0:
-            on_line(data[seen:nl])
-            seen = nl + 1
+        chunks.append(chunk)
     os.close(fd)
-    return data
+    return b"".join(chunks)
 
 
-def _attach(procs_files: tuple[str, ...], go: int) -> Callable[[bytes], None]:
-    """On PID 1's ``P<pid>`` line: write it into the cgroups, then let it go on to exec.
+def _attach(procs_files: tuple[str, ...], pid: int) -> str:
+    """Move ``pid`` into the container's cgroups; returns an error message or ""."""
+    try:
+        for procs in procs_files:
+            with open(procs, "w") as fh:
+                fh.write(str(pid))
+    except OSError as exc:
+        return f"cannot join the container's cgroups: {exc.strerror}"
+    return ""
 
-    The cgroup migration (an RCU grace period on v1) overlaps with PID 1 building its rootfs.
-    """
-    def on_line(line: bytes) -> None:
-        if line.startswith(b"P"):
-            for procs in procs_files:
-                with open(procs, "w") as fh:
-                    fh.write(line[1:].decode())
-            os.write(go, b"G")
-    return on_line
+
+def _child(plan: LaunchPlan, fds: tuple[int, int, int], pipes: tuple[int, int], join_fd: int,
+           console: int) -> None:
+    w, go = pipes
+    try:
+        if join_fd >= 0:
+            c.setns(join_fd, c.CLONE_NEWNET)
+        c.unshare(_BASE_NS | (c.CLONE_NEWNET if plan.new_net else 0))
+        _pid1(plan, fds, w, go, console)
+    except BaseException as exc:  # everything is reported to the parent
+        _report(w, 125, _describe(exc))
+    os._exit(125)
+
+
+def _fork_in_new_pid_ns() -> int:
+    """fork() with the child as PID 1 of a new pid namespace; the caller's own is unchanged."""
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        c.unshare(c.CLONE_NEWPID)
+        try:
+            pid = os.fork()
+        except BaseException:
+            c.setns(own, c.CLONE_NEWPID)
+            raise
+        if pid:
+            c.setns(own, c.CLONE_NEWPID)  # this thread's next children are ours again
+        return pid
+    finally:
+        os.close(own)
 
 
 def launch(plan: LaunchPlan, fds: tuple[int, int, int], console: int = -1) -> int:
     """Start PID 1 with stdio ``fds``; returns its host pid once it has exec'd.
 
     With ``plan.console``, PID 1 sends its pty master over the unix socket ``console`` instead.
-
     Raises :class:`StartFailed` (and reaps what it started) if any step fails.
     """
-    _subreaper(+1)
-    try:
-        return _launch(plan, fds, console if plan.console else -1)
-    finally:
-        _subreaper(-1)
-
-
-_lock = _thread.allocate_lock()
-_launching = [0, False]  # launches in flight, whether we set the flag (thread-safe toggling)
-
-
-def _subreaper(delta: int) -> None:
-    """Keep PR_SET_CHILD_SUBREAPER set while any thread launches; restore it after the last."""
-    with _lock:
-        if _launching[0] == 0 and delta > 0 and not c.get_child_subreaper():
-            c.prctl(c.PR_SET_CHILD_SUBREAPER, 1)
-            _launching[1] = True
-        _launching[0] += delta
-        if _launching[0] == 0 and _launching[1]:
-            c.prctl(c.PR_SET_CHILD_SUBREAPER, 0)
-            _launching[1] = False
-
-
-def _launch(plan: LaunchPlan, fds: tuple[int, int, int], console: int) -> int:
+    console = console if plan.console else -1
     r, w = os.pipe2(os.O_CLOEXEC)
     go_r, go_w = os.pipe2(os.O_CLOEXEC)
     join_fd = os.open(plan.join_net, os.O_RDONLY | os.O_CLOEXEC) if plan.join_net else -1
-    pid = os.fork()
+    try:
+        pid = _fork_in_new_pid_ns()
+    except BaseException:
+        for fd in (r, w, go_r, go_w, join_fd):
+            if fd >= 0:
+                os.close(fd)
+        raise
     if pid == 0:
-        try:
-            os.close(r)
-            os.close(go_w)
-            _intermediate(plan, fds, w, go_r, join_fd, console)
-        except BaseException as exc:
-            _report(w, 125, _describe(exc))
-        os._exit(125)
+        os.close(r)
+        os.close(go_w)
+        _child(plan, fds, (w, go_r), join_fd, console)
     for fd in (w, go_r, join_fd):
         if fd >= 0:
             os.close(fd)
-    attach_error = ""
-    try:
-        data = _read_all(r, _attach(plan.cgroup_procs, go_w)).decode("utf-8", "replace")
-    except OSError as exc:
-        attach_error = f"cannot join the container's cgroups: {exc.strerror}"
-        os.close(go_w)  # PID 1 sees EOF and exits
-        data = _read_all(r).decode("utf-8", "replace")
-    else:
-        os.close(go_w)
-    os.waitpid(pid, 0)
-    pid1 = next((int(line[1:]) for line in data.splitlines() if line.startswith("P")), 0)
+    attach_error = _attach(plan.cgroup_procs, pid)
+    if not attach_error:
+        os.write(go_w, b"G")
+    os.close(go_w)  # without G, PID 1 exits at its go point
+    data = _read_all(r).decode("utf-8", "replace")
     error = next((line[1:] for line in data.splitlines() if line.startswith("E")), "")
     if attach_error and not error:
         error = f"125 {attach_error}"
     if error:
+        os.waitpid(pid, 0)
         code, _, message = error.partition(" ")
-        if pid1:
-            try:
-                os.waitpid(pid1, 0)
-            except ChildProcessError:
-                pass
         raise StartFailed(int(code), message)
-    if not pid1:
-        raise StartFailed(125, "the container's init process did not start")
-    return pid1
+    return pid
