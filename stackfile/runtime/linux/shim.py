@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 
@@ -27,6 +25,8 @@ _BOOT = ("import sys; sys.path[:0] = [sys.argv[1]]; "
 def spawn_shim(store_root: str, container_id: str) -> str:
     """Start the shim (a fresh interpreter without site, detached into its own session) and wait
     until PID 1 runs; returns "" or the start error as ``<code> <message>``."""
+    import subprocess
+
     r, w = os.pipe()
     here = os.path.abspath(__file__)  # <parent>/stackfile/runtime/linux/shim.py
     pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
@@ -57,6 +57,8 @@ def _start(run: Run, state: State) -> tuple[int, dict[int, str]]:
     PID 1 and the fds to pump (fd → stream)."""
     null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
     if run.spec.process.tty:
+        import socket
+
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             pid = run.start((null, null, null), supervisor=os.getpid(), state=state, console=theirs.fileno())
