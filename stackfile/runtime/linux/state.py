@@ -76,8 +76,10 @@ class State:
 
 
 def _atomic_write(path: Path, data: dict[str, Any]) -> None:
+    """Write-then-rename, mode 0600 (the config holds the environment, which may hold secrets)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    with open(tmp, "w") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, sort_keys=True)
     os.replace(tmp, path)
 

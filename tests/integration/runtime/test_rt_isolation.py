@@ -124,6 +124,7 @@ def test_pause_unpause_top_rootfs(env: Env, box: str) -> None:
     with open(os.path.join(root, "etc/hostname")) as fh:
         assert fh.read().strip() == "boxhost"
     assert env.rt.upper_dir(box).startswith(str(env.paths.root))
+    assert (env.paths.container(box) / "config.json").stat().st_mode & 0o077 == 0  # env may hold secrets
     assert [line.text for line in env.rt.logs(box)] == ["started"]
 
 
