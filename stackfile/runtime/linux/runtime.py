@@ -79,9 +79,13 @@ class LinuxRuntime:
         from stackfile.runtime.linux.shim import spawn_shim
 
         cdir = self._dir(ref)
-        _, status = self._state(cdir)
+        state, status = self._state(cdir)
         if status in (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING):
             return
+        if status is ContainerState.DEAD and state.pid:  # its supervisor died: end the orphan first
+            cgroups.for_container(cdir.id).thaw()
+            _signal(state.pid, signals.SIGKILL)
+            _wait_gone(state.pid, state.pid_start, 10.0)
         cdir.clear_stop()
         error = spawn_shim(str(self.paths.root), cdir.id)
         if error:

@@ -192,6 +192,10 @@ def test_dead_shim_is_reported_and_rm_cleans_everything(env: Env) -> None:
     pid = env.rt.inspect(cid).pid
     os.kill(shim, signal.SIGKILL)
     wait_for(lambda: env.rt.inspect(cid).state is ContainerState.DEAD)
+    env.rt.start(cid)  # a new supervisor; the orphaned PID 1 is ended first
+    assert proc_start_time(pid) == 0  # gone (or a zombie for the host's init)
+    assert env.rt.inspect(cid).state is ContainerState.RUNNING
+    pid = env.rt.inspect(cid).pid
     env.rt.remove(cid, force=True)
     assert_gone(env, cid, pid)
 
