@@ -5,6 +5,7 @@ tests/integration/watch runs the same against real containers."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -194,6 +195,7 @@ def test_initial_sync_makes_the_container_match_the_host(project: Project, start
     assert kinds[:2] == ["watch.start", "watch.initial-sync"]
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_a_git_checkout_of_1000_files_is_one_restart(project: Project, start: Callable) -> None:
     src = project.host / "src"
 
