@@ -14,8 +14,10 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from stackfile.errors import InvalidSpec, NotFound
+from stackfile.spec._lazyre import LazyPattern
 
 __all__ = ["CANDIDATES", "find_files", "load_environment", "normalize_name", "project_dir", "valid_name"]
 
@@ -29,7 +31,7 @@ CANDIDATES = (
     "stack.yaml.j2",
     "compose.yaml.j2",
 )
-_NAME_OK = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_NAME_OK: Any = LazyPattern(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 def _override_of(path: Path) -> Path | None:

@@ -4,18 +4,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from stackfile.errors import InvalidSpec, Location
+from stackfile.spec._lazyre import LazyPattern
 from stackfile.spec.tags import Override, Reset
 
 __all__ = ["Lookup", "interpolate", "substitute"]
 
 Lookup = Callable[[str], "str | None"]
 
-_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+_NAME: Any = LazyPattern(r"[_a-zA-Z][_a-zA-Z0-9]*")
 _OPS = (":-", ":?", ":+", "-", "?", "+")
 
 

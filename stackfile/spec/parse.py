@@ -9,12 +9,11 @@ anything.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import yaml
-
 from stackfile.errors import InvalidSpec, Location
+from stackfile.spec._lazyre import LazyPattern
+from stackfile.spec._yaml import yaml
 from stackfile.spec.tags import Override, Reset
 
 __all__ = ["MAX_DEPTH", "MAX_NODES", "Path", "Positions", "dotted", "parse_yaml"]
@@ -31,12 +30,11 @@ try:
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _CParser = None
 
-_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
-_OCTAL = re.compile(r"^0[0-7]+$")
-_FLOAT = re.compile(
+_FLOAT: Any = LazyPattern(
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)"
     r"|\.(?:nan|NaN|NAN))$"
 )
+_OCTAL_DIGITS = frozenset("01234567")
 _NULL = {"", "~", "null", "Null", "NULL"}
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -84,18 +82,31 @@ def dotted(path: Path) -> str:
     return out
 
 
+def _int(text: str) -> int | None:
+    body = text[1:] if text[0] in "+-" else text
+    if body.isascii() and body.isdigit():
+        if len(body) > 1 and body[0] == "0" and _OCTAL_DIGITS.issuperset(body):  # yaml.v3 reads 0440 as octal
+            return int(text[0] + body[1:], 8) if text[0] in "+-" else int(body[1:], 8)
+        return int(text)
+    if text[:2] in ("0o", "0x"):
+        try:
+            return int(text, 0)
+        except ValueError:
+            return None
+    return None
+
+
 def _plain(text: str) -> Any:
+    """Resolve a plain scalar with the YAML 1.2 core schema (as Compose's yaml.v3 does)."""
     if text in _NULL:
         return None
     if text in _BOOL:
         return _BOOL[text]
-    if _INT.match(text):
-        try:
-            if _OCTAL.match(text):  # yaml.v3 (Compose) reads 0440 as octal
-                return int(text, 8)
-            return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
-        except ValueError:
-            return text
+    if text[0] not in "0123456789+-.":
+        return text
+    number = _int(text)
+    if number is not None:
+        return number
     if _FLOAT.match(text):
         lowered = text.lower()
         if "nan" in lowered:
@@ -234,7 +245,7 @@ class _Builder:
             merged.update(self._mapping(src, path))
 
 
-_DEEP_INDENT = re.compile(r"\n[ \t]{" + str(MAX_DEPTH * 2) + ",}")
+_DEEP_INDENT: Any = LazyPattern(r"\n[ \t]{" + str(MAX_DEPTH * 2) + ",}")
 
 
 def _check_depth(text: str, file: str) -> None:

@@ -14,14 +14,15 @@ from functools import lru_cache
 from typing import Any, cast
 
 from stackfile.errors import InvalidSpec, Location
+from stackfile.spec._lazyre import LazyPattern
 from stackfile.spec.parse import Path, Positions, dotted
 from stackfile.spec.tags import Override, Reset
 
 __all__ = ["SchemaError", "schema", "validate", "validate_document"]
 
 _BOOL_TEXT = {"true", "false", "True", "False", "TRUE", "FALSE", "yes", "no", "y", "n", "on", "off"}
-_NUM = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
-_INT = re.compile(r"^[-+]?[0-9]+$")
+_NUM: Any = LazyPattern(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
+_INT: Any = LazyPattern(r"^[-+]?[0-9]+$")
 
 
 class SchemaError(ValueError):

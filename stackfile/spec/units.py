@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from stackfile.spec._lazyre import LazyPattern
 
 __all__ = ["format_duration", "normalize_duration", "parse_duration", "parse_size"]
 
@@ -16,8 +19,8 @@ _UNITS_NS = {
     "m": 60 * 10**9,
     "h": 3600 * 10**9,
 }
-_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
-_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([kmgtpe]?)(i?b?)$", re.IGNORECASE)
+_PART: Any = LazyPattern(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
+_SIZE: Any = LazyPattern(r"^([0-9]+(?:\.[0-9]+)?)\s*([kmgtpe]?)(i?b?)$", re.IGNORECASE)
 
 
 def parse_duration(value: str | int | float) -> int:
