@@ -6,6 +6,7 @@ pyroute2; the image store is opened only to resolve the image.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -16,6 +17,7 @@ from stackfile.runtime.api import (
     ContainerSpec,
     ExecSpec,
     LogLine,
+    Mount,
     NetworkAttachment,
     Process,
     Resources,
@@ -61,6 +63,15 @@ class RunOptions(NamedTuple):
     restart: str = "no"
     rm: bool = False
     detach: bool = False
+    volumes: tuple[str, ...] = ()  # HOST:CONTAINER[:ro|rw] binds
+    tmpfs: tuple[str, ...] = ()  # /path[:size=64m,mode=1777]
+    sysctls: tuple[str, ...] = ()  # key=value
+    ulimits: tuple[str, ...] = ()  # name=soft[:hard]
+    shm_size: str | None = None
+    memory_swap: str | None = None
+    cpu_shares: int | None = None
+    stop_signal: str | None = None
+    stop_timeout: float | None = None
 
 
 class RunResult(NamedTuple):
@@ -117,7 +128,7 @@ def _labels(items: tuple[str, ...]) -> dict[str, str]:
     return {k: v for k, _, v in (i.partition("=") for i in items)}
 
 
-def _memory(value: str | None) -> int | None:
+def _memory(value: str | None, flag: str = "--memory") -> int | None:
     if value is None:
         return None
     from stackfile.spec.units import parse_size
@@ -125,7 +136,50 @@ def _memory(value: str | None) -> int | None:
     try:
         return parse_size(value)
     except ValueError as exc:
-        raise InvalidSpec(str(exc), location=Location(key_path="--memory")) from None
+        raise InvalidSpec(str(exc), location=Location(key_path=flag)) from None
+
+
+def _swap(value: str | None) -> int | None:
+    return -1 if value == "-1" else _memory(value, "--memory-swap")
+
+
+def _pairs(items: tuple[str, ...], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key or not sep:
+            raise InvalidSpec(f"expected KEY=VALUE, got {item!r}", location=Location(key_path=flag))
+        out[key] = value
+    return out
+
+
+def _ulimit(name: str, value: str) -> tuple[int, int]:
+    soft, _, hard = value.partition(":")
+    try:
+        return int(soft), int(hard or soft)
+    except ValueError:
+        raise InvalidSpec(f"invalid ulimit {name}={value!r}", location=Location(key_path="--ulimit"),
+                          hint="NAME=SOFT[:HARD], e.g. nofile=1024:2048") from None
+
+
+def _bind(spec: str) -> Mount:
+    """``-v HOST:CONTAINER[:ro|rw]``: a bind mount of an absolute (or ./relative) host path."""
+    parts = spec.split(":")
+    mode = parts.pop() if len(parts) == 3 else "rw"
+    if len(parts) != 2 or mode not in ("ro", "rw") or not parts[0].startswith(("/", ".")):
+        raise InvalidSpec(f"invalid volume {spec!r}", location=Location(key_path="--volume"),
+                          hint="HOST_PATH:CONTAINER_PATH[:ro] with an absolute or ./relative host path "
+                               "(named volumes belong in a stack file)")
+    return Mount("bind", parts[1], os.path.abspath(parts[0]), read_only=mode == "ro")
+
+
+def _tmpfs(spec: str) -> Mount:
+    """``--tmpfs /path[:size=64m,mode=1777]``."""
+    target, _, opts = spec.partition(":")
+    options = _pairs(tuple(o for o in opts.split(",") if o), "--tmpfs")
+    size = _memory(options["size"], "--tmpfs") if "size" in options else None
+    mode = int(options["mode"], 8) if "mode" in options else None
+    return Mount("tmpfs", target, tmpfs_size=size, tmpfs_mode=mode)
 
 
 def _argv(config: Mapping[str, Any], opts: RunOptions) -> tuple[str, ...]:
@@ -161,10 +215,16 @@ def build_spec(config: Mapping[str, Any], layers: tuple[str, ...], opts: RunOpti
                         user=opts.user if opts.user is not None else config.get("User") or "",
                         tty=opts.tty, stdin_open=opts.interactive),
         hostname=opts.hostname,
-        resources=Resources(memory=_memory(opts.memory), cpus=opts.cpus, pids_limit=opts.pids_limit),
+        resources=Resources(memory=_memory(opts.memory), cpus=opts.cpus, pids_limit=opts.pids_limit,
+                            memory_swap=_swap(opts.memory_swap), cpu_shares=opts.cpu_shares),
+        mounts=(*(_bind(v) for v in opts.volumes), *(_tmpfs(t) for t in opts.tmpfs)),
+        sysctls=_pairs(opts.sysctls, "--sysctl"),
+        ulimits={k: _ulimit(k, v) for k, v in _pairs(opts.ulimits, "--ulimit").items()},
+        shm_size=_memory(opts.shm_size, "--shm-size"),
+        stop_grace_seconds=10.0 if opts.stop_timeout is None else opts.stop_timeout,
         network=NetworkAttachment(mode=opts.network),  # type: ignore[arg-type]
         restart=parse_restart(opts.restart),
-        stop_signal=config.get("StopSignal") or "SIGTERM",
+        stop_signal=opts.stop_signal or config.get("StopSignal") or "SIGTERM",
         labels={**(config.get("Labels") or {}), **_labels(opts.labels)},
         cap_add=opts.cap_add, cap_drop=opts.cap_drop, privileged=opts.privileged,
         read_only=opts.read_only, init=opts.init, auto_remove=opts.rm,

@@ -9,6 +9,7 @@ from stackfile.errors import Conflict, InvalidSpec
 from stackfile.runtime.api import ContainerSpec
 from stackfile.runtime.linux import _libc
 from stackfile.runtime.linux.plan import make_plan
+from stackfile.runtime.linux.process import parse_signal
 from stackfile.runtime.linux.refs import NAMES_DIR, check_name
 from stackfile.runtime.linux.specjson import spec_to_dict
 from stackfile.runtime.linux.state import ContainerDir, State, now_rfc3339
@@ -79,6 +80,7 @@ def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "")
     name = spec.name or f"c-{cid[:12]}"
     check_name(name)
     _check_mounts(spec)
+    parse_signal(spec.stop_signal)
     host_net = spec.network.mode == "host"
     if spec.network.mode == "path" and not spec.network.netns_path:
         raise InvalidSpec("network mode 'path' needs a netns_path")

@@ -12,11 +12,13 @@ import resource
 import signal
 from collections.abc import Mapping
 
+from stackfile.errors import InvalidSpec
 from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux.caps import CapSets
 from stackfile.runtime.linux.users import Identity
 
-__all__ = ["ExecFailed", "drop_privileges", "exec_command", "forwarded_signals", "reap_as_init"]
+__all__ = ["ExecFailed", "drop_privileges", "exec_command", "forwarded_signals", "parse_signal",
+           "reap_as_init"]
 
 _NOT_FORWARDED = {signal.SIGCHLD, signal.SIGKILL, signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN,
                   signal.SIGTTOU}
@@ -71,6 +73,17 @@ def exec_command(argv: tuple[str, ...], env: Mapping[str, str], cwd: str) -> Non
             where = "" if "/" in argv[0] else " in $PATH"
             raise ExecFailed(127, f"exec: {argv[0]!r}: executable file not found{where}") from None
         raise ExecFailed(126, f"exec: {argv[0]!r}: {exc.strerror}") from None
+
+
+def parse_signal(name: str | int) -> int:
+    """``SIGTERM``, ``TERM``, ``15`` → 15; :class:`InvalidSpec` otherwise."""
+    text = str(name).strip().upper()
+    if text.isdigit() and 0 < int(text) < signal.NSIG:
+        return int(text)
+    try:
+        return int(signal.Signals["SIG" + text.removeprefix("SIG")])
+    except KeyError:
+        raise InvalidSpec(f"unknown signal {name!r}", hint="use a name like SIGTERM or a number") from None
 
 
 def forwarded_signals() -> set[int]:

@@ -12,28 +12,18 @@ import signal as signals
 import time
 from collections.abc import Iterator, Mapping
 
-from stackfile.errors import Conflict, Internal, InvalidSpec
+from stackfile.errors import Conflict, Internal
 from stackfile.runtime.api import ContainerSpec, ContainerState, ContainerStatus, ExecSpec, LogLine
 from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.create import create_container, remove_dirs
 from stackfile.runtime.linux.errors import StartFailed
+from stackfile.runtime.linux.process import parse_signal
 from stackfile.runtime.linux.refs import resolve_ref
 from stackfile.runtime.linux.specjson import spec_from_dict
 from stackfile.runtime.linux.state import ContainerDir, State, process_alive
 from stackfile.store.paths import StorePaths
 
 __all__ = ["LinuxRuntime", "parse_signal"]
-
-
-def parse_signal(name: str | int) -> int:
-    """``SIGTERM``, ``TERM``, ``15`` → 15."""
-    text = str(name).strip().upper()
-    if text.isdigit():
-        return int(text)
-    try:
-        return int(signals.Signals["SIG" + text.removeprefix("SIG")])
-    except KeyError:
-        raise InvalidSpec(f"unknown signal {name!r}", hint="use a name like SIGTERM or a number") from None
 
 
 class LinuxRuntime:

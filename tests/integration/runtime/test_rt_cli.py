@@ -53,6 +53,16 @@ def test_run_foreground_exit_code_flags_and_rm(root: Path) -> None:
     assert sf(root, "container", "ls", "-a", "-q").stdout == ""
 
 
+def test_run_mount_and_limit_flags(root: Path, tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("host file\n")
+    r = sf(root, "container", "run", "--rm", "-v", f"{tmp_path}:/h:ro", "--tmpfs", "/scratch:size=1m",
+           "--sysctl", "net.ipv4.ip_forward=1", "--ulimit", "nofile=100:200", "--shm-size", "4m", "busybox",
+           "sh", "-c", "cat /h/f; (touch /h/x) 2>/dev/null || echo ro; cat /proc/sys/net/ipv4/ip_forward; "
+           "ulimit -n; df -k /scratch /dev/shm | tail -2 | awk '{print $2}'")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["host", "file", "ro", "1", "100", "1024", "4096"]
+
+
 def test_run_errors(root: Path) -> None:
     r = sf(root, "container", "run", "--rm", "busybox", "no-such-command")
     assert r.returncode == 127 and "no-such-command" in r.stderr and "Traceback" not in r.stderr

@@ -72,6 +72,8 @@ def test_bad_user_and_workdir_refused_before_anything_exists(env: Env) -> None:
         env.rt.create(env.spec("true", process=Process(argv=("true",), cwd="relative/dir")))
     with pytest.raises(InvalidSpec, match="capability"):
         env.rt.create(env.spec("true", cap_add=("NOT_A_CAP",)))
+    with pytest.raises(InvalidSpec, match="signal"):
+        env.rt.create(env.spec("true", stop_signal="SIGNOPE"))
     assert containers(env) == before
     assert not os.path.exists(env.paths.containers / ".names" / "nosuchuser")
 

@@ -39,6 +39,25 @@ def test_flags_override(tmp_path: Path) -> None:
     assert s.restart == RestartPolicy("on-failure", 3) and s.auto_remove
 
 
+def test_mount_and_limit_flags(tmp_path: Path) -> None:
+    s = spec(volumes=("/srv/data:/data:ro", "./rel:/rel"), tmpfs=("/run:size=1m,mode=700", "/scratch"),
+             sysctls=("net.ipv4.ip_forward=1",), ulimits=("nofile=512:1024", "nproc=64"), shm_size="8m",
+             memory_swap="-1", cpu_shares=512, stop_signal="SIGINT", stop_timeout=3)
+    assert [(m.type, m.target, m.read_only) for m in s.mounts] == [
+        ("bind", "/data", True), ("bind", "/rel", False), ("tmpfs", "/run", False),
+        ("tmpfs", "/scratch", False)]
+    assert s.mounts[0].source == "/srv/data" and s.mounts[1].source.endswith("/rel")
+    assert (s.mounts[2].tmpfs_size, s.mounts[2].tmpfs_mode) == (1 << 20, 0o700)
+    assert s.sysctls == {"net.ipv4.ip_forward": "1"}
+    assert s.ulimits == {"nofile": (512, 1024), "nproc": (64, 64)}
+    assert (s.shm_size, s.resources.memory_swap, s.resources.cpu_shares) == (8 << 20, -1, 512)
+    assert (s.stop_signal, s.stop_grace_seconds) == ("SIGINT", 3)
+    for bad in ({"volumes": ("data:/data",)}, {"volumes": ("/a:/b:rx",)}, {"sysctls": ("x",)},
+                {"ulimits": ("nofile=lots",)}, {"shm_size": "big"}):
+        with pytest.raises(InvalidSpec):
+            spec(**bad)
+
+
 def test_entrypoint_override_drops_image_cmd() -> None:
     assert spec(entrypoint="/bin/sh").process.argv == ("/bin/sh",)
     assert spec(entrypoint="", command=("echo", "x")).process.argv == ("echo", "x")
