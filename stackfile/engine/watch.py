@@ -91,18 +91,21 @@ class EngineTarget:
         from stackfile.engine.project import UpOptions, up
         from stackfile.reconcile.planner import PlanOptions
 
-        old = {s.image for s in self._running(service)}
+        old = {s.labels.get(L.IMAGE, "") for s in self._running(service)}
         only = PlanOptions(services=(service,), no_deps=True, build=True, force_recreate=True)
         up(self.opts, UpOptions(plan=only), sink=self.sink)
         if self.prune:
-            self._prune(old - {s.image for s in self._running(service)})
+            self._prune(old - {""})
 
-    def _prune(self, images: set[str]) -> None:
-        for image in sorted(i for i in images if i):
-            try:
-                self.ctx.images.remove(image)
-            except Exception as exc:  # still used or named: keep it
-                self.sink(Event("watch.notice", f"kept image {image[:19]}: {exc}"))
+    def _prune(self, image_ids: set[str]) -> None:
+        """Delete replaced images that lost their names and that no container uses (``--prune``)."""
+        used = {s.labels.get(L.IMAGE, "") for s in self.ctx.runtime.list(all=True)}
+        for image_id in sorted(image_ids - used):
+            record = self.ctx.images.resolve(image_id)
+            if record is None or record.names:
+                continue  # gone already, or still named: not dangling
+            self.ctx.images.remove(record.id)
+            self.sink(Event("watch.notice", f"removed the replaced image {record.short_id}"))
 
 
 def run_watch(opts: Any, services: Sequence[str] = (), *, no_up: bool = False, prune: bool = False,

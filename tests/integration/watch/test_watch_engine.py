@@ -129,3 +129,41 @@ def test_a_detached_watcher_shows_in_status_and_stops(project: tuple[GlobalOptio
         assert stop_watch(ctx.paths, ctx.name) is True
     assert watch_status(ctx.paths, ctx.name) is None
     assert "sync web" in Path(state.log).read_text()
+
+
+def test_rebuild_with_prune_replaces_the_image_and_drops_the_old(tmp_path: Path, store_root: Path) -> None:
+    work = tmp_path / "app"
+    work.mkdir()
+    (work / "Dockerfile").write_text("FROM busybox\nCOPY deps.txt /deps.txt\nCMD [\"sleep\", \"300\"]\n")
+    (work / "deps.txt").write_text("one\n")
+    (work / "stack.yaml").write_text(
+        "services:\n  app:\n    build: .\n    init: true\n    network_mode: none\n"
+        "    develop:\n      watch:\n        - {action: rebuild, path: ./deps.txt}\n")
+    opts = GlobalOptions(files=[str(work / "stack.yaml")], root=str(store_root),
+                         environ={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    events: list[Event] = []
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(target=run_watch, args=(opts, ()),
+                              kwargs={"prune": True, "sink": events.append, "stop": stop, "ready": ready})
+    thread.start()
+    try:
+        assert ready.wait(120)
+        ctx = open_project(opts)
+
+        def image() -> str:
+            (status,) = [s for s in ctx.containers(all=False) if s.labels.get(L.SERVICE) == "app"]
+            return str(status.labels[L.IMAGE])
+
+        old = image()
+        (work / "deps.txt").write_text("two\n")
+        wait_for(lambda: any(e.kind == "watch.action" for e in events), timeout=60)
+        new = image()
+        assert new != old and ctx.images.resolve(new) is not None
+        assert ctx.images.resolve(old) is None  # pruned
+        (running,) = ctx.containers(all=False)
+        root = Path(ctx.runtime.rootfs_path(running.id))
+        assert (root / "deps.txt").read_text() == "two\n"
+    finally:
+        stop.set()
+        thread.join(30)
+        down(opts, DownOptions(volumes=True, rmi="local"))
