@@ -158,7 +158,7 @@ def start_detached_watch(opts: Any, services: Sequence[str] = (), *, no_up: bool
                        hint="stop it first with 'stackfile watch --stop'")
     log = _log_path(ctx.paths, ctx.name)
     log.parent.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "stackfile", *_global_args(replace_name(opts, ctx.name)), "watch",
+    argv = [sys.executable, "-m", "stackfile", *_global_args(_with_name(opts, ctx.name)), "watch",
             "--no-up", "--detached-child", *(["--prune"] if prune else []), *(["--poll"] if poll else []),
             *services]
     with open(log, "ab") as out:
@@ -184,7 +184,7 @@ def _wait_started(ctx: ProjectContext, child: subprocess.Popen[bytes], log: Path
                       hint=f"see {log} and {state_file(ctx.paths, ctx.name)}")
 
 
-def replace_name(opts: Any, name: str) -> Any:
+def _with_name(opts: Any, name: str) -> Any:
     """The options with the project name fixed (so the child watches the same project)."""
     try:
         return replace(opts, project_name=name)

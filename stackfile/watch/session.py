@@ -54,7 +54,6 @@ class _Worker:
         self._pending: ServicePlan | None = None
         self._busy = False
         self._closed = False
-        self.done = 0  # plans run (for tests and benchmarks)
         self._thread = threading.Thread(target=self._run, name=f"stackfile-watch-{service}", daemon=True)
         self._thread.start()
 
@@ -99,7 +98,6 @@ class _Worker:
             finally:
                 with self._cond:
                     self._busy = False
-                    self.done += 1
                     self._cond.notify_all()
 
 
@@ -184,9 +182,6 @@ class WatchSession:
             if not self._debounce.pending() and all(w.idle(0) for w in self._workers.values()):
                 return True
         return False
-
-    def actions_done(self, service: str) -> int:
-        return self._workers[service].done
 
     def stop(self) -> None:
         """Stop the observer, flush the last batch, finish running actions."""
