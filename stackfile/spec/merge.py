@@ -298,22 +298,43 @@ def _unique_list(items: list[Any], index: Indexer) -> list[Any]:
     return out
 
 
+Trie = dict[Any, Any]  # path element (or "*") -> Trie; the key None holds a list's indexer
+
+
+def _trie(patterns: dict[Path, Indexer]) -> Trie:
+    root: Trie = {}
+    for pattern, index in patterns.items():
+        node = root
+        for part in pattern:
+            node = node.setdefault(part, {})
+        node[None] = index
+    return root
+
+
+_UNIQUE_TRIE = _trie(UNIQUE)
+
+
 def enforce_unicity(value: Any, path: Path = ()) -> Any:
     """Remove redefinitions from the lists named in ``UNIQUE`` (the later entry wins)."""
-    return _unicity(value, [p for p in UNIQUE if matches(path, p[: len(path)])], len(path))
+    return _unicity(
+        value, _trie({p[len(path) :]: i for p, i in UNIQUE.items() if matches(path, p[: len(path)])})
+    )
 
 
-def _unicity(value: Any, patterns: list[Path], depth: int) -> Any:
-    if not patterns:
-        return value
+def _children(trie: Trie, key: str) -> Trie | None:
+    exact, wild = trie.get(key), trie.get("*")
+    if exact is None or wild is None:
+        return exact if wild is None else wild
+    return {**wild, **exact}  # both match (never the case in UNIQUE today)
+
+
+def _unicity(value: Any, trie: Trie) -> Any:
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            sub = [p for p in patterns if len(p) > depth and p[depth] in ("*", key)]
-            out[key] = _unicity(item, sub, depth + 1) if sub else item
+            sub = _children(trie, key)
+            out[key] = _unicity(item, sub) if sub else item
         return out
-    if isinstance(value, list):
-        done = next((p for p in patterns if len(p) == depth), None)
-        if done is not None:
-            return _unique_list(value, UNIQUE[done])
+    if isinstance(value, list) and None in trie:
+        return _unique_list(value, trie[None])
     return value

@@ -28,12 +28,23 @@ _INT: Any = LazyPattern(r"^[-+]?[0-9]+$")
 class SchemaError(ValueError):
     """One violation: where (key path) and what."""
 
-    def __init__(self, path: Path, message: str, hint: str | None = None, at: Path | None = None) -> None:
+    def __init__(
+        self, path: Path, message: str, hint: str | None = None, at: Path | None = None, found: Any = None
+    ) -> None:
         super().__init__(message)
         self.path = path
         self.message = message
-        self.hint = hint
+        self._hint = hint
+        self.kinds: list[str] = []
+        self.found = found
         self.at = path if at is None else at  # where to point in the file
+
+    @property
+    def hint(self) -> str | None:
+        """Computed when shown: failed oneOf branches raise many errors that nobody reads."""
+        if self._hint is None and self.kinds:
+            self._hint = _type_hint(self.path, self.kinds, self.found)
+        return self._hint
 
 
 @lru_cache(maxsize=1)
@@ -154,7 +165,7 @@ def validate(value: Any, node: dict[str, Any], path: Path = ()) -> None:
     kind = node.get("type")
     if kind is not None and not _kind_ok(value, kind):
         kinds = [kind] if isinstance(kind, str) else kind
-        raise SchemaError(path, f"must be {_describe(kinds)}", _type_hint(path, kinds, value))
+        raise _type_error(path, kinds, value)
     if "oneOf" in node:
         _one_of(value, node["oneOf"], path)
     if "anyOf" in node:
@@ -202,7 +213,7 @@ def _one_of(value: Any, options: list[dict[str, Any]], path: Path) -> None:
     if typed:
         raise max(typed, key=lambda e: len(e.path))
     kinds = [k for o in options for k in _kinds(o)]
-    raise SchemaError(path, f"must be {_describe(kinds)}", _type_hint(path, kinds, value))
+    raise _type_error(path, kinds, value)
 
 
 def _object(value: dict[str, Any], node: dict[str, Any], path: Path) -> None:
@@ -238,6 +249,12 @@ _EXAMPLES = {
     "array": "a '- item' list (or [a, b])",
     "string": 'quoted text such as "value"',
 }
+
+
+def _type_error(path: Path, kinds: list[str], value: Any) -> SchemaError:
+    err = SchemaError(path, f"must be {_describe(kinds)}", found=value)
+    err.kinds = kinds
+    return err
 
 
 def _type_hint(path: Path, kinds: list[str], value: Any) -> str:

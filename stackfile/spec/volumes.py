@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["PROPAGATIONS", "is_file_path", "is_windows_path", "parse_volume"]
@@ -68,7 +69,13 @@ def _split(spec: str) -> list[str]:
 
 
 def parse_volume(spec: str) -> dict[str, Any]:
-    """Parse a short volume spec; ``ValueError`` explains what is wrong."""
+    """Parse a short volume spec; ``ValueError`` explains what is wrong. Returns a fresh dict."""
+    parsed = _parse_cached(spec)
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in parsed.items()}
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(spec: str) -> dict[str, Any]:
     if not spec:
         raise ValueError("invalid empty volume spec")
     if len(spec) <= 2:
