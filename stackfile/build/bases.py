@@ -173,11 +173,30 @@ def _host(paths: StorePaths) -> tuple[list[str], dict[str, object]]:
         os.chmod(dest / "var" / "tmp", 0o1777)
         _write_etc(dest / "etc")
         _copy_alternatives(dest / "etc")
+        _copy_public_etc(dest / "etc")
         lid = layers.commit(dest, origin="host")
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise
     return [lid], {"Env": [PATH_ENV], "Cmd": ["/bin/sh"]}
+
+
+PUBLIC_ETC = ("os-release", "debian_version", "ld.so.conf", "ld.so.conf.d", "ssl/certs", "ssl/openssl.cnf")
+
+
+def _copy_public_etc(etc: Path) -> None:
+    """Public, non-secret host configuration programs need (CA certificates, loader paths);
+    never ``ssl/private``, shadow files or anything else from /etc."""
+    for rel in PUBLIC_ETC:
+        src = Path("/etc") / rel
+        dest = etc / rel
+        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        if src.is_symlink():
+            dest.symlink_to(os.readlink(src))
+        elif src.is_dir():
+            shutil.copytree(src, dest, symlinks=True)
+        elif src.is_file():
+            shutil.copy2(src, dest)
 
 
 def _copy_alternatives(etc: Path) -> None:

@@ -110,7 +110,8 @@ def test_host_base_runs_host_programs_without_host_secrets(store_root: Path) -> 
     paths = StorePaths.at(store_root / "store")
     image = ensure_image(paths, "host")
     layer = paths.layer(image.layers[0])
-    assert not (layer / "etc" / "shadow").exists()
+    assert not (layer / "etc" / "shadow").exists() and not (layer / "etc" / "ssl" / "private").exists()
+    assert (layer / "etc" / "ssl" / "certs").is_dir()
     ctx = store_root / "ctx"
     ctx.mkdir()
     (ctx / "Dockerfile").write_text("FROM host\nRUN python3 -c 'print(6*7)' && ls /root | wc -l\n")
