@@ -22,11 +22,13 @@ def dependency_graph(config: dict[str, Any]) -> Graph[str]:
     """DAG of ``image:``, ``service:``, ``network:`` and ``volume:`` nodes (edge = depends on)."""
     graph: Graph[str] = Graph()
     images = config.get("images") or {}
-    for name in images:
-        graph.add_node(_node("image", name))
-        base = (images[name] or {}).get("from") if isinstance(images[name], dict) else None
-        if isinstance(base, str) and base in images:
-            graph.add_edge(_node("image", name), _node("image", base))
+    if images:
+        from stackfile.spec.recipes import image_dependencies
+
+        for name, deps in image_dependencies(images).items():
+            graph.add_node(_node("image", name))
+            for dep in deps:
+                graph.add_edge(_node("image", name), _node("image", dep))
     for kind in ("networks", "volumes"):
         for name in config.get(kind) or {}:
             graph.add_node(_node(kind[:-1], name))

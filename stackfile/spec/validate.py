@@ -188,6 +188,21 @@ def check_images(config: dict[str, Any]) -> None:
                 f"images.{name} must be a mapping",
                 hint="write images: {NAME: {from: BASE, steps: [...]}}",
             )
+    if images:
+        from stackfile.spec.recipes import image_dependencies
+
+        graph: Graph[str] = Graph()
+        for name, deps in image_dependencies(images).items():
+            graph.add_node(name)
+            for dep in deps:
+                graph.add_edge(name, dep)
+        cycle = graph.find_cycle()
+        if cycle:
+            raise _fail(
+                f"images.{cycle[0]}",
+                "image cycle detected: " + " -> ".join(cycle),
+                hint="an image cannot be built from itself, directly or through from:/copy from:",
+            )
     for name, svc in _services(config):
         if not svc.get("image") and not svc.get("build") and not svc.get("provider"):
             raise _fail(

@@ -138,3 +138,16 @@ def test_selected_environment_overlay_is_schema_checked(load) -> None:
     err = error_of(load, text, environment_name="prod")
     assert err.location is not None and err.location.line == 6
     assert "environments.prod.services.web" in err.render() and "'ports'" in err.render()
+
+
+def test_image_recipe_cycle_is_named(load) -> None:
+    text = """\
+services:
+  web: {image: a}
+images:
+  a: {from: b, steps: [{run: 'true'}]}
+  b: {from: busybox, steps: [{copy: /x, to: /x, from: a}]}
+"""
+    err = error_of(load, text)
+    assert "image cycle detected: a -> b -> a" in err.message
+    assert err.location is not None and err.location.line == 4
