@@ -2,7 +2,8 @@
 """Compose workflow benchmark: ``up -d``, no-op ``up -d`` and ``down -v`` for 5 and 20 services.
 
 Each stack: busybox services (even: ``httpd``, odd: ``sleep``), one custom network, one named
-volume mounted everywhere, a ``depends_on`` chain (s1 <- s2 <- ...), ``init: true``. The same
+volume mounted everywhere, a ``depends_on`` chain (s1 <- s2 <- ...) and ``stop_signal: SIGKILL``
+(PID 1 ignores SIGTERM; podman here has no init binary, so ``init: true`` is not portable). The same
 stack runs under stackfile and, where installed, docker compose v2, docker-compose v1 and
 podman-compose, in the same run; the table prints median/min/max over the runs and the ratio
 stackfile / Compose v2.
@@ -37,7 +38,7 @@ def stack_yaml(n: int, image: str) -> str:
     lines = ["services:"]
     for i in range(1, n + 1):
         cmd = '["httpd", "-f", "-p", "80"]' if i % 2 == 0 else '["sleep", "100000"]'
-        lines += [f"  s{i}:", f"    image: {image}", f"    command: {cmd}", "    init: true",
+        lines += [f"  s{i}:", f"    image: {image}", f"    command: {cmd}", "    stop_signal: SIGKILL",
                   "    networks: [net]", "    volumes: [vol:/data]"]
         if i > 1:
             lines += ["    depends_on:", f"      s{i - 1}:", "        condition: service_started"]
@@ -51,9 +52,12 @@ def command(tool: str, root: str, project: str, file: str) -> list[str]:
     return [PEERS[tool], "-p", project, "-f", file]
 
 
-def run(argv: list[str]) -> float:
+def run(argv: list[str], timeout: float = 120) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{' '.join(argv)} timed out after {timeout:g}s") from None
     took = time.perf_counter() - t0
     if proc.returncode != 0:
         out = proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -107,7 +111,7 @@ def main() -> int:
             for tool in tools:
                 try:
                     results[(tool, n)] = bench_tool(tool, n, args.runs, workdir, root)
-                except (RuntimeError, OSError) as exc:
+                except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                     print(f"# {tool} with {n} services failed: {exc}", file=sys.stderr)
     finally:
         for tool in tools:
