@@ -55,7 +55,7 @@ def attach(g: Any, result: Any, *, abort: bool, exit_code_from: str | None, time
     ctx = result.context
     statuses = [s for s in ctx.containers() if s.labels.get(L.SERVICE) in result.services
                 and s.labels.get(L.ONEOFF) != "True"]
-    names = [s.name for s in statuses]
+    names = [s.name.removeprefix(f"{ctx.name}-") for s in statuses]
     printer = LogPrinter(names, color=None if color else False, prefix=prefix)
     stop = threading.Event()
     codes: dict[str, int] = {}

@@ -76,14 +76,15 @@ class LogPrinter:
         self.colours = {n: COLOURS[i % len(COLOURS)] for i, n in enumerate(sorted(names))}
 
     def __call__(self, line: Any) -> None:
-        self.width = max(self.width, len(line.container))
+        name = getattr(line, "short_name", line.container)
+        self.width = max(self.width, len(name))
         text = line.text.rstrip("\n")
         if self.timestamps:
             text = f"{line.time} {text}"
         if self.prefix:
-            label = f"{line.container:<{self.width}} | "
+            label = f"{name:<{self.width}} | "
             if self.color:
-                colour = self.colours.setdefault(line.container, COLOURS[len(self.colours) % len(COLOURS)])
+                colour = self.colours.setdefault(name, COLOURS[len(self.colours) % len(COLOURS)])
                 label = click.style(label, fg=colour)
             text = label + text
         click.echo(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ from stackfile.events import EventSink, discard
 from stackfile.reconcile import labels as L
 
 __all__ = ["ContainerLine", "follow_containers", "logs", "normalize_since"]
+
+DRAIN = 0.5  # seconds to keep reading after a stop request
 
 
 @dataclass(frozen=True)
@@ -24,13 +27,21 @@ class ContainerLine:
     time: str
     stream: str
     text: str
+    project: str = ""
+
+    @property
+    def short_name(self) -> str:
+        """``web-1`` for ``demo-web-1`` (Compose's log prefix)."""
+        prefix = f"{self.project}-"
+        return self.container[len(prefix):] if self.project and self.container.startswith(prefix) \
+            else self.container
 
 
 def _lines(ctx: ProjectContext, status: Any, follow: bool, tail: int | None,
            since: str | None) -> Iterator[ContainerLine]:
     service = status.labels.get(L.SERVICE, "")
     for line in ctx.runtime.logs(status.id, follow=follow, tail=tail, since=since):
-        yield ContainerLine(status.name, service, line.time, line.stream, line.text)
+        yield ContainerLine(status.name, service, line.time, line.stream, line.text, ctx.name)
 
 
 def follow_containers(ctx: ProjectContext, statuses: list[Any], *, tail: int | None = None,
@@ -51,11 +62,14 @@ def follow_containers(ctx: ProjectContext, statuses: list[Any], *, tail: int | N
     for status in statuses:
         threading.Thread(target=reader, args=(status,), daemon=True).start()
     open_readers = len(statuses)
+    drain_until = 0.0
     while open_readers:
+        if stop is not None and stop.is_set() and not drain_until:
+            drain_until = time.monotonic() + DRAIN  # the last lines of a container that just exited
         try:
-            item = q.get(timeout=0.2)
+            item = q.get(timeout=0.05)
         except queue.Empty:
-            if stop is not None and stop.is_set():
+            if drain_until and time.monotonic() > drain_until:
                 return
             continue
         if item is None:
