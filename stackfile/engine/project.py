@@ -7,6 +7,7 @@ returns the plan, never prints.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -87,6 +88,7 @@ class UpResult:
 
 def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard) -> UpResult:
     """Converge the project to its stack file; raises the first failure with the rest as detail."""
+    loaded_ns = time.time_ns()
     ctx = open_project(opts, sink=sink)
     desired = desired_services(ctx.config)
     selected = select_services(desired, options.plan.services, options.plan.no_deps)
@@ -113,7 +115,7 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
         for name in selected:
             if desired[name].replicas:
                 wait_healthy_or_running(ctx, name, options.wait_timeout)
-    _remember(ctx, opts, options, selected, buildable)
+    _remember(ctx, opts, options, selected, buildable, loaded_ns)
     full = _merge(images_plan, the_plan)
     return UpResult(ctx.name, full, result, selected, the_plan.warnings, ctx)
 
@@ -132,7 +134,7 @@ def _warm_model(ctx: ProjectContext) -> None:
 
 
 def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list[str],
-              buildable: list[str]) -> None:
+              buildable: list[str], loaded_ns: int) -> None:
     from stackfile.engine.project_build import dockerfiles
     from stackfile.engine.project_fast import remember
     from stackfile.reconcile import labels as L
@@ -142,7 +144,7 @@ def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list
     if all(s.state.value == "running" for s in mine):
         remember(ctx.paths, opts, options.plan, ctx.project, selected,
                  [{"name": s.name, "id": s.id} for s in mine],
-                 extra_files=dockerfiles(ctx, buildable, desired_services(ctx.config)))
+                 extra_files=dockerfiles(ctx, buildable, desired_services(ctx.config)), loaded_ns=loaded_ns)
 
 
 def wait_healthy_or_running(ctx: ProjectContext, service: str, timeout: float | None) -> None:

@@ -132,8 +132,12 @@ def _self_contained(files: Iterable[str]) -> bool:
     return True
 
 
+RACY_NS = 20_000_000  # a file touched this close to (or after) the load may have changed unseen
+
+
 def remember(paths: StorePaths, opts: Any, plan_options: Any, project: Any, services: list[str],
-             containers: Iterable[Mapping[str, str]], extra_files: Iterable[str] = ()) -> None:
+             containers: Iterable[Mapping[str, str]], extra_files: Iterable[str] = (),
+             loaded_ns: int | None = None) -> None:
     """Record a converged project for :func:`unchanged` (best effort: a failure only costs speed)."""
     flags = fast_flags(plan_options)
     if flags is None or getattr(project, "files", None) is None or any(f == "-" for f in project.files) \
@@ -141,7 +145,10 @@ def remember(paths: StorePaths, opts: Any, plan_options: Any, project: Any, serv
         return
     inputs = _inputs([*project.files, *extra_files], str(project.working_dir or ""),
                      getattr(opts, "env_files", []))
-    entry = {"project": project.name, "services": services, "stats": {p: _stat(p) for p in inputs},
+    stats = {p: _stat(p) for p in inputs}
+    if loaded_ns is not None and any(s is not None and s[0] >= loaded_ns - RACY_NS for s in stats.values()):
+        return  # edited during (or just before) this up: the next up must load it
+    entry = {"project": project.name, "services": services, "stats": stats,
              "containers": [dict(c) for c in containers]}
     target = _cache_file(paths, cache_key(opts, flags))
     try:

@@ -91,6 +91,14 @@ def test_files_that_read_other_files_are_never_remembered(tmp_path: Path) -> Non
     assert unchanged(opts, {}) is None
 
 
+def test_a_file_edited_during_the_up_is_not_trusted(tmp_path: Path) -> None:
+    opts, proj, paths = setup(tmp_path)
+    forget(paths)
+    loaded = Path(proj.files[0]).stat().st_mtime_ns  # the load happened when the file was written
+    remember(paths, opts, {}, proj, ["web"], [{"name": "proj-web-1", "id": "a" * 64}], loaded_ns=loaded)
+    assert unchanged(opts, {}) is None
+
+
 def test_forget(tmp_path: Path) -> None:
     opts, _, paths = setup(tmp_path)
     forget(paths)
