@@ -125,6 +125,7 @@ def test_alias_bomb_fails_fast(load) -> None:
         "x: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n",
         "services:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 400)),
     ],
+    ids=["flow-sequences", "flow-mappings", "block-mappings"],
 )
 def test_deep_nesting_fails_fast(load, text: str) -> None:
     start = time.perf_counter()
