@@ -149,3 +149,13 @@ def test_cache_mount_dir_persists_outside_the_key(paths: StorePaths, context: Pa
     assert fake.jobs[-1].cache_dirs[0].target == "/root/.cache"
     assert source.is_relative_to(paths.cache)
     assert (source / "hits").read_text() == "xx"
+
+
+def test_source_locations_are_not_part_of_the_key(paths: StorePaths, context: Path) -> None:
+    fake, counter = FakeExecutor(paths), Counter()
+    moved = tuple(ir.Run(s.command, source=ir.Source("Dockerfile", 40 + i)) if isinstance(s, ir.Run) else s
+                  for i, s in enumerate(STEPS))
+    first = build(paths, recipe(context, *STEPS), fake, counter)
+    counter.counts()
+    second = build(paths, recipe(context, *moved), fake, counter)
+    assert counter.counts() == (4, 0) and second.id == first.id
