@@ -71,6 +71,8 @@ def container() -> None:
 @click.option("--cpu-shares", type=int, help="Relative CPU weight.")
 @click.option("--stop-signal", help="Signal to stop the container (default SIGTERM or the image's).")
 @click.option("--stop-timeout", type=float, help="Seconds to wait after the stop signal (default 10).")
+@click.option("--security-opt", "security_opt", multiple=True, metavar="OPT",
+              help="seccomp=unconfined to turn off the default seccomp filter.")
 @click.argument("image")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @pass_opts

@@ -72,6 +72,7 @@ class RunOptions(NamedTuple):
     cpu_shares: int | None = None
     stop_signal: str | None = None
     stop_timeout: float | None = None
+    security_opt: tuple[str, ...] = ()  # seccomp=unconfined | no-new-privileges (the default)
 
 
 class RunResult(NamedTuple):
@@ -137,6 +138,19 @@ def _memory(value: str | None, flag: str = "--memory") -> int | None:
         return parse_size(value)
     except ValueError as exc:
         raise InvalidSpec(str(exc), location=Location(key_path=flag)) from None
+
+
+def _seccomp(options: tuple[str, ...]) -> bool:
+    on = True
+    for opt in options:
+        key, _, value = opt.replace(":", "=", 1).partition("=")
+        if key == "seccomp" and value in ("unconfined", "default"):
+            on = value == "default"
+        elif key not in ("no-new-privileges",):
+            raise InvalidSpec(f"unsupported security option {opt!r}",
+                              location=Location(key_path="--security-opt"),
+                              hint="seccomp=unconfined, seccomp=default or no-new-privileges")
+    return on
 
 
 def _swap(value: str | None) -> int | None:
@@ -228,6 +242,7 @@ def build_spec(config: Mapping[str, Any], layers: tuple[str, ...], opts: RunOpti
         labels={**(config.get("Labels") or {}), **_labels(opts.labels)},
         cap_add=opts.cap_add, cap_drop=opts.cap_drop, privileged=opts.privileged,
         read_only=opts.read_only, init=opts.init, auto_remove=opts.rm,
+        seccomp=_seccomp(opts.security_opt),
     )
 
 

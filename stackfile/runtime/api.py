@@ -130,6 +130,8 @@ class ContainerSpec:
     # Pass the container's stdio through instead of logging it (``container run`` without -d).
     # Only honoured by Runtime.run_attached.
     auto_remove: bool = False
+    # The runtime's default seccomp filter; False = unconfined (privileged is always unconfined).
+    seccomp: bool = True
 
 
 @dataclass(frozen=True)

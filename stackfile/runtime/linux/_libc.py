@@ -44,6 +44,7 @@ __all__ = [
     "mount",
     "pivot_root",
     "prctl",
+    "seccomp_filter",
     "set_process_title",
     "setdomainname",
     "sethostname",
@@ -183,6 +184,18 @@ def set_process_title(title: str) -> None:
     ctypes.memmove(start, raw, len(raw))
     name = ctypes.create_string_buffer(raw.rsplit(b"/", 1)[-1][:15])
     _libc.prctl(PR_SET_NAME, ctypes.addressof(name), 0, 0, 0)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def seccomp_filter(program: bytes) -> None:
+    """Install a classic-BPF seccomp filter (``struct sock_filter`` array); needs no_new_privs
+    or CAP_SYS_ADMIN. PR_SET_SECCOMP with SECCOMP_MODE_FILTER."""
+    buf = ctypes.create_string_buffer(program, len(program))
+    prog = _SockFprog(len(program) // 8, ctypes.addressof(buf))
+    _check(_libc.prctl(22, 2, ctypes.addressof(prog), 0, 0), "prctl", "PR_SET_SECCOMP")
 
 
 def capget(pid: int = 0) -> tuple[int, int, int]:

@@ -8,7 +8,7 @@ import signal
 from stackfile.runtime.api import ExecSpec
 from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.caps import cap_sets
-from stackfile.runtime.linux.plan import container_env
+from stackfile.runtime.linux.plan import container_env, seccomp_for
 from stackfile.runtime.linux.specjson import spec_from_dict
 from stackfile.runtime.linux.state import ContainerDir, State, process_alive
 from stackfile.runtime.linux.supervise import Run
@@ -99,7 +99,7 @@ def exec_attached(cdir: ContainerDir, pid1: int, spec: ExecSpec) -> int:
     privileged = spec.privileged or cspec.privileged
     req = ExecRequest(spec.argv, env, spec.cwd or cspec.process.cwd or "/", identity,
                       cap_sets(cspec.cap_add, cspec.cap_drop, privileged=privileged, root=identity.uid == 0),
-                      no_new_privs=not privileged)
+                      no_new_privs=not privileged, seccomp=None if spec.privileged else seccomp_for(cspec))
     null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
     try:
         fds = (null, null, null) if spec.detach else (0 if spec.stdin_open else null, 1, 2)

@@ -26,9 +26,10 @@ class ExecRequest:
     """A resolved exec: argv, env, cwd, identity, capability sets."""
 
     def __init__(self, argv: tuple[str, ...], env: dict[str, str], cwd: str, identity: Identity,
-                 caps: CapSets, no_new_privs: bool) -> None:
+                 caps: CapSets, no_new_privs: bool, seccomp: bytes | None = None) -> None:
         self.argv, self.env, self.cwd = argv, env, cwd
         self.identity, self.caps, self.no_new_privs = identity, caps, no_new_privs
+        self.seccomp = seccomp
 
 
 def _inner(req: ExecRequest, fds: tuple[int, int, int], w: int) -> None:
@@ -36,7 +37,7 @@ def _inner(req: ExecRequest, fds: tuple[int, int, int], w: int) -> None:
         if fd != target:
             os.dup2(fd, target)
     try:
-        drop_privileges(req.identity, req.caps, no_new_privs=req.no_new_privs)
+        drop_privileges(req.identity, req.caps, no_new_privs=req.no_new_privs, seccomp=req.seccomp)
         exec_command(req.argv, req.env, req.cwd)
     except ExecFailed as exc:
         _report(w, exc.code, str(exc))

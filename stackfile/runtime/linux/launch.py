@@ -109,7 +109,8 @@ def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int, console:
     c.sethostname(plan.hostname)
     if plan.domainname:
         c.setdomainname(plan.domainname)
-    drop_privileges(plan.identity, plan.caps, no_new_privs=plan.no_new_privs, ulimits=plan.ulimits)
+    drop_privileges(plan.identity, plan.caps, no_new_privs=plan.no_new_privs, ulimits=plan.ulimits,
+                    seccomp=plan.seccomp)
     _await_go(go)
     if plan.init:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, forwarded_signals())

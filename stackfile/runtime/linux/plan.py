@@ -13,10 +13,11 @@ from typing import NamedTuple
 
 from stackfile.errors import InvalidSpec
 from stackfile.runtime.api import ContainerSpec, Mount
-from stackfile.runtime.linux.caps import CapSets, cap_sets
+from stackfile.runtime.linux.caps import CapSets, cap_sets, parse_caps
+from stackfile.runtime.linux.seccomp import default_filter
 from stackfile.runtime.linux.users import Identity, read_etc_file, resolve_user
 
-__all__ = ["DEFAULT_PATH", "LaunchPlan", "container_env", "make_plan", "overlay_options"]
+__all__ = ["DEFAULT_PATH", "LaunchPlan", "container_env", "make_plan", "overlay_options", "seccomp_for"]
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _OPTION_LIMIT = 4000
@@ -53,6 +54,7 @@ class LaunchPlan(NamedTuple):
     shm_size: int = 64 << 20
     cgroup_procs: tuple[str, ...] = ()
     console: bool = False  # a pty made inside the container (its devpts) is PID 1's stdio and ctty
+    seccomp: bytes | None = None  # BPF program installed last before exec
 
 
 def overlay_options(store_root: str, layers: tuple[str, ...], upper: str, work: str,
@@ -149,4 +151,13 @@ def make_plan(spec: ContainerSpec, *, store_root: str, cdir: str, container_id: 
         ulimits=_ulimits(spec),
         shm_size=spec.shm_size or 64 << 20,
         console=proc.tty,
+        seccomp=seccomp_for(spec),
     )
+
+
+def seccomp_for(spec: ContainerSpec) -> bytes | None:
+    """The default filter unless privileged or unconfined; namespaces allowed with CAP_SYS_ADMIN."""
+    if spec.privileged or not spec.seccomp:
+        return None
+    admin = "SYS_ADMIN" in parse_caps(spec.cap_add, "cap_add") - parse_caps(spec.cap_drop, "cap_drop")
+    return default_filter(allow_namespaces=admin)

@@ -33,8 +33,9 @@ class ExecFailed(Exception):
 
 
 def drop_privileges(identity: Identity, caps: CapSets, *, no_new_privs: bool,
-                    ulimits: tuple[tuple[int, int, int], ...] = ()) -> None:
-    """Apply rlimits, shrink the bounding set, switch user and set the capability sets."""
+                    ulimits: tuple[tuple[int, int, int], ...] = (), seccomp: bytes | None = None) -> None:
+    """Apply rlimits, shrink the bounding set, switch user, set the capability sets, then
+    no_new_privs and the seccomp filter (last: the filter may deny calls made before it)."""
     for which, soft, hard in ulimits:
         resource.setrlimit(which, (soft, hard))
     for cap in range(64):
@@ -56,6 +57,8 @@ def drop_privileges(identity: Identity, caps: CapSets, *, no_new_privs: bool,
             c.prctl(c.PR_CAP_AMBIENT, c.PR_CAP_AMBIENT_RAISE, cap)
     if no_new_privs:
         c.prctl(c.PR_SET_NO_NEW_PRIVS, 1)
+    if seccomp is not None:
+        c.seccomp_filter(seccomp)
 
 
 def exec_command(argv: tuple[str, ...], env: Mapping[str, str], cwd: str) -> None:

@@ -73,10 +73,12 @@ def test_proc_sys_read_only_and_masked_paths(env: Env, box: str) -> None:
                           "echo keys=$(wc -c < /proc/keys) timers=$(wc -c < /proc/timer_list) "
                           "acpi=$(ls /proc/acpi | wc -l) "
                           "firmware=$(ls /sys/firmware | wc -l); "
-                          "touch /sys/x 2>/dev/null && echo SYSRW; grep NoNewPrivs /proc/self/status")
+                          "touch /sys/x 2>/dev/null && echo SYSRW; grep NoNewPrivs /proc/self/status; "
+                          "grep 'Seccomp:' /proc/self/status; unshare -U true 2>/dev/null || echo NO-USERNS")
     assert "WROTE" not in out and "SYSRW" not in out
     assert "keys=0 timers=0 acpi=0 firmware=0" in out
     assert out.split("NoNewPrivs:")[1].split()[0] == "1"
+    assert out.split("Seccomp:")[1].split()[0] == "2" and "NO-USERNS" in out  # filter mode, exec too
 
 
 def test_cgroup_limits_written_and_exec_joins_cgroups(env: Env, box: str) -> None:

@@ -66,6 +66,8 @@ def test_capabilities_and_privileged(env: Env) -> None:
     host = Path("/proc/self/status").read_text().splitlines()
     assert lines[1] == next(ln for ln in host if ln.startswith("CapEff")).split()[1]  # all the host holds
     assert lines[2] == "1"  # no no_new_privs
+    _, out = fg(env, "grep 'Seccomp:' /proc/self/status; unshare -U true && echo USERNS", seccomp=False)
+    assert out.split() == ["Seccomp:", "0", "USERNS"]
     script = "grep CapEff /proc/self/status"
     as_app = Process(argv=("sh", "-c", script), user="app")
     _, out = fg(env, script, process=as_app, cap_add=("NET_BIND_SERVICE",))
