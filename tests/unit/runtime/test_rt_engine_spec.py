@@ -74,6 +74,9 @@ def test_bad_flags() -> None:
         parse_env(("=x",), {})
     with pytest.raises(InvalidSpec, match="cpus"):
         spec(cpus=0)
+    with pytest.raises(InvalidSpec, match="security"):
+        spec(security_opt=("apparmor=x",))
+    assert spec(security_opt=("seccomp=unconfined",)).seccomp is False and spec().seccomp is True
     with pytest.raises(InvalidSpec, match="no command"):
         build_spec({}, (), RunOptions(image="scratch"), {})
 
