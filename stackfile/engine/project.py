@@ -217,7 +217,8 @@ def down(opts: Any, options: DownOptions = DownOptions(), *, sink: EventSink = d
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
     _stop_watch(ctx)
-    result = _run(the_plan, Applier(ctx, {}, timeout=options.timeout), sink) if the_plan else None
+    applier = Applier(ctx, {}, timeout=options.timeout, anonymous_volumes=options.volumes)
+    result = _run(the_plan, applier, sink) if the_plan else None
     from stackfile.engine.project_fast import forget
 
     forget(ctx.paths)

@@ -42,6 +42,7 @@ class Applier:
     desired: Mapping[str, DesiredService]
     timeout: float | None = None  # stop timeout
     wait_timeout: float | None = None
+    anonymous_volumes: bool = False  # removed containers take their anonymous volumes (down -v)
 
     def handlers(self) -> dict[Kind, Handler]:
         return {
@@ -111,7 +112,8 @@ class Applier:
         self.ctx.runtime.stop(action.container, timeout=self.timeout)
 
     def remove(self, action: Action) -> None:
-        remove_container(self.ctx, action.container or action.name, action.name, timeout=self.timeout)
+        remove_container(self.ctx, action.container or action.name, action.name, timeout=self.timeout,
+                         anonymous_volumes=self.anonymous_volumes)
 
     # ---------------------------------------------------------------- waits
     def _service_containers(self, service: str) -> list[Any]:

@@ -184,8 +184,13 @@ def start_container(ctx: ProjectContext, ref: str, service_name: str) -> None:
     ensure_health_monitor(ctx, container_id, service_name)
 
 
-def remove_container(ctx: ProjectContext, ref: str, name: str, *, timeout: float | None = None) -> None:
-    """Stop (grace, then kill) and remove a container and its sandbox and health record."""
+def remove_container(ctx: ProjectContext, ref: str, name: str, *, timeout: float | None = None,
+                     anonymous_volumes: bool = False) -> None:
+    """Stop (grace, then kill) and remove a container, its sandbox and health record.
+
+    Its anonymous volumes are kept unless ``anonymous_volumes`` (Compose: ``rm -v``, ``down -v``);
+    they are named after the container and target, so a recreated container gets them back.
+    """
     try:
         status = ctx.runtime.inspect(ref)
     except NotFound:
@@ -198,4 +203,4 @@ def remove_container(ctx: ProjectContext, ref: str, name: str, *, timeout: float
     with contextlib.suppress(StackfileError):
         ctx.networks.destroy_sandbox(name)
     with contextlib.suppress(StackfileError):
-        ctx.volumes.release(name)
+        ctx.volumes.release(name, remove_anonymous=anonymous_volumes)

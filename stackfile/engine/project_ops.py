@@ -166,12 +166,7 @@ def rm(opts: Any, services: Iterable[str] = (), *, stop_first: bool = False, vol
         return sorted(s.name for s in todo)
 
     def one(s: Any) -> None:
-        remove_container(ctx, s.id, s.name, timeout=timeout)
-        if volumes:
-            import shutil
-
-            for anon in ctx.paths.volumes.glob(f"{s.name}-anon-*"):
-                shutil.rmtree(anon, ignore_errors=True)
+        remove_container(ctx, s.id, s.name, timeout=timeout, anonymous_volumes=volumes)
 
     return _each(ctx, todo, one, "remove", reverse=True)
 

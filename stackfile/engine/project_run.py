@@ -71,4 +71,4 @@ def run_oneoff(ctx: ProjectContext, opts: Any, service: str, argv: list[str], op
     finally:
         if options.remove:
             with contextlib.suppress(NotFound):
-                remove_container(ctx, name, name)
+                remove_container(ctx, name, name, anonymous_volumes=True)

@@ -175,3 +175,22 @@ services:
     (p.workdir / "stack.yaml").unlink()
     p.sf("down", file=False)
     assert p.ps() == {}
+
+
+def test_anonymous_volume_survives_recreate_and_goes_with_down_v(project: Project) -> None:
+    p = project
+    p.write("""
+services:
+  box:
+    image: busybox
+    init: true
+    command: ["sleep", "1000"]
+    volumes: ["/data"]
+""")
+    p.sf("up", "-d")
+    p.sf("exec", "-T", "box", "sh", "-c", "echo kept > /data/file")
+    p.sf("up", "-d", "--force-recreate")
+    assert p.sf("exec", "-T", "box", "cat", "/data/file").stdout == "kept\n"
+    assert any((p.root / "volumes").iterdir())
+    p.sf("down", "-v")
+    assert not any((p.root / "volumes").iterdir())
