@@ -18,6 +18,8 @@ from stackfile.runtime.linux.state import now_rfc3339, to_ns
 
 __all__ = ["pump", "read_logs"]
 
+_MAX_LINE = 16 * 1024
+
 
 def _emit(out: int, stream: str, text: str) -> None:
     line = json.dumps({"time": now_rfc3339(), "stream": stream, "log": text}, ensure_ascii=False)
@@ -43,6 +45,9 @@ def pump(sources: dict[int, str], log_path: str) -> None:
                 *lines, partial[fd] = buf.split(b"\n")
                 for line in lines:
                     _emit(out, sources[fd], line.decode("utf-8", "replace") + "\n")
+                while len(partial[fd]) >= _MAX_LINE:  # like Docker: long lines are split at 16 KiB
+                    _emit(out, sources[fd], partial[fd][:_MAX_LINE].decode("utf-8", "replace"))
+                    partial[fd] = partial[fd][_MAX_LINE:]
                 if not chunk:
                     if partial[fd]:
                         _emit(out, sources[fd], partial[fd].decode("utf-8", "replace"))

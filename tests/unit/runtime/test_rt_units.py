@@ -203,3 +203,22 @@ def test_seccomp_program_shape() -> None:
     assert {250, 321, 298, 272, 308, 56} <= denied  # keyctl, bpf, perf_event_open, unshare, setns, clone
     relaxed = default_filter(allow_namespaces=True)
     assert relaxed is not None and len(relaxed) < len(prog)
+
+
+def test_pump_splits_lines_streams_and_long_output(tmp_path: Path) -> None:
+    from stackfile.runtime.linux.logs import pump
+
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    os.write(out_w, b"one\ntw")
+    os.write(err_w, b"oops\n")
+    os.write(out_w, b"o\n" + b"x" * 40000)
+    os.close(out_w)
+    os.close(err_w)
+    pump({out_r: "stdout", err_r: "stderr"}, str(tmp_path / "log.json"))
+    lines = list(read_logs(str(tmp_path / "log.json")))
+    short = [(ln.stream, ln.text) for ln in lines if not ln.text.startswith("x")]
+    assert [t for s, t in short if s == "stdout"] == ["one", "two"]  # order kept within a stream
+    assert [t for s, t in short if s == "stderr"] == ["oops"]
+    xs = [ln.text for ln in lines if ln.text.startswith("x")]
+    assert [len(x) for x in xs] == [16384, 16384, 40000 - 32768]
