@@ -20,6 +20,14 @@ __all__ = ["RESOURCE_KINDS", "canonical", "canonical_service"]
 RESOURCE_KINDS = ("networks", "volumes", "secrets", "configs")
 
 
+def _raw_service(service: dict[str, Any]) -> dict[str, Any]:
+    """``--no-interpolate``: values may still be ``${...}`` templates, so keep them as written."""
+    out = dict(service)
+    if "network_mode" not in out and "provider" not in out and not out.get("networks"):
+        out["networks"] = {"default": None}
+    return out
+
+
 def canonical_service(name: str, service: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """One service in long syntax; ``ValueError`` from a transform becomes ``InvalidSpec``."""
     out = dict(service)
@@ -128,11 +136,14 @@ def _resource(kind: str, key: str, value: Any, ctx: Context) -> dict[str, Any]:
     return out
 
 
-def canonical(doc: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """Return the canonical project dict (a new object; ``doc`` is not modified)."""
+def canonical(doc: dict[str, Any], ctx: Context, *, raw: bool = False) -> dict[str, Any]:
+    """Return the canonical project dict (a new object; ``doc`` is not modified).
+
+    ``raw`` (for ``--no-interpolate``) keeps service values as written, like Compose does.
+    """
     out: dict[str, Any] = {"name": ctx.project_name}
     services = {
-        name: canonical_service(name, svc or {}, ctx)
+        name: _raw_service(svc or {}) if raw else canonical_service(name, svc or {}, ctx)
         for name, svc in sorted((doc.get("services") or {}).items())
     }
     out["services"] = services

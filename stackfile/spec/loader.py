@@ -97,7 +97,8 @@ class _Session:
 
         if self.opts.interpolate:
             data = interpolate(data, env, file=display, positions=positions, on_unset=self.unset)
-        validate_document(data, display, positions)
+        if self.opts.interpolate:  # templates left in place cannot be type-checked
+            validate_document(data, display, positions)
         if "version" in data:
             self.warnings.append(f"{display}: the attribute `version` is obsolete, it will be ignored")
         ctx = Context(base, "", env, home=self.ctx.home)
@@ -250,10 +251,11 @@ def _run(
     merged = apply_profiles(merged, profiles)
     name = _project_name(opts, env, merged, workdir)
     ctx = Context(workdir, name, env, home=session.ctx.home)
-    config = canonical(merged, ctx)
+    config = canonical(merged, ctx, raw=not opts.interpolate)
     from stackfile.spec.validate import validate_project
 
-    validate_project(config, defined)
+    if opts.interpolate:
+        validate_project(config, defined)
     return Project(
         name=name,
         working_dir=workdir,

@@ -78,3 +78,10 @@ def test_unset_plain_variables_are_warned_once_and_defaults_are_not(load) -> Non
     assert len([w for w in project.warnings if "TAG" in w]) == 1
     assert not any("D variable" in w for w in project.warnings)
     assert any("`version` is obsolete" in w for w in project.warnings)
+
+
+def test_no_interpolate_keeps_values_as_written_like_compose(load) -> None:
+    text = "services:\n  web:\n    image: x\n    init: ${INIT:-true}\n    ports: ['${P:-80}:80']\n"
+    web = load(text, interpolate=False).config["services"]["web"]
+    assert web["init"] == "${INIT:-true}" and web["ports"] == ["${P:-80}:80"]
+    assert web["networks"] == {"default": None}
