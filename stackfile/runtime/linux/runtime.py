@@ -7,6 +7,7 @@ what the shims record; no daemon is involved.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import signal as signals
 import time
@@ -73,7 +74,8 @@ class LinuxRuntime:
         if status in (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING):
             return
         if status is ContainerState.DEAD and state.pid:  # its supervisor died: end the orphan first
-            cgroups.for_container(cdir.id).thaw()
+            with contextlib.suppress(OSError):
+                cgroups.for_container(cdir.id).thaw()
             _signal(state.pid, signals.SIGKILL)
             _wait_gone(state.pid, state.pid_start, 10.0)
         cdir.clear_stop()
