@@ -67,9 +67,14 @@ class LinuxRuntime:
 
     def start(self, ref: str) -> None:
         """Start under a detached shim; returns once PID 1 runs (raises StartFailed otherwise)."""
-        from stackfile.runtime.linux.shim import spawn_shim
 
         cdir = self._dir(ref)
+        with _locked(cdir):  # two concurrent starts: the second sees the first one's shim
+            self._start(cdir)
+
+    def _start(self, cdir: ContainerDir) -> None:
+        from stackfile.runtime.linux.shim import spawn_shim
+
         state, status = self._state(cdir)
         if status in (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING):
             return
@@ -248,6 +253,19 @@ class LinuxRuntime:
 
     def rootfs_path(self, ref: str) -> str:
         return f"/proc/{self._running_pid(self._dir(ref))}/root"
+
+
+@contextlib.contextmanager
+def _locked(cdir: ContainerDir) -> Iterator[None]:
+    """An exclusive flock on the container's directory."""
+    import fcntl
+
+    fd = os.open(cdir.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _read(path: os.PathLike[str]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -212,3 +213,23 @@ def test_parallel_foreground_runs_from_threads(env: Env) -> None:
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(one, range(8))) == list(range(8))
     assert containers(env) == before
+
+
+def test_concurrent_starts_make_one_supervisor(env: Env) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    cid = env.rt.create(env.spec("sleep", "100"))
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda _: env.rt.start(cid), range(3)))
+
+    def cmdline(pid: str) -> bytes:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return b""
+
+    shims = [p for p in os.listdir("/proc") if p.isdigit() and b"shim_main" in cmdline(p)
+             and cid.encode() in cmdline(p)]
+    assert len(shims) == 1
+    assert env.rt.inspect(cid).state is ContainerState.RUNNING and len(env.rt.top(cid)) == 1
+    env.rt.remove(cid, force=True)
