@@ -13,7 +13,7 @@ are refused on x86-64, since their numbers would slip past the table.
 from __future__ import annotations
 
 import errno
-import platform
+import os
 import struct
 
 __all__ = ["default_filter"]
@@ -50,7 +50,7 @@ def _deny(nr: int, err: int) -> bytes:
 
 def default_filter(*, allow_namespaces: bool) -> bytes | None:
     """The BPF program (``struct sock_filter`` array) for this machine, or None if unsupported."""
-    if platform.machine() != "x86_64":
+    if os.uname().machine != "x86_64":
         return None
     prog = [
         _insn(_LD_W_ABS, 4),  # seccomp_data.arch
