@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from stackfile.errors import Internal
@@ -38,10 +39,10 @@ def connect(db_path: Path) -> sqlite3.Connection:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(key, timeout=10.0, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.executescript(_BOOT)
+    _retry_locked(lambda: conn.executescript(_BOOT))
     cache[key] = conn
     return conn
 
@@ -76,6 +77,22 @@ def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def _retry_locked(op: Callable[[], object], attempts: int = 50) -> None:
+    """Run ``op``, retrying while another process holds the brand-new database's lock.
+
+    Switching a fresh database to WAL needs an exclusive lock and does not honour the busy
+    timeout, so two processes opening a new store at once can see "database is locked".
+    """
+    for attempt in range(attempts):
+        try:
+            op()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
 
 
 def _split(script: str) -> list[str]:
