@@ -77,6 +77,8 @@ def volumes(value: Any, ctx: Context) -> list[Any]:
             mount["bind"] = {k: v for k, v in mount["bind"].items() if k != "create_host_path"}
         if isinstance(item, dict) and mount.get("type") == "bind" and not mount.get("source"):
             raise ValueError('invalid mount config for type "bind": field source must not be empty')
+        if isinstance(mount.get("tmpfs"), dict) and mount["tmpfs"].get("size") is not None:
+            mount["tmpfs"] = {**mount["tmpfs"], "size": size(mount["tmpfs"]["size"], ctx)}
         _bind_source(mount, ctx)
         out.append(mount)
     return out
