@@ -4,7 +4,8 @@
     python3 bench/config.py [--runs 20] [--services 50]
 
 Prints one row per command (median, min, max in ms, runs): the bare interpreter start as a
-baseline, ``stackfile config --format json`` (the installed console script), and, when
+baseline, ``stackfile config`` (YAML, the default) and ``--format json`` (the installed console
+script), and, when
 installed, Docker Compose v2 and docker-compose 1.29 on the same file, with the ratio to stackfile.
 """
 
@@ -109,7 +110,15 @@ def main() -> int:
         rows: list[tuple[str, list[float], list[float]]] = []
         commands = {
             "python3 -c pass (baseline)": [sys.executable, "-c", "pass"],
-            "stackfile config": [*stackfile_command(), "-p", "bench", "config", "--format", "json"],
+            "stackfile config": [*stackfile_command(), "-p", "bench", "config"],
+            "stackfile config --format json": [
+                *stackfile_command(),
+                "-p",
+                "bench",
+                "config",
+                "--format",
+                "json",
+            ],
         }
         for name, path in PEERS.items():
             if shutil.which(path):
