@@ -5,7 +5,7 @@ reader's non-printable check) alone costs ~6 ms, a tenth of ``stackfile config``
 With libyaml, parsing never touches them, so while PyYAML is first imported ``re.compile``
 returns patterns that compile on first use. They behave like compiled patterns (attribute
 access compiles and delegates), so the pure-Python fallback and ``yaml.safe_load`` elsewhere
-keep working.
+keep working. The swap happens only while no other thread runs (the CLI's case).
 """
 
 from __future__ import annotations
@@ -20,8 +20,11 @@ __all__ = ["yaml"]
 
 
 def _import_yaml() -> Any:
-    if "yaml" in sys.modules:
-        return sys.modules["yaml"]
+    threading = sys.modules.get("threading")  # not imported: no other Python threads exist
+    if "yaml" in sys.modules or (threading is not None and threading.active_count() > 1):
+        import yaml as loaded
+
+        return loaded
     re.compile = LazyPattern  # type: ignore[assignment]
     try:
         import yaml as module
