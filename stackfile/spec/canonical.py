@@ -63,7 +63,7 @@ def canonical_service(name: str, service: dict[str, Any], ctx: Context) -> dict[
     _implied_dependencies(out)
     if "network_mode" not in out and "provider" not in out and not out.get("networks"):
         out["networks"] = {"default": None}
-    return out
+    return dict(sorted(out.items()))  # Compose prints service keys in name order
 
 
 def _implied_dependencies(service: dict[str, Any]) -> None:
