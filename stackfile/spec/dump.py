@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from functools import lru_cache
 from typing import Any
 
 from stackfile.spec._lazyre import LazyPattern
@@ -20,6 +21,7 @@ _PLAIN: Any = LazyPattern(r"[A-Za-z_/.][A-Za-z0-9_./@+=,;~-]*(?: [A-Za-z0-9_./@+
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", ".inf", ".nan", "-.inf"}
 
 
+@lru_cache(maxsize=4096)
 def _string(text: str) -> str:
     if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED and not text.startswith(("-", "..")):
         return text
