@@ -126,10 +126,16 @@ def _run(action: Action, handlers: Mapping[Kind, Handler], sink: EventSink) -> N
 
 def _skip_dependents(plan: Plan, failed: str, pending: dict[str, set[str]], result: ExecutionResult,
                      sink: EventSink) -> None:
+    """Skip what needs ``failed``; an action that only waits on it (a soft edge) still runs."""
     todo = [failed]
     while todo:
         key = todo.pop()
         for dependent in plan.graph.dependents(key):
+            if (dependent, key) in plan.soft and dependent in pending:
+                pending[dependent].discard(key)
+                result.warnings.append(f"{plan.actions[dependent].target}: started although "
+                                       f"{plan.actions[failed].target} failed (required: false)")
+                continue
             if dependent in pending:
                 del pending[dependent]
                 why = f"{plan.actions[failed].target} failed"

@@ -65,15 +65,30 @@ class Plan:
         self.graph: Graph[str] = Graph()
         self.actions: dict[str, Action] = {}
         self.warnings: list[str] = []
+        # (action, dependency) edges that only order: the action still runs when the dependency
+        # failed (``depends_on.required: false``)
+        self.soft: set[tuple[str, str]] = set()
+        self._hard: set[tuple[str, str]] = set()
 
-    def add(self, action: Action, after: Iterable[str] = ()) -> str:
-        """Add ``action`` (idempotent by key) running after the actions keyed ``after``."""
+    def add(self, action: Action, after: Iterable[str] = (), soft: Iterable[str] = ()) -> str:
+        """Add ``action`` (idempotent by key) running after the actions keyed ``after`` and
+        ``soft`` (whose failure does not stop it)."""
         self.actions.setdefault(action.key, action)
         self.graph.add_node(action.key)
         for dep in after:
             if dep in self.actions and dep != action.key:
                 self.graph.add_edge(action.key, dep)
+                self._hard.add((action.key, dep))
+                self.soft.discard((action.key, dep))
+        for dep in soft:
+            if dep in self.actions and dep != action.key and (action.key, dep) not in self._hard:
+                self.graph.add_edge(action.key, dep)
+                self.soft.add((action.key, dep))
         return action.key
+
+    def harden(self, key: str) -> None:
+        """Make every edge out of ``key`` a hard one (a wait became required)."""
+        self.soft = {(a, d) for a, d in self.soft if a != key}
 
     def levels(self) -> list[list[Action]]:
         """Groups of actions that may run in parallel, dependencies first."""

@@ -9,7 +9,7 @@ between a dependency and its dependents, unless the dependency is untouched and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -71,8 +71,9 @@ def plan(stack: Any, observed: ObservedState, options: PlanOptions = PlanOptions
         svc = desired[name]
         create_after = [k for k in infra if _infra_for(svc, k)]
         create_after += [k for used in svc.uses for k in by_service.get(used, [])]
-        start_after = _waits(out, svc, desired, observed, by_service, selected)
-        keys = _service_actions(out, svc, observed, options, create_after, start_after, recreated)
+        start_after, start_soft = _waits(out, svc, desired, observed, by_service, selected)
+        keys = _service_actions(out, svc, observed, options, create_after, start_after, recreated,
+                                start_soft)
         starts = [k for k in keys if out.actions[k].kind not in (Kind.CREATE_CONTAINER,
                                                                    Kind.RECREATE_CONTAINER)]
         by_service[name] = starts if not options.no_start else keys
@@ -121,13 +122,16 @@ def _infra_for(svc: DesiredService, key: str) -> bool:
 
 
 def _waits(out: Plan, svc: DesiredService, desired: Mapping[str, DesiredService], observed: ObservedState,
-           by_service: Mapping[str, list[str]], selected: list[str]) -> list[str]:
+           by_service: Mapping[str, list[str]], selected: list[str]) -> tuple[list[str], list[str]]:
+    """What the service's start waits for: (hard keys, soft keys of ``required: false`` deps)."""
     keys: list[str] = []
+    soft: list[str] = []
     for dep in svc.depends_on:
         if dep.service not in selected:
             continue
         dep_keys = by_service.get(dep.service, [])
-        keys += dep_keys
+        bucket = keys if dep.required else soft
+        bucket += dep_keys
         kind = {"service_healthy": Kind.WAIT_HEALTHY,
                 "service_completed_successfully": Kind.WAIT_COMPLETED}.get(dep.condition)
         if kind is None or (not dep_keys and _satisfied(observed, dep.service, kind)):
@@ -139,8 +143,10 @@ def _waits(out: Plan, svc: DesiredService, desired: Mapping[str, DesiredService]
             waiters = ", ".join(sorted([*existing.cause.split(" depend")[0].split(", "), svc.name]))
             out.actions[action.key] = replace(existing, cause=f"{waiters} depend on it ({dep.condition})",
                                               required=existing.required or dep.required)
-        keys.append(out.add(action, after=dep_keys))
-    return keys
+            if dep.required:
+                out.harden(action.key)
+        bucket.append(out.add(action, after=dep_keys if dep.required else (), soft=dep_keys))
+    return keys, soft
 
 
 def _satisfied(observed: ObservedState, service: str, kind: Kind) -> bool:
@@ -153,7 +159,8 @@ def _satisfied(observed: ObservedState, service: str, kind: Kind) -> bool:
 
 
 def _service_actions(out: Plan, svc: DesiredService, observed: ObservedState, options: PlanOptions,
-                     create_after: list[str], start_after: list[str], recreated: set[str]) -> list[str]:
+                     create_after: list[str], start_after: list[str], recreated: set[str],
+                     start_soft: Sequence[str] = ()) -> list[str]:
     """Containers are created as soon as their resources exist (in parallel) and started in
     dependency order: only the start waits for dependencies."""
     replicas = options.scale.get(svc.name, svc.replicas)
@@ -170,13 +177,13 @@ def _service_actions(out: Plan, svc: DesiredService, observed: ObservedState, op
         if action is None:
             continue
         if action.kind is Kind.START_CONTAINER:
-            keys.append(out.add(action, after=start_after))
+            keys.append(out.add(action, after=start_after, soft=start_soft))
             continue
         keys.append(out.add(action, after=create_after))
         if not options.no_start:
             cause = "new container" if action.kind is Kind.CREATE_CONTAINER else "recreated"
             start = replace(action, kind=Kind.START_CONTAINER, cause=cause, container="")
-            keys.append(out.add(start, after=[keys[-1], *start_after]))
+            keys.append(out.add(start, after=[keys[-1], *start_after], soft=start_soft))
     for c in sorted(extra, key=lambda c: (-c.number, c.name)):
         cause = "scale down" if c.number > replicas else "duplicate container"
         keys.append(out.add(Action(f"service:{svc.name}:{c.number}", Kind.REMOVE_CONTAINER, cause,

@@ -84,3 +84,20 @@ def test_missing_handler_fails_that_action() -> None:
     p.add(Action("image:x", Kind.BUILD_IMAGE, "not found"))
     result = execute(p, {})
     assert "no handler for BuildImage" in str(result.failed["image:x/BuildImage"])
+
+
+def test_soft_edge_orders_but_does_not_stop() -> None:
+    p = Plan()
+    dep = p.add(Action("service:cache:1", Kind.START_CONTAINER, "new container", service="cache"))
+    p.add(Action("service:web:1", Kind.START_CONTAINER, "new container", service="web"), soft=[dep])
+    ran: list[str] = []
+
+    def handler(action: Action) -> None:
+        if action.service == "cache":
+            raise StackfileError("cache would not start")
+        ran.append(action.target)
+
+    result = execute(p, dict.fromkeys(Kind, handler))
+    assert ran == ["service:web:1"] and list(result.failed) == ["service:cache:1/StartContainer"]
+    assert result.skipped == {}
+    assert result.warnings == ["service:web:1: started although service:cache:1 failed (required: false)"]

@@ -266,3 +266,11 @@ def test_down_orders_dependents_first_and_removes_networks_and_volumes() -> None
 #6 container:demo-db-1, RemoveContainer, down (after #3)
 #7 network:demo_default, RemoveNetwork, down (after #4, #5, #6)
 #8 volume:demo_data, RemoveVolume, down -v (after #4, #5, #6)"""
+
+
+def test_optional_dependency_is_a_soft_edge() -> None:
+    s = stack(lambda c: c["services"]["worker"]["depends_on"]["db"].update(required=False))
+    got = plan(s, ObservedState("demo", networks={"demo_default": {}}, volumes={"demo_data": {}},
+                                images={"busybox": "i"}))
+    assert ("service:worker:1/StartContainer", "service:db:1/StartContainer") in got.soft
+    assert ("service:web:1/StartContainer", "service:db:1/StartContainer") not in got.soft
