@@ -128,7 +128,20 @@ def restart(opts: Any, services: Iterable[str] = (), *, timeout: float | None = 
         ctx.runtime.restart(s.id, timeout=timeout)
         ensure_health_monitor(ctx, s.id, s.labels.get(L.SERVICE, ""))
 
-    return _each(ctx, select(ctx, services), one, "restart")
+    done = _each(ctx, select(ctx, services), one, "restart")
+    followers = _restart_followers(ctx, set(services))
+    if services and followers:  # depends_on.restart: true follows a restarted dependency
+        done += _each(ctx, select(ctx, followers), one, "restart")
+    return sorted(done)
+
+
+def _restart_followers(ctx: ProjectContext, restarted: set[str]) -> list[str]:
+    from stackfile.reconcile.desired import desired_services
+
+    if ctx.config is None or not restarted:
+        return []
+    return sorted(name for name, svc in desired_services(ctx.config).items() if name not in restarted
+                  and any(d.restart and d.service in restarted for d in svc.depends_on))
 
 
 def kill(opts: Any, services: Iterable[str] = (), *, signal: str = "SIGKILL",
