@@ -11,14 +11,18 @@ extends, env_file, Jinja2 statements) are never remembered. Imports here are kep
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stackfile.store.paths import StorePaths
+try:  # the builtin module: importing hashlib loads OpenSSL (+2 ms on a path that has ~10)
+    from _sha256 import sha256
+except ImportError:  # pragma: no cover - other interpreters
+    from hashlib import sha256
+
+if TYPE_CHECKING:
+    from stackfile.store.paths import StorePaths
 
 __all__ = ["cache_key", "fast_flags", "forget", "lookup", "remember", "unchanged"]
 
@@ -47,11 +51,16 @@ def cache_key(opts: Any, flags: Mapping[str, Any]) -> str:
         "vars": dict(getattr(opts, "template_vars", {}) or {}), "environ": env, "cwd": os.getcwd(),
         "plan": dict(flags),
     }
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def _cache_file(paths: StorePaths, key: str) -> Path:
-    return paths.projects / ".fast" / f"{key}.json"
+def _root(paths: StorePaths | str) -> str:
+    return str(paths.root) if not isinstance(paths, str) else os.path.abspath(paths)
+
+
+def _cache_file(paths: StorePaths | str, key: str) -> str:
+    """``<root>/projects/.fast/<key>.json`` (StorePaths' layout, without importing pathlib)."""
+    return os.path.join(_root(paths), "projects", ".fast", f"{key}.json")
 
 
 def _stat(path: str) -> list[int] | None:
@@ -62,11 +71,12 @@ def _stat(path: str) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size, st.st_ino]
 
 
-def _running(paths: StorePaths, name: str, container_id: str) -> bool:
+def _running(root: str, name: str, container_id: str) -> bool:
+    containers = os.path.join(root, "containers")
     try:
-        if os.readlink(paths.containers / ".names" / name).rsplit("/", 1)[-1] != container_id:
+        if os.readlink(os.path.join(containers, ".names", name)).rsplit("/", 1)[-1] != container_id:
             return False
-        with open(paths.container(container_id) / "state.json") as fh:
+        with open(os.path.join(containers, container_id, "state.json")) as fh:
             state = json.load(fh)
     except (OSError, ValueError):
         return False
@@ -81,17 +91,19 @@ def _running(paths: StorePaths, name: str, container_id: str) -> bool:
     return fields[0] != b"Z" and int(fields[19]) == state.get("pid_start")
 
 
-def lookup(paths: StorePaths, key: str) -> dict[str, Any] | None:
+def lookup(paths: StorePaths | str, key: str) -> dict[str, Any] | None:
     """The remembered entry when every file and container is as it was, else None."""
+    root = _root(paths)
     try:
-        entry: dict[str, Any] = json.loads(_cache_file(paths, key).read_text())
+        with open(_cache_file(root, key)) as fh:
+            entry: dict[str, Any] = json.load(fh)
     except (OSError, ValueError):
         return None
     for path, stat in entry.get("stats", {}).items():
         if _stat(path) != stat:
             return None
     for c in entry.get("containers", []):
-        if not _running(paths, c["name"], c["id"]):
+        if not _running(root, c["name"], c["id"]):
             return None
     return entry
 
@@ -104,12 +116,13 @@ def unchanged(opts: Any, plan_options: Any) -> list[str] | None:
     flags = fast_flags(plan_options)
     if flags is None:
         return None
-    paths = StorePaths.at(getattr(opts, "root", None))
-    entry = lookup(paths, cache_key(opts, flags))
+    entry = lookup(getattr(opts, "root", None) or "/var/lib/stackfile", cache_key(opts, flags))
     return list(entry["services"]) if entry is not None else None
 
 
 def _inputs(files: Iterable[str], working_dir: str, env_files: Iterable[str]) -> list[str]:
+    from pathlib import Path
+
     out = {str(Path(f).absolute()) for f in files if f and f != "-"}
     out |= {str(Path(working_dir) / ".env")} if working_dir else set()
     out |= {str(Path(working_dir, f).absolute()) for f in env_files}
@@ -122,6 +135,8 @@ INDIRECT = ("include", "extends", "env_file", "{%")
 
 
 def _self_contained(files: Iterable[str]) -> bool:
+    from pathlib import Path
+
     for name in files:
         try:
             text = Path(name).read_text(errors="replace")
@@ -150,7 +165,9 @@ def remember(paths: StorePaths, opts: Any, plan_options: Any, project: Any, serv
         return  # edited during (or just before) this up: the next up must load it
     entry = {"project": project.name, "services": services, "stats": stats,
              "containers": [dict(c) for c in containers]}
-    target = _cache_file(paths, cache_key(opts, flags))
+    from pathlib import Path
+
+    target = Path(_cache_file(paths, cache_key(opts, flags)))
     try:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = target.with_name(f".{target.name}.{os.getpid()}")

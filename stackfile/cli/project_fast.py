@@ -1,0 +1,98 @@
+"""The console entry point: a no-op ``stackfile [globals] up -d [SERVICE...]`` answered before click.
+
+``up -d`` on a converged project must cost about an interpreter start. This entry point parses a
+strict subset of the command line by hand (global options with values, then ``up`` with only
+``-d``/``--detach`` and service names), builds the same options ``cli/main.py`` would, and asks
+:func:`stackfile.engine.project_fast.unchanged`. Anything else, or any doubt, goes to the full
+CLI (``stackfile.cli.main:main``), which imports click and handles errors; a wrong guess here can
+only cost speed, because the cache key is made from the same fields either way.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import SimpleNamespace
+from typing import Any
+
+GLOBALS = {"-f": "files", "--file": "files", "-p": "project_name", "--project-name": "project_name",
+           "--project-directory": "project_directory", "--env-file": "env_files", "--profile": "profiles",
+           "--env": "environment_name", "--set": "template_vars", "--root": "root"}
+DETACH = ("-d", "--detach")
+
+
+def _globals(argv: list[str]) -> tuple[dict[str, list[str]], int] | None:
+    values: dict[str, list[str]] = {}
+    i = 0
+    while i < len(argv) and argv[i] != "up":
+        name, eq, value = argv[i].partition("=") if argv[i].startswith("--") else (argv[i], "", "")
+        key = GLOBALS.get(name)
+        if key is None:
+            return None
+        if not eq:
+            i += 1
+            if i >= len(argv):
+                return None
+            value = argv[i]
+        values.setdefault(key, []).append(value)
+        i += 1
+    return (values, i) if i < len(argv) else None
+
+
+def _split(value: str | None) -> list[str]:
+    return [v for v in (value or "").split(",") if v]
+
+
+def parse(argv: list[str], environ: dict[str, str]) -> tuple[Any, tuple[str, ...]] | None:
+    """(the options ``cli/main.py`` would build, services) for a plain ``up -d``, else None."""
+    found = _globals(argv)
+    if found is None:
+        return None
+    values, at = found
+    rest = argv[at + 1:]
+    if not any(a in DETACH for a in rest) or any(a.startswith("-") and a not in DETACH for a in rest):
+        return None
+    tvars = {}
+    for item in values.get("template_vars", []):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            return None
+        tvars[key] = value
+    last = {k: v[-1] for k, v in values.items()}
+    files = values.get("files") or [f for f in environ.get("COMPOSE_FILE", "").split(
+        environ.get("COMPOSE_PATH_SEPARATOR", os.pathsep)) if f]
+    opts = SimpleNamespace(
+        files=files, project_name=last.get("project_name"), project_directory=last.get("project_directory"),
+        env_files=values.get("env_files") or _split(environ.get("COMPOSE_ENV_FILES")),
+        profiles=[p for item in values.get("profiles", []) for p in item.split(",") if p]
+        or _split(environ.get("COMPOSE_PROFILES")),
+        environment_name=last.get("environment_name") or environ.get("STACKFILE_ENV") or None,
+        template_vars=tvars, root=last.get("root") or environ.get("STACKFILE_ROOT") or "/var/lib/stackfile",
+        environ=environ)
+    return opts, tuple(a for a in rest if a not in DETACH)
+
+
+def noop(argv: list[str], environ: dict[str, str]) -> bool:
+    """True when ``argv`` is an ``up -d`` the fast path proves would change nothing."""
+    parsed = parse(argv, environ)
+    if parsed is None:
+        return False
+    from stackfile.engine.project_fast import unchanged
+
+    opts, services = parsed
+    flags = {"services": services, "no_deps": False, "force_recreate": False, "no_recreate": False,
+             "remove_orphans": False, "build": False, "no_build": False, "no_start": False, "scale": {}}
+    return unchanged(opts, flags) is not None
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        hit = noop(sys.argv[1:], dict(os.environ))
+    except Exception:  # any doubt: the full CLI decides, and reports errors properly
+        hit = False
+    if hit:
+        sys.exit(0)
+    from stackfile.cli.main import main as full
+
+    full()
