@@ -122,8 +122,16 @@ def container_spec(ctx: ProjectContext, desired: DesiredService, number: int, *,
         labels=_labels(ctx, service, desired, number, image.id, oneoff),
         cap_add=tuple(service.cap_add), cap_drop=tuple(service.cap_drop), privileged=service.privileged,
         read_only=service.read_only, init=bool(service.init), sysctls=dict(service.sysctls),
-        ulimits=service.ulimit_pairs(), shm_size=service.shm_size_bytes,
+        ulimits=service.ulimit_pairs(), shm_size=service.shm_size_bytes, **_security(service),
     )
+
+
+def _security(service: Any) -> dict[str, Any]:
+    """``security_opt: [seccomp=unconfined]`` when the runtime has a seccomp switch."""
+    if "seccomp" not in ContainerSpec.__dataclass_fields__:
+        return {}
+    unconfined = any(o.replace(":", "=", 1) == "seccomp=unconfined" for o in service.security_opt)
+    return {"seccomp": not unconfined}
 
 
 def create_container(ctx: ProjectContext, desired: DesiredService, number: int) -> str:

@@ -45,6 +45,13 @@ def spawn(paths: StorePaths, project: str, container_id: str, config: HealthConf
     return proc.pid
 
 
+def _ours(pid: int, container_id: str) -> bool:
+    try:
+        return container_id.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def monitor_alive(paths: StorePaths, project: str, container_id: str) -> bool:
     """True when the container's monitor process is running (checked by its command line)."""
     record = read_health(health_path(paths, project, container_id))
@@ -62,11 +69,17 @@ def stop_monitor(paths: StorePaths, project: str, container_id: str) -> None:
     path = health_path(paths, project, container_id)
     record = read_health(path)
     pid = record.monitor_pid if record is not None else 0
-    try:
-        if pid and container_id.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+    if monitor_alive(paths, project, container_id):
+        try:
             os.kill(pid, signal.SIGTERM)
-    except OSError:
-        pass
+            deadline = time.monotonic() + 2.0
+            while Path(f"/proc/{pid}/cmdline").exists() and _ours(pid, container_id):
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    break
+                time.sleep(0.01)
+        except OSError:
+            pass
     try:
         path.unlink()
     except FileNotFoundError:
