@@ -34,13 +34,29 @@ __all__ = ["forward_policy_drops", "install", "install_ports", "remove", "remove
 _COMMENT = "stackfile:{bridge}"
 
 
-def _run(argv: list[str], stdin: str | None = None, check: bool = True) -> str:
+def _start(argv: list[str], stdin: str | None = None) -> subprocess.Popen[str]:
+    """Start a firewall tool without waiting (the nft and iptables halves run side by side)."""
     if shutil.which(argv[0]) is None:
         raise Unavailable(f"{argv[0]} is not installed", hint="apt-get install nftables iptables")
-    proc = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.stdin is not None:  # the scripts are a few hundred bytes: they fit the pipe buffer
+        proc.stdin.write(stdin or "")
+        proc.stdin.close()
+        proc.stdin = None
+    return proc
+
+
+def _finish(proc: subprocess.Popen[str], check: bool = True) -> str:
+    out, err = proc.communicate()
     if check and proc.returncode != 0:
-        raise Internal(f"{' '.join(argv[:3])} failed: {proc.stderr.strip()}")
-    return proc.stdout
+        argv = [str(a) for a in proc.args]  # type: ignore[union-attr]
+        raise Internal(f"{' '.join(argv[:3])} failed: {err.strip()}")
+    return out
+
+
+def _run(argv: list[str], stdin: str | None = None, check: bool = True) -> str:
+    return _finish(_start(argv, stdin), check)
 
 
 def nft_script(bridge: str, subnet: IPv4Network, internal: bool) -> str:
@@ -74,19 +90,38 @@ def _iptables_rules(bridge: str, internal: bool) -> list[list[str]]:
 
 def forward_policy_drops() -> bool:
     """True when iptables' FORWARD chain drops by default (Docker installed, or a locked-down host)."""
+    return _forward_chain()[0]
+
+
+def _forward_chain() -> tuple[bool, list[str]]:
+    """(policy drops, rule lines) of iptables' FORWARD chain, from one ``iptables -S``."""
     if shutil.which("iptables") is None:
-        return False
-    out = _run(["iptables", "-w", "-S", "FORWARD"], check=False)
-    return any(line.strip() in ("-P FORWARD DROP", "-P FORWARD REJECT") for line in out.splitlines())
+        return False, []
+    lines = _run(["iptables", "-w", "-S", "FORWARD"], check=False).splitlines()
+    drops = any(line.strip() in ("-P FORWARD DROP", "-P FORWARD REJECT") for line in lines)
+    return drops, lines
+
+
+def _restore_script(bridge: str, lines: Sequence[str], internal: bool | None) -> str:
+    """One ``iptables-restore --noflush`` transaction: delete the bridge's old ACCEPT rules and,
+    unless ``internal`` is None, insert the new ones at the top of FORWARD."""
+    comment = _COMMENT.format(bridge=bridge)
+    out = [f"-D {line[3:]}" for line in lines if line.startswith("-A FORWARD ") and comment in line]
+    if internal is not None:
+        rules = reversed(_iptables_rules(bridge, internal))
+        out += [" ".join(["-I", "FORWARD", "1", *rule]) for rule in rules]  # no token has a space
+    return "*filter\n" + "".join(f"{line}\n" for line in out) + "COMMIT\n" if out else ""
 
 
 def install(bridge: str, subnet: IPv4Network, internal: bool) -> None:
     """Put the network's rules in place (idempotent); enables IPv4 forwarding for outbound access."""
-    _run(["nft", "-f", "-"], stdin=nft_script(bridge, subnet, internal))
-    if forward_policy_drops():
-        _remove_iptables(bridge)
-        for rule in reversed(_iptables_rules(bridge, internal)):
-            _run(["iptables", "-w", "-I", "FORWARD", "1", *rule])
+    nft = _start(["nft", "-f", "-"], nft_script(bridge, subnet, internal))
+    try:
+        drops, lines = _forward_chain()
+        if drops:
+            _run(["iptables-restore", "-w", "--noflush"], _restore_script(bridge, lines, internal))
+    finally:
+        _finish(nft)
     if not internal:
         fwd = Path("/proc/sys/net/ipv4/ip_forward")
         if fwd.read_text().strip() != "1":
@@ -96,18 +131,17 @@ def install(bridge: str, subnet: IPv4Network, internal: bool) -> None:
 def remove(bridge: str) -> None:
     """Remove everything :func:`install` made for ``bridge`` (missing pieces are fine)."""
     table = nft_table(bridge)
-    _run(["nft", "-f", "-"], stdin=f"table ip {table} {{}}\ndelete table ip {table}\n", check=False)
-    _remove_iptables(bridge)
+    nft = _start(["nft", "-f", "-"], f"table ip {table} {{}}\ndelete table ip {table}\n")
+    try:
+        _remove_iptables(bridge)
+    finally:
+        _finish(nft, check=False)
 
 
 def _remove_iptables(bridge: str) -> None:
-    if shutil.which("iptables") is None:
-        return
-    comment = _COMMENT.format(bridge=bridge)
-    for line in _run(["iptables", "-w", "-S", "FORWARD"], check=False).splitlines():
-        if line.startswith("-A FORWARD ") and comment in line:
-            spec = line.split()[2:]
-            _run(["iptables", "-w", "-D", "FORWARD", *[s.strip('"') for s in spec]], check=False)
+    script = _restore_script(bridge, _forward_chain()[1], None)
+    if script:
+        _run(["iptables-restore", "-w", "--noflush"], script, check=False)
 
 
 def ports_script(table: str, ports: Sequence[BoundPort], target: str) -> str:

@@ -1,11 +1,16 @@
 """Detached helper processes (the DNS server, the port proxy): started with sockets the caller
 already bound (so conflicts surface in the caller and nothing races on readiness), in their own
-session so they survive the CLI, and stopped by pid after checking it is still ours."""
+session so they survive the CLI, and stopped by pid after checking it is still ours.
+
+Stopping waits on a pidfd (opened before the identity check, so the pid cannot be reused in
+between): it returns as soon as the kernel has closed the helper's files — its sockets are free
+the moment :func:`stop` returns, without sleeping in a poll loop."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -34,7 +39,7 @@ def _settle(pid: int, seconds: float = 1.0) -> None:
     """Wait until the new process shows its command line: right after exec it reads empty for a
     moment, and :func:`is_running` must recognise the process from the start."""
     deadline = time.monotonic() + seconds
-    while not _cmdline(pid) and time.monotonic() < deadline:
+    while not _cmdline(pid) and _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.0005)
 
 
@@ -45,15 +50,17 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def is_running(pid: int | None, marker: str) -> bool:
-    """Whether ``pid`` is alive and its command line contains ``marker`` (guards against reuse)."""
-    if not pid:
-        return False
+def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return False
-    if state in ("Z", "X"):
+    return state not in ("Z", "X")
+
+
+def is_running(pid: int | None, marker: str) -> bool:
+    """Whether ``pid`` is alive and its command line contains ``marker`` (guards against reuse)."""
+    if not pid or not _alive(pid):
         return False
     _settle(pid, 0.2)
     return marker.encode() in _cmdline(pid)
@@ -61,29 +68,39 @@ def is_running(pid: int | None, marker: str) -> bool:
 
 def stop(pid: int | None, marker: str, timeout: float = 0.0) -> None:
     """SIGTERM and wait up to ``timeout`` (0: the helpers keep no state, so straight to SIGKILL),
-    then SIGKILL; waits until it is gone and reaps it when it is our child."""
-    if not is_running(pid, marker):
+    then SIGKILL its process group; returns once it has exited (reaped when it is our child)."""
+    if not pid:
+        return
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:  # gone already
         _reap(pid)
         return
-    assert pid is not None
-    if timeout > 0:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            _reap(pid)
-            if not is_running(pid, marker):
-                return
-            time.sleep(0.01)
-    with contextlib.suppress(ProcessLookupError):
-        if os.getpgid(pid) == pid:  # our helpers lead their own group: take their children too (nft)
-            os.killpg(pid, signal.SIGKILL)
-        else:
-            os.kill(pid, signal.SIGKILL)
-    for _ in range(400):
-        _reap(pid)
+    try:
         if not is_running(pid, marker):
+            _reap(pid)
             return
-        time.sleep(0.002)
+        if timeout > 0:
+            signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+            if _exited(pidfd, timeout):
+                _reap(pid)
+                return
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(pid) == pid:  # our helpers lead their own group: take their children too (nft)
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        _exited(pidfd, 5.0)
+        _reap(pid)
+    finally:
+        os.close(pidfd)
+
+
+def _exited(pidfd: int, seconds: float) -> bool:
+    """Wait until the process behind ``pidfd`` has exited (its files are closed by then)."""
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(int(seconds * 1000)))
 
 
 def _reap(pid: int | None) -> None:

@@ -21,6 +21,7 @@ from stackfile.network import firewall, helpers, ipam, links, rows
 from stackfile.network.etcfiles import host_nameservers
 from stackfile.network.model import NetworkConfig, NetworkRecord
 from stackfile.network.names import bridge_name
+from stackfile.network.netns import concurrently
 from stackfile.network.sandbox import SandboxOps
 from stackfile.network.schema import database, immediate
 from stackfile.store.paths import StorePaths
@@ -218,9 +219,11 @@ class NetworkManager(SandboxOps):
         self._tear_down(rec)
 
     def _tear_down(self, rec: NetworkRecord) -> None:
-        helpers.stop(rec.dns_pid, rec.id)
-        firewall.remove(rec.bridge)
-        links.delete_link(rec.bridge)
+        """The firewall tools run beside the netlink work; the DNS server is gone (its port 53
+        free) before the bridge and its address go, so no other root can pick the subnet early."""
+        with concurrently(firewall.remove, rec.bridge):
+            helpers.stop(rec.dns_pid, rec.id)
+            links.delete_link(rec.bridge)
         with immediate(self.conn) as conn:
             conn.execute("DELETE FROM networks WHERE name = ?", (rec.name,))
 

@@ -7,15 +7,16 @@ namespaces are per thread.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 from stackfile.errors import Internal
 
-__all__ = ["create_netns", "in_netns", "remove_netns"]
+__all__ = ["concurrently", "create_netns", "in_netns", "remove_netns"]
 
 T = TypeVar("T")
 
@@ -37,6 +38,27 @@ def in_thread(fn: Callable[[], T]) -> T:
     if not ok:
         raise value
     return value
+
+
+@contextlib.contextmanager
+def concurrently(fn: Callable[..., object], *args: object) -> Iterator[None]:
+    """Run ``fn(*args)`` in a thread while the block runs; wait for it and raise its error after."""
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=body, name="network-side", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def in_netns(path: str, fn: Callable[[], T]) -> T:

@@ -8,6 +8,7 @@ from inside, then start the port proxy. Any failure undoes all of it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sqlite3
@@ -22,7 +23,7 @@ from stackfile.network import firewall, helpers, ipam, links, rows
 from stackfile.network.etcfiles import hosts_file, parse_extra_hosts, resolv_conf
 from stackfile.network.model import Attachment, BoundPort, Endpoint, NetworkRecord, PortBinding, Sandbox
 from stackfile.network.names import ports_table, veth_name
-from stackfile.network.netns import create_netns, remove_netns
+from stackfile.network.netns import concurrently, create_netns, remove_netns
 from stackfile.network.ports import bind_all
 from stackfile.network.schema import immediate
 
@@ -165,16 +166,21 @@ class SandboxOps:
         return [r[0] for r in self.conn.execute("SELECT id FROM sandboxes ORDER BY id")]
 
     def destroy_sandbox(self, sandbox_id: str) -> None:
-        """Release everything of the sandbox (idempotent; works after the container was SIGKILLed)."""
+        """Release everything of the sandbox (idempotent; works after the container was SIGKILLed).
+
+        The namespace's bind mount goes first: with the container gone it was the last reference,
+        so the kernel destroys the namespace and its veths (batched with other sandboxes being
+        destroyed at the same time); veths still there shortly after are deleted one by one."""
         row = self.conn.execute("SELECT proxy_pid, ports FROM sandboxes WHERE id = ?",
                                 (sandbox_id,)).fetchone()
-        if row is not None:
-            helpers.stop(row["proxy_pid"], sandbox_id)
-            if row["ports"] != "[]":
-                firewall.remove_ports(ports_table(self.paths, sandbox_id))
-        for ep in self._endpoints(sandbox_id):
-            links.delete_link(ep.host_ifname)
-        remove_netns(self.netns_path(sandbox_id))
+        dnat = row is not None and row["ports"] != "[]"
+        side = concurrently(firewall.remove_ports, ports_table(self.paths, sandbox_id)) if dnat else None
+        with side or contextlib.nullcontext():
+            if row is not None:
+                helpers.stop(row["proxy_pid"], sandbox_id)
+            veths = [ep.host_ifname for ep in self._endpoints(sandbox_id)]
+            remove_netns(self.netns_path(sandbox_id))
+            links.await_gone(veths)
         with immediate(self.conn) as conn:
             conn.execute("DELETE FROM endpoints WHERE sandbox_id = ?", (sandbox_id,))
             conn.execute("DELETE FROM sandboxes WHERE id = ?", (sandbox_id,))
