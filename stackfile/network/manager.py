@@ -17,7 +17,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 
 from stackfile.errors import Conflict, InvalidSpec, Location, NotFound, Unavailable
-from stackfile.network import firewall, helpers, ipam, links, rows
+from stackfile.network import firewall, helpers, ipam, links, procnet, rows
 from stackfile.network.etcfiles import host_nameservers
 from stackfile.network.model import NetworkConfig, NetworkRecord
 from stackfile.network.names import bridge_name
@@ -32,6 +32,11 @@ __all__ = ["HOST_LOCK", "NetworkManager"]
 # same 10.89.0.0/16 and a subnet only becomes visible to them once our bridge holds its address.
 HOST_LOCK = Path("/run/lock/stackfile-network.lock")
 DNSD = "stackfile.network.dnsd"
+_SUBNET_TRIES = 8
+
+
+class _DnsPortTaken(Unavailable):
+    """The gateway's port 53 is bound by a process we do not see in any record."""
 
 
 @contextlib.contextmanager
@@ -131,24 +136,32 @@ class NetworkManager(SandboxOps):
             raise InvalidSpec(f"network {cfg.name!r}: driver {cfg.driver!r} is not supported",
                               location=Location(key_path=f"networks.{cfg.name}.driver"), hint="bridge")
         with host_lock():
-            record = self._allocate(cfg)
-            if record.dns_pid is not None:  # someone else created it meanwhile
-                return record
-            links.delete_link(record.bridge)  # a leftover of a crash between bridge and record
-            try:
-                return self._bring_up(record)
-            except BaseException:
-                self._tear_down(record)
-                raise
+            avoid: list[IPv4Network] = []
+            while True:
+                record = self._allocate(cfg, avoid)
+                if record.dns_pid is not None:  # someone else created it meanwhile
+                    return record
+                links.delete_link(record.bridge)  # a leftover of a crash between bridge and record
+                try:
+                    return self._bring_up(record, wait=cfg.subnet is not None)
+                except _DnsPortTaken:
+                    self._tear_down(record)
+                    if cfg.subnet is not None or len(avoid) >= _SUBNET_TRIES:
+                        raise
+                    avoid.append(IPv4Network(record.subnet))  # a server we cannot see holds it: next one
+                except BaseException:
+                    self._tear_down(record)
+                    raise
 
-    def _allocate(self, cfg: NetworkConfig) -> NetworkRecord:
+    def _allocate(self, cfg: NetworkConfig, avoid: list[IPv4Network]) -> NetworkRecord:
         conn = self.conn
         with immediate(conn):
             row = conn.execute("SELECT * FROM networks WHERE name = ?", (cfg.name,)).fetchone()
             if row is not None:
                 return rows.network(row)
             used = [IPv4Network(r[0]) for r in conn.execute("SELECT subnet FROM networks")]
-            used += links.host_subnets()
+            used += links.host_subnets() + avoid
+            used += [IPv4Network(a) for a in procnet.bound_addresses(53)]  # DNS servers outliving a bridge
             if cfg.subnet:
                 subnet, gateway = ipam.parse_subnet(cfg.name, cfg.subnet, cfg.gateway)
                 clash = ipam.overlapping(subnet, used)
@@ -171,11 +184,11 @@ class NetworkManager(SandboxOps):
             row = conn.execute("SELECT * FROM networks WHERE name = ?", (cfg.name,)).fetchone()
         return rows.network(row)
 
-    def _bring_up(self, rec: NetworkRecord) -> NetworkRecord:
+    def _bring_up(self, rec: NetworkRecord, wait: bool = True) -> NetworkRecord:
         net = IPv4Network(rec.subnet)
         links.create_bridge(rec.bridge, rec.gateway, net.prefixlen)
         firewall.install(rec.bridge, net, rec.internal)
-        pid = self._start_dns(rec)
+        pid = self._start_dns(rec, wait)
         with immediate(self.conn) as conn:
             conn.execute("UPDATE networks SET dns_pid = ? WHERE name = ?", (pid, rec.name))
         return self.inspect_network(rec.name)
@@ -188,13 +201,13 @@ class NetworkManager(SandboxOps):
             helpers.stop(rec.dns_pid, rec.id)
             return self._bring_up(rec)
 
-    def _start_dns(self, rec: NetworkRecord) -> int:
+    def _start_dns(self, rec: NetworkRecord, wait: bool) -> int:
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             for s in (udp, tcp):
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                _bind_retrying(s, (rec.gateway, 53))
+                _bind_retrying(s, (rec.gateway, 53), 3.0 if wait else 0.0)
             tcp.listen(64)
             args = ["--db", str(self.paths.db), "--network", rec.id,
                     "--udp-fd", str(udp.fileno()), "--tcp-fd", str(tcp.fileno()),
@@ -203,7 +216,9 @@ class NetworkManager(SandboxOps):
                 args.append("--internal")
             return helpers.spawn(DNSD, args, [udp, tcp], self.paths.networks / f"{rec.bridge}.dns.log")
         except OSError as exc:
-            raise Unavailable(f"network {rec.name!r}: cannot serve DNS on {rec.gateway}:53: {exc}") from None
+            kind = _DnsPortTaken if exc.errno == errno.EADDRINUSE else Unavailable
+            raise kind(f"network {rec.name!r}: cannot serve DNS on {rec.gateway}:53: {exc}",
+                       hint="another process serves port 53 on that address") from None
         finally:
             udp.close()
             tcp.close()

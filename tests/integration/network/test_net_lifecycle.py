@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from ipaddress import IPv4Network
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,58 @@ def test_ensure_network_repairs_after_reboot_or_crash(nm: NetworkManager) -> Non
         assert nm.inspect_network(rec.id[:12]).name == "l_repair"
     finally:
         nm.remove_network("l_repair")
+
+
+def _squat(gateway: str) -> socket.socket:
+    """A TCP listener on ``gateway``:53 although no interface holds the address: what a DNS server
+    of another store root looks like once its bridge is gone but the process is not yet."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_IP, 15, 1)  # IP_FREEBIND
+    sock.bind((gateway, 53))
+    sock.listen()
+    return sock
+
+
+def test_a_dns_port_held_elsewhere_moves_the_network_on(nm: NetworkManager,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 'cannot serve DNS on 10.89.0.1:53: Address already in use' flake: the subnet looked free
+    (no bridge, no record) while a server still held its gateway's port 53. The choice now skips such
+    gateways, and a bind that still fails (a holder the scan cannot see) moves on to the next subnet
+    at once instead of failing after a 3 s wait."""
+    from stackfile.network import procnet
+    from stackfile.network.ipam import choose_subnet
+    from stackfile.network.links import host_subnets
+    from stackfile.network.names import bridge_name
+
+    def next_free(*taken: IPv4Network) -> IPv4Network:
+        used = host_subnets() + [IPv4Network(r.subnet) for r in nm.list_networks()]
+        return choose_subnet("probe", used + list(taken))
+
+    made: list[str] = []
+    squatters: list[socket.socket] = []
+    try:
+        seen = next_free()
+        squatters.append(_squat(str(next(seen.hosts()))))
+        t = time.monotonic()
+        rec = nm.ensure_network(NetworkConfig("l_squat", "l"))
+        made.append(rec.name)
+        assert rec.subnet != str(seen) and helpers.is_running(rec.dns_pid, rec.id)
+        assert time.monotonic() - t < 2.0
+
+        hidden = next_free(seen)
+        squatters.append(_squat(str(next(hidden.hosts()))))
+        monkeypatch.setattr(procnet, "bound_addresses", lambda port: set())  # the scan misses it
+        t = time.monotonic()
+        rec2 = nm.ensure_network(NetworkConfig("l_squat2", "l"))
+        made.append(rec2.name)
+        assert rec2.subnet not in (str(hidden), rec.subnet) and helpers.is_running(rec2.dns_pid, rec2.id)
+        assert time.monotonic() - t < 2.0
+        assert [n for n in nm.list_networks() if n.subnet == str(hidden)] == []
+        assert hidden not in host_subnets()  # the failed attempt's bridge went with it
+        assert link_exists(bridge_name(nm.paths, "l_squat2"))
+    finally:
+        for s in squatters:
+            s.close()
+        for name in made:
+            nm.remove_network(name)
+    assert leftovers(nm, [], [rec.bridge, rec2.bridge]) == []
