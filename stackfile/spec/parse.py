@@ -267,8 +267,16 @@ def _check_depth(text: str, file: str) -> None:
                     )
             elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
                 depth -= 1
-    except yaml.YAMLError:
-        return  # the real parse reports it with its position
+    except yaml.YAMLError as exc:
+        if "nesting depth" not in str(exc):
+            return  # the real parse reports it with its position
+        # libyaml >= 0.2.6 (PyYAML 6.0.4 wheels) stops at its own depth limit first
+        mark = getattr(exc, "problem_mark", None)
+        raise InvalidSpec(
+            f"document is nested deeper than {MAX_DEPTH} levels",
+            location=Location(file, mark.line + 1, mark.column + 1) if mark else Location(file),
+            hint="flatten the structure",
+        ) from None
     finally:
         loader.dispose()
 
