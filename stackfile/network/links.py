@@ -17,6 +17,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from stackfile.network.netns import in_netns
+from stackfile.network.rtnl import delete_link, link_exists
 
 __all__ = [
     "InsideConfig",
@@ -46,9 +47,6 @@ def _index(name: str) -> int | None:
     return found[0] if found else None
 
 
-def link_exists(name: str) -> bool:
-    """Whether a link of that name exists in the host namespace."""
-    return _index(name) is not None
 
 
 def host_subnets() -> list[IPv4Network]:
@@ -78,18 +76,6 @@ def create_bridge(name: str, gateway: str, prefixlen: int) -> None:
         if getattr(exc, "code", None) != errno.EEXIST:
             raise
     ipr.link("set", index=idx, state="up")
-
-
-def delete_link(name: str) -> None:
-    """Delete a link if it exists (a veth takes its peer with it)."""
-    idx = _index(name)
-    if idx is None:
-        return
-    try:
-        _ipr().link("del", index=idx)
-    except Exception as exc:
-        if getattr(exc, "code", None) != errno.ENODEV:
-            raise
 
 
 def await_gone(names: Iterable[str], seconds: float = 0.3) -> None:
