@@ -5,6 +5,8 @@ stackfile (in-process API, one store root under /var/tmp):
   peer created inside the namespace, address, routes, DNS registration — and ``+ port``: the same
   with one published TCP port (host socket bound, proxy process spawned);
 - ``sandbox teardown``: ``destroy_sandbox``;
+- ``20 sandboxes, 8 threads``: create and destroy of 20 sandboxes in parallel, as ``up``/``down``
+  of a 20-service stack do (the kernel destroys released namespaces and their veths in batches);
 - ``network create`` (bridge, nft table, iptables rules, DNS server process) and ``remove``;
 - HTTP GET latency (new TCP connection each time) to a busybox httpd in a sandbox: direct to the
   container address, through the published port on 127.0.0.1 (the userland proxy), and through
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -148,6 +151,13 @@ def main() -> None:
             with_port.append(ms(lambda s=sid: nm.create_sandbox(s, [Attachment("bench", ("svc",))],
                                                                  ports=[PortBinding(80, "")])))
             nm.destroy_sandbox(sid)
+        for rnd in range(max(args.runs // 4, 3)):
+            ids = [f"par{rnd}-{i}" for i in range(20)]
+            with ThreadPoolExecutor(8) as pool:
+                results.setdefault("20 sandboxes, 8 threads: create", []).append(ms(lambda ids=ids: list(
+                    pool.map(lambda s: nm.create_sandbox(s, [Attachment("bench", ("svc",))]), ids))))
+                results.setdefault("20 sandboxes, 8 threads: destroy", []).append(ms(lambda ids=ids: list(
+                    pool.map(nm.destroy_sandbox, ids))))
         results["sandbox setup (1 network)"] = setup
         results["sandbox setup + 1 published port"] = with_port
         results["sandbox teardown"] = teardown

@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import os
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Network
@@ -22,7 +21,6 @@ from stackfile.network.rtnl import delete_link, link_exists
 __all__ = [
     "InsideConfig",
     "add_veth",
-    "await_gone",
     "configure_inside",
     "create_bridge",
     "delete_link",
@@ -76,22 +74,6 @@ def create_bridge(name: str, gateway: str, prefixlen: int) -> None:
         if getattr(exc, "code", None) != errno.EEXIST:
             raise
     ipr.link("set", index=idx, state="up")
-
-
-def await_gone(names: Iterable[str], seconds: float = 0.3) -> None:
-    """Wait until host links vanish by themselves — the kernel destroys a released namespace with
-    its veths, many namespaces in one batch, far cheaper than one ``RTM_DELLINK`` (and its RCU
-    grace period under the rtnl lock) per veth — and delete whatever is still there after
-    ``seconds`` (a namespace some process still holds)."""
-    deadline = time.monotonic() + seconds
-    left = list(names)
-    while left:
-        left = [n for n in left if os.path.exists(f"/sys/class/net/{n}")]
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.001)
-    for name in left:
-        delete_link(name)
 
 
 def add_veth(host_name: str, peer_name: str, netns_path: str, bridge: str, mac: str | None) -> None:

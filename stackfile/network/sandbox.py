@@ -168,9 +168,9 @@ class SandboxOps:
     def destroy_sandbox(self, sandbox_id: str) -> None:
         """Release everything of the sandbox (idempotent; works after the container was SIGKILLed).
 
-        The namespace's bind mount goes first: with the container gone it was the last reference,
-        so the kernel destroys the namespace and its veths (batched with other sandboxes being
-        destroyed at the same time); veths still there shortly after are deleted one by one."""
+        The veths are deleted explicitly (over a raw netlink socket: no pyroute2 import on the
+        teardown path), so they are gone when this returns even if a process still holds the
+        namespace; leaving them to the kernel's batched namespace cleanup measured no faster."""
         row = self.conn.execute("SELECT proxy_pid, ports FROM sandboxes WHERE id = ?",
                                 (sandbox_id,)).fetchone()
         dnat = row is not None and row["ports"] != "[]"
@@ -178,9 +178,9 @@ class SandboxOps:
         with side or contextlib.nullcontext():
             if row is not None:
                 helpers.stop(row["proxy_pid"], sandbox_id)
-            veths = [ep.host_ifname for ep in self._endpoints(sandbox_id)]
+            for ep in self._endpoints(sandbox_id):
+                links.delete_link(ep.host_ifname)
             remove_netns(self.netns_path(sandbox_id))
-            links.await_gone(veths)
         with immediate(self.conn) as conn:
             conn.execute("DELETE FROM endpoints WHERE sandbox_id = ?", (sandbox_id,))
             conn.execute("DELETE FROM sandboxes WHERE id = ?", (sandbox_id,))
