@@ -143,9 +143,9 @@ def down(g: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bool,
 def ps(g: GlobalOptions, services: tuple[str, ...], all_: bool, fmt: str, quiet: bool, only_services: bool,
        status: str) -> None:
     """List the project's containers."""
-    from stackfile.engine.project_status import ps as engine_ps
+    from stackfile.engine.project_status import ps_report
 
-    rows = engine_ps(g, services, all=all_ or bool(status), status_filter=status)
+    rows, watcher = ps_report(g, services, all=all_ or bool(status), status_filter=status)
     if quiet:
         for r in rows:
             click.echo(r["ID"])
@@ -159,6 +159,16 @@ def ps(g: GlobalOptions, services: tuple[str, ...], all_: bool, fmt: str, quiet:
         from stackfile.cli.project_render import ps_table
 
         ps_table(rows)
+        if watcher is not None:
+            click.echo(_watcher_line(watcher))
+
+
+def _watcher_line(w: dict[str, Any]) -> str:
+    """``ps``'s line for the project's file watcher."""
+    mode = "detached" if w["Detached"] else "attached"
+    services = ", ".join(w["Services"]) or "-"
+    log = f", log {w['Log']}" if w["Log"] else ""
+    return f"watch: pid {w['Pid']} ({mode}), {w['Status']}, services: {services}{log}"
 
 
 @click.command()

@@ -12,8 +12,9 @@ from stackfile.engine.project_context import ProjectContext, open_project
 from stackfile.errors import StackfileError
 from stackfile.events import EventSink, discard
 from stackfile.reconcile import labels as L
+from stackfile.store.paths import StorePaths
 
-__all__ = ["human_duration", "ps", "ps_entry"]
+__all__ = ["human_duration", "ps", "ps_entry", "ps_report", "watcher_entry"]
 
 
 def _epoch(stamp: str | None) -> float | None:
@@ -83,17 +84,46 @@ def ps_entry(ctx: ProjectContext, status: Any, now: float | None = None) -> dict
     }
 
 
-def ps(opts: Any, services: Iterable[str] = (), *, all: bool = False, sink: EventSink = discard,
-       status_filter: str = "") -> list[dict[str, Any]]:
-    """The project's containers (running ones unless ``all``), sorted by name."""
+def watcher_entry(paths: StorePaths, project: str, now: float | None = None) -> dict[str, Any] | None:
+    """The project's live file watcher (``watch``/``up --watch``) as a JSON object, or None."""
+    from stackfile.watch.state import watch_status
+
+    state = watch_status(paths, project)
+    if state is None:
+        return None
+    now = time.time() if now is None else now
+    try:
+        started = datetime.fromisoformat(state.started_at).timestamp()
+    except ValueError:
+        started = now
+    return {"Pid": state.pid, "Since": state.started_at, "Services": list(state.services),
+            "Detached": state.detached, "Log": state.log,
+            "Status": f"Up {human_duration(max(now - started, 0.0))}"}
+
+
+def ps_report(opts: Any, services: Iterable[str] = (), *, all: bool = False, sink: EventSink = discard,
+              status_filter: str = "") -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The project's containers (running ones unless ``all``, sorted by name) and its watcher.
+
+    Each row's ``Watch`` is the watcher when it watches that row's service, else None.
+    """
     from stackfile.engine.project_ops import select
 
     ctx = open_project(opts, sink=sink, require_file=False)
     now = time.time()
+    watcher = watcher_entry(ctx.paths, ctx.name, now)
+    watched = set(watcher["Services"]) if watcher else set()
     rows = []
     for status in select(ctx, services, all=all, oneoff=True):
         with contextlib.suppress(StackfileError):
             row = ps_entry(ctx, status, now)
+            row["Watch"] = watcher if row["Service"] in watched else None
             if not status_filter or row["State"] == status_filter:
                 rows.append(row)
-    return rows
+    return rows, watcher
+
+
+def ps(opts: Any, services: Iterable[str] = (), *, all: bool = False, sink: EventSink = discard,
+       status_filter: str = "") -> list[dict[str, Any]]:
+    """The project's containers (running ones unless ``all``), sorted by name."""
+    return ps_report(opts, services, all=all, sink=sink, status_filter=status_filter)[0]

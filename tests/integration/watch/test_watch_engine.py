@@ -3,7 +3,10 @@ sync+restart, rebuild (a recreate), the watch.json state, and stop."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +21,7 @@ from stackfile.engine.watch import run_watch, start_detached_watch, stop_watch, 
 from stackfile.errors import Conflict
 from stackfile.events import Event
 from stackfile.reconcile import labels as L
+from stackfile.watch.state import WatchState
 from tests.conftest import needs_root
 
 pytestmark = needs_root
@@ -121,6 +125,7 @@ def test_a_detached_watcher_shows_in_status_and_stops(project: tuple[GlobalOptio
         with pytest.raises(Conflict):
             start_detached_watch(opts, ["web"], no_up=True)
         (status,) = [s for s in ctx.containers(all=False) if s.labels.get(L.SERVICE) == "web"]
+        _ps_shows_the_watcher(opts, state)
         inside = Path(ctx.runtime.rootfs_path(status.id)) / "srv" / "site" / "index.html"
         wait_for(lambda: inside.exists() and inside.read_text() == "v0\n")
         (work / "site" / "index.html").write_text("detached\n")
@@ -129,6 +134,26 @@ def test_a_detached_watcher_shows_in_status_and_stops(project: tuple[GlobalOptio
         assert stop_watch(ctx.paths, ctx.name) is True
     assert watch_status(ctx.paths, ctx.name) is None
     assert "sync web" in Path(state.log).read_text()
+
+
+def _ps_shows_the_watcher(opts: GlobalOptions, state: WatchState) -> None:
+    """``ps`` (table and JSON) names the detached watcher; only watched services carry it."""
+    cmd = [sys.executable, "-m", "stackfile", "--root", str(opts.root)]
+    for f in opts.files:
+        cmd += ["-f", f]
+    table = subprocess.run([*cmd, "ps"], capture_output=True, text=True, check=True, timeout=60).stdout
+    line = table.splitlines()[-1]
+    assert line.startswith(f"watch: pid {state.pid} (detached), Up "), table
+    assert line.endswith(f"services: web, log {state.log}"), table
+    out = subprocess.run([*cmd, "ps", "--format", "json"], capture_output=True, text=True, check=True,
+                         timeout=60).stdout
+    rows = {r["Service"]: r for r in map(json.loads, out.splitlines())}
+    assert set(rows) == {"data", "web"}, rows  # web and its dependency
+    watch = rows["web"]["Watch"]
+    assert (watch["Pid"], watch["Since"], watch["Services"], watch["Detached"], watch["Log"]) == \
+        (state.pid, state.started_at, ["web"], True, state.log)
+    assert watch["Status"].startswith("Up ")
+    assert rows["data"]["Watch"] is None
 
 
 def test_rebuild_with_prune_replaces_the_image_and_drops_the_old(tmp_path: Path, store_root: Path) -> None:
