@@ -186,9 +186,14 @@ class NetworkManager(SandboxOps):
 
     def _bring_up(self, rec: NetworkRecord, wait: bool = True) -> NetworkRecord:
         net = IPv4Network(rec.subnet)
-        links.create_bridge(rec.bridge, rec.gateway, net.prefixlen)
-        firewall.install(rec.bridge, net, rec.internal)
-        pid = self._start_dns(rec, wait)
+        pid = None
+        try:
+            with concurrently(firewall.install, rec.bridge, net, rec.internal):  # rules name the bridge
+                links.create_bridge(rec.bridge, rec.gateway, net.prefixlen)
+                pid = self._start_dns(rec, wait)
+        except BaseException:
+            helpers.stop(pid, rec.id)  # not recorded yet: the caller's tear-down cannot see it
+            raise
         with immediate(self.conn) as conn:
             conn.execute("UPDATE networks SET dns_pid = ? WHERE name = ?", (pid, rec.name))
         return self.inspect_network(rec.name)
