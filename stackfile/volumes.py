@@ -376,14 +376,12 @@ def _tmpfs(entry: Any, target: str, where: Location) -> Mount:
 def _size(text: str | None, where: Location) -> int | None:
     if text is None:
         return None
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    from stackfile.spec.model import parse_size  # 64m, 1g, 512kb, 1.5GiB, bytes (as the loader)
+
     try:
-        if text[-1:].lower() in units:
-            return int(float(text[:-1]) * units[text[-1].lower()])
-        return int(text)
-    except ValueError:
-        raise InvalidSpec(f"invalid tmpfs size {text!r}", location=where,
-                          hint="bytes, or 64k, 16m, 1g") from None
+        return parse_size(text, key_path=where.key_path)
+    except InvalidSpec as err:
+        raise InvalidSpec(f"invalid tmpfs size {text!r}", location=where, hint=err.hint) from None
 
 
 def _check_name(name: str) -> None:

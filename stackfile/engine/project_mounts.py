@@ -11,21 +11,6 @@ from stackfile.runtime.api import Mount
 __all__ = ["service_mounts"]
 
 
-def _tmpfs_entries(service: Any) -> list[Mount]:
-    out = []
-    for entry in service.tmpfs:
-        path, _, opts = str(entry).partition(":")
-        size = None
-        for opt in filter(None, opts.split(",")):
-            key, _, value = opt.partition("=")
-            if key == "size":
-                from stackfile.spec.model import parse_size
-
-                size = parse_size(value)
-        out.append(Mount(type="tmpfs", target=path, tmpfs_size=size))
-    return out
-
-
 def _volumes_from(ctx: Any, service: Any) -> list[Mount]:
     from stackfile.volumes import inherit_mounts
 
@@ -47,8 +32,10 @@ def _volumes_from(ctx: Any, service: Any) -> list[Mount]:
 
 
 def service_mounts(ctx: Any, service: Any, container_name: str, image_layers: tuple[str, ...]) -> list[Mount]:
-    """Runtime mounts of one container: volumes (created/populated/recorded), tmpfs, volumes_from."""
-    mounts = ctx.volumes.mounts_for(
-        service.name, service.volumes, project=ctx.name, container=container_name,
-        declared=ctx.stack.volumes, project_dir=ctx.working_dir or ".", image_layers=image_layers)
-    return [*_volumes_from(ctx, service), *mounts, *_tmpfs_entries(service)]
+    """Runtime mounts of one container: volumes_from, then the volume manager's mounts (named and
+    anonymous volumes created, populated from the image on first use and recorded as used by the
+    container; binds; tmpfs)."""
+    stack = {"name": ctx.name, "volumes": ctx.stack.volumes}
+    mounts = ctx.volumes.service_mounts(stack, service, container=container_name,
+                                        working_dir=ctx.working_dir or ".", image_layers=image_layers)
+    return [*_volumes_from(ctx, service), *mounts]
