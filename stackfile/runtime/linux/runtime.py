@@ -12,6 +12,7 @@ import os
 import signal as signals
 import time
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from stackfile.errors import Conflict, Internal
 from stackfile.runtime.api import ContainerSpec, ContainerState, ContainerStatus, ExecSpec, LogLine
@@ -24,6 +25,9 @@ from stackfile.runtime.linux.specjson import spec_from_dict
 from stackfile.runtime.linux.state import ContainerDir, State, process_alive
 from stackfile.store.paths import StorePaths
 
+if TYPE_CHECKING:
+    from stackfile.runtime.linux.shim import WarmShim, Zygote
+
 __all__ = ["LinuxRuntime", "parse_signal"]
 
 
@@ -31,7 +35,29 @@ class LinuxRuntime:
     """Containers under one store root."""
 
     def __init__(self, paths: StorePaths) -> None:
+        import threading
+
         self.paths = paths
+        self._zygote: Zygote | None = None
+        self._zygote_lock = threading.Lock()
+
+    # -- warm shims ----------------------------------------------------------------------
+    def prewarm(self, count: int = 1) -> None:
+        """Start a zygote shim (one interpreter, imports done) that forks the shims of the next
+        ``start`` calls: N starts along a depends_on chain then cost one interpreter start and N
+        forks. It exits with us (or at :meth:`discard_warm`); the shims it made live on."""
+        from stackfile.runtime.linux.shim import Zygote
+
+        with self._zygote_lock:
+            if count > 0 and self._zygote is None:
+                self._zygote = Zygote(str(self.paths.root))
+
+    def discard_warm(self) -> None:
+        """Let the zygote exit now."""
+        with self._zygote_lock:
+            zygote, self._zygote = self._zygote, None
+        if zygote is not None:
+            zygote.close()
 
     # -- records -------------------------------------------------------------------------
     def _dir(self, ref: str) -> ContainerDir:
@@ -72,11 +98,13 @@ class LinuxRuntime:
         with _locked(cdir):  # two concurrent starts: the second sees the first one's shim
             self._start(cdir)
 
-    def _start(self, cdir: ContainerDir) -> None:
+    def _start(self, cdir: ContainerDir, warm: WarmShim | None = None) -> None:
         from stackfile.runtime.linux.shim import spawn_shim
 
         state, status = self._state(cdir)
         if status in (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING):
+            if warm is not None:
+                warm.discard()
             return
         if status is ContainerState.DEAD and state.pid:  # its supervisor died: end the orphan first
             with contextlib.suppress(OSError):
@@ -84,7 +112,10 @@ class LinuxRuntime:
             _signal(state.pid, signals.SIGKILL)
             _wait_gone(state.pid, state.pid_start, 10.0)
         cdir.clear_stop()
-        error = spawn_shim(str(self.paths.root), cdir.id)
+        zygote = self._zygote if warm is None else None
+        error = zygote.start(cdir.id) if zygote is not None else None
+        if error is None:
+            error = spawn_shim(str(self.paths.root), cdir.id, warm)
         if error:
             code, _, message = error.partition(" ")
             raise StartFailed(int(code) if code.isdigit() else 125, message or error)
@@ -133,8 +164,22 @@ class LinuxRuntime:
         _signal(self._running_pid(cdir), parse_signal(signal))
 
     def restart(self, ref: str, timeout: float | None = None) -> None:
-        self.stop(ref, timeout)
-        self.start(ref)
+        """Stop and start; the next shim's interpreter starts while the old container stops."""
+        cdir = self._dir(ref)
+        from stackfile.runtime.linux.shim import WarmShim
+
+        warm = WarmShim(str(self.paths.root)) if self._zygote is None else None
+        try:
+            self.stop(cdir.id, timeout)
+        except BaseException:
+            if warm is not None:
+                warm.discard()
+            raise
+        if warm is None:
+            self.start(cdir.id)
+            return
+        with _locked(cdir):
+            self._start(cdir, warm)
 
     def pause(self, ref: str) -> None:
         cdir = self._dir(ref)

@@ -7,42 +7,155 @@ container is done for good. It is started by :func:`spawn_shim`; ``shim_main`` i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 from stackfile.runtime.linux.logs import pump
 from stackfile.runtime.linux.state import ContainerDir, State, process_alive
 from stackfile.runtime.linux.supervise import Run, backoff, should_restart
 
-__all__ = ["run_shim", "spawn_shim"]
+__all__ = ["WarmShim", "Zygote", "run_shim", "serve_zygote", "spawn_shim"]
 
 _BOOT = ("import sys; sys.path[:0] = [sys.argv[1]]; "
          "from stackfile.runtime.linux.shim_main import main; main(sys.argv[2:])")
 
 
-def spawn_shim(store_root: str, container_id: str) -> str:
-    """Start the shim (a fresh interpreter without site, detached into its own session) and wait
-    until PID 1 runs; returns "" or the start error as ``<code> <message>``."""
-    import subprocess
+class WarmShim:
+    """A shim interpreter that has done its imports and waits for the id of the container to start
+    (written to ``go``); closing ``go`` unused makes it exit. ``ready`` reports the start."""
 
-    r, w = os.pipe()
-    here = os.path.abspath(__file__)  # <parent>/stackfile/runtime/linux/shim.py
-    pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
-    argv = [sys.executable, "-S", "-E", "-c", _BOOT, pkg_parent, store_root, container_id, str(w)]
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, pass_fds=(w,), start_new_session=True, cwd="/")
-    os.close(w)
+    def __init__(self, store_root: str) -> None:
+        import subprocess
+
+        ready_r, ready_w = os.pipe()
+        go_r, go_w = os.pipe()
+        here = os.path.abspath(__file__)  # <parent>/stackfile/runtime/linux/shim.py
+        pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
+        argv = [sys.executable, "-S", "-E", "-c", _BOOT, pkg_parent, store_root, "-", str(ready_w),
+                str(go_r)]
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, pass_fds=(ready_w, go_r),
+                                         start_new_session=True, cwd="/")
+        except BaseException:
+            for fd in (ready_r, go_w):
+                os.close(fd)
+            raise
+        finally:
+            os.close(ready_w)
+            os.close(go_r)
+        self.store_root, self.ready, self.go = store_root, ready_r, go_w
+
+    def start(self, container_id: str) -> str:
+        """Hand over the container and wait until its PID 1 runs; "" or ``<code> <message>``."""
+        try:
+            os.write(self.go, container_id.encode())
+        except OSError:
+            pass  # the shim is gone: reported below as an early exit
+        finally:
+            os.close(self.go)
+        text = _read_ready(self.ready)
+        self.proc.wait()
+        return text
+
+    def discard(self) -> None:
+        """Let the unused shim exit."""
+        for fd in (self.go, self.ready):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.proc.wait()
+
+
+class Zygote:
+    """One shim interpreter with its imports done that forks a shim per container it is given
+    (id and a ready pipe over a unix socket): N starts cost one interpreter start and N forks.
+    It exits when its socket closes (its starter went away)."""
+
+    def __init__(self, store_root: str) -> None:
+        import socket
+        import subprocess
+        import threading
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        here = os.path.abspath(__file__)
+        pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
+        argv = [sys.executable, "-S", "-E", "-c", _BOOT, pkg_parent, store_root, "+", "-1",
+                str(theirs.fileno())]
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
+                                         start_new_session=True, cwd="/")
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self.sock, self.lock = ours, threading.Lock()
+
+    def start(self, container_id: str) -> str | None:
+        """Start ``container_id`` under a forked shim: "" or ``<code> <message>``; None when the
+        zygote is gone (the caller spawns a fresh shim)."""
+        import socket
+
+        ready_r, ready_w = os.pipe()
+        try:
+            with self.lock:
+                socket.send_fds(self.sock, [container_id.encode()], [ready_w])
+        except OSError:
+            os.close(ready_r)
+            return None
+        finally:
+            os.close(ready_w)
+        return _read_ready(ready_r)
+
+    def close(self) -> None:
+        """Let the zygote exit (its forked shims live on)."""
+        self.sock.close()
+        self.proc.wait()
+
+
+def serve_zygote(sock_fd: int, start: Callable[[str, int], None]) -> None:
+    """The zygote's loop: for each (id, ready fd) received, fork a detached shim running
+    ``start(id, ready_fd)``; return when the socket closes."""
+    import socket
+
+    sock = socket.socket(fileno=sock_fd)
+    while True:
+        data, fds, _, _ = socket.recv_fds(sock, 256, 4)
+        if not data:
+            return
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            os.setsid()
+            if os.fork():
+                os._exit(0)
+            start(data.decode(), fds[0])
+            os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        os.waitpid(pid, 0)
+
+
+def _read_ready(fd: int) -> str:
     chunks = []
-    while chunk := os.read(r, 4096):
+    while chunk := os.read(fd, 4096):
         chunks.append(chunk)
-    os.close(r)
-    proc.wait()
+    os.close(fd)
     text = b"".join(chunks).decode("utf-8", "replace").strip()
     if text.startswith("ok"):
         return ""
     return text or "125 the container supervisor exited before the container started"
+
+
+def spawn_shim(store_root: str, container_id: str, warm: WarmShim | None = None) -> str:
+    """Start the shim (a fresh interpreter without site, detached into its own session; or the
+    given warm one) and wait until PID 1 runs; returns "" or the start error as ``<code> <message>``."""
+    return (warm or WarmShim(store_root)).start(container_id)
 
 
 def _peer_pid(cdir: ContainerDir):  # type: ignore[no-untyped-def]
