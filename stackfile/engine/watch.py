@@ -111,19 +111,14 @@ class EngineTarget:
 def run_watch(opts: Any, services: Sequence[str] = (), *, no_up: bool = False, prune: bool = False,
               poll: bool = False, detached: bool = False, sink: EventSink = discard,
               stop: threading.Event | None = None, ready: threading.Event | None = None) -> None:
-    """``up`` (unless ``no_up``), then watch until ``stop`` is set. ``up --watch`` calls this."""
-    if not no_up:
-        from stackfile.engine.project import UpOptions, up
-        from stackfile.reconcile.planner import PlanOptions
+    """``up`` (unless ``no_up``), then watch until ``stop`` is set. ``up --watch`` calls this.
 
-        up(opts, UpOptions(plan=PlanOptions(services=tuple(services))), sink=sink)
+    A stack without watch rules, or one already watched, is refused before anything starts."""
+    _refuse_early(opts, services, sink)
+    if not no_up:
+        _up(opts, services, sink)
     ctx = open_project(opts, sink=sink)
     rules = watch_rules(ctx, services)
-    live = watch_status(ctx.paths, ctx.name)
-    if live is not None and live.pid != os.getpid():
-        raise Conflict(f"project {ctx.name} is already watched by pid {live.pid} "
-                       f"(since {live.started_at})",
-                       hint="stop it with 'stackfile down' or 'stackfile watch --stop'")
     session = WatchSession(rules, EngineTarget(ctx, opts, sink, prune=prune), sink, poll=poll)
     try:
         session.start()
@@ -137,6 +132,23 @@ def run_watch(opts: Any, services: Sequence[str] = (), *, no_up: bool = False, p
         clear_state(ctx.paths, ctx.name, os.getpid())
 
 
+def _refuse_early(opts: Any, services: Sequence[str], sink: EventSink) -> None:
+    """No watch rules for ``services``, or a live watcher of another process: raise."""
+    ctx = open_project(opts, sink=sink)
+    watch_rules(ctx, services)
+    live = watch_status(ctx.paths, ctx.name)
+    if live is not None and live.pid != os.getpid():
+        raise Conflict(f"project {ctx.name} is already watched by pid {live.pid} (since {live.started_at})",
+                       hint="stop it with 'stackfile watch --stop' (or 'stackfile down')")
+
+
+def _up(opts: Any, services: Sequence[str], sink: EventSink) -> None:
+    from stackfile.engine.project import UpOptions, up
+    from stackfile.reconcile.planner import PlanOptions
+
+    up(opts, UpOptions(plan=PlanOptions(services=tuple(services))), sink=sink)
+
+
 def _log_path(paths: StorePaths, project: str) -> Path:
     return paths.project(project) / "watch.log"
 
@@ -146,16 +158,10 @@ def start_detached_watch(opts: Any, services: Sequence[str] = (), *, no_up: bool
                          timeout: float = 30.0) -> WatchState:
     """``up`` (unless ``no_up``), then run the watcher in a background process; returns once it
     is watching (its initial syncs done)."""
+    _refuse_early(opts, services, sink)  # in the foreground, before up, what the child would refuse
     if not no_up:
-        from stackfile.engine.project import UpOptions, up
-        from stackfile.reconcile.planner import PlanOptions
-
-        up(opts, UpOptions(plan=PlanOptions(services=tuple(services))), sink=sink)
+        _up(opts, services, sink)
     ctx = open_project(opts, sink=sink)
-    watch_rules(ctx, services)  # refuse now, in the foreground, what the child would refuse
-    if (live := watch_status(ctx.paths, ctx.name)) is not None:
-        raise Conflict(f"project {ctx.name} is already watched by pid {live.pid} (since {live.started_at})",
-                       hint="stop it first with 'stackfile watch --stop'")
     log = _log_path(ctx.paths, ctx.name)
     log.parent.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "stackfile", *_global_args(_with_name(opts, ctx.name)), "watch",

@@ -18,7 +18,7 @@ from stackfile.cli.main import GlobalOptions
 from stackfile.engine.project import DownOptions, down
 from stackfile.engine.project_context import open_project
 from stackfile.engine.watch import run_watch, start_detached_watch, stop_watch, watch_status
-from stackfile.errors import Conflict
+from stackfile.errors import Conflict, InvalidSpec
 from stackfile.events import Event
 from stackfile.reconcile import labels as L
 from stackfile.watch.state import WatchState
@@ -192,3 +192,19 @@ def test_rebuild_with_prune_replaces_the_image_and_drops_the_old(tmp_path: Path,
         stop.set()
         thread.join(30)
         down(opts, DownOptions(volumes=True, rmi="local"))
+
+
+def test_a_stack_without_watch_rules_is_refused_before_anything_starts(tmp_path: Path,
+                                                                       store_root: Path) -> None:
+    work = tmp_path / "plain"
+    shutil.copytree(EXAMPLE, work)
+    opts = GlobalOptions(files=[str(work / "stack.yaml")], root=str(store_root),
+                         environ={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    try:
+        for start in (start_detached_watch, run_watch):
+            with pytest.raises(InvalidSpec, match=r"develop\.watch"):
+                start(opts, [])
+            ctx = open_project(opts)
+            assert ctx.containers(all=True) == [] and watch_status(ctx.paths, ctx.name) is None
+    finally:
+        down(opts, DownOptions(volumes=True))
