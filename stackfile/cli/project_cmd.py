@@ -138,10 +138,11 @@ def down(g: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bool,
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @click.option("-q", "--quiet", is_flag=True, help="Only show IDs.")
 @click.option("--services", "only_services", is_flag=True, help="Only show service names.")
-@click.option("--status", default="", help="Filter by state (running, exited, paused...).")
+@click.option("--status", multiple=True, help="Filter by state (repeatable).",
+              type=click.Choice(["paused", "restarting", "removing", "running", "dead", "created", "exited"]))
 @click.pass_obj
 def ps(g: GlobalOptions, services: tuple[str, ...], all_: bool, fmt: str, quiet: bool, only_services: bool,
-       status: str) -> None:
+       status: tuple[str, ...]) -> None:
     """List the project's containers."""
     from stackfile.engine.project_status import ps_report
 

@@ -102,11 +102,14 @@ def watcher_entry(paths: StorePaths, project: str, now: float | None = None) -> 
 
 
 def ps_report(opts: Any, services: Iterable[str] = (), *, all: bool = False, sink: EventSink = discard,
-              status_filter: str = "") -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+              status_filter: str | Iterable[str] = "") -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The project's containers (running ones unless ``all``, sorted by name) and its watcher.
 
-    Each row's ``Watch`` is the watcher when it watches that row's service, else None.
+    ``status_filter``: keep only rows in this state (or these states). Each row's ``Watch`` is
+    the watcher when it watches that row's service, else None.
     """
+    states = {status_filter} if isinstance(status_filter, str) else set(status_filter)
+    states.discard("")
     from stackfile.engine.project_ops import select
 
     ctx = open_project(opts, sink=sink, require_file=False)
@@ -118,12 +121,12 @@ def ps_report(opts: Any, services: Iterable[str] = (), *, all: bool = False, sin
         with contextlib.suppress(StackfileError):
             row = ps_entry(ctx, status, now)
             row["Watch"] = watcher if row["Service"] in watched else None
-            if not status_filter or row["State"] == status_filter:
+            if not states or row["State"] in states:
                 rows.append(row)
     return rows, watcher
 
 
 def ps(opts: Any, services: Iterable[str] = (), *, all: bool = False, sink: EventSink = discard,
-       status_filter: str = "") -> list[dict[str, Any]]:
+       status_filter: str | Iterable[str] = "") -> list[dict[str, Any]]:
     """The project's containers (running ones unless ``all``), sorted by name."""
     return ps_report(opts, services, all=all, sink=sink, status_filter=status_filter)[0]

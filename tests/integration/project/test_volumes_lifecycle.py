@@ -41,6 +41,10 @@ def test_named_volume_populated_once_anonymous_kept_until_down_v_and_rm_refused(
     p.write(STACK)
     p.sf("up", "-d")
     named = f"{p.name}_content"
+    bogus = p.sf("ps", "--status", "bogus", check=False)
+    assert bogus.returncode == 2 and "'bogus' is not one of" in bogus.stderr, bogus
+    assert p.sf("ps", "-q", "--status", "exited").stdout == ""
+    assert p.sf("ps", "--services", "--status", "exited", "--status", "running").stdout == "web\n"
     # first use: the image's files at the mount point are copied into the new, empty volume
     assert p.sf("exec", "-T", "web", "cat", "/srv/www/index.html", "/srv/www/b.txt").stdout == \
         "from-image\ntwo\n"
