@@ -233,3 +233,46 @@ def test_concurrent_starts_make_one_supervisor(env: Env) -> None:
     assert len(shims) == 1
     assert env.rt.inspect(cid).state is ContainerState.RUNNING and len(env.rt.top(cid)) == 1
     env.rt.remove(cid, force=True)
+
+
+def test_logs_keep_a_last_line_without_newline(env: Env) -> None:
+    """The pump flushes a final partial line at EOF, from pipes and from a pty."""
+    for tty in (False, True):
+        cid = env.rt.create(env.spec(process=Process(argv=("sh", "-c", "echo a; printf last"), tty=tty)))
+        try:
+            env.rt.start(cid)
+            assert env.rt.wait(cid, timeout=10) == 0
+            texts = [line.text.rstrip("\r") for line in env.rt.logs(cid)]
+            assert texts == ["a", "last"]
+            assert [line.text.rstrip("\r") for line in env.rt.logs(cid, follow=True)] == texts
+        finally:
+            env.rt.remove(cid, force=True)
+
+
+def test_prewarmed_starts_and_fast_restart(env: Env) -> None:
+    """A zygote forks the shims of the next starts; they supervise like cold ones, show their
+    container in ps, survive the zygote; a restart keeps the container id and starts it again."""
+    ids = [env.rt.create(env.spec("sleep", "100", stop_signal="SIGKILL")) for _ in range(3)]
+    env.rt.prewarm(3)
+    zygote = env.rt._zygote
+    assert zygote is not None
+    try:
+        for cid in ids:
+            env.rt.start(cid)
+        env.rt.discard_warm()
+        assert zygote.proc.poll() is not None and env.rt._zygote is None
+        for cid in ids:
+            state = env.rt._dir(cid).state()
+            cmdline = Path(f"/proc/{state.supervisor}/cmdline").read_bytes()
+            assert b"shim_main" in cmdline and cid.encode() in cmdline
+            assert env.rt.inspect(cid).state is ContainerState.RUNNING and len(env.rt.top(cid)) == 1
+        first = env.rt.inspect(ids[0]).pid
+        env.rt.restart(ids[0], timeout=1)
+        again = env.rt.inspect(ids[0])
+        assert again.state is ContainerState.RUNNING and again.pid != first
+        env.rt.stop(ids[1], timeout=1)
+        assert env.rt.inspect(ids[1]).state is ContainerState.EXITED
+    finally:
+        env.rt.discard_warm()
+        for cid in ids:
+            env.rt.remove(cid, force=True)
