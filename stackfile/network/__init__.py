@@ -49,7 +49,13 @@ Lifecycle (what the reconciler calls)
   service name answers with every replica's address (TC set over 512 bytes: clients retry on TCP).
   ``/etc/hosts`` holds only localhost, the container's own name and ``extra_hosts``.
 - Helper processes (DNS, proxy) are started with sockets the caller bound, in their own session;
-  they exit by themselves when their network/sandbox row (or the whole store) disappears.
+  they exit by themselves when their network/sandbox row (or the whole store) disappears, and
+  ``helpers.stop`` waits on a pidfd, so their sockets are free when it returns.
+- Subnets: the lowest free /24 under a host-wide lock, skipping what any store records, what the
+  host has addresses or routes in, and gateways whose port 53 is bound (a DNS server of another
+  root outliving its bridge); a DNS bind that still fails moves on to the next subnet.
+- Teardown (``destroy_sandbox``, ``remove_network``) needs no pyroute2 (raw rtnetlink deletes in
+  :mod:`~stackfile.network.rtnl`); the firewall tools run beside the netlink work.
 """
 
 from __future__ import annotations
