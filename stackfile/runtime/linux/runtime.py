@@ -26,7 +26,7 @@ from stackfile.runtime.linux.state import ContainerDir, State, process_alive
 from stackfile.store.paths import StorePaths
 
 if TYPE_CHECKING:
-    from stackfile.runtime.linux.shim import WarmShim, Zygote
+    from stackfile.runtime.linux.shim import Zygote
 
 __all__ = ["LinuxRuntime", "parse_signal"]
 
@@ -98,13 +98,11 @@ class LinuxRuntime:
         with _locked(cdir):  # two concurrent starts: the second sees the first one's shim
             self._start(cdir)
 
-    def _start(self, cdir: ContainerDir, warm: WarmShim | None = None) -> None:
+    def _start(self, cdir: ContainerDir) -> None:
         from stackfile.runtime.linux.shim import spawn_shim
 
         state, status = self._state(cdir)
         if status in (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING):
-            if warm is not None:
-                warm.discard()
             return
         if status is ContainerState.DEAD and state.pid:  # its supervisor died: end the orphan first
             with contextlib.suppress(OSError):
@@ -112,10 +110,12 @@ class LinuxRuntime:
             _signal(state.pid, signals.SIGKILL)
             _wait_gone(state.pid, state.pid_start, 10.0)
         cdir.clear_stop()
-        zygote = self._zygote if warm is None else None
+        zygote = self._zygote
         error = zygote.start(cdir.id) if zygote is not None else None
-        if error is None:
-            error = spawn_shim(str(self.paths.root), cdir.id, warm)
+        if error is None:  # no zygote, or it is gone: a shim of its own
+            if zygote is not None:
+                self.discard_warm()
+            error = spawn_shim(str(self.paths.root), cdir.id)
         if error:
             code, _, message = error.partition(" ")
             raise StartFailed(int(code) if code.isdigit() else 125, message or error)
@@ -153,33 +153,25 @@ class LinuxRuntime:
 
     def _wait_recorded(self, cdir: ContainerDir, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        delay = 0.001
         while time.monotonic() < deadline:
             _, status = self._state(cdir)
             if status in (ContainerState.EXITED, ContainerState.DEAD, ContainerState.CREATED):
                 return
-            time.sleep(0.01)
+            time.sleep(delay)
+            delay = min(0.01, delay * 1.5)
 
     def kill(self, ref: str, signal: str = "SIGKILL") -> None:
         cdir = self._dir(ref)
         _signal(self._running_pid(cdir), parse_signal(signal))
 
     def restart(self, ref: str, timeout: float | None = None) -> None:
-        """Stop and start; the next shim's interpreter starts while the old container stops."""
+        """Stop and start; a zygote's interpreter starts while the container stops, and later
+        restarts through this runtime (watch mode) reuse it: the start is then a fork."""
         cdir = self._dir(ref)
-        from stackfile.runtime.linux.shim import WarmShim
-
-        warm = WarmShim(str(self.paths.root)) if self._zygote is None else None
-        try:
-            self.stop(cdir.id, timeout)
-        except BaseException:
-            if warm is not None:
-                warm.discard()
-            raise
-        if warm is None:
-            self.start(cdir.id)
-            return
-        with _locked(cdir):
-            self._start(cdir, warm)
+        self.prewarm(1)
+        self.stop(cdir.id, timeout)
+        self.start(cdir.id)
 
     def pause(self, ref: str) -> None:
         cdir = self._dir(ref)
@@ -331,11 +323,33 @@ def _signal(pid: int, sig: int) -> None:
 
 
 def _wait_gone(pid: int, start: int | None, timeout: float) -> bool:
+    """Wait until ``pid`` (started at ``start``) has exited; a pidfd wakes us at its exit."""
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        fd = -1
+    try:
+        return _wait_fd_or_poll(fd, pid, start, timeout)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _wait_fd_or_poll(fd: int, pid: int, start: int | None, timeout: float) -> bool:
+    import select
+
     deadline = time.monotonic() + timeout
+    poller = select.poll()
+    if fd >= 0:
+        poller.register(fd, select.POLLIN)
     delay = 0.002
-    while process_alive(pid, start):
-        if time.monotonic() > deadline:
+    while process_alive(pid, start):  # checked after pidfd_open: a reused pid is not waited on
+        left = deadline - time.monotonic()
+        if left <= 0:
             return False
-        time.sleep(delay)
-        delay = min(0.05, delay * 2)
+        if fd >= 0:
+            poller.poll(min(left, 0.05) * 1000)
+        else:
+            time.sleep(min(delay, left))
+            delay = min(0.05, delay * 2)
     return True

@@ -7,7 +7,6 @@ container is done for good. It is started by :func:`spawn_shim`; ``shim_main`` i
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sys
@@ -18,56 +17,10 @@ from stackfile.runtime.linux.logs import pump
 from stackfile.runtime.linux.state import ContainerDir, State, process_alive
 from stackfile.runtime.linux.supervise import Run, backoff, should_restart
 
-__all__ = ["WarmShim", "Zygote", "run_shim", "serve_zygote", "spawn_shim"]
+__all__ = ["Zygote", "run_shim", "serve_zygote", "spawn_shim"]
 
 _BOOT = ("import sys; sys.path[:0] = [sys.argv[1]]; "
          "from stackfile.runtime.linux.shim_main import main; main(sys.argv[2:])")
-
-
-class WarmShim:
-    """A shim interpreter that has done its imports and waits for the id of the container to start
-    (written to ``go``); closing ``go`` unused makes it exit. ``ready`` reports the start."""
-
-    def __init__(self, store_root: str) -> None:
-        import subprocess
-
-        ready_r, ready_w = os.pipe()
-        go_r, go_w = os.pipe()
-        here = os.path.abspath(__file__)  # <parent>/stackfile/runtime/linux/shim.py
-        pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
-        argv = [sys.executable, "-S", "-E", "-c", _BOOT, pkg_parent, store_root, "-", str(ready_w),
-                str(go_r)]
-        try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL, pass_fds=(ready_w, go_r),
-                                         start_new_session=True, cwd="/")
-        except BaseException:
-            for fd in (ready_r, go_w):
-                os.close(fd)
-            raise
-        finally:
-            os.close(ready_w)
-            os.close(go_r)
-        self.store_root, self.ready, self.go = store_root, ready_r, go_w
-
-    def start(self, container_id: str) -> str:
-        """Hand over the container and wait until its PID 1 runs; "" or ``<code> <message>``."""
-        try:
-            os.write(self.go, container_id.encode())
-        except OSError:
-            pass  # the shim is gone: reported below as an early exit
-        finally:
-            os.close(self.go)
-        text = _read_ready(self.ready)
-        self.proc.wait()
-        return text
-
-    def discard(self) -> None:
-        """Let the unused shim exit."""
-        for fd in (self.go, self.ready):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self.proc.wait()
 
 
 class Zygote:
@@ -81,10 +34,7 @@ class Zygote:
         import threading
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        here = os.path.abspath(__file__)
-        pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
-        argv = [sys.executable, "-S", "-E", "-c", _BOOT, pkg_parent, store_root, "+", "-1",
-                str(theirs.fileno())]
+        argv = _argv(store_root, "+", "-1", str(theirs.fileno()))
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
@@ -152,10 +102,25 @@ def _read_ready(fd: int) -> str:
     return text or "125 the container supervisor exited before the container started"
 
 
-def spawn_shim(store_root: str, container_id: str, warm: WarmShim | None = None) -> str:
-    """Start the shim (a fresh interpreter without site, detached into its own session; or the
-    given warm one) and wait until PID 1 runs; returns "" or the start error as ``<code> <message>``."""
-    return (warm or WarmShim(store_root)).start(container_id)
+def _argv(store_root: str, *rest: str) -> list[str]:
+    here = os.path.abspath(__file__)  # <parent>/stackfile/runtime/linux/shim.py
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
+    return [sys.executable, "-S", "-E", "-c", _BOOT, pkg_parent, store_root, *rest]
+
+
+def spawn_shim(store_root: str, container_id: str) -> str:
+    """Start the shim (a fresh interpreter without site, detached into its own session) and wait
+    until PID 1 runs; returns "" or the start error as ``<code> <message>``."""
+    import subprocess
+
+    r, w = os.pipe()
+    proc = subprocess.Popen(_argv(store_root, container_id, str(w)), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(w,),
+                            start_new_session=True, cwd="/")
+    os.close(w)
+    text = _read_ready(r)
+    proc.wait()
+    return text
 
 
 def _peer_pid(cdir: ContainerDir):  # type: ignore[no-untyped-def]

@@ -1,10 +1,8 @@
-"""The shim's program: ``python -S -c <boot> <pkg dir> <root> <id|-|+> <ready fd> [<go|socket fd>]``.
+"""The shim's program: ``python -S -c <boot> <pkg dir> <store root> <container id> <ready fd>``.
 
-It forks once so the starter can reap it at once (the real shim is re-parented to init),
-imports what it needs, then (with ``-``) waits on the go fd for the id of the container to start: a warm
-shim costs its starter only the launch itself. Then it supervises the container (see
-:mod:`stackfile.runtime.linux.shim`). With ``+`` it is a zygote that forks one shim per
-container it is sent.
+It forks once so the starter can reap it at once (the real shim is re-parented to init), then
+supervises the container (see :mod:`stackfile.runtime.linux.shim`). With ``+ -1 <socket fd>``
+instead of the id and ready fd it is a zygote: it forks one shim per container it is sent.
 """
 
 from __future__ import annotations
@@ -13,16 +11,8 @@ import os
 import sys
 
 
-def _read_all(fd: int) -> str:
-    chunks = []
-    while chunk := os.read(fd, 256):
-        chunks.append(chunk)
-    os.close(fd)
-    return b"".join(chunks).decode()
-
-
 def main(argv: list[str]) -> None:
-    """Entry point; ``argv`` is ``[store_root, container_id or "-" or "+", ready_fd, go_fd?]``."""
+    """Entry point; ``argv`` is ``[root, container_id, ready_fd]`` or ``[root, "+", "-1", sock_fd]``."""
     store_root, container_id, ready = argv[0], argv[1], int(argv[2])
     if os.fork():
         os._exit(0)
@@ -34,7 +24,7 @@ def main(argv: list[str]) -> None:
     root = Path(store_root)
 
     def run(cid: str, ready_fd: int) -> None:
-        if cid != argv[1]:  # a warm or forked shim: show its container in ps
+        if cid != argv[1]:  # a shim forked by a zygote: show its container in ps
             from stackfile.runtime.linux._libc import set_process_title
 
             set_process_title(f"stackfile-shim shim_main {store_root} {cid}")
@@ -53,10 +43,6 @@ def main(argv: list[str]) -> None:
 
         serve_zygote(int(argv[3]), run)
         os._exit(0)
-    if container_id == "-":
-        container_id = _read_all(int(argv[3]))
-        if not container_id:  # the starter went away without using this shim
-            os._exit(0)
     run(container_id, ready)
 
 
