@@ -107,11 +107,11 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
         sink(Event("project.warning", warning))
     if any(a.kind in (Kind.CREATE_CONTAINER, Kind.RECREATE_CONTAINER) for a in the_plan):
         _warm_model(ctx)
-    _prewarm(ctx, the_plan)
+    warming = _prewarm(ctx, the_plan)
     try:
         result = _run(the_plan, applier, sink)
     finally:
-        _discard_warm(ctx)
+        _discard_warm(ctx, warming)
     from stackfile.engine.project_containers import ensure_monitors
 
     ensure_monitors(ctx, selected)
@@ -124,21 +124,33 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
     return UpResult(ctx.name, full, result, selected, the_plan.warnings, ctx)
 
 
-def _prewarm(ctx: ProjectContext, the_plan: Plan) -> None:
-    """Shims for the plan's starts get their interpreters going now, in the background, so the
-    in-order starts along a depends_on chain each cost only the launch."""
+def _prewarm(ctx: ProjectContext, the_plan: Plan) -> Any:
+    """When the plan starts containers, the runtime's warm shim (a zygote that forks the shims)
+    gets its interpreter going now, in the background: the in-order starts along a depends_on
+    chain then each cost a fork and the launch. Returns the thread (or None)."""
     count = sum(1 for a in the_plan if a.kind is Kind.START_CONTAINER)
     prewarm = getattr(ctx.runtime, "prewarm", None)
-    if count and prewarm is not None:
-        import threading
+    if not count or prewarm is None:
+        return None
+    import threading
 
-        threading.Thread(target=prewarm, args=(count,), name="prewarm", daemon=True).start()
+    def warm() -> None:
+        try:
+            prewarm(count)
+        except OSError:  # no warm shim: every start spawns its own
+            return
+
+    thread = threading.Thread(target=warm, name="prewarm", daemon=True)
+    thread.start()
+    return thread
 
 
-def _discard_warm(ctx: ProjectContext) -> None:
-    discard = getattr(ctx.runtime, "discard_warm", None)
-    if discard is not None:
-        discard()
+def _discard_warm(ctx: ProjectContext, warming: Any) -> None:
+    """The warm shim exits once the plan is done (the shims it made live on)."""
+    if warming is None:
+        return
+    warming.join()
+    ctx.runtime.discard_warm()
 
 
 def _warm_model(ctx: ProjectContext) -> None:
