@@ -77,12 +77,21 @@ def leftovers(p: Project, ids: list[str]) -> list[str]:
     found += [f"container dir {c.name}" for c in (p.root / "containers").glob("[0-9a-f]*")]
     for cid in ids:
         found += [f"cgroup {c}" for c in Path("/sys/fs/cgroup").glob(f"*/stackfile/{cid}*")]
-        found += [f"process for {cid[:12]}" for pid in Path("/proc").glob("[0-9]*")
+        found += [f"process for {cid[:12]}: {_stat(pid)}" for pid in Path("/proc").glob("[0-9]*")
                   if _cmdline(pid).find(cid) >= 0]
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     net_ids = [line for line in links.splitlines() if p.name in line]
     found += [f"link {line}" for line in net_ids]
     return found
+
+
+def _stat(pid: Path) -> str:
+    """pid, state, parent pid, process group and command of a process (for the failure message)."""
+    try:
+        fields = (pid / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return f"{pid.name} (gone)"
+    return f"pid {pid.name} state {fields[0]} ppid {fields[1]} pgrp {fields[2]}: {_cmdline(pid)[:120]!r}"
 
 
 def _cmdline(pid: Path) -> str:
