@@ -57,8 +57,11 @@ def monitor_alive(paths: StorePaths, project: str, container_id: str) -> bool:
     record = read_health(health_path(paths, project, container_id))
     pid = record.monitor_pid if record is not None else 0
     try:
-        return bool(pid) and container_id.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes() if pid else b""
+        if pid and not cmdline:  # just spawned: exec has not mapped its argv yet (or a zombie)
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        return bool(pid) and container_id.encode() in cmdline
+    except (OSError, IndexError):
         return False
 
 
