@@ -146,11 +146,13 @@ def _prewarm(ctx: ProjectContext, the_plan: Plan) -> Any:
 
 
 def _discard_warm(ctx: ProjectContext, warming: Any) -> None:
-    """The warm shim exits once the plan is done (the shims it made live on)."""
-    if warming is None:
-        return
-    warming.join()
-    ctx.runtime.discard_warm()
+    """The warm shim (of the starts, or of a restart) exits once the plan is done; the shims it
+    made live on."""
+    if warming is not None:
+        warming.join()
+    discard = getattr(ctx.runtime, "discard_warm", None)
+    if discard is not None and "runtime" in vars(ctx):  # a runtime this up has used
+        discard()
 
 
 def _warm_model(ctx: ProjectContext) -> None:
