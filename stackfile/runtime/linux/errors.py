@@ -16,3 +16,8 @@ class StartFailed(InvalidSpec):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message, hint=_HINTS.get(code))
         self.code = code
+
+    @property
+    def exit_code(self) -> int:
+        """Docker's code (125/126/127) rather than the invalid-spec category's, wherever it surfaces."""
+        return self.code

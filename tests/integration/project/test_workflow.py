@@ -67,6 +67,8 @@ def test_workflow_commands(project: Project) -> None:
     assert p.sf("logs", "--tail", "1", "--no-log-prefix", "app").stdout.strip() == "hello world"
 
     assert p.sf("exec", "-T", "app", "sh", "-c", "echo $NAME; exit 3", check=False).returncode == 3
+    missing = p.sf("exec", "-T", "app", "no-such-command", check=False)
+    assert missing.returncode == 127 and "no-such-command" in missing.stderr  # Docker's code, not a spec error
     assert p.sf("exec", "-T", "-e", "NAME=x", "-w", "/tmp", "app", "sh", "-c", "echo $NAME $(pwd)").stdout \
         == "x /tmp\n"
     run = p.sf("run", "--rm", "-T", "--no-deps", "-e", "X=1", "app", "sh", "-c", "echo run $X $NAME")
