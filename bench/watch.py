@@ -218,11 +218,13 @@ def baseline(runs: int = 10) -> list[float]:
 
 
 def row(label: str, xs: list[float], peer: list[float] | None = None) -> str:
+    if not xs:
+        return f"{label:<44} {'not measured':>9}"
     ms = sorted(x * 1000 for x in xs)
     p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
     line = (f"{label:<44} {statistics.median(ms):>9.1f} {p99:>9.1f} {ms[0]:>9.1f} {ms[-1]:>9.1f} "
             f"{len(ms):>5}")
-    if peer:
+    if peer and xs:
         theirs, mine = statistics.median(peer), statistics.median(xs)
         line += f"   compose v2 p50 {theirs * 1000:.1f} ms → {theirs / mine:.1f}x"
     return line
