@@ -87,7 +87,7 @@ class BuildPrinter:
 @click.pass_obj
 def build(g: Any, services: tuple[str, ...], no_cache: bool, pull: bool, build_args: tuple[str, ...],
           quiet: bool) -> None:
-    """Build the project's images (``images:`` recipes and services' ``build:`` sections)."""
+    """Build the project's images (images: recipes and services' build: sections)."""
     from stackfile.engine.images import build_project
 
     built = build_project(g, list(services), no_cache=no_cache, build_args=_kv(build_args, "--build-arg"),
