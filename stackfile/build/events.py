@@ -6,39 +6,39 @@ from dataclasses import dataclass
 
 from stackfile.events import Event
 
-__all__ = ["ImageBuilt", "StepCached", "StepDone", "StepOutput", "StepStarted"]
+__all__ = ["ImageBuilt", "StepCached", "StepDone", "StepEvent", "StepOutput", "StepStarted"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)  # fewer generated methods: cheaper to import
-class StepStarted(Event):
-    """A step's cache key missed; it is running now. ``step`` is its text (``RUN make``)."""
+class StepEvent(Event):
+    """What every step event says: which image, stage and step (``RUN make``), and its place."""
+
+    image: str = ""
+    stage: str = ""
+    index: int = 0
+    total: int = 0
+    step: str = ""
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class StepStarted(StepEvent):
+    """A step's cache key missed; it is running now."""
 
     kind: str = "build.step.start"
-    image: str = ""
-    stage: str = ""
-    index: int = 0
-    total: int = 0
-    step: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # fewer generated methods: cheaper to import
-class StepCached(Event):
+@dataclass(frozen=True, eq=False, repr=False)
+class StepCached(StepEvent):
+    """A step's cache key hit: its layer/config is reused."""
+
     kind: str = "build.step.cached"
-    image: str = ""
-    stage: str = ""
-    index: int = 0
-    total: int = 0
-    step: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # fewer generated methods: cheaper to import
-class StepDone(Event):
+@dataclass(frozen=True, eq=False, repr=False)
+class StepDone(StepEvent):
+    """A step ran to completion in ``seconds``."""
+
     kind: str = "build.step.done"
-    image: str = ""
-    stage: str = ""
-    index: int = 0
-    total: int = 0
-    step: str = ""
     seconds: float = 0.0
 
 
