@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -104,8 +105,7 @@ def test_multi_stage_target_and_copy_from(store_root: Path) -> None:
     assert (hits, ran, lines) == (0, 1, ["never-in-the-final-image"]) and len(test_stage.layers) == 1
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("STACKFILE_TEST_SLOW"), reason="set STACKFILE_TEST_SLOW=1 (~15 s)")
+@pytest.mark.slow  # ~15 s; deselect with -m "not slow" while iterating
 def test_host_base_runs_host_programs_without_host_secrets(store_root: Path) -> None:
     paths = StorePaths.at(store_root / "store")
     image = ensure_image(paths, "host")
@@ -120,9 +120,8 @@ def test_host_base_runs_host_programs_without_host_secrets(store_root: Path) -> 
     assert sink.take()[2] == ["42", "0"]
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("STACKFILE_TEST_DEBOOTSTRAP"),
-                    reason="set STACKFILE_TEST_DEBOOTSTRAP=1 (minutes: a Debian root from the mirror)")
+@pytest.mark.slow  # ~1 min: a Debian root from the host's apt mirror (.ci/run installs debootstrap)
+@pytest.mark.skipif(shutil.which("debootstrap") is None, reason="debootstrap is not installed")
 def test_debootstrap_base(store_root: Path) -> None:
     paths = StorePaths.at(store_root / "store")
     image = ensure_image(paths, "debootstrap:bookworm")
