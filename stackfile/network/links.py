@@ -8,6 +8,7 @@ in a throwaway thread that ``setns``-es into it (network namespaces are per thre
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import threading
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from stackfile.network.rtnl import delete_link, link_exists
 __all__ = [
     "InsideConfig",
     "add_veth",
+    "bridge_mac",
     "configure_inside",
     "create_bridge",
     "delete_link",
@@ -62,11 +64,20 @@ def host_subnets() -> list[IPv4Network]:
     return sorted(nets)
 
 
+def bridge_mac(name: str) -> str:
+    """A stable, locally administered unicast MAC for the bridge ``name``."""
+    digest = hashlib.sha256(name.encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
+
+
 def create_bridge(name: str, gateway: str, prefixlen: int) -> None:
     """A bridge holding the gateway address, up (idempotent)."""
     ipr = _ipr()
     if _index(name) is None:
-        ipr.link("add", ifname=name, kind="bridge")
+        # A fixed MAC: a bridge without one takes the lowest MAC of its ports, so it changed
+        # whenever a container joined, and every other container's ARP entry for the gateway went
+        # stale (DNS queries to the gateway were lost for ~5 s after each new container).
+        ipr.link("add", ifname=name, kind="bridge", address=bridge_mac(name))
     idx = _index(name)
     try:
         ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)

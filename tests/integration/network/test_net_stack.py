@@ -224,3 +224,22 @@ def test_unknown_names_go_to_the_containers_dns_servers(nm: NetworkManager, proc
         upstream.close()
         nm.destroy_sandbox(sb.id)
         nm.remove_network("t_fwd")
+
+
+def test_bridge_mac_stays_put_when_containers_join(stack: dict[str, Sandbox], nm: NetworkManager,
+                                                   procs) -> None:
+    """A bridge without a fixed MAC takes its lowest port MAC: joining containers then changed the
+    gateway's MAC under everyone's ARP cache, and DNS queries to it were lost for ~5 s."""
+    bridge = nm.get_network("t_front").bridge
+    before = Path(f"/sys/class/net/{bridge}/address").read_text()
+    client = stack["client"]
+    dns = client.endpoints[0].gateway
+    for n in range(4):
+        extra = nm.create_sandbox(sid(f"join{n}"), [Attachment("t_front", ("joiner",))])
+        try:
+            assert Path(f"/sys/class/net/{bridge}/address").read_text() == before
+            started = time.monotonic()
+            out = procs.run(client.netns_path, "busybox", "nslookup", "joiner", dns).stdout
+            assert extra.addresses["t_front"] in out and time.monotonic() - started < 2.0
+        finally:
+            nm.destroy_sandbox(extra.id)
