@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from stackfile.cli.main import key_values
 from stackfile.events import Event, discard
 
 _BUILD_ARG = click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE",
@@ -20,14 +21,6 @@ def _paths(g: Any) -> Any:
     return StorePaths.at(g.root)
 
 
-def _kv(items: tuple[str, ...], flag: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=flag)
-        out[key] = value if sep else ""
-    return out
 
 
 def _size(n: float) -> str:
@@ -90,8 +83,8 @@ def build(g: Any, services: tuple[str, ...], no_cache: bool, pull: bool, build_a
     """Build the project's images (images: recipes and services' build: sections)."""
     from stackfile.engine.images import build_project
 
-    built = build_project(g, list(services), no_cache=no_cache, build_args=_kv(build_args, "--build-arg"),
-                          sink=BuildPrinter(quiet))
+    built = build_project(g, list(services), no_cache=no_cache,
+                          build_args=key_values(build_args, "--build-arg"), sink=BuildPrinter(quiet))
     if not built and not quiet:
         click.echo("nothing to build", err=True)
 
@@ -117,7 +110,7 @@ def image_build(g: Any, context: str, dockerfile: str | None, tags: tuple[str, .
     from stackfile.engine.images import build_dockerfile
 
     img = build_dockerfile(_paths(g), context, dockerfile=dockerfile, tags=tags, target=target,
-                           build_args=_kv(build_args, "--build-arg"), no_cache=no_cache,
+                           build_args=key_values(build_args, "--build-arg"), no_cache=no_cache,
                            sink=discard if quiet else BuildPrinter())
     if quiet:
         click.echo(img.id)

@@ -95,6 +95,18 @@ class LazyGroup(click.Group):
         return command if isinstance(command, click.Command) else None
 
 
+def key_values(items: tuple[str, ...] | list[str], flag: str, *, require_equals: bool = False
+               ) -> dict[str, str]:
+    """``KEY=VALUE`` flag values as a dict (``KEY`` alone means an empty value unless required)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not key or (require_equals and not sep):
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=flag)
+        out[key] = value
+    return out
+
+
 def _split_list(value: str | None) -> list[str]:
     return [v for v in (value or "").split(",") if v]
 
@@ -119,12 +131,7 @@ def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
         environment_name: str | None, template_vars: tuple[str, ...], root: str | None) -> None:
     """stackfile: one YAML file in, a running, isolated, hot-reloading stack out."""
     environ = dict(os.environ)
-    tvars: dict[str, str] = {}
-    for item in template_vars:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
-        tvars[key] = value
+    tvars = key_values(template_vars, "--set", require_equals=True)
     file_list = list(files) or [f for f in environ.get("COMPOSE_FILE", "").split(
         environ.get("COMPOSE_PATH_SEPARATOR", os.pathsep)) if f]
     ctx.obj = GlobalOptions(

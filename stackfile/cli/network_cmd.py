@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from stackfile.cli.main import GlobalOptions
+from stackfile.cli.main import GlobalOptions, key_values
 from stackfile.engine import networks as engine
 from stackfile.store.paths import StorePaths
 
@@ -19,14 +19,6 @@ def _paths(opts: GlobalOptions) -> StorePaths:
     return StorePaths.at(opts.root)
 
 
-def _pairs(items: tuple[str, ...], flag: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint=flag)
-        out[key] = value if sep else ""
-    return out
 
 
 def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]], quiet: bool) -> None:
@@ -92,8 +84,8 @@ def network_create(opts: GlobalOptions, name: str, subnet: str | None, gateway: 
                    driver: str, opts_: tuple[str, ...], labels: tuple[str, ...]) -> None:
     """Create a network."""
     rec = engine.network_create(_paths(opts), name, subnet=subnet, gateway=gateway, internal=internal,
-                                labels=_pairs(labels, "--label"), driver=driver,
-                                options=_pairs(opts_, "--opt"))
+                                labels=key_values(labels, "--label"), driver=driver,
+                                options=key_values(opts_, "--opt"))
     click.echo(rec["Name"])
 
 
@@ -152,8 +144,8 @@ def volume_inspect(opts: GlobalOptions, names: tuple[str, ...]) -> None:
 def volume_create(opts: GlobalOptions, name: str, driver: str, opts_: tuple[str, ...],
                   labels: tuple[str, ...]) -> None:
     """Create a volume (a random name when none is given)."""
-    rec = engine.volume_create(_paths(opts), name, labels=_pairs(labels, "--label"), driver=driver,
-                               options=_pairs(opts_, "--opt"))
+    rec = engine.volume_create(_paths(opts), name, labels=key_values(labels, "--label"), driver=driver,
+                               options=key_values(opts_, "--opt"))
     click.echo(rec["Name"])
 
 
