@@ -160,6 +160,7 @@ def remember(paths: StorePaths, opts: Any, plan_options: Any, project: Any, serv
         return
     inputs = _inputs([*project.files, *extra_files], str(project.working_dir or ""),
                      getattr(opts, "env_files", []))
+    inputs.append(str(paths.image_names_marker))  # an image rebuilt under a service's image name
     stats = {p: _stat(p) for p in inputs}
     if loaded_ns is not None and any(s is not None and s[0] >= loaded_ns - RACY_NS for s in stats.values()):
         return  # edited during (or just before) this up: the next up must load it

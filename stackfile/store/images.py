@@ -9,6 +9,7 @@ in the blob store. Inside the store ``rootfs.diff_ids`` name the store's layers
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -118,12 +119,18 @@ class ImageStore:
             "ON CONFLICT(name) DO UPDATE SET image_id=excluded.image_id",
             (name, image.id),
         )
+        self._names_changed()
         return self.get(image.id)
 
     def untag(self, name: str) -> None:
         cur = self._db.execute("DELETE FROM image_names WHERE name=?", (normalize_name(name),))
         if cur.rowcount == 0:
             raise NotFound(f"no image is named {name!r}")
+        self._names_changed()
+
+    def _names_changed(self) -> None:
+        marker = self.paths.image_names_marker
+        marker.write_text(str(time.time_ns()))
 
     def resolve(self, ref: str) -> ImageRecord | None:
         """The image ``ref`` names (name, name:tag, full id, hex id or unique id prefix), or None."""
@@ -156,6 +163,7 @@ class ImageStore:
         for name in image.names:
             done.append(f"untagged {name}")
         self._db.execute("DELETE FROM images WHERE id=?", (image.id,))
+        self._names_changed()
         self.blobs.delete(image.id)
         done.append(f"deleted {image.id}")
         return done

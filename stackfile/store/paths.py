@@ -48,6 +48,11 @@ class StorePaths:
         return self.root / "lock"
 
     @property
+    def image_names_marker(self) -> Path:
+        """Touched whenever an image name moves, so caches keyed on names (up's fast path) see it."""
+        return self.root / "image-names.changed"
+
+    @property
     def ingest(self) -> Path:
         return self.root / "ingest"
 

@@ -1,0 +1,44 @@
+"""The console script's no-op ``up -d`` fast path (cli/project_fast.py) must never hide a change:
+here the image a service names is rebuilt under the same name, as ``docker compose up -d`` would
+notice and recreate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import needs_root
+from tests.integration.project.conftest import Project
+
+pytestmark = needs_root
+
+STACK = "services:\n  app:\n    image: app\n    init: true\n    command: [sleep, '1000']\n"
+
+
+def fast_up(p: Project) -> None:
+    """``stackfile ... up -d`` through the console script's entry point (the fast path first)."""
+    cmd = [sys.executable, "-c", "from stackfile.cli.project_fast import main; main()",
+           "--root", str(p.root), "-p", p.name, "-f", str(p.workdir / "stack.yaml"), "up", "-d"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=p.workdir,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_up_after_the_named_image_was_rebuilt_recreates_the_container(project: Project) -> None:
+    p = project
+    ctx = p.workdir / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo one > /v\n")
+    p.sf("image", "build", "-t", "app", str(ctx), file=False)
+    p.write(STACK)
+    fast_up(p)
+    (first,) = p.ps().values()
+    fast_up(p)  # converged: answered by the fast path, nothing touched
+    (again,) = p.ps().values()
+    assert again["ID"] == first["ID"]
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo two > /v\n")
+    p.sf("image", "build", "-t", "app", str(ctx), file=False)
+    fast_up(p)
+    (after,) = p.ps().values()
+    assert after["ID"] != first["ID"]
+    assert p.sf("exec", "-T", "app", "cat", "/v").stdout == "two\n"
