@@ -10,7 +10,7 @@ from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.caps import cap_sets
 from stackfile.runtime.linux.plan import container_env, seccomp_for
 from stackfile.runtime.linux.specjson import spec_from_dict
-from stackfile.runtime.linux.state import ContainerDir, State, process_alive
+from stackfile.runtime.linux.state import ContainerDir, State, peer_pid_lookup
 from stackfile.runtime.linux.supervise import Run
 from stackfile.runtime.linux.users import read_etc_file, resolve_user
 from stackfile.store.paths import StorePaths
@@ -33,19 +33,12 @@ def _forward_to(pid: int) -> dict[int, object]:
         return {}
 
 
-def _peer_pid(paths: StorePaths):  # type: ignore[no-untyped-def]
-    def lookup(ref: str) -> int | None:
-        other = ContainerDir(paths.container(ref)).state()
-        return other.pid if process_alive(other.pid, other.pid_start) else None
-    return lookup
-
-
 def run_foreground(paths: StorePaths, cdir: ContainerDir) -> int:
     """Start the created container with the caller's stdio, forward signals, wait, record the exit.
 
     A tty container gets a pty of its own, proxied to the caller's terminal (:mod:`.ttyproxy`).
     """
-    run = Run(cdir, str(paths.root), str(paths.short_links), _peer_pid(paths))
+    run = Run(cdir, str(paths.root), str(paths.short_links), peer_pid_lookup(cdir))
     state = cdir.state()
     if run.spec.process.tty:
         return _run_tty(run, state)
@@ -64,25 +57,15 @@ def run_foreground(paths: StorePaths, cdir: ContainerDir) -> int:
 
 
 def _run_tty(run: Run, state: State) -> int:
-    import socket
-
     from stackfile.runtime.linux.ttyproxy import proxy
 
-    null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        pid = run.start((null, null, null), supervisor=os.getpid(), state=state, console=theirs.fileno())
-    finally:
-        theirs.close()
-        os.close(null)
-    with ours:
-        _, fds, _, _ = socket.recv_fds(ours, 16, 1)
+    pid, master = run.start_on_console(state)
     previous = _forward_to(pid)
     try:
-        proxy(fds[0], stdin_open=run.spec.process.stdin_open)
+        proxy(master, stdin_open=run.spec.process.stdin_open)
         return run.reap(pid, state)
     finally:
-        os.close(fds[0])
+        os.close(master)
         for sig, handler in previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
 

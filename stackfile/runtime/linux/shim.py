@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from stackfile.runtime.linux.logs import pump
-from stackfile.runtime.linux.state import ContainerDir, State, process_alive
+from stackfile.runtime.linux.state import ContainerDir, State, peer_pid_lookup
 from stackfile.runtime.linux.supervise import Run, backoff, should_restart
 
 __all__ = ["Zygote", "run_shim", "serve_zygote", "spawn_shim"]
@@ -123,29 +123,13 @@ def spawn_shim(store_root: str, container_id: str) -> str:
     return text
 
 
-def _peer_pid(cdir: ContainerDir):  # type: ignore[no-untyped-def]
-    def lookup(ref: str) -> int | None:
-        other = ContainerDir(cdir.path.parent / ref).state()
-        return other.pid if process_alive(other.pid, other.pid_start) else None
-    return lookup
-
-
 def _start(run: Run, state: State) -> tuple[int, dict[int, str]]:
     """Start PID 1 with its output going to pipes (or to a pty made in the container); returns
     PID 1 and the fds to pump (fd → stream)."""
-    null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
     if run.spec.process.tty:
-        import socket
-
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            pid = run.start((null, null, null), supervisor=os.getpid(), state=state, console=theirs.fileno())
-        finally:
-            theirs.close()
-            os.close(null)
-        with ours:
-            _, fds, _, _ = socket.recv_fds(ours, 16, 1)
-        return pid, {fds[0]: "stdout"}
+        pid, master = run.start_on_console(state)
+        return pid, {master: "stdout"}
+    null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     try:
@@ -190,7 +174,7 @@ def run_shim(cdir: ContainerDir, store_root: str, short_links: str, ready: int |
     remove it if it was started with ``auto_remove`` (``run -d --rm``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    run = Run(cdir, store_root, short_links, _peer_pid(cdir))
+    run = Run(cdir, store_root, short_links, peer_pid_lookup(cdir))
     started = _supervise(run, cdir, ready)
     if started and run.spec.auto_remove:
         from stackfile.runtime.linux.create import remove_dirs

@@ -18,11 +18,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ContainerDir", "State", "now_rfc3339", "proc_start_time", "process_alive", "to_ns"]
+__all__ = ["ContainerDir", "State", "now_rfc3339", "peer_pid_lookup", "proc_start_time", "process_alive",
+           "to_ns"]
 
 
 def now_rfc3339() -> str:
@@ -126,3 +128,13 @@ class ContainerDir:
             self.sub("stop-requested").unlink()
         except FileNotFoundError:
             pass
+
+
+def peer_pid_lookup(cdir: ContainerDir) -> Callable[[str], int | None]:
+    """For ``network_mode: container:<id>``: the live PID 1 of a sibling container, or None."""
+
+    def lookup(ref: str) -> int | None:
+        other = ContainerDir(cdir.path.parent / ref).state()
+        return other.pid if process_alive(other.pid, other.pid_start) else None
+
+    return lookup

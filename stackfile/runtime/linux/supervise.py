@@ -98,6 +98,21 @@ class Run:
         self.cdir.write_state(state)
         return pid
 
+    def start_on_console(self, state: State) -> tuple[int, int]:
+        """Start PID 1 on a pty made inside the container; returns PID 1 and the pty's master fd."""
+        import socket
+
+        null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            pid = self.start((null, null, null), supervisor=os.getpid(), state=state, console=theirs.fileno())
+        finally:
+            theirs.close()
+            os.close(null)
+        with ours:
+            _, fds, _, _ = socket.recv_fds(ours, 16, 1)
+        return pid, fds[0]
+
     def reap(self, pid: int, state: State, restart: Callable[[int], bool] = lambda _code: False) -> int:
         """Wait for PID 1, remove the cgroup, record exit code and OOM kill; the status becomes
         ``restarting`` when ``restart(code)`` says so, else ``exited`` (one write: no waiter sees
