@@ -21,10 +21,11 @@ GLOBALS = {"-f": "files", "--file": "files", "-p": "project_name", "--project-na
 DETACH = ("-d", "--detach")
 
 
-def _globals(argv: list[str]) -> tuple[dict[str, list[str]], int] | None:
+def _globals(argv: list[str], command: str = "up") -> tuple[dict[str, list[str]], int] | None:
+    """(global option values, index of ``command``) when ``argv`` is globals then ``command``, else None."""
     values: dict[str, list[str]] = {}
     i = 0
-    while i < len(argv) and argv[i] != "up":
+    while i < len(argv) and argv[i] != command:
         name, eq, value = argv[i].partition("=") if argv[i].startswith("--") else (argv[i], "", "")
         key = GLOBALS.get(name)
         if key is None:
