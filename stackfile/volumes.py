@@ -19,7 +19,7 @@ import shutil
 import sqlite3
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -100,7 +100,7 @@ def inherit_mounts(mounts: Sequence[Mount], mode: str = "") -> list[Mount]:
     """``volumes_from``: another container's mounts, read-only when ``mode`` is ``ro``."""
     if mode not in ("", "rw", "ro"):
         raise InvalidSpec(f"invalid volumes_from mode {mode!r}", hint="ro or rw")
-    return [replace(m, read_only=m.read_only or mode == "ro") for m in mounts if m.type != "tmpfs"]
+    return [m._replace(read_only=m.read_only or mode == "ro") for m in mounts if m.type != "tmpfs"]
 
 
 def _get(obj: Any, key: str) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from stackfile.cli.container_fast import done, run_command
 from stackfile.cli.main import GlobalOptions
 from stackfile.engine import containers as engine
 from stackfile.store.paths import StorePaths
@@ -80,30 +81,7 @@ def run(opts: GlobalOptions, image: str, command: tuple[str, ...], **flags: Any)
     """Run a command in a new container."""
     ro = engine.RunOptions(image=image, command=command, **{k: v for k, v in flags.items() if k != "labels"},
                            labels=flags["labels"])
-    try:
-        result = engine.run(_paths(opts), ro, opts.environ)
-    except engine.StartFailed as exc:
-        click.echo(f"error: {exc.render()}", err=True)
-        return _done(exc.code)
-    if result.exit_code is None:
-        click.echo(result.id)
-        return _done(0)
-    return _done(result.exit_code)
-
-
-def _done(code: int) -> int:
-    """Exit at once when we are the ``stackfile`` program: nothing is left to clean up, and
-    interpreter finalisation would add ~15 ms to every ``container run``. In-process callers
-    (tests, embedding) just get the code back."""
-    import os
-    import sys
-
-    program = sys.argv[0] if sys.argv else ""
-    if os.path.basename(program) == "stackfile" or program.endswith(os.path.join("stackfile", "__main__.py")):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
+    return done(run_command(opts.root, ro, opts.environ))
 
 
 def _age(stamp: str | None) -> str:
@@ -268,13 +246,11 @@ def unpause(opts: GlobalOptions, refs: tuple[str, ...]) -> int:
 @pass_opts
 def inspect(opts: GlobalOptions, refs: tuple[str, ...]) -> None:
     """Show containers' state and configuration as JSON."""
-    import dataclasses
-
     rt = engine.runtime(_paths(opts))
     out = []
     for ref in refs:
         st = rt.inspect(ref)
-        out.append({**_as_dict(st), "Config": dataclasses.asdict(rt.spec_of(st.id))})
+        out.append({**_as_dict(st), "Config": engine.spec_dict(rt, st.id)})
     click.echo(json.dumps(out, indent=2, default=str))
 
 

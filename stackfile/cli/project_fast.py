@@ -88,6 +88,10 @@ def noop(argv: list[str], environ: dict[str, str]) -> bool:
 
 def main() -> None:
     """Console entry point."""
+    if "container" in sys.argv[1:]:  # ``container run``: returns only when it does not handle argv
+        from stackfile.cli.container_fast import main as container_main
+
+        container_main(sys.argv[1:], dict(os.environ))
     try:
         hit = noop(sys.argv[1:], dict(os.environ))
     except Exception:  # any doubt: the full CLI decides, and reports errors properly

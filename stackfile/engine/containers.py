@@ -1,7 +1,8 @@
 """Container use cases behind ``stackfile container ...``: image config + flags → ContainerSpec → runtime.
 
-Kept lean on purpose (``container run`` start-up time matters): no pydantic, Jinja2, rich or
-pyroute2; the image store is opened only to resolve the image.
+Kept lean on purpose (``container run`` start-up time matters, see ``cli/container_fast.py``): no
+pydantic, Jinja2, rich or pyroute2, no dataclasses; the image store is opened only to resolve the
+image, events and the log reader load only when used.
 """
 
 from __future__ import annotations
@@ -12,27 +13,26 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stackfile.errors import InvalidSpec, Location
-from stackfile.events import Event, EventSink, discard
 from stackfile.runtime.api import (
     ContainerSpec,
     ExecSpec,
-    LogLine,
     Mount,
     NetworkAttachment,
     Process,
     Resources,
     RestartPolicy,
+    to_plain,
 )
 from stackfile.runtime.linux.errors import StartFailed
-from stackfile.runtime.linux.state import to_ns
-from stackfile.store.paths import StorePaths
 
 if TYPE_CHECKING:
-    from stackfile.runtime.api import Runtime
+    from stackfile.events import EventSink
+    from stackfile.runtime.api import LogLine, Runtime
     from stackfile.store.images import ImageRecord
+    from stackfile.store.paths import StorePaths
 
 __all__ = ["RunOptions", "RunResult", "StartFailed", "age_seconds", "build_spec", "exec_in", "parse_env",
-           "parse_restart", "parse_since", "run", "runtime"]
+           "parse_restart", "parse_since", "run", "runtime", "spec_dict"]
 
 
 class RunOptions(NamedTuple):
@@ -256,7 +256,7 @@ def _stored_image(paths: StorePaths, ref: str) -> ImageRecord | None:
 
 
 def run(paths: StorePaths, opts: RunOptions, environ: Mapping[str, str],
-        sink: EventSink = discard) -> RunResult:
+        sink: EventSink | None = None) -> RunResult:
     """``container run``: resolve the image, build the spec, then run in the foreground or start
     detached under a shim."""
     if opts.rm and opts.restart != "no":
@@ -264,8 +264,9 @@ def run(paths: StorePaths, opts: RunOptions, environ: Mapping[str, str],
     image = _stored_image(paths, opts.image)
     if image is None:
         from stackfile.engine.images import ensure_image
+        from stackfile.events import discard
 
-        image = ensure_image(paths, opts.image, sink)
+        image = ensure_image(paths, opts.image, sink or discard)
     spec = build_spec(image.config, image.lower_dirs(paths), opts, environ)
     rt = runtime(paths)
     if not opts.detach:
@@ -278,7 +279,10 @@ def run(paths: StorePaths, opts: RunOptions, environ: Mapping[str, str],
         if opts.rm:
             rt.remove(cid, force=True)
         raise
-    sink(Event("container.start", cid))
+    if sink is not None:
+        from stackfile.events import Event
+
+        sink(Event("container.start", cid))
     return RunResult(cid)
 
 
@@ -317,7 +321,15 @@ def parse_since(value: str | None, now: float | None = None) -> str | None:
 
 def age_seconds(stamp: str) -> float:
     """Seconds from an RFC 3339 UTC time to now."""
+    from stackfile.runtime.linux.state import to_ns
+
     return time.time() - to_ns(stamp) / 1e9
+
+
+def spec_dict(rt: Runtime, ref: str) -> dict[str, Any]:
+    """The container's spec as plain JSON-able data (``inspect``'s Config)."""
+    data: dict[str, Any] = to_plain(rt.spec_of(ref))
+    return data
 
 
 def logs(paths: StorePaths, ref: str, *, follow: bool = False, tail: int | None = None,

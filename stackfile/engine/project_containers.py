@@ -128,7 +128,7 @@ def container_spec(ctx: ProjectContext, desired: DesiredService, number: int, *,
 
 def _security(service: Any) -> dict[str, Any]:
     """``security_opt: [seccomp=unconfined]`` when the runtime has a seccomp switch."""
-    if "seccomp" not in ContainerSpec.__dataclass_fields__:
+    if "seccomp" not in ContainerSpec._fields:
         return {}
     unconfined = any(o.replace(":", "=", 1) == "seccomp=unconfined" for o in service.security_opt)
     return {"seccomp": not unconfined}

@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from stackfile.digest import canonical_json, digest_bytes, short_id
 from stackfile.errors import Conflict, InvalidSpec, NotFound
 from stackfile.store.paths import StorePaths
 from stackfile.store.refs import normalize_name
@@ -26,14 +24,16 @@ if TYPE_CHECKING:
 __all__ = ["ImageRecord", "ImageStore", "oci_config"]
 
 
-@dataclass(frozen=True, eq=False)
-class ImageRecord:
-    """One stored image. ``config`` is the OCI config's ``config`` section (Env, Cmd, ...)."""
+class ImageRecord(NamedTuple):
+    """One stored image. ``config`` is the OCI config's ``config`` section (Env, Cmd, ...).
+
+    A NamedTuple rather than a frozen dataclass (``container run`` should not import
+    ``dataclasses``); equal when id and names are. Never mutate ``config`` in place."""
 
     id: str
     names: tuple[str, ...]
     layers: tuple[str, ...]  # layer ids, bottom first
-    config: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = {}  # shared default: never mutated
     created: str = ""
     history: tuple[dict[str, Any], ...] = ()
     architecture: str = "amd64"
@@ -45,6 +45,8 @@ class ImageRecord:
 
     @property
     def short_id(self) -> str:
+        from stackfile.digest import short_id
+
         return short_id(self.id)
 
     def oci(self) -> dict[str, Any]:
@@ -54,6 +56,9 @@ class ImageRecord:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ImageRecord) and (self.id, self.names) == (other.id, other.names)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -91,6 +96,7 @@ class ImageStore:
     def put(self, layers: Iterable[str], config: dict[str, Any], *, created: str | None = None,
             history: Iterable[dict[str, Any]] = (), names: Iterable[str] = ()) -> ImageRecord:
         """Store an image (idempotent: the same content gives the same id) and tag it with ``names``."""
+        from stackfile.digest import canonical_json, digest_bytes
         from stackfile.store.layers import now_rfc3339
 
         layer_ids = tuple(layers)

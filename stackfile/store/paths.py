@@ -21,17 +21,18 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 __all__ = ["DEFAULT_ROOT", "StorePaths"]
 
 DEFAULT_ROOT = "/var/lib/stackfile"
 
 
-@dataclass(frozen=True)
-class StorePaths:
-    """Paths inside one store root. Creating the object touches nothing; :meth:`ensure` makes dirs."""
+class StorePaths(NamedTuple):
+    """Paths inside one store root. Creating the object touches nothing; :meth:`ensure` makes dirs.
+
+    A NamedTuple rather than a frozen dataclass: ``container run`` should not import ``dataclasses``."""
 
     root: Path
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from stackfile.runtime.api import (
@@ -12,6 +11,7 @@ from stackfile.runtime.api import (
     Process,
     Resources,
     RestartPolicy,
+    to_plain,
 )
 
 __all__ = ["spec_from_dict", "spec_to_dict"]
@@ -19,7 +19,8 @@ __all__ = ["spec_from_dict", "spec_to_dict"]
 
 def spec_to_dict(spec: ContainerSpec) -> dict[str, Any]:
     """A JSON-able dict of ``spec`` (tuples become lists, mappings dicts)."""
-    return dataclasses.asdict(spec)
+    plain: dict[str, Any] = to_plain(spec)
+    return plain
 
 
 def _tuple(value: Any) -> tuple[Any, ...]:

@@ -19,9 +19,10 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["ContainerDir", "State", "now_rfc3339", "peer_pid_lookup", "proc_start_time", "process_alive",
            "to_ns"]
@@ -60,21 +61,40 @@ def process_alive(pid: int | None, start_time: int | None) -> bool:
     return start != 0 and start == start_time
 
 
-@dataclass
 class State:
-    """The mutable part of a container's record."""
+    """The mutable part of a container's record (a plain class: a dataclass would import
+    :mod:`dataclasses` and :mod:`inspect` on the ``container run`` path)."""
 
-    status: str = "created"
-    pid: int | None = None
-    pid_start: int | None = None
-    supervisor: int | None = None
-    supervisor_start: int | None = None
-    exit_code: int | None = None
-    oom_killed: bool = False
-    started_at: str | None = None
-    finished_at: str | None = None
-    restart_count: int = 0
-    error: str = ""
+    __slots__ = ("error", "exit_code", "finished_at", "oom_killed", "pid", "pid_start", "restart_count",
+                 "started_at", "status", "supervisor", "supervisor_start")
+
+    def __init__(self, status: str = "created", pid: int | None = None, pid_start: int | None = None,
+                 supervisor: int | None = None, supervisor_start: int | None = None,
+                 exit_code: int | None = None, oom_killed: bool = False, started_at: str | None = None,
+                 finished_at: str | None = None, restart_count: int = 0, error: str = "") -> None:
+        self.status = status
+        self.pid = pid
+        self.pid_start = pid_start
+        self.supervisor = supervisor
+        self.supervisor_start = supervisor_start
+        self.exit_code = exit_code
+        self.oom_killed = oom_killed
+        self.started_at = started_at
+        self.finished_at = finished_at
+        self.restart_count = restart_count
+        self.error = error
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name, as ``state.json`` stores them."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, State) and self.as_dict() == other.as_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it replaces
+
+    def __repr__(self) -> str:
+        return f"State({', '.join(f'{k}={v!r}' for k, v in self.as_dict().items())})"
 
 
 def _atomic_write(path: Path, data: dict[str, Any]) -> None:
@@ -108,7 +128,7 @@ class ContainerDir:
         return data
 
     def write_state(self, state: State) -> None:
-        _atomic_write(self.sub("state.json"), asdict(state))
+        _atomic_write(self.sub("state.json"), state.as_dict())
 
     def state(self) -> State:
         try:
