@@ -83,10 +83,11 @@ def exec_attached(cdir: ContainerDir, pid1: int, spec: ExecSpec) -> int:
     req = ExecRequest(spec.argv, env, spec.cwd or cspec.process.cwd or "/", identity,
                       cap_sets(cspec.cap_add, cspec.cap_drop, privileged=privileged, root=identity.uid == 0),
                       no_new_privs=not privileged, seccomp=None if spec.privileged else seccomp_for(cspec))
+    cg = cgroups.for_container(cdir.id)
     null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
     try:
         fds = (null, null, null) if spec.detach else (0 if spec.stdin_open else null, 1, 2)
-        return exec_in(pid1, cgroups.for_container(cdir.id).procs_files(), req, fds, detach=spec.detach,
+        return exec_in(pid1, cg.join_files() or cg.procs_files(), req, fds, detach=spec.detach,
                        tty=spec.tty, stdin_open=spec.stdin_open)
     finally:
         os.close(null)

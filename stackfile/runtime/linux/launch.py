@@ -2,8 +2,10 @@
 
 The caller unshares only its *children's* pid namespace, forks (the child is PID 1 of a new pid
 namespace and the caller's direct child, so the caller waits for it), and sets its children's
-namespace back at once. While PID 1 unshares mnt/uts/ipc(/net) and builds its rootfs, the caller
-moves it into its cgroups and then writes ``G`` on a go pipe; PID 1 execs only after that. A
+namespace back at once. On cgroup v1 PID 1 first moves itself into its cgroups (``tasks``: no
+global lock); on v2, while PID 1 unshares mnt/uts/ipc(/net) and builds its rootfs, the caller
+moves it (``cgroup.procs``). Either way the caller then writes ``G`` on a go pipe; PID 1 execs
+only after that. A
 close-on-exec pipe reports failures as ``E<code> <message>``; EOF without one means exec succeeded.
 """
 
@@ -139,7 +141,7 @@ def _read_all(fd: int) -> bytes:
 
 
 def _attach(procs_files: tuple[str, ...], pid: int) -> str:
-    """Move ``pid`` into the container's cgroups; returns an error message or ""."""
+    """Move ``pid`` (0: the caller) into the container's cgroups; returns an error message or ""."""
     try:
         for procs in procs_files:
             with open(procs, "w") as fh:
@@ -152,6 +154,10 @@ def _attach(procs_files: tuple[str, ...], pid: int) -> str:
 def _child(plan: LaunchPlan, fds: tuple[int, int, int], pipes: tuple[int, int], join_fd: int,
            console: int) -> None:
     w, go = pipes
+    error = _attach(plan.cgroup_join, 0)  # cgroup v1: PID 1 joins itself, first thing
+    if error:
+        _report(w, 125, error)
+        os._exit(125)
     try:
         if join_fd >= 0:
             c.setns(join_fd, c.CLONE_NEWNET)

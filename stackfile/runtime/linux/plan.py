@@ -52,7 +52,8 @@ class LaunchPlan(NamedTuple):
     sysctls: Mapping[str, str] = {}  # shared default, never mutated
     ulimits: tuple[tuple[int, int, int], ...] = ()  # (RLIMIT_*, soft, hard)
     shm_size: int = 64 << 20
-    cgroup_procs: tuple[str, ...] = ()
+    cgroup_procs: tuple[str, ...] = ()  # the supervisor writes PID 1's pid here (cgroup v2)
+    cgroup_join: tuple[str, ...] = ()  # PID 1 writes 0 here first thing (cgroup v1 tasks: no global lock)
     console: bool = False  # a pty made inside the container (its devpts) is PID 1's stdio and ctty
     seccomp: bytes | None = None  # BPF program installed last before exec
 

@@ -81,7 +81,9 @@ class Run:
             if console < 0:
                 plan = plan._replace(console=False)
             self.cgroup.create(self.spec.resources)
-            plan = plan._replace(cgroup_procs=tuple(self.cgroup.procs_files()))
+            join = tuple(self.cgroup.join_files())
+            procs = () if join else tuple(self.cgroup.procs_files())
+            plan = plan._replace(cgroup_join=join, cgroup_procs=procs)
             self.oom_before = self.cgroup.oom_kills()
             pid = launch(plan, fds, console)
         except BaseException as exc:

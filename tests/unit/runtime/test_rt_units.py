@@ -95,6 +95,7 @@ def test_cgroup_v2_files_on_a_fake_root(tmp_path: Path) -> None:
     assert (d / "pids.max").read_text() == "50"
     assert (tmp_path / "cgroup.subtree_control").read_text() == "+cpu +memory +pids"
     assert cg.procs_files() == [str(d / "cgroup.procs")]
+    assert cg.join_files() == []  # v2: the supervisor moves PID 1 through cgroup.procs
     (d / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
     assert cg.oom_kills() == 1
     (d / "cgroup.events").write_text("populated 1\nfrozen 1\n")
@@ -114,6 +115,9 @@ def test_cgroup_v1_files_on_a_fake_root(tmp_path: Path) -> None:
     oom = tmp_path / "memory/stackfile/abc/memory.oom_control"
     oom.write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
     assert cg.oom_kills() == 2
+    # PID 1 joins itself through each created hierarchy's tasks file (cpu and pids: limited here)
+    assert cg.join_files() == [str(tmp_path / c / "stackfile/abc/tasks") for c in ("memory", "cpu", "pids",
+                                                                                  "freezer")]
 
 
 @pytest.mark.parametrize(("policy", "code", "restarts", "stopped", "expected"), [
