@@ -156,7 +156,7 @@ def _discard_warm(ctx: ProjectContext, warming: Any) -> None:
 
 
 def _warm_model(ctx: ProjectContext) -> None:
-    """Build the typed model (pydantic import ~0.2 s) while networks and volumes are being made."""
+    """Build the typed model (~10 ms) while networks and volumes are being made."""
     import threading
 
     def build() -> None:

@@ -27,8 +27,8 @@ __all__ = ["ProjectContext", "open_project", "project_name_fallback"]
 class ProjectContext:
     """A project by name, with its loaded project when there is a file (None: labels only).
 
-    ``config`` (the canonical dict) is what planning needs; ``stack`` (the typed model, which
-    costs the pydantic import) is built on first use, i.e. only when a container is made.
+    ``config`` (the canonical dict) is what planning needs; ``stack`` (the typed model) is built
+    on first use, i.e. only when a container is made.
     """
 
     paths: StorePaths

@@ -1,7 +1,7 @@
 """What the stack asks for, read from ``stackfile.spec.model.Stack`` into small plain records.
 
 The planner works on these so it depends on a handful of model fields only. Works on the
-pydantic models and on the canonical ``config`` dicts alike (tests may use either).
+typed models and on the canonical ``config`` dicts alike (tests may use either).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Frozen pydantic models of the canonical Compose form (what ``docker compose config`` prints).
+"""Frozen typed models of the canonical Compose form (what ``docker compose config`` prints).
 
 The loader turns files into one canonical dict; :func:`build_stack` types it. The models accept
 every Compose key (unknown or loosely used ones stay available as extras), are immutable, and
@@ -13,9 +13,8 @@ import shlex
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
-
 from stackfile.errors import InvalidSpec, Location
+from stackfile.spec.typed import BeforeValidator, Field, FrozenModel, ModelError, field_validator
 
 __all__ = [
     "BindOptions",
@@ -155,10 +154,8 @@ EnvMap = Annotated[dict[str, str | None], BeforeValidator(_env_map)]
 Command = Annotated[tuple[str, ...] | None, BeforeValidator(_command)]
 
 
-class _Model(BaseModel):
-    """Common configuration: immutable, keeps unknown keys (x-*, rarely used Compose keys)."""
-
-    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+class _Model(FrozenModel):
+    """Immutable, keeps unknown keys (x-*, rarely used Compose keys) as extras."""
 
     def extension(self, key: str, default: Any = None) -> Any:
         """An ``x-*`` (or other untyped) key of this object."""
@@ -740,8 +737,6 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif "[" in part or "function" in part or part in ("str", "int", "float", "bool", "none"):
-            continue  # pydantic union-branch names, not keys
         else:
             out += f".{part}" if out else part
     return out
@@ -751,12 +746,11 @@ def build_stack(config: Mapping[str, Any]) -> Stack:
     """Type the loader's canonical dict. Bad values raise InvalidSpec naming the key path."""
     try:
         return Stack.model_validate(_prepare(config))
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        first = errors[0]
-        path = _key_path(tuple(first["loc"]))
-        detail = "\n".join(f"{_key_path(tuple(e['loc']))}: {e['msg']}" for e in errors[1:6]) or None
-        raise InvalidSpec(f"{path}: {first['msg']} (got {first.get('input')!r})",
+    except ModelError as exc:
+        (loc, msg, value), *rest = exc.errors
+        path = _key_path(loc)
+        detail = "\n".join(f"{_key_path(e[0])}: {e[1]}" for e in rest[:5]) or None
+        raise InvalidSpec(f"{path}: {msg} (got {value!r})",
                           location=Location(key_path=path), detail=detail,
                           hint="check the value's type against the Compose specification") from None
     except InvalidSpec:

@@ -61,7 +61,7 @@ class Project:
 
     @cached_property
     def model(self) -> Stack:
-        """The typed (pydantic) model, built on first use."""
+        """The typed model (``spec.model``), built on first use."""
         from stackfile.spec.model import build_stack
 
         return build_stack(self.config)
