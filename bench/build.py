@@ -6,9 +6,15 @@
 The peers' scenario: ``FROM busybox``, 10 RUN steps each writing a small file, then a COPY of a
 small directory. Three cases per tool, each timed end to end as a command (median/min/max ms):
 ``cold`` (``--no-cache``: every step runs), ``no-op`` (nothing changed), ``edit`` (the copied file's
-content changed: only the COPY misses). The bare interpreter start is printed as a baseline
-(stackfile pays it on every command). Ratios are stackfile / peer (below 1: stackfile is faster).
-Peers use their local ``busybox`` image; stackfile uses its ``busybox`` base (made once, untimed).
+content changed: only the COPY misses). Peers use their local ``busybox`` image; stackfile uses its
+``busybox`` base (made once, untimed).
+
+stackfile is timed twice: through the base interpreter's console script, and through the console
+script of a clean venv (``bench/cleanenv.py``): this sandbox's base interpreter runs a certifi
+``.pth`` hook on every start (~23 ms) that a venv install does not. Both interpreter floors are
+printed. The target (no-op and edit ≤ 0.7 x the faster Docker builder) is judged on the clean-venv
+row, the way users install it; the base-interpreter row is printed beside it, never hidden.
+Ratios are stackfile / the faster Docker builder in the same run (below 1: stackfile is faster).
 """
 
 from __future__ import annotations
@@ -44,15 +50,26 @@ def make_context(root: Path) -> Path:
     return ctx
 
 
+SF_BASE, SF_VENV = "stackfile (base python)", "stackfile (clean venv)"
+DOCKER = ("docker buildkit", "buildkit (compose v2)", "docker classic")
+
+
 def stackfile_command() -> list[str]:
     script = Path(sys.executable).with_name("stackfile")
     return [str(script)] if script.exists() else [sys.executable, "-m", "stackfile"]
 
 
+def venv_command() -> list[str]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from cleanenv import venv_console_script
+
+    return [venv_console_script(str(Path(sys.executable).resolve()))]
+
+
 def tools(root: Path, ctx: Path, peers: bool) -> dict[str, tuple[list[str], dict[str, str]]]:
     """name → (build command without the cache flag, extra environment)."""
-    out = {"stackfile": ([*stackfile_command(), "--root", str(root / "store"), "image", "build", "-q",
-                          "-t", "bench-build-sf", str(ctx)], {})}
+    args = ["--root", str(root / "store"), "image", "build", "-q", "-t", "bench-build-sf", str(ctx)]
+    out = {SF_BASE: ([*stackfile_command(), *args], {}), SF_VENV: ([*venv_command(), *args], {})}
     docker = shutil.which("docker") and _ok(["docker", "image", "inspect", "busybox"])
     if peers and docker and _ok(["docker", "buildx", "version"]):
         out["docker buildkit"] = (["docker", "build", "-q", "-t", "bench-build-bk", str(ctx)],
@@ -99,8 +116,12 @@ def measure(cmd: list[str], env: dict[str, str], ctx: Path, runs: int) -> dict[s
 
 def baseline(runs: int) -> dict[str, list[float]]:
     python = str(Path(sys.executable).resolve())
-    return {"python3 -c pass": [timed([python, "-c", "pass"], {}) for _ in range(runs * 3)],
-            "python3 -S -c pass": [timed([python, "-S", "-c", "pass"], {}) for _ in range(runs * 3)]}
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from cleanenv import script_python, venv_console_script
+
+    venv = script_python(venv_console_script(python))
+    return {"base python -c pass": [timed([python, "-c", "pass"], {}) for _ in range(runs * 3)],
+            "venv python -c pass": [timed([venv, "-c", "pass"], {}) for _ in range(runs * 3)]}
 
 
 def cleanup() -> None:
@@ -113,8 +134,8 @@ def cleanup() -> None:
 
 def row(name: str, values: list[float], ref: float | None) -> str:
     med = statistics.median(values)
-    ratio = f"{ref / med:6.2f}" if ref else "     -"
-    return f"{name:<22} {med:9.1f} {min(values):9.1f} {max(values):9.1f} {len(values):5d}   {ratio}"
+    ratio = f"{med / ref:6.2f}" if ref else "     -"
+    return f"{name:<24} {med:9.1f} {min(values):9.1f} {max(values):9.1f} {len(values):5d}   {ratio}"
 
 
 def main() -> None:
@@ -131,14 +152,17 @@ def main() -> None:
     finally:
         cleanup()
         shutil.rmtree(root, ignore_errors=True)
-    print(f"{'case / tool':<22} {'median ms':>9} {'min':>9} {'max':>9} {'runs':>5}   stackfile/peer")
+    print(f"{'case / tool':<24} {'median ms':>9} {'min':>9} {'max':>9} {'runs':>5}   vs faster docker")
     for name, values in base.items():
         print(row(name, values, None))
     for case in ("cold", "no-op", "edit"):
-        print(f"-- {case}")
-        ours = statistics.median(results["stackfile"][case])
+        docker = [statistics.median(cases[case]) for name, cases in results.items() if name in DOCKER]
+        ref = min(docker) if docker else None
+        print(f"-- {case}" + (f"   (faster docker builder: {ref:.1f} ms; bar 0.7 x = {0.7 * ref:.1f} ms)"
+                              if ref else ""))
         for name, cases in results.items():
-            print(row(name, cases[case], ours if name != "stackfile" else None))
+            print(row(name, cases[case], ref if name in (SF_BASE, SF_VENV) else None))
+    print("target judged on the clean-venv row; the base-python row pays this sandbox's ~23 ms .pth hook")
 
 
 if __name__ == "__main__":

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stackfile.build.cachedb import BuildCache
-from stackfile.build.context import BuildContext
+from stackfile.build.context import BuildContext, ignore_rules
 from stackfile.build.events import ImageBuilt
 from stackfile.build.executor import Executor
 from stackfile.build.plan import Planner
-from stackfile.build.stages import StageRunner
+from stackfile.build.stages import StageResult, StageRunner
 from stackfile.build.statcache import StatCache
 from stackfile.errors import Location, NotFound
 from stackfile.events import EventSink, discard
@@ -26,7 +26,7 @@ from stackfile.store.images import ImageRecord, ImageStore
 from stackfile.store.layers import LayerStore
 from stackfile.store.paths import StorePaths
 
-__all__ = ["Builder", "build_many"]
+__all__ = ["BuildTrace", "Builder", "build_many"]
 
 
 class Builder:
@@ -45,6 +45,7 @@ class Builder:
         self.cached = 0
         self.ran = 0
         self.resolved: dict[str, str] = {}  # image refs the builds resolved → ids (bases, COPY --from)
+        self.last: BuildTrace | None = None  # how the last build went (for the fast path's record)
 
     @property
     def executor(self) -> Executor:
@@ -74,6 +75,7 @@ class Builder:
                 config["Labels"] = dict(sorted({**config.get("Labels", {}), **labels}.items()))
             image = self.images.put(result.layers, config, created=result.created,
                                     history=result.history, names=tags)
+            self.last = BuildTrace(planner, target.index, result, runner.entries)
         self.sink(ImageBuilt(message=f"built {image.short_id}", image=name or ",".join(tags),
                              image_id=image.id, tags=tuple(tags), seconds=time.perf_counter() - start,
                              cached_steps=self.cached - cached0, ran_steps=self.ran - ran0))
@@ -95,12 +97,20 @@ class Builder:
         root = Path(recipe.context)
         if not root.is_dir():
             raise NotFound(f"build context {root} is not a directory", location=_loc(recipe.source))
-        from stackfile.spec.ignore import IgnoreRules
-
-        patterns = recipe.ignore_patterns
-        rules = IgnoreRules(patterns) if patterns else IgnoreRules.for_context(root)
+        rules = ignore_rules(str(root), tuple(recipe.ignore_patterns))
         statcache = StatCache.for_context(self.paths, root.resolve())
         return BuildContext(root, rules, statcache), statcache
+
+
+class BuildTrace:
+    """A finished build: its planner (every planned stage), target stage, result and the cache
+    entries (key → layers, created) its layer steps used."""
+
+    __slots__ = ("entries", "planner", "result", "target")
+
+    def __init__(self, planner: Planner, target: int, result: StageResult,
+                 entries: dict[str, tuple[tuple[str, ...], str]]) -> None:
+        self.planner, self.target, self.result, self.entries = planner, target, result, entries
 
 def _loc(source: ir.Source) -> Location:
     return Location(file=source.file, line=source.line)

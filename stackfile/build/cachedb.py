@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+import os
 
 from stackfile.store.db import connect, ensure_schema
-from stackfile.store.paths import StorePaths
 from stackfile.store.schema import images_db
 
-__all__ = ["BuildCache", "CacheEntry"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+
+    from stackfile.store.paths import StorePaths
+
+__all__ = ["BuildCache", "CacheEntry", "cache_entry"]
 
 MIGRATIONS = [
     """
@@ -25,6 +30,13 @@ MIGRATIONS = [
         image_id    TEXT NOT NULL,
         bases       TEXT NOT NULL,
         steps       INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    """
+    DROP TABLE build_fast;
+    CREATE TABLE build_plans (
+        key   TEXT PRIMARY KEY,
+        plan  TEXT NOT NULL
     )
     """,
 ]
@@ -50,18 +62,7 @@ class BuildCache:
         return conn
 
     def get(self, key: str) -> CacheEntry | None:
-        row = self.db.execute("SELECT layers, created FROM build_cache WHERE key=?", (key,)).fetchone()
-        if row is None:
-            return None
-        layers = tuple(json.loads(row[0]))
-        if layers and not self._all_present(layers):
-            return None
-        return layers, row[1]
-
-    def _all_present(self, layers: tuple[str, ...]) -> bool:
-        marks = ",".join("?" * len(layers))
-        (count,) = self.db.execute(f"SELECT COUNT(*) FROM layers WHERE id IN ({marks})", layers).fetchone()
-        return bool(count == len(set(layers))) and all(self.paths.layer(lid).is_dir() for lid in layers)
+        return cache_entry(self.db, key, str(self.paths.layers))
 
     def put(self, key: str, layers: tuple[str, ...]) -> CacheEntry:
         from stackfile.store.layers import now_rfc3339
@@ -81,6 +82,22 @@ class BuildCache:
 
     def clear(self) -> int:
         """Forget every entry (``system prune``); returns how many there were."""
-        self.db.execute("DELETE FROM build_fast")
+        self.db.execute("DELETE FROM build_plans")
         cur = self.db.execute("DELETE FROM build_cache")
         return cur.rowcount
+
+
+def cache_entry(db: sqlite3.Connection, key: str, layers_dir: str) -> CacheEntry | None:
+    """The entry of ``key`` if every layer it names is still in the store (row and directory)."""
+    row = db.execute("SELECT layers, created FROM build_cache WHERE key=?", (key,)).fetchone()
+    if row is None:
+        return None
+    layers = tuple(json.loads(row[0]))
+    if layers:
+        marks = ",".join("?" * len(layers))
+        (count,) = db.execute(f"SELECT COUNT(*) FROM layers WHERE id IN ({marks})", layers).fetchone()
+        if count != len(set(layers)):
+            return None
+        if not all(os.path.isdir(os.path.join(layers_dir, lid)) for lid in layers):
+            return None
+    return layers, row[1]

@@ -1,96 +1,227 @@
-"""The no-op fast path: a whole build remembered under a fingerprint of its inputs' stats.
+"""The no-op fast path: a Dockerfile build's plan remembered, and every key of it recomputed cheaply.
 
-Fingerprint = sha256 over the Dockerfile's bytes and path, the build args, the target, the
-ignore file, and the stat (path, mode, size, mtime_ns, inode) of every context entry the ignore
-rules keep. A hit still checks that the image, its layers and the base images it was built from
-(by name → id) are unchanged. Any miss (a touched file, a pruned layer, a retagged base) falls back
-to the full build, whose per-step cache keys are content-based; so this path can only be fast,
-never wrong. It imports almost nothing: os, hashlib, json, the store database.
+After a full build of a Dockerfile the builder's plan is stored (table ``build_plans``) under the
+request's key (working directory, context and Dockerfile as given, build args, target). Per stage:
+its base (the image reference and the id it resolved to, or an earlier stage); per step: what its
+cache key was made of (``keys.step_key(parent, doc, inputs)``), a context COPY's input kept as its
+source patterns. Also stored: the cache entries the run used and the image it made.
+
+A later request with the same key and the same Dockerfile bytes (so the same parse) recomputes
+every key with the same function: each base must resolve to the id it had (its config fed the
+metadata steps' keys); a context COPY's sources are resolved and digested again through the
+shared :class:`~stackfile.build.context.BuildContext` and stat cache, under the ignore rules in
+force now. When every layer step the builder would look up has the key it had, its cache entry is
+still there with the same layers and time, the image row exists and every tag already names it,
+the full builder would hit every step and store this same image: that is the answer. Anything
+else (or any error) means "ask the full builder", so this path can only be fast, never different.
+
+It imports nothing heavy (no dataclasses, typing, pathlib, hashlib or recipe IR), so the CLI can
+answer before click (``stackfile.cli.build_fast``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import time
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Mapping
 
-from stackfile.build.cachedb import BuildCache
-from stackfile.store.paths import StorePaths
+from stackfile.build.cachedb import cache_entry
+from stackfile.build.context import BuildContext, dockerfile_patterns, ignore_rules
+from stackfile.build.keys import base_key, step_key
+from stackfile.build.statcache import StatCache, sha256, stat_cache_file
+from stackfile.store.db import connect
+from stackfile.store.refs import _normalize, resolve_image_id
 
-__all__ = ["FastHit", "fingerprint", "lookup", "record"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from typing import Any
 
-FastHit = tuple[str, int]  # (image id, steps)
+    from stackfile.build.builder import Builder
+    from stackfile.store.images import ImageRecord
+    from stackfile.store.paths import StorePaths
 
+__all__ = ["Hit", "check", "record", "request_key"]
 
-RACY_NS = 20_000_000  # > 4 coarse mtime ticks at HZ=250; a later change gets a different mtime
-
-
-def fingerprint(dockerfile: Path, text: bytes, context: Path, args: Mapping[str, str],
-                target: str | None, ignore_file: Path | None) -> tuple[str, bool]:
-    """(fingerprint, racy): racy when some entry changed too recently to trust its mtime
-    (git's "racily clean" problem); a racy fingerprint must not be recorded."""
-    now = time.time_ns()
-    h = hashlib.sha256()
-    h.update(json.dumps([str(dockerfile), str(context), sorted(args.items()), target]).encode())
-    h.update(hashlib.sha256(text).digest())
-    patterns: list[str] = []
-    if ignore_file is not None:
-        raw = ignore_file.read_bytes()
-        h.update(str(ignore_file).encode() + hashlib.sha256(raw).digest())
-        patterns = raw.decode("utf-8", "surrogateescape").splitlines()
-    newest = _walk(h, str(context), "", _rules(patterns))
-    return h.hexdigest(), newest > now - RACY_NS
+# StorePaths' layout, without importing pathlib (tests/unit/build/test_fastpath.py checks they agree)
+DB, LAYERS, CACHE = "stackfile.db", "layers", "cache"
+VERSION = 1
 
 
-def _rules(patterns: list[str]) -> Any:
-    if not [p for p in patterns if p.strip() and not p.startswith("#")]:
+class Hit:
+    """A build answered from its plan: the image and the steps that would each have been a hit."""
+
+    __slots__ = ("dockerfile", "image_id", "steps")
+
+    def __init__(self, image_id: str, steps: list[tuple[str, int, int, str]], dockerfile: str) -> None:
+        self.image_id = image_id
+        self.steps = steps  # (stage, index, total, step text) of every cached layer step, in order
+        self.dockerfile = dockerfile  # its absolute path, as the full build names it
+
+
+def request_key(cwd: str, context: str, dockerfile: str | None, args: Mapping[str, str],
+                target: str | None) -> str:
+    """The key of an ``image build`` request: the inputs the Dockerfile's parse depends on."""
+    data = [VERSION, cwd, context, dockerfile, sorted(args.items()), target, os.uname().machine]
+    return sha256(json.dumps(data).encode()).hexdigest()
+
+
+def check(root: str, key: str, tags: tuple[str, ...]) -> Hit | None:
+    """The image a full build of request ``key`` would store and tag, if it would hit every step."""
+    db_file = os.path.join(root, DB)
+    if not os.path.exists(db_file):
         return None
-    from stackfile.spec.ignore import IgnoreRules
-
-    return IgnoreRules(p for p in patterns if not p.startswith("#"))
-
-
-def _walk(h: hashlib._Hash, top: str, prefix: str, rules: Any) -> int:
-    newest = 0
-    with os.scandir(top) as it:
-        entries = sorted(it, key=lambda e: e.name)
-    for e in entries:
-        rel = prefix + e.name
-        st = e.stat(follow_symlinks=False)
-        is_dir = e.is_dir(follow_symlinks=False)
-        if rules is not None and rules.ignored(rel, is_dir) and (not is_dir or rules.can_skip_dir(rel)):
-            continue
-        h.update(f"{rel}\0{st.st_mode}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\n".encode())
-        newest = max(newest, st.st_mtime_ns)
-        if is_dir:
-            newest = max(newest, _walk(h, e.path, rel + "/", rules))
-    return newest
-
-
-def lookup(paths: StorePaths, fp: str) -> FastHit | None:
-    """The image a build with fingerprint ``fp`` made, if it and everything it came from still are."""
-    if not paths.db.exists():
-        return None
-    db = BuildCache(paths).db
-    row = db.execute("SELECT image_id, bases, steps FROM build_fast WHERE fingerprint=?", (fp,)).fetchone()
+    db = connect(db_file)
+    row = db.execute("SELECT plan FROM build_plans WHERE key=?", (key,)).fetchone()
     if row is None:
         return None
-    image = db.execute("SELECT layers FROM images WHERE id=?", (row[0],)).fetchone()
-    if image is None or not all(paths.layer(lid).is_dir() for lid in json.loads(image[0])):
-        return None
-    for name, image_id in json.loads(row[1]).items():
-        now = db.execute("SELECT image_id FROM image_names WHERE name=?", (name,)).fetchone()
-        if now is None or now[0] != image_id:
+    memo = json.loads(row[0])
+    with open(memo["dockerfile"], "rb") as fh:
+        if sha256(fh.read()).hexdigest() != memo["sha"]:
             return None
-    return str(row[0]), int(row[2])
+    context = _Context(root, memo)
+    stages = _keys(memo, lambda ref, want: resolve_image_id(db, ref) == want, context.digest)
+    if stages is None:
+        return None
+    steps = _visits(db, os.path.join(root, LAYERS), stages, memo)
+    if steps is None or db.execute("SELECT 1 FROM images WHERE id=?", (memo["image"],)).fetchone() is None:
+        return None
+    for tag in tags:
+        name, problem = _normalize(tag)
+        named = db.execute("SELECT image_id FROM image_names WHERE name=?", (name,)).fetchone()
+        if problem or named is None or named[0] != memo["image"]:
+            return None
+    context.save()
+    return Hit(memo["image"], steps, memo["dockerfile"])
 
 
-def record(paths: StorePaths, fp: str, image_id: str, bases: Mapping[str, str], steps: int) -> None:
+class _Context:
+    """The build context as the builder makes it (ignore rules, stat cache), made on first use."""
+
+    def __init__(self, root: str, memo: dict[str, Any]) -> None:
+        self.store, self.memo = root, memo
+        self.ctx: BuildContext | None = None
+
+    def digest(self, patterns: list[str], exclude: list[str]) -> str:
+        if self.ctx is None:
+            top = self.memo["root"]
+            if not os.path.isdir(top):
+                raise FileNotFoundError(top)
+            rules = ignore_rules(top, dockerfile_patterns(top, self.memo["dockerfile"]))
+            cache = StatCache(stat_cache_file(os.path.join(self.store, CACHE), os.path.realpath(top)))
+            self.ctx = BuildContext(top, rules, cache)
+        sources: list[str] = []
+        for pattern in patterns:
+            sources.extend(self.ctx.resolve_sources(pattern))
+        return self.ctx.digest(sources, tuple(exclude))
+
+    def save(self) -> None:
+        if self.ctx is not None:
+            self.ctx.cache.save()
+
+
+def _keys(memo: dict[str, Any], same_image: Callable[[str, str], bool],
+          context_digest: Callable[[list[str], list[str]], str]) -> dict[int, list[str]] | None:
+    """Every step's key (stage index → keys in step order), made as the planner makes them."""
+    out: dict[int, list[str]] = {}
+    final: dict[int, str] = {}
+    for index, stage in memo["stages"]:
+        base = stage["base"]
+        if base[0] == "stage":
+            parent = final[base[1]]
+        elif same_image(base[1], base[2]):
+            parent = base_key(base[2])
+        else:
+            return None
+        keys = []
+        for step in stage["steps"]:
+            if "context" in step:
+                inputs: dict[str, Any] = {"context": context_digest(step["context"], step["exclude"])}
+            elif "stage" in step:
+                inputs = {"stage": final[step["stage"]]}
+            elif "image" in step:
+                if not same_image(*step["image"]):
+                    return None
+                inputs = {"image": step["image"][1]}
+            else:
+                inputs = step["inputs"]
+            parent = step_key(parent, step["doc"], inputs)
+            keys.append(parent)
+        out[index], final[index] = keys, parent
+    return out
+
+
+def _visits(db: sqlite3.Connection, layers_dir: str, keys: dict[int, list[str]],
+            memo: dict[str, Any]) -> list[tuple[str, int, int, str]] | None:
+    """The layer steps an all-hit run looks up (StageRunner: the base-stage chain, then the target),
+    when each one's entry is the one the remembered image was made from."""
+    stages = dict((index, stage) for index, stage in memo["stages"])
+    chain = [memo["target"]]
+    while stages[chain[-1]]["base"][0] == "stage":
+        chain.append(stages[chain[-1]]["base"][1])
+    out = []
+    for index in reversed(chain):
+        stage = stages[index]
+        total = len(stage["steps"])
+        for i, (step, key) in enumerate(zip(stage["steps"], keys[index], strict=True), 1):
+            if not step["layer"]:
+                continue
+            want = memo["entries"].get(key)
+            entry = cache_entry(db, key, layers_dir)
+            if want is None or entry is None or [list(entry[0]), entry[1]] != want:
+                return None
+            out.append((stage["name"], i, total, step["text"]))
+    return out
+
+
+def record(paths: StorePaths, key: str, dockerfile: str, root: str, text: bytes, builder: Builder,
+           image: ImageRecord) -> bool:
+    """Remember the plan of the build ``builder`` just finished (returns whether it could).
+
+    Not remembered: a build whose image time is not fixed by its layers (it changes every time),
+    or a plan whose recorded form does not give back every key the planner made.
+    """
+    from stackfile.build.describe import describe
+
+    last = builder.last
+    if last is None or not last.result.created:
+        return False
+    stages = []
+    planned: dict[int, list[str]] = {}
+    digests: list[str] = []  # the context digests the planner made, in step order
+    for index in sorted(last.planner.stages):
+        plan = last.planner.stages[index]
+        if plan.base_stage is not None:
+            base: list[Any] = ["stage", plan.base_stage.index]
+        else:
+            assert plan.base_image is not None
+            base = ["image", plan.base_ref, plan.base_image.id]
+        steps = []
+        for ps in plan.steps:
+            step: dict[str, Any] = {"doc": ps.doc, "layer": ps.is_layer_step,
+                                    "text": describe(ps.step) if ps.is_layer_step else ""}
+            if ps.from_stage is not None:
+                step["stage"] = ps.from_stage.index
+            elif ps.from_image is not None:
+                step["image"] = [ps.step.from_, ps.from_image.id]
+            elif "context" in ps.inputs:
+                step["context"], step["exclude"] = list(ps.step.sources), list(ps.step.exclude)
+                digests.append(ps.inputs["context"])
+            else:
+                step["inputs"] = ps.inputs
+            steps.append(step)
+        stages.append([index, {"name": plan.name, "base": base, "steps": steps}])
+        planned[index] = [ps.key for ps in plan.steps]
+    memo = {"dockerfile": dockerfile, "root": root, "sha": sha256(text).hexdigest(), "stages": stages,
+            "target": last.target, "image": image.id,
+            "entries": {k: [list(layers), created] for k, (layers, created) in last.entries.items()}}
+    blob = json.dumps(memo, sort_keys=True, separators=(",", ":"))
+    replay = iter(digests)
+    if _keys(json.loads(blob), lambda _ref, _id: True, lambda _sources, _exclude: next(replay)) != planned:
+        return False
+    from stackfile.build.cachedb import BuildCache
+
     BuildCache(paths).db.execute(
-        "INSERT INTO build_fast(fingerprint, image_id, bases, steps) VALUES(?,?,?,?) "
-        "ON CONFLICT(fingerprint) DO UPDATE SET image_id=excluded.image_id, bases=excluded.bases, "
-        "steps=excluded.steps", (fp, image_id, json.dumps(dict(sorted(bases.items()))), steps))
+        "INSERT INTO build_plans(key, plan) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET plan=excluded.plan",
+        (key, blob))
+    return True

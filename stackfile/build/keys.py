@@ -3,10 +3,11 @@ its source location), the parent key, and the digests of the step's inputs (buil
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 from stackfile.digest import digest_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["base_key", "step_doc", "step_key"]
 
@@ -15,6 +16,8 @@ _OUTPUT_NEUTRAL = {"source"}
 
 def step_doc(step: object) -> dict[str, Any]:
     """The step as plain data: its type and the fields that change the output."""
+    import dataclasses
+
     doc: dict[str, Any] = {"type": type(step).__name__}
     for f in dataclasses.fields(step):  # type: ignore[arg-type]
         if f.name not in _OUTPUT_NEUTRAL:
@@ -23,6 +26,8 @@ def step_doc(step: object) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
+    import dataclasses
+
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):

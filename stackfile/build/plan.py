@@ -10,7 +10,6 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from stackfile.build.config import ImageConfig, apply_metadata, is_metadata
@@ -31,13 +30,16 @@ def location_of(step: object) -> Location:
 class PlannedStep:
     """One step with its key and the config in force when it runs (for RUN: env, user, shell)."""
 
-    __slots__ = ("config", "from_image", "from_stage", "key", "sources", "step")
+    __slots__ = ("config", "doc", "from_image", "from_stage", "inputs", "key", "sources", "step")
 
-    def __init__(self, step: Any, key: str, config: ImageConfig) -> None:
+    def __init__(self, step: Any, key: str, config: ImageConfig, doc: dict[str, Any] | None = None,
+                 inputs: dict[str, Any] | None = None) -> None:
         self.step = step
         self.key = key
         self.config = config
-        self.sources: list[Path] = []  # COPY from the context
+        self.doc = doc or {}  # what the key was made of: step_key(parent, doc, inputs)
+        self.inputs = inputs or {}
+        self.sources: list[str] = []  # COPY from the context
         self.from_stage: StagePlan | None = None  # COPY --from=<stage>
         self.from_image: ImageRecord | None = None  # COPY --from=<image>
 
@@ -49,12 +51,12 @@ class PlannedStep:
 class StagePlan:
     """A planned stage: its base (an image or an earlier stage), steps, final key and config."""
 
-    __slots__ = ("base_image", "base_stage", "config", "index", "key", "name", "steps")
+    __slots__ = ("base_image", "base_ref", "base_stage", "config", "index", "key", "name", "steps")
 
     def __init__(self, index: int, name: str, base_image: ImageRecord | None, base_stage: StagePlan | None,
-                 steps: list[PlannedStep], key: str, config: ImageConfig) -> None:
+                 steps: list[PlannedStep], key: str, config: ImageConfig, base_ref: str = "") -> None:
         self.index, self.name, self.base_image, self.base_stage = index, name, base_image, base_stage
-        self.steps, self.key, self.config = steps, key, config
+        self.steps, self.key, self.config, self.base_ref = steps, key, config, base_ref
 
 
 ImageResolver = Callable[[str, Location], ImageRecord]
@@ -79,6 +81,11 @@ class Planner:
                 value = self.build_args.get(arg.name, arg.default)
                 out[arg.name] = value if value is not None else ""
         return out
+
+    @property
+    def stages(self) -> dict[int, StagePlan]:
+        """The stages planned so far, by index (the target and the stages it needs)."""
+        return self._plans
 
     def target(self) -> StagePlan:
         target = self.recipe.target
@@ -123,7 +130,7 @@ class Planner:
             planned = self._plan_step(index, step, key, cfg)
             steps.append(planned)
             key = planned.key
-        return StagePlan(index, stage.name or str(index), base_image, base_stage, steps, key, cfg)
+        return StagePlan(index, stage.name or str(index), base_image, base_stage, steps, key, cfg, ref)
 
     def _plan_step(self, stage_index: int, step: Any, parent: str, cfg: ImageConfig) -> PlannedStep:
         if isinstance(step, ir.Arg) and step.default is None and step.name not in self.build_args:
@@ -133,11 +140,12 @@ class Planner:
             doc = step_doc(step)
             if isinstance(step, ir.Workdir):
                 doc["path"] = cfg.workdir
-            return PlannedStep(step, step_key(parent, doc, {"config": cfg.oci()}), _snapshot(cfg))
+            inputs: dict[str, Any] = {"config": cfg.oci()}
+            return PlannedStep(step, step_key(parent, doc, inputs), _snapshot(cfg), doc, inputs)
         if isinstance(step, ir.Run):
             doc = step_doc(step)
             inputs = {"args": dict(sorted(cfg.args.items())), "shell": list(cfg.shell)}
-            return PlannedStep(step, step_key(parent, doc, inputs), _snapshot(cfg))
+            return PlannedStep(step, step_key(parent, doc, inputs), _snapshot(cfg), doc, inputs)
         if isinstance(step, ir.Copy):
             return self._plan_copy(stage_index, step, parent, cfg)
         raise InvalidSpec(f"unsupported recipe step {type(step).__name__}", location=location_of(step))
@@ -167,6 +175,7 @@ class Planner:
                 planned.sources.extend(self.context.resolve_sources(src, where))
             inputs = {"context": self.context.digest(planned.sources, resolved.exclude)}
         planned.key = step_key(parent, doc, inputs)
+        planned.doc, planned.inputs = doc, inputs
         return planned
 
 

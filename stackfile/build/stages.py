@@ -45,6 +45,7 @@ class StageRunner:
         self.image = image
         self.context = context
         self.done: dict[int, StageResult] = {}
+        self.entries: dict[str, tuple[tuple[str, ...], str]] = {}  # layer step key → (layers, created)
 
     def run(self, plan: StagePlan) -> StageResult:
         if plan.index not in self.done:
@@ -81,12 +82,14 @@ class StageRunner:
         if hit is not None:
             self.b.cached += 1
             self.b.sink(StepCached(message=f"CACHED {text}", **info))
+            self.entries[ps.key] = hit
             return hit
         self.b.ran += 1
         self.b.sink(StepStarted(message=text, **info))
         t0 = time.perf_counter()
         entry = self.b.cache.put(ps.key, self._execute(ps, layers))
         self.b.sink(StepDone(message=text, seconds=time.perf_counter() - t0, **info))
+        self.entries[ps.key] = entry
         return entry
 
     def _execute(self, ps: PlannedStep, layers: tuple[str, ...]) -> tuple[str, ...]:
@@ -137,8 +140,8 @@ class StageRunner:
         if ps.from_stage is None and ps.from_image is None:
             ctx = self.context
             assert ctx is not None
-            return [SourceItem(src.name, src.is_dir() and not src.is_symlink(), ctx.walk(src), str(src))
-                    for src in ps.sources]
+            return [SourceItem(os.path.basename(src), os.path.isdir(src) and not os.path.islink(src),
+                               ctx.walk(src), src) for src in ps.sources]
         if ps.from_stage is not None:
             layers = self.run(ps.from_stage).layers
         else:

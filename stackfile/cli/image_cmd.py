@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from stackfile.cli.build_fast import event_line
 from stackfile.cli.main import key_values
 from stackfile.events import Event, discard
 
@@ -52,23 +53,9 @@ class BuildPrinter:
     def __call__(self, event: Event) -> None:
         if self.quiet:
             return
-        kind = event.kind
-        step = getattr(event, "step", "")
-        where = f"[{getattr(event, 'image', '')} {getattr(event, 'index', 0)}/{getattr(event, 'total', 0)}]"
-        if kind == "build.step.cached":
-            self._line(f"{where} CACHED {step}", "dim")
-        elif kind == "build.step.start" and self.tty:
-            self._line(f"{where} {step}", "bold")
-        elif kind == "build.step.done":
-            self._line(f"{where} {'done ' if self.tty else ''}{step}  {event.seconds:.2f}s",  # type: ignore[attr-defined]
-                       "green")
-        elif kind == "build.output":
-            self._line(f"  | {getattr(event, 'line', '')}", "dim")
-        elif kind == "build.image":
-            tags = ", ".join(getattr(event, "tags", ())) or "(untagged)"
-            self._line(f"built {tags} {getattr(event, 'image_id', '')[7:19]} in "
-                       f"{getattr(event, 'seconds', 0):.2f}s ({getattr(event, 'ran_steps', 0)} ran, "
-                       f"{getattr(event, 'cached_steps', 0)} cached)", "bold green")
+        line = event_line(event.kind, lambda name, default: getattr(event, name, default), self.tty)
+        if line is not None:
+            self._line(*line)
 
 
 @click.command()

@@ -59,11 +59,25 @@ def build_dockerfile(paths: StorePaths, context: str, *, dockerfile: str | None 
                      sink: EventSink = discard) -> ImageRecord:
     """``image build``: parse the Dockerfile (default ``<context>/Dockerfile``) and build it.
 
-    Unless ``no_cache``, a build whose inputs' stats are unchanged is answered by the fast path
-    (:mod:`stackfile.build.fastpath`) without parsing or planning anything.
+    Unless ``no_cache``, a request built before is first checked against its remembered plan
+    (:mod:`stackfile.build.fastpath`): when every step would be a cache hit and the tags already
+    name the image, the events are those of an all-hit build and nothing is parsed or written.
     """
     import time
 
+    from stackfile.build import fastpath
+
+    start = time.perf_counter()
+    args = dict(build_args or {})
+    key = fastpath.request_key(os.getcwd(), context, dockerfile, args, target)
+    if not no_cache:
+        try:
+            hit = fastpath.check(str(paths.root), key, tuple(tags))
+        except Exception:
+            hit = None
+        if hit is not None:
+            name = tags[0] if tags else os.path.basename(hit.dockerfile)
+            return _fast_result(paths, hit, tags, name, start, sink)
     root = Path(context).absolute()
     if not root.is_dir():
         raise NotFound(f"build context {context} is not a directory")
@@ -75,60 +89,41 @@ def build_dockerfile(paths: StorePaths, context: str, *, dockerfile: str | None 
     except OSError as exc:
         raise NotFound(f"cannot read Dockerfile {path}: {exc.strerror}",
                        hint="pass -f PATH, or put a Dockerfile in the context") from None
-    start = time.perf_counter()
-    args = dict(build_args or {})
-    fp = ""
-    if not no_cache:
-        from stackfile.build import fastpath
-
-        fp, racy = fastpath.fingerprint(path, text, root, args, target, _ignore_file(root, path))
-        hit = fastpath.lookup(paths, fp)
-        fp = "" if racy else fp
-        if hit is not None:
-            return _fast_result(paths, hit, tags, path.name, time.perf_counter() - start, sink)
-    return _full_build(paths, root, path, text, tags, target, args, no_cache, sink, fp)
+    return _full_build(paths, root, path, text, tags, target, args, no_cache, sink, key)
 
 
-def _ignore_file(root: Path, dockerfile: Path) -> Path | None:
-    for cand in (Path(str(dockerfile) + ".dockerignore"), root / ".stackignore", root / ".dockerignore"):
-        if cand.is_file():
-            return cand
-    return None
+def _fast_result(paths: StorePaths, hit: Any, tags: tuple[str, ...], name: str, start: float,
+                 sink: EventSink) -> ImageRecord:
+    import time
 
-
-def _fast_result(paths: StorePaths, hit: tuple[str, int], tags: tuple[str, ...], name: str,
-                 seconds: float, sink: EventSink) -> ImageRecord:
-    store = ImageStore(paths)
-    for tag in tags:
-        store.tag(hit[0], tag)
-    image = store.get(hit[0])
+    image = ImageStore(paths).get(hit.image_id)
     if sink is not discard:
-        from stackfile.build.events import ImageBuilt
+        from stackfile.build.events import ImageBuilt, StepCached
 
-        sink(ImageBuilt(message=f"built {image.short_id}", image=tags[0] if tags else name,
-                        image_id=image.id, tags=tuple(tags), seconds=seconds, cached_steps=hit[1]))
+        for stage, index, total, text in hit.steps:
+            sink(StepCached(message=f"CACHED {text}", image=name, stage=stage, index=index, total=total,
+                            step=text))
+        sink(ImageBuilt(message=f"built {image.short_id}", image=name, image_id=image.id, tags=tuple(tags),
+                        seconds=time.perf_counter() - start, cached_steps=len(hit.steps)))
     return image
 
 
 def _full_build(paths: StorePaths, root: Path, path: Path, text: bytes, tags: tuple[str, ...],
                 target: str | None, args: dict[str, str], no_cache: bool, sink: EventSink,
-                fp: str) -> ImageRecord:
+                key: str) -> ImageRecord:
     from dataclasses import replace
 
+    from stackfile.build import fastpath
     from stackfile.build.builder import Builder
+    from stackfile.build.context import dockerfile_patterns
     from stackfile.spec.dockerfile import parse_dockerfile
-    from stackfile.spec.ignore import IgnoreRules
 
     recipe = parse_dockerfile(text.decode("utf-8", "surrogateescape"), path=str(path), build_args=args,
                               target=target, context=str(root))
-    rules = IgnoreRules.for_context(root, str(path))
-    recipe = replace(recipe, ignore_patterns=rules.patterns)
+    recipe = replace(recipe, ignore_patterns=dockerfile_patterns(str(root), str(path)))
     builder = Builder(paths, sink=sink, no_cache=no_cache)
     image = builder.build(recipe, tags, name=tags[0] if tags else path.name)
-    if fp:
-        from stackfile.build import fastpath
-
-        fastpath.record(paths, fp, image.id, builder.resolved, builder.cached + builder.ran)
+    fastpath.record(paths, key, str(path), str(root), text, builder, image)
     return image
 
 

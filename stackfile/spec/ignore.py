@@ -8,13 +8,14 @@ context, with ``/`` separators. No third-party imports: the builder and watcher 
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
 
-from stackfile.errors import InvalidSpec, Location
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["IgnoreRules", "clean_pattern", "read_patterns"]
 
@@ -50,13 +51,18 @@ def read_patterns(text: str) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
 class _Pattern:
-    text: str  # cleaned, without "!"
-    exclusion: bool
-    kind: str  # exact | prefix | suffix | regex
-    regex: re.Pattern[str] | None
-    dirs: tuple[str, ...]
+    """One compiled pattern. A plain class: the build fast path must not import ``dataclasses``."""
+
+    __slots__ = ("dirs", "exclusion", "kind", "regex", "text")
+
+    def __init__(self, text: str, exclusion: bool, kind: str, regex: re.Pattern[str] | None,
+                 dirs: tuple[str, ...]) -> None:
+        self.text = text  # cleaned, without "!"
+        self.exclusion = exclusion
+        self.kind = kind  # exact | prefix | suffix | regex
+        self.regex = regex
+        self.dirs = dirs
 
     def regex_text(self) -> str:
         """This pattern as one regex (for the combined quick-reject test)."""
@@ -132,6 +138,8 @@ def _compile(raw: str, origin: str | None) -> _Pattern:
     exclusion = raw.startswith("!")
     text = raw[1:] if exclusion else raw
     if exclusion and not text:
+        from stackfile.errors import InvalidSpec, Location
+
         raise InvalidSpec('illegal exclusion pattern: "!"', location=Location(file=origin),
                           hint="write the path to re-include after the !, e.g. !keep.txt")
     kind, regex_text = _translate(text)
@@ -140,6 +148,8 @@ def _compile(raw: str, origin: str | None) -> _Pattern:
         try:
             regex = re.compile(regex_text, re.DOTALL)
         except re.error as exc:
+            from stackfile.errors import InvalidSpec, Location
+
             raise InvalidSpec(f"bad ignore pattern {raw!r}: {exc}", location=Location(file=origin),
                               hint="patterns are Go filepath.Match globs: * ? [a-z] and **") from None
     return _Pattern(text, exclusion, kind, regex, tuple(text.split("/")))
@@ -164,7 +174,8 @@ class IgnoreRules:
     def from_file(cls, path: str | Path) -> IgnoreRules:
         """Rules of an ignore file; a missing file means no rules."""
         try:
-            text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+            with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+                text = fh.read()
         except FileNotFoundError:
             return cls(())
         return cls(read_patterns(text), origin=str(path))
@@ -173,12 +184,12 @@ class IgnoreRules:
     def for_context(cls, context: str | Path, dockerfile: str | None = None) -> IgnoreRules:
         """Docker's lookup: ``<Dockerfile>.dockerignore`` next to the Dockerfile, then
         ``.stackignore`` / ``.dockerignore`` in the context (first one found)."""
-        root = Path(context)
-        candidates = [Path(dockerfile + ".dockerignore")] if dockerfile else []
-        candidates += [root / ".stackignore", root / ".dockerignore"]
+        root = os.fspath(context)
+        candidates = [dockerfile + ".dockerignore"] if dockerfile else []
+        candidates += [".stackignore", ".dockerignore"]
         for candidate in candidates:
-            path = candidate if candidate.is_absolute() else root / candidate
-            if path.is_file():
+            path = os.path.join(root, candidate)  # a relative candidate is relative to the context
+            if os.path.isfile(path):
                 return cls.from_file(path)
         return cls(())
 

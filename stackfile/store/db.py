@@ -8,13 +8,11 @@ only appended.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
-
-from stackfile.errors import Internal
 
 __all__ = ["connect", "ensure_schema"]
 
@@ -28,15 +26,15 @@ CREATE TABLE IF NOT EXISTS schema_versions (
 _local = threading.local()
 
 
-def connect(db_path: Path) -> sqlite3.Connection:
+def connect(db_path: str | os.PathLike[str]) -> sqlite3.Connection:
     """A connection for this thread (cached), WAL mode, foreign keys on, 10 s busy timeout."""
     cache: dict[str, sqlite3.Connection] = getattr(_local, "conns", None) or {}
     _local.conns = cache
-    key = str(db_path)
+    key = os.fspath(db_path)
     conn = cache.get(key)
     if conn is not None:
         return conn
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    os.makedirs(os.path.dirname(key), exist_ok=True)
     conn = sqlite3.connect(key, timeout=10.0, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
@@ -52,6 +50,8 @@ def ensure_schema(conn: sqlite3.Connection, component: str, migrations: Sequence
     row = conn.execute("SELECT version FROM schema_versions WHERE component=?", (component,)).fetchone()
     current = row[0] if row else 0
     if current > len(migrations):
+        from stackfile.errors import Internal
+
         raise Internal(
             f"the store's {component} schema is version {current}, newer than this stackfile knows "
             f"({len(migrations)})",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from stackfile.store.db import connect, ensure_schema
-from stackfile.store.paths import StorePaths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+
+    from stackfile.store.paths import StorePaths
 
 __all__ = ["images_db"]
 

@@ -1,4 +1,4 @@
-"""The whole-build fast path: hits only when every input's stat and every base are unchanged."""
+"""The remembered-plan fast path: it answers only what the full builder would (every step a hit)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from stackfile.build.events import ImageBuilt, StepCached, StepStarted
+from stackfile.build import fastpath
+from stackfile.build.events import ImageBuilt, StepStarted
 from stackfile.engine.images import build_dockerfile
 from stackfile.events import Event
 from stackfile.store.images import ImageStore
@@ -26,51 +27,76 @@ def project(store_root: Path, tmp_path: Path) -> tuple[StorePaths, Path]:
 
 
 def _age(ctx: Path, seconds: float = 60.0) -> None:
-    """Move every mtime into the past (outside the racy window)."""
+    """Move every mtime into the past (and the ctimes out of the racy window)."""
     past = time.time() - seconds
     for dirpath, dirs, files in os.walk(ctx):
         for name in dirs + files:
             os.utime(os.path.join(dirpath, name), (past, past))
     os.utime(ctx, (past, past))
+    time.sleep(0.03)
 
 
-def _kinds(paths: StorePaths, ctx: Path) -> tuple[str, list[type]]:
+def _build(paths: StorePaths, ctx: Path) -> tuple[str, list[Event]]:
     events: list[Event] = []
     image = build_dockerfile(paths, str(ctx), tags=("app",), sink=events.append)
-    return image.id, [type(e) for e in events]
+    return image.id, events
 
 
-def test_unchanged_inputs_hit_the_fast_path(project: tuple[StorePaths, Path]) -> None:
+def _check(paths: StorePaths, ctx: Path) -> fastpath.Hit | None:
+    key = fastpath.request_key(os.getcwd(), str(ctx), None, {}, None)
+    return fastpath.check(str(paths.root), key, ("app",))
+
+
+def _shape(events: list[Event]) -> list[tuple[str, str]]:
+    return [(type(e).__name__, getattr(e, "step", "")) for e in events]
+
+
+def test_the_layout_is_the_stores() -> None:
+    paths = StorePaths.at("/x")
+    assert str(paths.db) == os.path.join("/x", fastpath.DB)
+    assert str(paths.layers) == os.path.join("/x", fastpath.LAYERS)
+    assert str(paths.cache) == os.path.join("/x", fastpath.CACHE)
+
+
+def test_unchanged_inputs_hit_with_the_events_of_an_all_hit_build(project: tuple[StorePaths, Path]) -> None:
     paths, ctx = project
-    first, kinds = _kinds(paths, ctx)
-    assert StepStarted in kinds
-    again, kinds = _kinds(paths, ctx)
-    assert again == first and kinds == [ImageBuilt]  # no step was even looked at
+    assert _check(paths, ctx) is None
+    first, events = _build(paths, ctx)
+    assert StepStarted in [type(e) for e in events]
+    hit = _check(paths, ctx)
+    assert hit is not None and hit.image_id == first
+    assert hit.steps == [("0", 1, 3, "WORKDIR /srv"), ("0", 2, 3, "COPY app/ /srv/app/")]
+    again, events = _build(paths, ctx)
+    assert again == first
+    assert _shape(events) == [("StepCached", "WORKDIR /srv"), ("StepCached", "COPY app/ /srv/app/"),
+                              ("ImageBuilt", "")]
+    built = events[-1]
+    assert isinstance(built, ImageBuilt) and built.cached_steps == 2 and built.tags == ("app",)
 
 
-def test_touch_misses_the_fast_path_but_every_step_hits(project: tuple[StorePaths, Path]) -> None:
+def test_touch_hits(project: tuple[StorePaths, Path]) -> None:
     paths, ctx = project
-    first, _ = _kinds(paths, ctx)
+    first, _ = _build(paths, ctx)
     os.utime(ctx / "app" / "main.sh", (time.time() - 30, time.time() - 30))
-    again, kinds = _kinds(paths, ctx)
-    assert again == first and StepCached in kinds and StepStarted not in kinds
-    assert _kinds(paths, ctx)[1] == [ImageBuilt]  # the new stats were recorded
+    hit = _check(paths, ctx)
+    assert hit is not None and hit.image_id == first
+
+
+def test_a_content_change_misses(project: tuple[StorePaths, Path]) -> None:
+    paths, ctx = project
+    _build(paths, ctx)
+    (ctx / "app" / "main.sh").write_text("echo niam\n")
+    assert _check(paths, ctx) is None
+    _, events = _build(paths, ctx)
+    assert _shape(events)[:2] == [("StepCached", "WORKDIR /srv"), ("StepStarted", "COPY app/ /srv/app/")]
 
 
 def test_a_retagged_base_misses(project: tuple[StorePaths, Path]) -> None:
     paths, ctx = project
-    first, _ = _kinds(paths, ctx)
+    first, _ = _build(paths, ctx)
     store = ImageStore(paths)
     other = store.put(store.get("busybox").layers, {"Env": ["X=1"]}, names=["busybox"])
-    again, kinds = _kinds(paths, ctx)
-    assert again != first and StepStarted in kinds
+    assert _check(paths, ctx) is None
+    again, events = _build(paths, ctx)
+    assert again != first and StepStarted in [type(e) for e in events]
     assert store.get(again).config["Env"][0] == "X=1" and other.id != first
-
-
-def test_recently_changed_files_are_not_trusted(project: tuple[StorePaths, Path]) -> None:
-    paths, ctx = project
-    (ctx / "app" / "main.sh").write_text("echo new\n")  # mtime: now (racy)
-    _kinds(paths, ctx)
-    _, kinds = _kinds(paths, ctx)
-    assert kinds != [ImageBuilt]  # not answered from the fast path
-    assert StepCached in kinds
