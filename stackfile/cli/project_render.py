@@ -1,11 +1,12 @@
-"""Rendering of the Compose workflow's events and tables (plain click; colours only on a TTY)."""
+"""Rendering of the Compose workflow's events and tables (colours only on a TTY; no click import,
+so ``up -d`` can render without it)."""
 
 from __future__ import annotations
 
 import sys
 from typing import Any
 
-import click
+from stackfile.cli.term import echo, style
 
 RESOURCE = {"network": "Network", "volume": "Volume", "image": "Image", "service": "Container",
             "container": "Container"}
@@ -36,32 +37,32 @@ class EventPrinter:
     def __call__(self, event: Any) -> None:
         action = getattr(event, "action", None)
         if event.kind == "project.warning":
-            click.echo(click.style("WARN ", fg="yellow") + event.message, err=True)
+            echo(style("WARN ", fg="yellow") + event.message, err=True)
         elif self.quiet:
             return
         elif action is not None and event.kind == "action.done":
             word = DONE.get(action.kind.value, "Done")
-            click.echo(f" {click.style('✔', fg='green')} {_subject(action):<40} {word:<9} "
+            echo(f" {style('✔', fg='green')} {_subject(action):<40} {word:<9} "
                        f"{event.elapsed:5.1f}s", err=True)
         elif action is not None and event.kind in ("action.failed", "action.warn"):
-            mark = click.style("✘", fg="red")
-            click.echo(f" {mark} {_subject(action):<40} Error     {event.error}", err=True)
+            mark = style("✘", fg="red")
+            echo(f" {mark} {_subject(action):<40} Error     {event.error}", err=True)
         elif event.kind.startswith("container.") and event.message:
             verb = event.kind.split(".", 1)[1]
             past = {"stop": "Stopped", "start": "Started", "restart": "Restarted", "kill": "Killed",
                     "pause": "Paused", "unpause": "Unpaused", "remove": "Removed"}.get(verb, verb)
-            click.echo(f" {click.style('✔', fg='green')} Container {event.message:<30} {past}", err=True)
+            echo(f" {style('✔', fg='green')} Container {event.message:<30} {past}", err=True)
         elif event.kind.startswith("build.") and event.kind != "build.step.done" and event.message:
-            click.echo(f"   {event.message}", err=True)
+            echo(f"   {event.message}", err=True)
 
 
 def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
     """A plain aligned table with upper-case headers (Docker's look)."""
     cells = [[str(r.get(key, "")) for key, _ in columns] for r in rows]
     widths = [max([len(title)] + [len(c[i]) for c in cells]) for i, (_, title) in enumerate(columns)]
-    click.echo("   ".join(t.ljust(w) for (_, t), w in zip(columns, widths, strict=True)).rstrip())
+    echo("   ".join(t.ljust(w) for (_, t), w in zip(columns, widths, strict=True)).rstrip())
     for c in cells:
-        click.echo("   ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip())
+        echo("   ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip())
 
 
 class LogPrinter:
@@ -85,9 +86,9 @@ class LogPrinter:
             label = f"{name:<{self.width}} | "
             if self.color:
                 colour = self.colours.setdefault(name, COLOURS[len(self.colours) % len(COLOURS)])
-                label = click.style(label, fg=colour)
+                label = style(label, fg=colour)
             text = label + text
-        click.echo(text)
+        echo(text)
 
 
 def _ago(stamp: str, now: float) -> str:

@@ -42,3 +42,30 @@ def test_up_after_the_named_image_was_rebuilt_recreates_the_container(project: P
     (after,) = p.ps().values()
     assert after["ID"] != first["ID"]
     assert p.sf("exec", "-T", "app", "cat", "/v").stdout == "two\n"
+
+
+PROBE = ("import sys\nfrom stackfile.cli.project_fast import main\ntry:\n    main()\n"
+         "except SystemExit as exc:\n    print('click' in sys.modules, exc.code)\n")
+
+
+def probe_up(p: Project, *extra: str) -> subprocess.CompletedProcess[str]:
+    """The console entry point on ``up -d``; prints whether click was imported and the exit code."""
+    cmd = [sys.executable, "-c", PROBE, "--root", str(p.root), "-p", p.name,
+           "-f", str(p.workdir / "stack.yaml"), "up", "-d", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=p.workdir,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_up_d_that_changes_things_runs_without_click_and_reports_like_the_click_path(project: Project) -> None:
+    p = project
+    p.write("services:\n  a:\n    image: busybox\n    command: [sleep, '1000']\n"
+            "  b:\n    image: busybox\n    command: [sleep, '1000']\n    depends_on: [a]\n")
+    proc = probe_up(p)
+    assert proc.stdout.split() == ["False", "0"], proc.stderr
+    assert "Container" in proc.stderr and "Started" in proc.stderr  # the same progress lines
+    assert {r["Service"]: r["State"] for r in p.ps().values()} == {"a": "running", "b": "running"}
+
+    bad = probe_up(p, "nosuch")
+    assert bad.stdout.split() == ["False", "14"]
+    via_click = p.sf("up", "-d", "--no-color", "nosuch", check=False)  # --no-color: the click path
+    assert (via_click.returncode, via_click.stderr) == (14, bad.stderr)
