@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
+from stackfile.engine.container_options import RunOptions, RunResult
 from stackfile.errors import InvalidSpec, Location
 from stackfile.runtime.api import (
     ContainerSpec,
@@ -33,53 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RunOptions", "RunResult", "StartFailed", "age_seconds", "build_spec", "exec_in", "parse_env",
            "parse_restart", "parse_since", "run", "runtime", "spec_dict"]
-
-
-class RunOptions(NamedTuple):
-    """``container run`` flags, as given (strings are parsed by :func:`build_spec`); a NamedTuple
-    because a 25-field frozen dataclass costs ~3 ms to define on the ``container run`` path."""
-
-    image: str
-    command: tuple[str, ...] = ()
-    entrypoint: str | None = None
-    name: str = ""
-    env: tuple[str, ...] = ()
-    env_files: tuple[str, ...] = ()
-    memory: str | None = None
-    cpus: float | None = None
-    pids_limit: int | None = None
-    hostname: str = ""
-    user: str | None = None
-    workdir: str | None = None
-    interactive: bool = False
-    tty: bool = False
-    network: str = "none"
-    init: bool = False
-    read_only: bool = False
-    cap_add: tuple[str, ...] = ()
-    cap_drop: tuple[str, ...] = ()
-    privileged: bool = False
-    labels: tuple[str, ...] = ()
-    restart: str = "no"
-    rm: bool = False
-    detach: bool = False
-    volumes: tuple[str, ...] = ()  # HOST:CONTAINER[:ro|rw] binds
-    tmpfs: tuple[str, ...] = ()  # /path[:size=64m,mode=1777]
-    sysctls: tuple[str, ...] = ()  # key=value
-    ulimits: tuple[str, ...] = ()  # name=soft[:hard]
-    shm_size: str | None = None
-    memory_swap: str | None = None
-    cpu_shares: int | None = None
-    stop_signal: str | None = None
-    stop_timeout: float | None = None
-    security_opt: tuple[str, ...] = ()  # seccomp=unconfined | no-new-privileges (the default)
-
-
-class RunResult(NamedTuple):
-    """The container's id, and its exit code when it ran in the foreground."""
-
-    id: str
-    exit_code: int | None = None
 
 
 def runtime(paths: StorePaths) -> Runtime:

@@ -1,6 +1,6 @@
 """Linux capabilities by name, Docker's default set, and the sets a container process gets."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: CapSets' fields would each compile a ForwardRef.
 
 import functools
 from typing import NamedTuple

@@ -4,7 +4,7 @@ Resolving first (user names, capability sets, overlay options, sysctl validity) 
 refused before a process, mount or cgroup exists.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: LaunchPlan's fields would each compile a ForwardRef.
 
 import os
 import resource

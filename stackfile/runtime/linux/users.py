@@ -4,7 +4,7 @@ The files are read on the host side, from the container's upper dir and then its
 first (or from ``/proc/<pid>/root`` of a running container), without following symlinks out.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: Identity's fields would each compile a ForwardRef.
 
 import os
 from collections.abc import Sequence

@@ -1,0 +1,212 @@
+"""``container run``'s click-free fast path (cli/container_fast.py) against the full click CLI.
+
+The fast path must parse exactly what click parses (or decline), and behave exactly like it: same
+stdout, stderr and exit codes (the container's, 125/126/127 for start failures, the error
+categories' for bad input), ``--rm`` leaving nothing, ``-d`` printing the id of a running container.
+Both run as real subprocesses against one throwaway store root.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stackfile.cli.container_fast import parse
+from stackfile.engine.containers import RunOptions
+from tests.conftest import _unmount_below, needs_root
+
+FAST = ("import sys; sys.argv[0] = 'stackfile'; "  # as the console script: exits through os._exit
+        "from stackfile.cli.project_fast import main; main()")
+FAST_ONLY = ("import os, sys; from stackfile.cli.container_fast import handle; "
+             "code = handle(sys.argv[1:], dict(os.environ)); "
+             "print('handled', code is not None, 'click', 'click' in sys.modules, file=sys.stderr); "
+             "sys.exit(0 if code is None else code)")
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKFILE")}
+    env["SF_TEST_VALUE"] = "from-host"
+    return env
+
+
+def fast(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", FAST, "--root", str(root), *args], capture_output=True,
+                          text=True, timeout=60, env=_env())
+
+
+def full(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "stackfile", "--root", str(root), *args],
+                          capture_output=True, text=True, timeout=60, env=_env())
+
+
+def click_options(args: list[str]) -> RunOptions:
+    """The RunOptions the click command builds for ``container run ARGS`` (parsed, not run)."""
+    from stackfile.cli.container_cmd import run
+
+    with run.make_context("run", list(args)) as ctx:
+        params = dict(ctx.params)
+    return RunOptions(image=params.pop("image"), command=tuple(params.pop("command")), **params)
+
+
+SUPPORTED = [
+    ["busybox", "true"],
+    ["--rm", "busybox", "sh", "-c", "exit 3"],
+    ["--rm", "-d", "--name", "web", "-e", "A=1", "-e", "B", "--env=C=3", "busybox"],
+    ["-dit", "busybox", "sh"],
+    ["--rm", "-m", "64m", "--cpus", "1.5", "--pids-limit", "20", "--memory-swap", "-1", "busybox", "true"],
+    ["-u", "nobody", "-w", "/tmp", "--hostname", "h", "--network", "host", "--init", "--read-only", "x:1"],
+    ["--cap-add", "NET_ADMIN", "--cap-drop=ALL", "--privileged", "-l", "a=b", "--label", "c", "busybox"],
+    ["--restart", "always", "--entrypoint", "", "-v", "/tmp:/h:ro", "--tmpfs", "/t:size=1m", "busybox"],
+    ["--sysctl", "net.ipv4.ip_forward=1", "--ulimit", "nofile=10:20", "--shm-size", "4m", "busybox"],
+    ["--cpu-shares", "512", "--stop-signal", "SIGINT", "--stop-timeout", "2.5", "--security-opt",
+     "seccomp=unconfined", "--env-file", "/nonexistent", "busybox", "--rm", "-d"],  # flags after IMAGE: argv
+    ["--name", "-x", "busybox"],  # a value may start with '-'
+]
+
+
+@pytest.mark.parametrize("args", SUPPORTED)
+def test_parse_matches_click(args: list[str]) -> None:
+    parsed = parse(["--root", "/r", "container", "run", *args], {})
+    assert parsed is not None
+    root, opts = parsed
+    assert root == "/r"
+    assert opts == click_options(args)
+
+
+@pytest.mark.parametrize("argv", [
+    ["container", "run", "--help", "busybox"],
+    ["container", "run", "--rm"],  # no image
+    ["container", "run", "-x", "busybox"],
+    ["container", "run", "-eA=1", "busybox"],  # attached short value: left to click
+    ["container", "run", "-di", "-e", "A", "-dz", "busybox"],
+    ["container", "run", "--rm=yes", "busybox"],
+    ["container", "run", "--network", "bridge", "busybox"],
+    ["container", "run", "--cpus", "half", "busybox"],
+    ["container", "run", "--pids-limit", "1.5", "busybox"],
+    ["container", "run", "--name"],
+    ["container", "run", "--", "busybox"],
+    ["container", "ls"],
+    ["-p", "proj", "container", "run", "busybox"],
+    ["--root", "/r", "--env", "dev", "container", "run", "busybox"],
+    ["--bogus", "container", "run", "busybox"],
+    ["run", "busybox"],
+])
+def test_parse_declines_what_it_does_not_support(argv: list[str]) -> None:
+    assert parse(argv, {}) is None
+
+
+def test_root_comes_from_the_environment_like_click() -> None:
+    parsed = parse(["container", "run", "busybox"], {"STACKFILE_ROOT": "/env-root"})
+    assert parsed is not None and parsed[0] == "/env-root"
+    parsed = parse(["--root", "", "container", "run", "busybox"], {})
+    assert parsed is not None and parsed[0] == "/var/lib/stackfile"
+
+
+@pytest.fixture(scope="module")
+def root() -> Iterator[Path]:
+    base = Path(tempfile.mkdtemp(prefix="stackfile-fast-", dir="/var/tmp"))
+    try:
+        yield base
+    finally:
+        ids = [n for n in os.listdir(base / "containers") if not n.startswith(".")] if (
+            base / "containers").exists() else []
+        if ids:
+            full(base, "container", "rm", "-f", *ids)
+        _unmount_below(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _containers(root: Path) -> list[str]:
+    d = root / "containers"
+    return sorted(n for n in os.listdir(d) if not n.startswith(".")) if d.exists() else []
+
+
+def _cgroups(cid: str) -> list[Path]:
+    return [p for p in Path("/sys/fs/cgroup").glob(f"*/stackfile/{cid}")]
+
+
+@needs_root
+def test_fast_path_handles_run_without_click(root: Path) -> None:
+    argv = ["--root", str(root), "container", "run", "--rm", "busybox", "sh", "-c", "echo hi"]
+    r = subprocess.run([sys.executable, "-c", FAST_ONLY, *argv], capture_output=True, text=True, timeout=60,
+                       env=_env())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "hi\n"
+    assert "handled True click False" in r.stderr
+
+
+@needs_root
+@pytest.mark.parametrize("args", [
+    ["--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 7"],
+    ["--rm", "-e", "A=1", "-e", "SF_TEST_VALUE", "-u", "nobody", "-w", "/tmp", "--hostname", "h1",
+     "busybox", "sh", "-c", "echo $A $SF_TEST_VALUE $(id -u) $(pwd) $(hostname)"],
+    ["--rm", "busybox", "no-such-command"],  # 127
+    ["--rm", "busybox", "/etc/passwd"],  # 126
+    ["--rm", "-m", "12q", "busybox", "true"],  # invalid size: the error category's code (15)
+    ["--rm", "-u", "nobody-here", "busybox", "true"],
+    ["--rm", "--restart", "always", "busybox", "true"],
+    ["--rm", "--cpus", "0", "busybox", "true"],
+    ["--rm", "no-such-image-here", "true"],
+    ["--rm", "-m", "64m", "--pids-limit", "50", "busybox", "sh", "-c", "cat /proc/self/cgroup | "
+     "grep -E ':(memory|pids|freezer):' | sed 's,/stackfile/[0-9a-f]*$,/stackfile/ID,' | sort"],
+])
+def test_fast_and_full_cli_agree(root: Path, args: list[str]) -> None:
+    before = _containers(root)
+    a = fast(root, "container", "run", *args)
+    b = full(root, "container", "run", *args)
+    assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr)
+    assert _containers(root) == before  # --rm leaves no directory behind, on any outcome
+
+
+@needs_root
+def test_exit_codes_and_output(root: Path) -> None:
+    r = fast(root, "container", "run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 7")
+    assert (r.returncode, r.stdout, r.stderr) == (7, "out\n", "err\n")
+    r = fast(root, "container", "run", "--rm", "busybox", "no-such-command")
+    assert r.returncode == 127 and "executable file not found" in r.stderr
+    r = fast(root, "container", "run", "--rm", "busybox", "/etc/passwd")
+    assert r.returncode == 126 and "Permission denied" in r.stderr
+    r = fast(root, "container", "run", "--rm", "-m", "12q", "busybox", "true")
+    assert r.returncode == 15 and r.stderr.startswith("error: --memory: invalid size '12q'")
+    r = fast(root, "container", "run", "--rm", "-m", "64m", "--pids-limit", "50", "busybox", "cat",
+             "/proc/self/cgroup")
+    lines = [ln for ln in r.stdout.splitlines() if ln.split(":")[1] in ("memory", "pids", "freezer")]
+    assert len(lines) == 3 and all("/stackfile/" in ln for ln in lines), r.stdout  # PID 1 joined them all
+
+
+@needs_root
+def test_rm_leaves_nothing(root: Path) -> None:
+    names_dir = root / "containers" / ".names"
+    before = (_containers(root), set(os.listdir(names_dir)) if names_dir.exists() else set())
+    r = fast(root, "container", "run", "--rm", "--name", "gone", "-m", "32m", "--pids-limit", "9", "busybox",
+             "cat", "/proc/self/cgroup")
+    assert r.returncode == 0, r.stderr
+    cid = next(ln.rsplit("/", 1)[1] for ln in r.stdout.splitlines() if ":memory:" in ln)
+    assert len(cid) == 64
+    assert (_containers(root), set(os.listdir(names_dir))) == before
+    assert _cgroups(cid) == []
+
+
+@needs_root
+def test_detached_prints_the_id_and_runs(root: Path) -> None:
+    r = fast(root, "container", "run", "-d", "--name", "bg", "busybox", "sleep", "30")
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
+    assert len(cid) == 64 and r.stderr == ""
+    try:
+        ls = full(root, "container", "ls", "-q")
+        assert ls.stdout.split() == [cid[:12]]
+        top = full(root, "container", "top", "bg")
+        assert "sleep 30" in top.stdout
+        assert fast(root, "container", "run", "-d", "--name", "bg", "busybox", "true").returncode == 16
+    finally:
+        assert full(root, "container", "rm", "-f", cid).returncode == 0
+    assert cid not in _containers(root)
+    assert _cgroups(cid) == []
