@@ -60,20 +60,21 @@ def _run(argv: list[str], stdin: str | None = None, check: bool = True) -> str:
 
 
 def nft_script(bridge: str, subnet: IPv4Network, internal: bool) -> str:
-    """The nftables transaction that (re)creates the network's table."""
+    """The nftables transaction that (re)creates the network's table: declare it and its chains,
+    flush the chains, add the rules. Idempotent without ``delete table``, whose kernel commit
+    waits for an RCU grace period (~15 ms here, on every network created)."""
     table = nft_table(bridge)
-    nat = "" if internal else f'        ip saddr {subnet} oifname != "{bridge}" masquerade\n'
-    fwd = f'        iifname "{bridge}" oifname != "{bridge}" oifname "{BRIDGE_PREFIX}*" drop\n'
+    rules = [] if internal else [f'postrouting ip saddr {subnet} oifname != "{bridge}" masquerade']
+    rules.append(f'forward iifname "{bridge}" oifname != "{bridge}" oifname "{BRIDGE_PREFIX}*" drop')
     if internal:
-        fwd += (f'        iifname "{bridge}" oifname != "{bridge}" drop\n'
-                f'        oifname "{bridge}" iifname != "{bridge}" drop\n')
+        rules += [f'forward iifname "{bridge}" oifname != "{bridge}" drop',
+                  f'forward oifname "{bridge}" iifname != "{bridge}" drop']
     return (
-        f"table ip {table} {{}}\ndelete table ip {table}\n"
         f"table ip {table} {{\n"
-        f"    chain postrouting {{\n        type nat hook postrouting priority srcnat; policy accept;\n"
-        f"{nat}    }}\n"
-        f"    chain forward {{\n        type filter hook forward priority -1; policy accept;\n"
-        f"{fwd}    }}\n}}\n"
+        f"    chain postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}\n"
+        f"    chain forward {{ type filter hook forward priority -1; policy accept; }}\n}}\n"
+        f"flush chain ip {table} postrouting\nflush chain ip {table} forward\n"
+        + "".join(f"add rule ip {table} {rule}\n" for rule in rules)
     )
 
 

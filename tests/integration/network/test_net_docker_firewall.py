@@ -68,3 +68,35 @@ def test_forward_drop_host_still_connects_containers() -> None:
     finally:
         _unmount_below(root)
         shutil.rmtree(root, ignore_errors=True)
+
+
+IDEMPOTENT = textwrap.dedent("""
+    import subprocess
+    from ipaddress import IPv4Network
+    from stackfile.network import firewall
+
+    def rules():
+        out = subprocess.run(["nft", "list", "table", "ip", "stackfile_sfidem"], capture_output=True, text=True)
+        return sorted(ln.strip() for ln in out.stdout.splitlines() if "drop" in ln or "masquerade" in ln)
+
+    net = IPv4Network("10.89.251.0/24")
+    firewall.install("sfidem", net, False)
+    first = rules()
+    firewall.install("sfidem", net, False)
+    print("same", rules() == first, len(first))
+    firewall.install("sfidem", net, True)
+    print("internal", len(rules()), any("masquerade" in r for r in rules()))
+    firewall.remove("sfidem")
+    print("gone", subprocess.run(["nft", "list", "table", "ip", "stackfile_sfidem"],
+                                 capture_output=True).returncode != 0)
+""")
+
+
+def test_firewall_install_is_idempotent_and_switches_modes() -> None:
+    """Re-installing (an ``up`` repairing a network) gives the same rules, never duplicates."""
+    if shutil.which("nft") is None:
+        pytest.skip("nft is not installed")
+    proc = subprocess.run(["unshare", "--net", sys.executable, "-c", IDEMPOTENT], capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).parents[3])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:3] == ["same True 2", "internal 3 False", "gone True"]
