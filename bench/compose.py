@@ -8,7 +8,11 @@ stack runs under stackfile and, where installed, docker compose v2, docker-compo
 podman-compose, in the same run; the table prints median/min/max over the runs and the ratio
 stackfile / Compose v2.
 
-    python3 bench/compose.py [--runs 5] [--sizes 5,20] [--tools stackfile,compose-v2,compose-v1,podman]
+    python3 bench/compose.py [--runs 5] [--sizes 5,20] [--tools stackfile,stackfile-venv,compose-v2,...]
+
+``stackfile`` is the console script of this interpreter; ``stackfile-venv`` the same code through a
+clean venv's console script (``bench/cleanenv.py``): this sandbox's base interpreter runs a certifi
+``.pth`` hook costing ~23 ms per process, which a venv install does not. Both rows are printed.
 """
 
 from __future__ import annotations
@@ -23,14 +27,16 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 STACKFILE = shutil.which("stackfile", path=os.path.dirname(sys.executable)) or shutil.which("stackfile")
 PEERS = {
     "compose-v2": "/var/tmp/peers/bin/docker-compose-v2",
     "compose-v1": "/usr/bin/docker-compose",
     "podman": "/var/tmp/peers/venv/bin/podman-compose",
 }
-IMAGE = {"stackfile": "busybox", "compose-v2": "busybox", "compose-v1": "busybox",
-         "podman": "localhost/busybox"}
+IMAGE = {"stackfile": "busybox", "stackfile-venv": "busybox", "compose-v2": "busybox",
+         "compose-v1": "busybox", "podman": "localhost/busybox"}
 OPS = ("up", "noop-up", "down")
 
 
@@ -49,6 +55,10 @@ def stack_yaml(n: int, image: str) -> str:
 def command(tool: str, root: str, project: str, file: str) -> list[str]:
     if tool == "stackfile":
         return [str(STACKFILE), "--root", root, "-p", project, "-f", file]
+    if tool == "stackfile-venv":
+        from cleanenv import venv_console_script
+
+        return [venv_console_script(), "--root", root, "-p", project, "-f", file]
     return [PEERS[tool], "-p", project, "-f", file]
 
 
@@ -81,8 +91,8 @@ def bench_tool(tool: str, n: int, runs: int, workdir: Path, root: str) -> dict[s
     return times
 
 
-def baseline(runs: int) -> list[float]:
-    return [run([sys.executable, "-c", "pass"]) for _ in range(max(runs, 5))]
+def baseline(runs: int, python: str = sys.executable) -> list[float]:
+    return [run([python, "-c", "pass"]) for _ in range(max(runs, 5))]
 
 
 def fmt(values: list[float]) -> str:
@@ -94,19 +104,24 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sizes", default="5,20")
-    ap.add_argument("--tools", default="stackfile,compose-v2,compose-v1,podman")
+    ap.add_argument("--tools", default="stackfile,stackfile-venv,compose-v2,compose-v1,podman")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("needs root", file=sys.stderr)
         return 2
     tools = [t for t in args.tools.split(",")
-             if t == "stackfile" or Path(PEERS.get(t, "/nonexistent")).exists()]
+             if t.startswith("stackfile") or Path(PEERS.get(t, "/nonexistent")).exists()]
     sizes = [int(s) for s in args.sizes.split(",")]
     results: dict[tuple[str, int], dict[str, list[float]]] = {}
     workdir = Path(tempfile.mkdtemp(prefix="sf-bench-compose-", dir="/var/tmp"))
     root = str(workdir / "store")
     try:
         base = baseline(args.runs)
+        venv_base = None
+        if "stackfile-venv" in tools:
+            from cleanenv import script_python, venv_console_script
+
+            venv_base = baseline(args.runs, script_python(venv_console_script()))
         for n in sizes:
             for tool in tools:
                 try:
@@ -125,7 +140,10 @@ def main() -> int:
     print(f"{'tool':<12} {'svcs':>4} {'op':<8} {'median ms':>9} {'min ms':>9} {'max ms':>9} {'runs':>5}"
           f" {'x v2':>6}")
     print(f"{'python -c pass':<12} {'':>4} {'start':<8} {fmt(base)}")
-    for (tool, n), times in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0] != "stackfile")):
+    if venv_base:
+        print(f"{'venv python':<12} {'':>4} {'start':<8} {fmt(venv_base)}")
+    order = sorted(results.items(), key=lambda kv: (kv[0][1], not kv[0][0].startswith("stackfile")))
+    for (tool, n), times in order:
         for op in OPS:
             ratio = ""
             v2 = results.get(("compose-v2", n))
