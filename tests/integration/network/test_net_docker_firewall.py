@@ -76,7 +76,8 @@ IDEMPOTENT = textwrap.dedent("""
     from stackfile.network import firewall
 
     def rules():
-        out = subprocess.run(["nft", "list", "table", "ip", "stackfile_sfidem"], capture_output=True, text=True)
+        out = subprocess.run(["nft", "list", "table", "ip", "stackfile_sfidem"],
+                             capture_output=True, text=True)
         return sorted(ln.strip() for ln in out.stdout.splitlines() if "drop" in ln or "masquerade" in ln)
 
     net = IPv4Network("10.89.251.0/24")

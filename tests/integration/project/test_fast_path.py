@@ -56,7 +56,7 @@ def probe_up(p: Project, *extra: str) -> subprocess.CompletedProcess[str]:
                           stdin=subprocess.DEVNULL)
 
 
-def test_up_d_that_changes_things_runs_without_click_and_reports_like_the_click_path(project: Project) -> None:
+def test_up_d_that_changes_things_runs_without_click_and_reports_like_click(project: Project) -> None:
     p = project
     p.write("services:\n  a:\n    image: busybox\n    command: [sleep, '1000']\n"
             "  b:\n    image: busybox\n    command: [sleep, '1000']\n    depends_on: [a]\n")
