@@ -7,6 +7,7 @@ image, events and the log reader load only when used.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -209,19 +210,94 @@ def _stored_image(paths: StorePaths, ref: str) -> ImageRecord | None:
     return ImageStore(paths).resolve(ref)
 
 
+# ``container run`` remembers what its image references resolved to in ``containers/.run-images.json``
+# so the next run need not import sqlite3 and open the store database (~4.5 ms). An entry holds only
+# while the database files and the image-names marker are exactly as they were (inode, size, mtime;
+# not ctime: SQLite fchowns the WAL on every open as root): any write to the store changes one of
+# them. Entries are saved only when the store did not change while it was read, and not while its
+# files are racily new (a write within the same clock tick could leave their mtime unchanged).
+_RUN_IMAGES = ".run-images.json"
+_RACY_NS = 100_000_000
+
+
+def _store_stamp(paths: StorePaths) -> list[list[int] | None]:
+    out: list[list[int] | None] = []
+    for path in (str(paths.db), f"{paths.db}-wal", str(paths.image_names_marker)):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            out.append(None)
+            continue
+        out.append([st.st_ino, st.st_size, st.st_mtime_ns])
+    return out
+
+
+def _remembered(paths: StorePaths, ref: str, stamp: list[list[int] | None]) -> dict[str, Any] | None:
+    import json
+
+    try:
+        with open(paths.containers / _RUN_IMAGES) as fh:
+            data = json.load(fh)
+        if data["stamp"] != stamp:
+            return None
+        entry = data["refs"][ref]
+        return {"config": dict(entry["config"]), "layers": [str(x) for x in entry["layers"]]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _remember(paths: StorePaths, ref: str, image: ImageRecord, stamp: list[list[int] | None]) -> None:
+    import json
+
+    now = time.time_ns()
+    if _store_stamp(paths) != stamp or any(s is not None and now - s[2] < _RACY_NS for s in stamp):
+        return
+    path = paths.containers / _RUN_IMAGES
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+        refs = data["refs"] if data["stamp"] == stamp and isinstance(data["refs"], dict) else {}
+    except (OSError, ValueError, KeyError, TypeError):
+        refs = {}
+    refs[ref] = {"config": image.config, "layers": list(image.layers)}
+    tmp = path.with_name(f"{_RUN_IMAGES}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"stamp": stamp, "refs": refs}, fh)
+        os.replace(tmp, path)
+    except OSError:  # only a cache: the next run reads the store again
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _run_image(paths: StorePaths, ref: str,
+               sink: EventSink | None) -> tuple[Mapping[str, Any], tuple[str, ...]]:
+    """(image config, lower dirs top first) of the image ``ref`` names, made if it is a base source."""
+    stamp = _store_stamp(paths)
+    hit = _remembered(paths, ref, stamp) if stamp[0] is not None else None
+    if hit is not None:
+        return hit["config"], tuple(str(paths.layer(lid)) for lid in reversed(hit["layers"]))
+    image = _stored_image(paths, ref)
+    if image is not None:
+        _remember(paths, ref, image, stamp)
+    else:
+        from stackfile.engine.images import ensure_image
+        from stackfile.events import discard
+
+        image = ensure_image(paths, ref, sink or discard)
+    return image.config, image.lower_dirs(paths)
+
+
 def run(paths: StorePaths, opts: RunOptions, environ: Mapping[str, str],
         sink: EventSink | None = None) -> RunResult:
     """``container run``: resolve the image, build the spec, then run in the foreground or start
     detached under a shim."""
     if opts.rm and opts.restart != "no":
         raise InvalidSpec("--rm and --restart cannot be combined", location=Location(key_path="--restart"))
-    image = _stored_image(paths, opts.image)
-    if image is None:
-        from stackfile.engine.images import ensure_image
-        from stackfile.events import discard
-
-        image = ensure_image(paths, opts.image, sink or discard)
-    spec = build_spec(image.config, image.lower_dirs(paths), opts, environ)
+    config, layers = _run_image(paths, opts.image, sink)
+    spec = build_spec(config, layers, opts, environ)
     rt = runtime(paths)
     if not opts.detach:
         code = rt.run_attached(spec, image=opts.image)

@@ -210,3 +210,35 @@ def test_detached_prints_the_id_and_runs(root: Path) -> None:
         assert full(root, "container", "rm", "-f", cid).returncode == 0
     assert cid not in _containers(root)
     assert _cgroups(cid) == []
+
+
+@needs_root
+def test_remembered_images_follow_the_store(root: Path, tmp_path: Path) -> None:
+    """``container run`` remembers what an image name resolved to; a rebuild under the same name,
+    or removing the image, must be seen by the very next run."""
+    import json
+    import time
+
+    def build(text: str) -> None:
+        (tmp_path / "Dockerfile").write_text(f"FROM busybox\nRUN echo {text} > /which\n")
+        r = full(root, "image", "build", "-t", "remembered", str(tmp_path))
+        assert r.returncode == 0, r.stderr
+
+    def which() -> subprocess.CompletedProcess[str]:
+        return fast(root, "container", "run", "--rm", "remembered", "cat", "/which")
+
+    cache = root / "containers" / ".run-images.json"
+    build("one")
+    for _ in range(3):  # the first runs may find the store racily new: it is remembered soon after
+        assert which().stdout == "one\n"
+        time.sleep(0.15)
+    assert "remembered" in json.loads(cache.read_text())["refs"]
+    build("two")
+    assert which().stdout == "two\n"
+    time.sleep(0.15)
+    assert which().stdout == "two\n"
+    assert full(root, "image", "rm", "remembered").returncode == 0
+    gone = which()
+    assert gone.returncode != 0 and gone.stdout == ""
+    assert (gone.returncode, gone.stderr) == (lambda r: (r.returncode, r.stderr))(
+        full(root, "container", "run", "--rm", "remembered", "cat", "/which"))
