@@ -66,8 +66,26 @@ def request_key(cwd: str, context: str, dockerfile: str | None, args: Mapping[st
     return sha256(json.dumps(data).encode()).hexdigest()
 
 
+_MISSED: set[tuple[str, str, tuple[str, ...]]] = set()  # asked in this process since the last record
+
+
 def check(root: str, key: str, tags: tuple[str, ...]) -> Hit | None:
-    """The image a full build of request ``key`` would store and tag, if it would hit every step."""
+    """The image a full build of request ``key`` would store and tag, if it would hit every step.
+
+    A miss (or an error) is remembered in this process until a plan is recorded: the CLI's fast
+    path and then the engine ask the same question once, not twice.
+    """
+    asked = (root, key, tags)
+    if asked in _MISSED:
+        return None
+    _MISSED.add(asked)
+    hit = _check(root, key, tags)
+    if hit is not None:
+        _MISSED.discard(asked)
+    return hit
+
+
+def _check(root: str, key: str, tags: tuple[str, ...]) -> Hit | None:
     db_file = os.path.join(root, DB)
     if not os.path.exists(db_file):
         return None
@@ -221,6 +239,7 @@ def record(paths: StorePaths, key: str, dockerfile: str, root: str, text: bytes,
         return False
     from stackfile.build.cachedb import BuildCache
 
+    _MISSED.clear()
     BuildCache(paths).db.execute(
         "INSERT INTO build_plans(key, plan) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET plan=excluded.plan",
         (key, blob))

@@ -3,7 +3,6 @@ WORKDIR straight into a new layer directory); metadata steps only add history.""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
@@ -18,6 +17,7 @@ from stackfile.build.events import StepCached, StepDone, StepOutput, StepStarted
 from stackfile.build.executor import CacheDir, RunJob
 from stackfile.build.plan import PlannedStep, StagePlan, location_of
 from stackfile.build.rootfs import LayeredView, lookup_id
+from stackfile.build.statcache import sha256
 from stackfile.errors import InvalidSpec, NotFound
 from stackfile.spec import recipe as ir
 
@@ -199,7 +199,7 @@ class StageRunner:
         return self._commit(changes, describe(step))
 
     def _cache_dir(self, mount: ir.CacheMount) -> CacheDir:
-        ident = hashlib.sha256((mount.id or mount.target).encode()).hexdigest()[:32]
+        ident = sha256((mount.id or mount.target).encode()).hexdigest()[:32]
         host = self.b.paths.cache / "mounts" / ident
         if not host.is_dir():
             host.mkdir(parents=True, exist_ok=True, mode=0o755)

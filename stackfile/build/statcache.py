@@ -23,6 +23,8 @@ except ImportError:  # pragma: no cover - other interpreters
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from stackfile.store.paths import StorePaths
 
 __all__ = ["StatCache", "sha256", "stat_cache_file"]
@@ -61,9 +63,12 @@ class StatCache:
         entry = self._entries.get(path)
         if entry is not None and entry[:5] == key:
             return str(entry[5])
-        import hashlib
+        if st.st_size < _CHUNK:
+            h: Any = sha256()
+        else:  # OpenSSL's is faster on large files; the builtin spares loading it (~3 ms) for small ones
+            import hashlib
 
-        h = hashlib.sha256()
+            h = hashlib.sha256()
         with open(path, "rb") as fh:
             while chunk := fh.read(_CHUNK):
                 h.update(chunk)

@@ -1,12 +1,16 @@
-"""``stackfile [globals] image build ...`` answered before click when every step would be a cache hit.
+"""``stackfile [globals] image build ...`` without click: answered from the remembered plan when
+every step would be a cache hit, else (with ``-q``) built by the command's own body.
 
-A rebuild where nothing changed must cost about an interpreter start. This parses a strict subset
-of the command line by hand (the global options of ``project_fast``, then ``image build`` with
-``-q``, ``-t``, ``-f``, ``--target``, ``--build-arg``, ``--pull`` and one context), asks
-:func:`stackfile.build.fastpath.check` (which recomputes every cache key from the remembered plan)
-and prints exactly what the full command prints for an all-hit build: with ``-q`` the image id,
-else the step lines on a non-terminal stderr. Anything else, or any doubt, returns False and the
-full CLI runs, so a wrong guess here can only cost speed.
+A rebuild where nothing changed must cost about an interpreter start. :func:`parse` reads a strict
+subset of the command line by hand (the global options of ``project_fast``, then ``image build``
+with ``-q``, ``-t``, ``-f``, ``--target``, ``--build-arg``, ``--no-cache``, ``--pull`` and one
+context); anything else, or any doubt, leaves the command to the full CLI. Parsing finishes
+before anything runs. :func:`stackfile.build.fastpath.check` recomputes every cache key from the
+remembered plan; on a hit this prints exactly what the full command prints for an all-hit build
+(with ``-q`` the image id, else the step lines on a non-terminal stderr). On a miss with ``-q``
+there is nothing to draw, so :func:`build_command` (the click command's body too) runs here under
+``container_fast.boundary`` (``cli/main.py``'s error messages and exit codes), sparing click's
+import; without ``-q`` the full CLI prints the steps.
 
 The step and summary lines are made here (:func:`event_line`) for the full CLI's printer too.
 """
@@ -24,11 +28,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["answer", "event_line", "parse"]
+__all__ = ["answer", "build_command", "event_line", "handle", "main", "parse"]
 
 VALUED = {"-t": "tags", "--tag": "tags", "-f": "dockerfile", "--file": "dockerfile", "--target": "target",
           "--build-arg": "build_args"}
-FLAGS = {"-q": "quiet", "--quiet": "quiet", "--pull": "pull"}
+FLAGS = {"-q": "quiet", "--quiet": "quiet", "--pull": "pull", "--no-cache": "no_cache"}
 
 
 def parse(argv: list[str], environ: dict[str, str]) -> dict[str, Any] | None:
@@ -44,7 +48,7 @@ def parse(argv: list[str], environ: dict[str, str]) -> dict[str, Any] | None:
         if not key or not sep:
             return None
     req: dict[str, Any] = {"tags": [], "dockerfile": None, "target": None, "build_args": {}, "quiet": False,
-                           "context": None}
+                           "no_cache": False, "context": None}
     rest = argv[at + 2:]
     i = 0
     while i < len(rest):
@@ -104,13 +108,76 @@ def event_line(kind: str, get: Callable[[str, Any], Any], tty: bool) -> tuple[st
     return None
 
 
+def build_command(root: str, context: str, *, dockerfile: str | None, tags: tuple[str, ...],
+                  target: str | None, build_args: dict[str, str], no_cache: bool, quiet: bool,
+                  sink: Any = None) -> None:
+    """``image build``'s body (the click command's too): build, and with ``quiet`` print the id."""
+    from stackfile.engine.images import build_dockerfile
+    from stackfile.events import discard
+    from stackfile.store.paths import StorePaths
+
+    img = build_dockerfile(StorePaths.at(root), context, dockerfile=dockerfile, tags=tags, target=target,
+                           build_args=build_args, no_cache=no_cache, sink=discard if quiet else sink)
+    if quiet:
+        sys.stdout.write(img.id + "\n")
+        sys.stdout.flush()
+
+
 def answer(argv: list[str], environ: dict[str, str]) -> bool:
-    """True when the build was answered (and its output printed) without the full CLI."""
+    """True when the build was answered from its remembered plan (and the output printed)."""
+    req = _request(argv, environ)
+    return req is not None and not req["no_cache"] and _answer(req)
+
+
+def handle(argv: list[str], environ: dict[str, str]) -> int | None:
+    """The exit code of an ``image build`` handled here, or None (nothing ran: use the full CLI).
+
+    Answered from the remembered plan when every step would hit; else, with ``-q`` (nothing to
+    draw), built here by the command's own body under ``cli/main.py``'s error boundary."""
+    req = _request(argv, environ)
+    if req is None:
+        return None
+    if not req["no_cache"] and _answer(req):
+        return 0
+    if not req["quiet"]:
+        return None  # the full CLI prints the steps (rich on a terminal)
+    from stackfile.cli.container_fast import boundary
+
+    return boundary(lambda: _build(req), environ)
+
+
+def main(argv: list[str], environ: dict[str, str]) -> None:
+    """Exit with the code of an ``image build`` handled here; return when the full CLI must decide.
+
+    The cyclic garbage collector is off meanwhile (as for ``container run``): importing the
+    builder triggered collections worth milliseconds in a process that makes little garbage."""
+    import gc
+
+    gc.disable()
+    code = handle(argv, environ)
+    if code is not None:
+        from stackfile.cli.container_fast import done
+
+        sys.exit(done(code))
+    gc.enable()
+
+
+def _request(argv: list[str], environ: dict[str, str]) -> dict[str, Any] | None:
+    try:
+        return parse(argv, environ)
+    except Exception:  # any doubt: the full CLI decides, and reports errors properly
+        return None
+
+
+def _build(req: dict[str, Any]) -> int:
+    build_command(req["root"], req["context"], dockerfile=req["dockerfile"], tags=tuple(req["tags"]),
+                  target=req["target"], build_args=req["build_args"], no_cache=req["no_cache"], quiet=True)
+    return 0
+
+
+def _answer(req: dict[str, Any]) -> bool:
     start = time.perf_counter()
     try:
-        req = parse(argv, environ)
-        if req is None:
-            return False
         quiet = req["quiet"]
         if not quiet and sys.stderr.isatty():
             return False  # the full CLI draws with rich

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from stackfile.cli.build_fast import event_line
+from stackfile.cli.build_fast import build_command, event_line
 from stackfile.cli.main import key_values
-from stackfile.events import Event, discard
+from stackfile.events import Event
 
 _BUILD_ARG = click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE",
                           help="Build-time variable (repeatable).")
@@ -94,13 +94,9 @@ def image() -> None:
 def image_build(g: Any, context: str, dockerfile: str | None, tags: tuple[str, ...], target: str | None,
                 build_args: tuple[str, ...], no_cache: bool, pull: bool, quiet: bool) -> None:
     """Build an image from a Dockerfile."""
-    from stackfile.engine.images import build_dockerfile
-
-    img = build_dockerfile(_paths(g), context, dockerfile=dockerfile, tags=tags, target=target,
-                           build_args=key_values(build_args, "--build-arg"), no_cache=no_cache,
-                           sink=discard if quiet else BuildPrinter())
-    if quiet:
-        click.echo(img.id)
+    build_command(g.root, context, dockerfile=dockerfile, tags=tags, target=target,
+                  build_args=key_values(build_args, "--build-arg"), no_cache=no_cache, quiet=quiet,
+                  sink=None if quiet else BuildPrinter())
 
 
 @image.command("ls")

@@ -109,11 +109,10 @@ def main() -> None:
         from stackfile.cli.container_fast import main as container_main
 
         container_main(sys.argv[1:], dict(os.environ))
-    if "image" in sys.argv[1:]:  # ``image build`` whose every step would be a cache hit: answered here
-        from stackfile.cli.build_fast import answer
+    if "image" in sys.argv[1:]:  # ``image build``: returns only when it does not handle argv
+        from stackfile.cli.build_fast import main as build_main
 
-        if answer(sys.argv[1:], dict(os.environ)):
-            sys.exit(0)
+        build_main(sys.argv[1:], dict(os.environ))
     environ = dict(os.environ)
     try:
         parsed = parse(sys.argv[1:], environ)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +27,7 @@ def now_rfc3339() -> str:
 
 def new_layer_id() -> str:
     """A fresh random layer id (64 hex characters)."""
-    return uuid.uuid4().hex + uuid.uuid4().hex
+    return os.urandom(32).hex()
 
 
 class LayerStore:
@@ -108,7 +107,7 @@ def remove_tree(paths: StorePaths, directory: Path) -> None:
     if not directory.exists():
         return
     paths.tmp.mkdir(parents=True, exist_ok=True)
-    doomed = paths.tmp / f"rm-{uuid.uuid4().hex}"
+    doomed = paths.tmp / f"rm-{os.urandom(16).hex()}"
     try:
         os.rename(directory, doomed)
     except OSError:

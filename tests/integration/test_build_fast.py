@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from stackfile.build import fastpath
 from stackfile.cli.build_fast import answer
 from tests.conftest import needs_root
 
@@ -44,6 +45,7 @@ class Project:
     def fast(self, capsys: pytest.CaptureFixture[str], *extra: str) -> str | None:
         """The image id the fast path printed, or None when it handed over."""
         capsys.readouterr()
+        fastpath._MISSED.clear()  # each command is a new process: no miss remembered from the last one
         hit = answer(self.argv("-q", *extra), dict(os.environ))
         out = capsys.readouterr().out
         assert hit == bool(out)
@@ -117,6 +119,7 @@ def test_noop_is_answered_with_the_full_builders_image_and_output(
     assert first is not None and first == _image_id(project.store, "demo:latest")
     assert project.fast(capsys) == first  # the full build recorded the plan again
     capsys.readouterr()
+    fastpath._MISSED.clear()
     assert answer(project.argv(), dict(os.environ))
     fast_lines = capsys.readouterr().err.splitlines()
     full = subprocess.run([sys.executable, "-m", "stackfile", *project.argv()], capture_output=True,
@@ -233,3 +236,30 @@ def test_unknown_flags_and_bad_input_go_to_the_full_cli(project: Project,
                  ["--root", str(project.store), "image", "ls"]):
         assert not answer(argv, env), argv
     assert capsys.readouterr().out == ""
+
+
+def test_a_quiet_miss_is_built_without_click_like_the_full_cli(project: Project) -> None:
+    (project.ctx / "app" / "main.sh").write_text("echo main 5\n")
+    _age(project.ctx, 30)
+    script = ("import sys\nfrom stackfile.cli.build_fast import handle\n"
+              "code = handle(sys.argv[1:], {})\nprint('click' in sys.modules, code, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", script, *project.argv("-q")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.stderr.strip() == "False 0" and proc.stdout.strip() == _image_id(project.store, "demo:latest")
+    full = subprocess.run([sys.executable, "-m", "stackfile", *project.argv("-q")], capture_output=True,
+                          text=True)
+    assert full.stdout == proc.stdout
+
+
+@pytest.mark.parametrize("dockerfile", ["FROM busybox\nCOPY missing /x\n", "RUN true\n",
+                                        "FROM busybox\nRUN exit 3\n"])
+def test_errors_of_a_quiet_build_match_the_full_cli(project: Project, dockerfile: str) -> None:
+    (project.ctx / "Dockerfile").write_text(dockerfile)
+    script = ("import sys\nfrom stackfile.cli.build_fast import handle\n"
+              "code = handle(sys.argv[1:], {})\nsys.stderr.flush()\nprint(code)\n")
+    fast = subprocess.run([sys.executable, "-c", script, *project.argv("-q")], capture_output=True, text=True,
+                          timeout=300)
+    full = subprocess.run([sys.executable, "-m", "stackfile", *project.argv("-q")], capture_output=True,
+                          text=True, timeout=300)
+    assert full.returncode != 0 and fast.stdout.strip() == str(full.returncode)
+    assert fast.stderr == full.stderr
