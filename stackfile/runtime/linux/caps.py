@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 from stackfile.errors import InvalidSpec
 
-__all__ = ["CAPS", "DEFAULT_CAPS", "CapSets", "cap_sets", "parse_caps"]
+__all__ = ["CAPS", "DEFAULT_CAPS", "CapSets", "cap_sets", "last_cap", "parse_caps"]
 
 CAPS: dict[str, int] = {name: i for i, name in enumerate((
     "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
@@ -26,12 +26,14 @@ DEFAULT_CAPS = frozenset({
 
 
 @functools.cache
-def _last_cap() -> int:
+def last_cap() -> int:
+    """The highest capability number this kernel knows; 63 (every possible one) if unreadable.
+    Cached: the supervisor reads it while planning, before PID 1 forks."""
     try:
         with open("/proc/sys/kernel/cap_last_cap") as fh:
             return int(fh.read())
-    except OSError:
-        return max(CAPS.values())
+    except (OSError, ValueError):
+        return 63
 
 
 def parse_caps(names: tuple[str, ...], flag: str) -> set[str]:
@@ -60,7 +62,7 @@ class CapSets(NamedTuple):
 
 
 def _mask(names: set[str]) -> int:
-    last = _last_cap()
+    last = last_cap()
     return sum(1 << CAPS[n] for n in names if CAPS[n] <= last)
 
 

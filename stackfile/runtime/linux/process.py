@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from stackfile.errors import InvalidSpec
 from stackfile.runtime.linux import _libc as c
-from stackfile.runtime.linux.caps import CapSets
+from stackfile.runtime.linux.caps import CapSets, last_cap
 from stackfile.runtime.linux.users import Identity
 
 __all__ = ["ExecFailed", "drop_privileges", "exec_command", "forwarded_signals", "parse_signal",
@@ -38,12 +38,12 @@ def drop_privileges(identity: Identity, caps: CapSets, *, no_new_privs: bool,
     no_new_privs and the seccomp filter (last: the filter may deny calls made before it)."""
     for which, soft, hard in ulimits:
         resource.setrlimit(which, (soft, hard))
-    for cap in range(64):
+    for cap in range(last_cap() + 1):  # the caps past it fail with EINVAL (each a costly OSError)
         if not caps.bounding >> cap & 1:
             try:
                 c.prctl(c.PR_CAPBSET_DROP, cap)
             except OSError as exc:
-                if exc.errno != errno.EINVAL:  # EINVAL: past the kernel's last capability
+                if exc.errno != errno.EINVAL:  # a kernel that knows fewer than cap_last_cap says
                     raise
     if identity.uid != 0:
         c.prctl(c.PR_SET_KEEPCAPS, 1)
