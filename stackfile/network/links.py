@@ -12,8 +12,8 @@ import os
 import socket
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from ipaddress import IPv4Network
+from typing import NamedTuple
 
 from stackfile.network.netns import in_netns
 from stackfile.network.rtnl import Netlink, delete_link, link_exists
@@ -77,8 +77,7 @@ def add_veth(host_name: str, peer_name: str, netns_path: str, bridge: str, mac: 
         os.close(fd)
 
 
-@dataclass(frozen=True)
-class InsideConfig:
+class InsideConfig(NamedTuple):
     """What to set up inside a sandbox: addresses per interface and the default gateway."""
 
     addresses: tuple[tuple[str, str, int], ...]  # (ifname, address, prefixlen)

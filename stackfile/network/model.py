@@ -1,10 +1,15 @@
-"""Value objects of the network package: what callers ask for and what they get back."""
+"""Value objects of the network package: what callers ask for and what they get back.
 
-from __future__ import annotations
+NamedTuples with real (not string) annotations: the seven of them as frozen dataclasses cost
+~5 ms to define on every ``up`` (a dataclass execs its generated methods). Change one with
+``value._replace(...)``; mapping defaults are one shared read-only empty mapping.
+"""
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 __all__ = [
     "Attachment",
@@ -17,8 +22,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class NetworkConfig:
+class NetworkConfig(NamedTuple):
     """A network as the stack file describes it; ``name`` is the real (project-prefixed) name."""
 
     name: str
@@ -26,15 +30,14 @@ class NetworkConfig:
     subnet: str | None = None
     gateway: str | None = None
     internal: bool = False
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = _EMPTY
     driver: str = "bridge"
-    driver_opts: Mapping[str, Any] = field(default_factory=dict)
+    driver_opts: Mapping[str, Any] = _EMPTY
     enable_ipv6: bool = False
     external: bool = False
 
 
-@dataclass(frozen=True)
-class NetworkRecord:
+class NetworkRecord(NamedTuple):
     """A network that exists: its bridge, subnet, gateway and the DNS server's pid."""
 
     name: str
@@ -59,8 +62,7 @@ class NetworkRecord:
         }
 
 
-@dataclass(frozen=True)
-class Attachment:
+class Attachment(NamedTuple):
     """One container's membership of one network: the names it answers to and an optional fixed IP."""
 
     network: str
@@ -69,8 +71,7 @@ class Attachment:
     mac: str | None = None
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     """A sandbox's interface on one network."""
 
     network: str
@@ -83,8 +84,7 @@ class Endpoint:
     mac: str = ""
 
 
-@dataclass(frozen=True)
-class PortBinding:
+class PortBinding(NamedTuple):
     """One ``ports:`` entry: ``host_port`` None or "" = random; ``"8000-8010"`` = first free in range."""
 
     container_port: int
@@ -93,8 +93,7 @@ class PortBinding:
     protocol: str = "tcp"
 
 
-@dataclass(frozen=True)
-class BoundPort:
+class BoundPort(NamedTuple):
     """A published port as bound on the host."""
 
     host_ip: str
@@ -107,8 +106,7 @@ class BoundPort:
         return f"{f'[{ip}]' if ':' in ip else ip}:{self.host_port}->{self.container_port}/{self.protocol}"
 
 
-@dataclass(frozen=True)
-class Sandbox:
+class Sandbox(NamedTuple):
     """A container's network namespace and what goes into its /etc files.
 
     Pass ``NetworkAttachment(mode="path", netns_path=sandbox.netns_path)``, ``etc_hosts`` and
