@@ -16,7 +16,6 @@ import fcntl
 import os
 import signal
 import struct
-import termios
 
 from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux.errors import StartFailed
@@ -69,6 +68,7 @@ def _console(sock_fd: int, uid: int) -> None:
     """Open a pty in the container's devpts, make it our stdio and controlling terminal, and pass
     the master to the supervisor over the unix socket ``sock_fd`` (runc's console socket)."""
     import socket
+    import termios
 
     master, slave = os.openpty()
     os.fchown(slave, uid, -1)
@@ -102,6 +102,7 @@ def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int, console:
     _stdio(fds, (w, go, console) if console >= 0 else (w, go))
     if console >= 0:
         import socket  # noqa: F401 - loaded while the host's filesystem is still visible
+        import termios  # noqa: F401 - (only a tty start needs them)
     if plan.new_net:
         lo_up()
     build_rootfs(plan)
