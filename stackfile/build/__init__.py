@@ -11,7 +11,9 @@ Words used here:
   key or image id). A stage's first parent is its base image's id (or the base stage's key).
 - *build cache*: key → the layers that step produced (``cachedb``). A hit needs the layers to
   still exist; an empty RUN is cached as "no layer".
-- *fast path*: a whole build remembered by a fingerprint of its inputs' stats (``fastpath``).
+- *fast path*: a Dockerfile build's plan remembered; a later identical request recomputes every
+  key from it (same key function, context hashing and stat cache) and answers without parsing
+  when every step would hit and the tags already name the image (``fastpath``).
 
 Lifecycle of ``Builder.build``: plan (``plan``: every key, before anything runs) → run each stage
 (``stages``: for each layer step, a cache hit, or execute and record) → store the image (config

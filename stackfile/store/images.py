@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stackfile.errors import Conflict, InvalidSpec, NotFound
 from stackfile.store.paths import StorePaths
-from stackfile.store.refs import normalize_name
+from stackfile.store.refs import normalize_name, resolve_image_id
 from stackfile.store.schema import images_db
 
 if TYPE_CHECKING:
@@ -196,23 +196,7 @@ class ImageStore:
         return self._db.execute("SELECT id, config, layers FROM images WHERE id=?", (image_id,)).fetchone()
 
     def _resolve_id(self, ref: str) -> str | None:
-        text = ref.strip()
-        try:
-            name = normalize_name(text)
-        except InvalidSpec:
-            name = None
-        if name is not None:
-            row = self._db.execute("SELECT image_id FROM image_names WHERE name=?", (name,)).fetchone()
-            if row:
-                return str(row[0])
-        hexpart = text[7:] if text.startswith("sha256:") else text
-        if not hexpart or len(hexpart) > 64 or any(c not in "0123456789abcdef" for c in hexpart):
-            return None
-        rows = self._db.execute("SELECT id FROM images WHERE id >= ? AND id < ? LIMIT 2",
-                                ("sha256:" + hexpart, "sha256:" + hexpart + "g")).fetchall()
-        if len(rows) > 1:
-            raise Conflict(f"image id prefix {ref!r} is ambiguous", hint="give more characters of the id")
-        return str(rows[0][0]) if rows else None
+        return resolve_image_id(self._db, ref)
 
     def _load(self, image_id: str) -> ImageRecord:
         row = self._row(image_id)
