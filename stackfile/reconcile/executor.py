@@ -7,10 +7,11 @@ is not ``required`` (``depends_on.required: false``) is a warning and its depend
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from queue import SimpleQueue
 
 from stackfile.errors import StackfileError
 from stackfile.events import Event, EventSink, discard
@@ -65,36 +66,55 @@ class ExecutionResult:
 
 def execute(plan: Plan, handlers: Mapping[Kind, Handler], *, sink: EventSink = discard,
             workers: int = 8) -> ExecutionResult:
-    """Run ``plan`` with ``handlers``; never raises for a failed action (see the result)."""
+    """Run ``plan`` with ``handlers``; never raises for a failed action (see the result).
+
+    Each action runs in a thread of its own (at most ``workers`` at once) that reports to one
+    queue; threads rather than ``concurrent.futures``, whose import (with ``logging``) cost ~4 ms
+    of every ``up``."""
     result = ExecutionResult()
     plan.graph.check_acyclic()
     pending = {k: set(plan.graph.dependencies(k)) for k in plan.actions}
     priority = _critical_path(plan)
-    running: dict[Future[None], str] = {}
+    done: SimpleQueue[tuple[str, BaseException | None]] = SimpleQueue()
+    running = 0
     workers = max(1, workers)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="plan") as pool:
-        while pending or running:
-            ready = sorted((k for k, deps in pending.items() if not deps), key=lambda k: (-priority[k], k))
-            for key in ready[: workers - len(running)]:
-                del pending[key]
-                running[pool.submit(_run, plan.actions[key], handlers, sink)] = key
-            if not running:
-                break
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for fut in finished:
-                key = running.pop(fut)
-                error = fut.exception()
-                action = plan.actions[key]
-                if error is None or not action.required:
-                    if error is not None:
-                        result.warnings.append(f"{action.target}: {error}")
-                    result.done.append(key)
-                    for deps in pending.values():
-                        deps.discard(key)
-                else:
-                    result.failed[key] = error
-                    _skip_dependents(plan, key, pending, result, sink)
+    while pending or running:
+        ready = sorted((k for k, deps in pending.items() if not deps), key=lambda k: (-priority[k], k))
+        for key in ready[: workers - running]:
+            del pending[key]
+            threading.Thread(target=_report, args=(plan.actions[key], handlers, sink, done),
+                             name=f"plan-{key}", daemon=True).start()
+            running += 1
+        if not running:
+            break
+        try:
+            key, error = done.get()
+        except BaseException:  # Ctrl-C: let the running actions finish (a second one does not wait)
+            for _ in range(running):
+                done.get()
+            raise
+        running -= 1
+        action = plan.actions[key]
+        if error is None or not action.required:
+            if error is not None:
+                result.warnings.append(f"{action.target}: {error}")
+            result.done.append(key)
+            for deps in pending.values():
+                deps.discard(key)
+        else:
+            result.failed[key] = error
+            _skip_dependents(plan, key, pending, result, sink)
     return result
+
+
+def _report(action: Action, handlers: Mapping[Kind, Handler], sink: EventSink,
+            done: SimpleQueue[tuple[str, BaseException | None]]) -> None:
+    try:
+        _run(action, handlers, sink)
+    except BaseException as exc:  # handed to the scheduler, which decides
+        done.put((action.key, exc))
+    else:
+        done.put((action.key, None))
 
 
 def _critical_path(plan: Plan) -> dict[str, int]:
