@@ -12,7 +12,7 @@ from stackfile.runtime.linux.plan import make_plan
 from stackfile.runtime.linux.process import parse_signal
 from stackfile.runtime.linux.refs import NAMES_DIR, check_name
 from stackfile.runtime.linux.specjson import spec_to_dict
-from stackfile.runtime.linux.state import ContainerDir, State, now_rfc3339
+from stackfile.runtime.linux.state import ContainerDir, now_rfc3339
 from stackfile.store.paths import StorePaths
 
 __all__ = ["create_container", "default_hosts", "default_resolv_conf", "remove_dirs"]
@@ -101,7 +101,6 @@ def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "")
         cdir.sub("resolv.conf").write_text(spec.resolv_conf if spec.resolv_conf is not None
                                            else default_resolv_conf(host_net))
         cdir.sub("log.json").touch(mode=0o640)
-        cdir.write_state(State())
         cdir.write_config({"id": cid, "name": name, "image": image, "created_at": now_rfc3339(),
                            "hostname": hostname, "spec": {**spec_to_dict(spec), "name": name}})
     except BaseException:

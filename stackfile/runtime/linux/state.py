@@ -4,7 +4,8 @@
 
     config.json     id, name, image, created_at, hostname, spec  (written once by create)
     state.json      status, pid, supervisor, exit code, OOM, times, restart count, error
-                    (written atomically, only by the container's supervisor after create)
+                    (written atomically, only by the container's supervisor; until its first
+                    start there is none, which reads as a fresh ``created`` State)
     stop-requested  marker: a stop was asked for, so the supervisor must not restart it
     log.json        JSON lines {"time", "stream", "log"}
     upper/ work/ rootfs/  overlay dirs (the mounts themselves live in the container's namespace)
