@@ -19,10 +19,10 @@ import shutil
 import sqlite3
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from stackfile.errors import Conflict, InvalidSpec, Location, NotFound, PermissionDenied
 from stackfile.runtime.api import Mount
@@ -54,20 +54,22 @@ MIGRATIONS = [
 ANONYMOUS_LABEL = "com.docker.volume.anonymous"
 
 
-@dataclass(frozen=True)
-class VolumeConfig:
-    """A volume as the stack file declares it; ``name`` is the real (project-prefixed) name."""
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+class VolumeConfig(NamedTuple):
+    """A volume as the stack file declares it; ``name`` is the real (project-prefixed) name.
+    (NamedTuples, not dataclasses: these are defined on every ``up``, and a dataclass costs more.)"""
 
     name: str
     project: str = ""
     driver: str = "local"
-    driver_opts: Mapping[str, str] = field(default_factory=dict)
-    labels: Mapping[str, str] = field(default_factory=dict)
+    driver_opts: Mapping[str, str] = _EMPTY
+    labels: Mapping[str, str] = _EMPTY
     external: bool = False
 
 
-@dataclass(frozen=True)
-class VolumeRecord:
+class VolumeRecord(NamedTuple):
     """A volume that exists; ``mountpoint`` is its host data directory."""
 
     name: str

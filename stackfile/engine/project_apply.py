@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from stackfile.engine.project_containers import create_container, remove_container, start_container
@@ -79,7 +79,7 @@ class Applier:
         from stackfile.volumes import volume_config
 
         cfg = volume_config(key, vol, self.ctx.name)
-        self.ctx.volumes.ensure(replace(cfg, labels={**cfg.labels, **labels}))
+        self.ctx.volumes.ensure(cfg._replace(labels={**cfg.labels, **labels}))
 
     def ensure_image(self, action: Action) -> None:
         from stackfile.engine.images import ensure_image
