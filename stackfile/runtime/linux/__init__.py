@@ -7,7 +7,8 @@ Modules, in the order a start uses them:
 - ``refs``      id / name / unique id prefix → id
 - ``plan``      LaunchPlan: the spec resolved on the host before anything forks (users, caps, ...)
 - ``supervise`` one start as a supervisor does it: cgroup, launch, state, reap (+ restart rules)
-- ``launch``    fork → unshare → fork → PID 1; cgroup attach overlapping PID 1's rootfs work
+- ``launch``    unshare(pid) → fork → PID 1, which joins its cgroups itself (v1; on v2 the caller
+                attaches it while it builds its rootfs), then unshares mnt/uts/ipc(/net)
 - ``rootfs``    overlay root, /proc, /sys, /dev, mounts, masked paths, pivot_root (in PID 1)
 - ``process``   rlimits, user, capabilities, no_new_privs, exec; the reaping init
 - ``cgroups``   per-container cgroups, v1 and v2
