@@ -29,6 +29,7 @@ from stackfile.build.cachedb import cache_entry
 from stackfile.build.context import BuildContext, dockerfile_patterns, ignore_rules
 from stackfile.build.keys import base_key, step_key
 from stackfile.build.statcache import StatCache, sha256, stat_cache_file
+from stackfile.store import lock
 from stackfile.store.db import connect
 from stackfile.store.refs import _normalize, resolve_image_id
 
@@ -76,20 +77,18 @@ def check(root: str, key: str, tags: tuple[str, ...]) -> Hit | None:
     path and then the engine ask the same question once, not twice.
     """
     asked = (root, key, tags)
-    if asked in _MISSED:
+    if asked in _MISSED or not os.path.exists(os.path.join(root, DB)):
         return None
     _MISSED.add(asked)
-    hit = _check(root, key, tags)
+    with lock.shared(root):  # as a build holds it: garbage collection cannot run meanwhile
+        hit = _check(root, key, tags)
     if hit is not None:
         _MISSED.discard(asked)
     return hit
 
 
 def _check(root: str, key: str, tags: tuple[str, ...]) -> Hit | None:
-    db_file = os.path.join(root, DB)
-    if not os.path.exists(db_file):
-        return None
-    db = connect(db_file)
+    db = connect(os.path.join(root, DB))
     row = db.execute("SELECT plan FROM build_plans WHERE key=?", (key,)).fetchone()
     if row is None:
         return None
@@ -97,8 +96,15 @@ def _check(root: str, key: str, tags: tuple[str, ...]) -> Hit | None:
     with open(memo["dockerfile"], "rb") as fh:
         if sha256(fh.read()).hexdigest() != memo["sha"]:
             return None
-    context = _Context(root, memo)
-    stages = _keys(memo, lambda ref, want: resolve_image_id(db, ref) == want, context.digest)
+    context = _context(root, memo)  # as Builder._context makes it: a bad ignore file fails here too
+
+    def digest(patterns: list[str], exclude: list[str]) -> str:
+        sources: list[str] = []
+        for pattern in patterns:
+            sources.extend(context.resolve_sources(pattern))
+        return context.digest(sources, tuple(exclude))
+
+    stages = _keys(memo, lambda ref, want: resolve_image_id(db, ref) == want, digest)
     if stages is None:
         return None
     steps = _visits(db, os.path.join(root, LAYERS), stages, memo)
@@ -109,33 +115,17 @@ def _check(root: str, key: str, tags: tuple[str, ...]) -> Hit | None:
         named = db.execute("SELECT image_id FROM image_names WHERE name=?", (name,)).fetchone()
         if problem or named is None or named[0] != memo["image"]:
             return None
-    context.save()
+    context.cache.save()
     return Hit(memo["image"], steps, memo["dockerfile"])
 
 
-class _Context:
-    """The build context as the builder makes it (ignore rules, stat cache), made on first use."""
-
-    def __init__(self, root: str, memo: dict[str, Any]) -> None:
-        self.store, self.memo = root, memo
-        self.ctx: BuildContext | None = None
-
-    def digest(self, patterns: list[str], exclude: list[str]) -> str:
-        if self.ctx is None:
-            top = self.memo["root"]
-            if not os.path.isdir(top):
-                raise FileNotFoundError(top)
-            rules = ignore_rules(top, dockerfile_patterns(top, self.memo["dockerfile"]))
-            cache = StatCache(stat_cache_file(os.path.join(self.store, CACHE), os.path.realpath(top)))
-            self.ctx = BuildContext(top, rules, cache)
-        sources: list[str] = []
-        for pattern in patterns:
-            sources.extend(self.ctx.resolve_sources(pattern))
-        return self.ctx.digest(sources, tuple(exclude))
-
-    def save(self) -> None:
-        if self.ctx is not None:
-            self.ctx.cache.save()
+def _context(root: str, memo: dict[str, Any]) -> BuildContext:
+    top = memo["root"]
+    if not os.path.isdir(top):
+        raise FileNotFoundError(top)
+    rules = ignore_rules(top, dockerfile_patterns(top, memo["dockerfile"]))
+    cache = StatCache(stat_cache_file(os.path.join(root, CACHE), os.path.realpath(top)))
+    return BuildContext(top, rules, cache)
 
 
 def _keys(memo: dict[str, Any], same_image: Callable[[str, str], bool],

@@ -12,19 +12,18 @@ import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from stackfile.store.paths import StorePaths
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from stackfile.store.paths import StorePaths
 
 __all__ = ["exclusive", "shared"]
 
 
-def _lock_path(paths: StorePaths) -> str:
-    return str(paths.root / "images.lock")
-
-
 @contextmanager
-def _flock(paths: StorePaths, mode: int) -> Iterator[None]:
-    paths.root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(_lock_path(paths), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+def _flock(paths: StorePaths | str, mode: int) -> Iterator[None]:
+    root = paths if isinstance(paths, str) else str(paths.root)
+    os.makedirs(root, exist_ok=True)
+    fd = os.open(os.path.join(root, "images.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, mode)
         yield
@@ -32,8 +31,8 @@ def _flock(paths: StorePaths, mode: int) -> Iterator[None]:
         os.close(fd)  # closing the descriptor releases the lock
 
 
-def shared(paths: StorePaths) -> AbstractContextManager[None]:
-    """Hold the store lock shared (builds, imports)."""
+def shared(paths: StorePaths | str) -> AbstractContextManager[None]:
+    """Hold the store lock shared (builds, imports, the build fast path); ``paths`` or a root path."""
     return _flock(paths, fcntl.LOCK_SH)
 
 

@@ -2,7 +2,7 @@
 
 Each test builds for real (busybox base, RUN in containers, a temp store), changes one input, then
 asks the fast path (``stackfile.cli.build_fast.answer``, in-process) and the full builder (the
-``python -m stackfile`` CLI with the remembered plans cleared, so its planner and runner decide).
+click CLI, ``stackfile.cli.main``, with the remembered plans cleared: its planner and runner decide).
 A fast answer must come with a full build that ran nothing and stored the same image.
 """
 
@@ -24,6 +24,9 @@ from stackfile.cli.build_fast import answer
 from tests.conftest import needs_root
 
 pytestmark = needs_root
+
+# the click CLI itself (``python -m stackfile`` and the script try the fast paths first)
+FULL_CLI = [sys.executable, "-c", "from stackfile.cli.main import main; main()"]
 
 DOCKERFILE = """FROM busybox AS base
 ARG V=1
@@ -57,7 +60,7 @@ class Project:
         with db:
             db.execute("DELETE FROM build_plans")
         db.close()
-        proc = subprocess.run([sys.executable, "-m", "stackfile", *self.argv(*extra)], capture_output=True,
+        proc = subprocess.run([*FULL_CLI, *self.argv(*extra)], capture_output=True,
                               text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
         found = re.search(r"\((\d+) ran, (\d+) cached\)", proc.stderr)
@@ -74,7 +77,7 @@ class Project:
 
     def remember(self, *extra: str) -> str:
         """Build through the engine (which records the plan) and return the image id."""
-        proc = subprocess.run([sys.executable, "-m", "stackfile", *self.argv("-q", *extra)],
+        proc = subprocess.run([*FULL_CLI, *self.argv("-q", *extra)],
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
         return proc.stdout.strip()
@@ -122,7 +125,7 @@ def test_noop_is_answered_with_the_full_builders_image_and_output(
     fastpath._MISSED.clear()
     assert answer(project.argv(), dict(os.environ))
     fast_lines = capsys.readouterr().err.splitlines()
-    full = subprocess.run([sys.executable, "-m", "stackfile", *project.argv()], capture_output=True,
+    full = subprocess.run([*FULL_CLI, *project.argv()], capture_output=True,
                           text=True)
     full_lines = full.stderr.splitlines()
     strip = re.compile(r" in \d+\.\d\ds ")
@@ -198,7 +201,7 @@ def test_a_new_file_under_a_copied_directory_is_a_miss(project: Project,
 
 def test_retagged_or_removed_images_are_never_a_false_hit(project: Project,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    sf = [sys.executable, "-m", "stackfile", "--root", str(project.store), "image"]
+    sf = [*FULL_CLI, "--root", str(project.store), "image"]
     subprocess.run([*sf, "tag", "busybox", "demo"], check=True, capture_output=True)  # the tag moved
     assert project.fast(capsys) is None
     project.remember()
@@ -246,7 +249,7 @@ def test_a_quiet_miss_is_built_without_click_like_the_full_cli(project: Project)
     proc = subprocess.run([sys.executable, "-c", script, *project.argv("-q")], capture_output=True, text=True,
                           timeout=300)
     assert proc.stderr.strip() == "False 0" and proc.stdout.strip() == _image_id(project.store, "demo:latest")
-    full = subprocess.run([sys.executable, "-m", "stackfile", *project.argv("-q")], capture_output=True,
+    full = subprocess.run([*FULL_CLI, *project.argv("-q")], capture_output=True,
                           text=True)
     assert full.stdout == proc.stdout
 
@@ -259,7 +262,18 @@ def test_errors_of_a_quiet_build_match_the_full_cli(project: Project, dockerfile
               "code = handle(sys.argv[1:], {})\nsys.stderr.flush()\nprint(code)\n")
     fast = subprocess.run([sys.executable, "-c", script, *project.argv("-q")], capture_output=True, text=True,
                           timeout=300)
-    full = subprocess.run([sys.executable, "-m", "stackfile", *project.argv("-q")], capture_output=True,
+    full = subprocess.run([*FULL_CLI, *project.argv("-q")], capture_output=True,
                           text=True, timeout=300)
     assert full.returncode != 0 and fast.stdout.strip() == str(full.returncode)
     assert fast.stderr == full.stderr
+
+
+def test_a_broken_ignore_file_is_never_answered(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    (project.ctx / "Dockerfile").write_text("FROM busybox\nRUN echo no copy\n")
+    project.remember()
+    assert project.fast(capsys) is not None
+    (project.ctx / ".dockerignore").write_text("!\n")  # the full build refuses it, COPY or not
+    assert project.fast(capsys) is None
+    full = subprocess.run([*FULL_CLI, *project.argv("-q")], capture_output=True,
+                          text=True)
+    assert full.returncode == 15 and "illegal exclusion pattern" in full.stderr
