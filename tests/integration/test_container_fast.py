@@ -41,8 +41,11 @@ def fast(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60, env=_env())
 
 
+FULL = "from stackfile.cli.main import main; main()"  # click only (python -m stackfile tries fast paths)
+
+
 def full(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "stackfile", "--root", str(root), *args],
+    return subprocess.run([sys.executable, "-c", FULL, "--root", str(root), *args],
                           capture_output=True, text=True, timeout=60, env=_env())
 
 
