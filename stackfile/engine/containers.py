@@ -225,7 +225,7 @@ def _store_stamp(paths: StorePaths) -> list[list[int] | None]:
     for path in (str(paths.db), f"{paths.db}-wal", str(paths.image_names_marker)):
         try:
             st = os.stat(path)
-        except FileNotFoundError:
+        except OSError:  # missing (or unreadable: then no entry ever matches it)
             out.append(None)
             continue
         out.append([st.st_ino, st.st_size, st.st_mtime_ns])
