@@ -221,13 +221,17 @@ _RACY_NS = 100_000_000
 
 
 def _store_stamp(paths: StorePaths) -> list[list[int] | None]:
+    """[inode, size, mtime] of the database, its WAL and the names marker (None: missing); [] when
+    one cannot be read (then nothing is looked up or saved)."""
     out: list[list[int] | None] = []
     for path in (str(paths.db), f"{paths.db}-wal", str(paths.image_names_marker)):
         try:
             st = os.stat(path)
-        except OSError:  # missing (or unreadable: then no entry ever matches it)
+        except FileNotFoundError:
             out.append(None)
             continue
+        except OSError:
+            return []
         out.append([st.st_ino, st.st_size, st.st_mtime_ns])
     return out
 
@@ -250,7 +254,8 @@ def _remember(paths: StorePaths, ref: str, image: ImageRecord, stamp: list[list[
     import json
 
     now = time.time_ns()
-    if _store_stamp(paths) != stamp or any(s is not None and now - s[2] < _RACY_NS for s in stamp):
+    racy = any(s is not None and now - s[2] < _RACY_NS for s in stamp)
+    if not stamp or racy or _store_stamp(paths) != stamp:
         return
     path = paths.containers / _RUN_IMAGES
     try:
@@ -276,7 +281,7 @@ def _run_image(paths: StorePaths, ref: str,
                sink: EventSink | None) -> tuple[Mapping[str, Any], tuple[str, ...]]:
     """(image config, lower dirs top first) of the image ``ref`` names, made if it is a base source."""
     stamp = _store_stamp(paths)
-    hit = _remembered(paths, ref, stamp) if stamp[0] is not None else None
+    hit = _remembered(paths, ref, stamp) if stamp and stamp[0] is not None else None
     if hit is not None:
         return hit["config"], tuple(str(paths.layer(lid)) for lid in reversed(hit["layers"]))
     image = _stored_image(paths, ref)
