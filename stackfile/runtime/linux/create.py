@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 
 from stackfile.errors import Conflict, InvalidSpec
 from stackfile.runtime.api import ContainerSpec
@@ -151,7 +150,7 @@ def _rmtree(path: str) -> None:
         return
     for entry in entries:
         try:
-            is_dir = stat.S_ISDIR(entry.stat(follow_symlinks=False).st_mode)
+            is_dir = entry.is_dir(follow_symlinks=False)  # the directory entry's type: no lstat
             _rmtree(entry.path) if is_dir else os.unlink(entry.path)
         except FileNotFoundError:
             pass
