@@ -76,7 +76,7 @@ def check(root: str, key: str, tags: tuple[str, ...]) -> Hit | None:
     A miss (or an error) is remembered in this process until a plan is recorded: the CLI's fast
     path and then the engine ask the same question once, not twice.
     """
-    asked = (root, key, tags)
+    asked = (os.path.normpath(root), key, tags)
     if asked in _MISSED or not os.path.exists(os.path.join(root, DB)):
         return None
     _MISSED.add(asked)

@@ -277,3 +277,22 @@ def test_a_broken_ignore_file_is_never_answered(project: Project, capsys: pytest
     full = subprocess.run([*FULL_CLI, *project.argv("-q")], capture_output=True,
                           text=True)
     assert full.returncode == 15 and "illegal exclusion pattern" in full.stderr
+
+
+@pytest.mark.parametrize("words", [
+    ["-q", "-t", "a", "ctx"], ["--tag=a:1", "--tag", "b", "-f", "D", "--target", "x", "ctx"],
+    ["ctx", "-q", "--build-arg", "A=1", "--build-arg=B", "--build-arg", "A=2", "--pull"],
+    ["--file=x/Dockerfile", "--quiet", "--no-cache"], [], ["-f", "a", "-f", "b", "."],
+])
+def test_the_parse_is_clicks(words: list[str]) -> None:
+    from stackfile.cli.build_fast import parse
+    from stackfile.cli.image_cmd import image_build
+    from stackfile.cli.main import key_values
+
+    req = parse(["--root", "/r", "image", "build", *words], {})
+    assert req is not None
+    params = image_build.make_context("build", list(words)).params
+    assert (req["context"], req["dockerfile"], tuple(req["tags"]), req["target"]) == (
+        params["context"], params["dockerfile"], params["tags"], params["target"])
+    assert req["build_args"] == key_values(params["build_args"], "--build-arg")
+    assert (req["quiet"], req["no_cache"], req["root"]) == (params["quiet"], params["no_cache"], "/r")
