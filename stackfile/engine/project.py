@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from stackfile.engine.project_apply import Applier, wait_healthy
 from stackfile.engine.project_context import ProjectContext, open_project
@@ -63,11 +63,10 @@ __all__ = [
 IMAGE_KINDS = (Kind.BUILD_IMAGE, Kind.ENSURE_IMAGE)
 
 
-@dataclass(frozen=True)
-class UpOptions:
+class UpOptions(NamedTuple):
     """``up``'s flags (the plan-shaping ones are passed on as :class:`PlanOptions`)."""
 
-    plan: PlanOptions = field(default_factory=PlanOptions)
+    plan: PlanOptions = PlanOptions()
     dry_run: bool = False
     wait: bool = False
     wait_timeout: float | None = None
@@ -102,7 +101,7 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
     if images_plan or (buildable and not options.plan.no_build):
         _build_all(ctx, images_plan, buildable if not options.plan.no_build else [], applier, sink,
                    options.plan.build)
-        the_plan = plan(ctx.config, ctx.observe(refs), replace(options.plan, build=False))
+        the_plan = plan(ctx.config, ctx.observe(refs), options.plan._replace(build=False))
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
     if any(a.kind in (Kind.CREATE_CONTAINER, Kind.RECREATE_CONTAINER) for a in the_plan):
@@ -229,8 +228,7 @@ def _run(p: Plan, applier: Applier, sink: EventSink) -> ExecutionResult:
     return result
 
 
-@dataclass(frozen=True)
-class DownOptions:
+class DownOptions(NamedTuple):
     """``down``'s flags."""
 
     volumes: bool = False

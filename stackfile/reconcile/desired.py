@@ -7,8 +7,8 @@ typed models and on the canonical ``config`` dicts alike (tests may use either).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from stackfile.reconcile.hash import config_fields, config_hash
 
@@ -21,8 +21,7 @@ def get(obj: Any, key: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
-@dataclass(frozen=True)
-class Dependency:
+class Dependency(NamedTuple):
     """One ``depends_on`` entry."""
 
     service: str
@@ -31,8 +30,7 @@ class Dependency:
     restart: bool = False
 
 
-@dataclass(frozen=True)
-class DesiredService:
+class DesiredService(NamedTuple):
     """The planner's view of one service."""
 
     name: str
@@ -42,7 +40,7 @@ class DesiredService:
     depends_on: tuple[Dependency, ...]
     networks: tuple[str, ...]  # full network names
     volumes: tuple[str, ...]  # full names of named volumes it mounts
-    fields: Mapping[str, str] = field(default_factory=dict)
+    fields: Mapping[str, str] = MappingProxyType({})
     hash: str = ""
     container_name: str = ""
     uses: tuple[str, ...] = ()  # services it needs besides depends_on (network_mode, volumes_from)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from stackfile.reconcile import labels as L
 
 __all__ = ["ObservedContainer", "ObservedState", "container_from_status"]
 
 
-@dataclass(frozen=True)
-class ObservedContainer:
+class ObservedContainer(NamedTuple):
     """One container of the project as the runtime reports it."""
 
     id: str
@@ -25,7 +25,7 @@ class ObservedContainer:
     service: str
     number: int
     state: str  # created | running | paused | restarting | exited | dead
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = MappingProxyType({})
     health: str = ""  # "" (no healthcheck) | starting | healthy | unhealthy
     exit_code: int | None = None
     oneoff: bool = False

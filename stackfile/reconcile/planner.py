@@ -10,8 +10,8 @@ between a dependency and its dependents, unless the dependency is untouched and 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from stackfile.errors import NotFound
 from stackfile.reconcile import labels as L
@@ -25,8 +25,7 @@ __all__ = ["PlanOptions", "plan", "plan_down", "select_services"]
 STARTING = {Kind.CREATE_CONTAINER, Kind.RECREATE_CONTAINER, Kind.START_CONTAINER, Kind.RESTART_CONTAINER}
 
 
-@dataclass(frozen=True)
-class PlanOptions:
+class PlanOptions(NamedTuple):
     """The ``up`` flags that change the plan."""
 
     services: tuple[str, ...] = ()  # empty = all
@@ -37,7 +36,7 @@ class PlanOptions:
     build: bool = False
     no_build: bool = False
     no_start: bool = False
-    scale: Mapping[str, int] = field(default_factory=dict)
+    scale: Mapping[str, int] = MappingProxyType({})
 
 
 def select_services(desired: Mapping[str, DesiredService], names: tuple[str, ...],
@@ -141,7 +140,7 @@ def _waits(out: Plan, svc: DesiredService, desired: Mapping[str, DesiredService]
         existing = out.actions.get(action.key)
         if existing is not None:
             waiters = ", ".join(sorted([*existing.cause.split(" depend")[0].split(", "), svc.name]))
-            out.actions[action.key] = replace(existing, cause=f"{waiters} depend on it ({dep.condition})",
+            out.actions[action.key] = existing._replace(cause=f"{waiters} depend on it ({dep.condition})",
                                               required=existing.required or dep.required)
             if dep.required:
                 out.harden(action.key)
@@ -182,7 +181,7 @@ def _service_actions(out: Plan, svc: DesiredService, observed: ObservedState, op
         keys.append(out.add(action, after=create_after))
         if not options.no_start:
             cause = "new container" if action.kind is Kind.CREATE_CONTAINER else "recreated"
-            start = replace(action, kind=Kind.START_CONTAINER, cause=cause, container="")
+            start = action._replace(kind=Kind.START_CONTAINER, cause=cause, container="")
             keys.append(out.add(start, after=[keys[-1], *start_after], soft=start_soft))
     for c in sorted(extra, key=lambda c: (-c.number, c.name)):
         cause = "scale down" if c.number > replicas else "duplicate container"
@@ -260,7 +259,7 @@ def plan_down(observed: ObservedState, *, services: tuple[str, ...] | None = Non
                         number=c.number, name=c.name, container=c.id)
         after = []
         if c.running:
-            after = [out.add(replace(remove, kind=Kind.STOP_CONTAINER))]
+            after = [out.add(remove._replace(kind=Kind.STOP_CONTAINER))]
             stops.setdefault(c.service, []).append(after[0])
         out.add(remove, after=after)
     for c in keep:  # a dependency stops after its dependents (removal needs no order)
