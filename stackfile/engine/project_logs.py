@@ -6,8 +6,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from stackfile.engine.project_context import ProjectContext, open_project
 from stackfile.events import EventSink, discard
@@ -18,8 +17,7 @@ __all__ = ["ContainerLine", "follow_containers", "logs", "normalize_since"]
 DRAIN = 0.5  # seconds to keep reading after a stop request
 
 
-@dataclass(frozen=True)
-class ContainerLine:
+class ContainerLine(NamedTuple):
     """One log line of one container (``service`` for colouring and prefixes)."""
 
     container: str

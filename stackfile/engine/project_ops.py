@@ -6,10 +6,10 @@ the stack file changed or is gone; ``run`` and ``exec`` need the file for the se
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from stackfile.engine.project_context import ProjectContext, open_project
 from stackfile.engine.project_status import ps, ps_entry
@@ -76,6 +76,8 @@ def _each(ctx: ProjectContext, statuses: list[Any], fn: Callable[[Any], None], v
     done: list[str] = []
     errors: list[str] = []
     for level in _levels(statuses, reverse):
+        from concurrent.futures import ThreadPoolExecutor  # with logging: ~4 ms, not on up's path
+
         with ThreadPoolExecutor(max_workers=8) as pool:
             for status, error in zip(level, pool.map(lambda s: _try(fn, s), level), strict=True):
                 if error:
@@ -195,7 +197,7 @@ def _one_container(ctx: ProjectContext, service: str, index: int) -> Any:
 
 @dataclass(frozen=True)
 class ExecOptions:
-    """``exec``'s flags."""
+    """``exec``'s flags (a dataclass: a NamedTuple cannot have an ``index`` field)."""
 
     index: int = 1
     user: str = ""
@@ -240,8 +242,7 @@ def _exec_detached(ctx: ProjectContext, container_id: str, spec: Any) -> None:
         os._exit(0)
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(NamedTuple):
     """``run``'s flags."""
 
     remove: bool = False
@@ -250,12 +251,12 @@ class RunOptions:
     entrypoint: list[str] | None = None
     user: str = ""
     workdir: str = ""
-    env: dict[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = MappingProxyType({})
     service_ports: bool = False
     no_deps: bool = False
     tty: bool = False
     interactive: bool = True
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = MappingProxyType({})
 
 
 def run(opts: Any, service: str, argv: list[str], options: RunOptions = RunOptions(), *,
