@@ -14,20 +14,27 @@ the reconciler, the ``container`` CLI through the engine) translate what they kn
 - *state*: ``created`` → ``running`` ⇄ ``paused`` → ``exited``; ``dead`` when the shim that
   supervised a running container is gone.
 
-The value types are immutable NamedTuples rather than frozen dataclasses: defining ten dataclasses
-(and importing :mod:`dataclasses`, which imports :mod:`inspect`) cost ~13 ms of every
-``container run``. Change one with ``value._replace(field=...)``; :func:`to_plain` turns one into
-JSON-able dicts and lists (what ``dataclasses.asdict`` gave). Mapping defaults are shared: never
-mutate a value's mappings in place.
+The value types are immutable records (:mod:`stackfile.record`; neither frozen dataclasses,
+whose definition execs every generated method, nor NamedTuples, which need ``typing`` at run time):
+defining them costs next to nothing on ``container run``. Change one with
+``value._replace(field=...)``; :func:`to_plain` turns one into JSON-able dicts and lists (what
+``dataclasses.asdict`` gave). Mapping defaults are shared: never mutate a value's mappings in place.
 """
 
-# No ``from __future__ import annotations`` here: NamedTuple turns every string annotation into a
-# typing.ForwardRef, which compiles it (~30-100 us a field, ~80 fields on the ``container run`` path).
+from __future__ import annotations
 
 import builtins
 import enum
-from collections.abc import Iterator, Mapping
-from typing import Any, Literal, NamedTuple, Protocol
+from collections.abc import Mapping
+
+from stackfile.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any, Literal, Protocol
+else:
+    Protocol = object  # Runtime is only ever used as a type
 
 __all__ = [
     "ContainerSpec",
@@ -45,7 +52,7 @@ __all__ = [
 ]
 
 
-class Process(NamedTuple):
+class Process(Record):
     """The command to run and how: argv, environment, working dir, user (name or uid[:gid])."""
 
     argv: tuple[str, ...]
@@ -57,7 +64,7 @@ class Process(NamedTuple):
     stdin_open: bool = False
 
 
-class Mount(NamedTuple):
+class Mount(Record):
     """One mount inside the container.
 
     ``type`` is ``bind`` (source is a host path), ``tmpfs`` (source ignored) or ``volume``
@@ -74,7 +81,7 @@ class Mount(NamedTuple):
     options: tuple[str, ...] = ()
 
 
-class Resources(NamedTuple):
+class Resources(Record):
     """cgroup limits; None means unlimited / the kernel default."""
 
     memory: int | None = None  # bytes
@@ -85,14 +92,14 @@ class Resources(NamedTuple):
     pids_limit: int | None = None
 
 
-class RestartPolicy(NamedTuple):
+class RestartPolicy(Record):
     """``no``, ``always``, ``on-failure`` (with ``max_retries``; 0 = unlimited) or ``unless-stopped``."""
 
     name: Literal["no", "always", "on-failure", "unless-stopped"] = "no"
     max_retries: int = 0
 
 
-class NetworkAttachment(NamedTuple):
+class NetworkAttachment(Record):
     """Which network namespace the container lives in (see the module doc)."""
 
     mode: Literal["none", "host", "path", "container"] = "none"
@@ -100,7 +107,7 @@ class NetworkAttachment(NamedTuple):
     container_id: str = ""  # mode "container"
 
 
-class ContainerSpec(NamedTuple):
+class ContainerSpec(Record):
     """Everything the runtime needs to create one container."""
 
     name: str
@@ -135,7 +142,7 @@ class ContainerSpec(NamedTuple):
     seccomp: bool = True
 
 
-class ExecSpec(NamedTuple):
+class ExecSpec(Record):
     """A process to start inside a running container."""
 
     argv: tuple[str, ...]
@@ -149,11 +156,10 @@ class ExecSpec(NamedTuple):
 
 
 def to_plain(value: Any) -> Any:
-    """A copy of ``value`` with this module's records turned into dicts, recursively, as
-    ``dataclasses.asdict`` did: tuples stay tuples (JSON writes them as lists), mappings become dicts."""
-    if isinstance(value, _RECORDS):
-        record: Any = value
-        return {name: to_plain(item) for name, item in zip(record._fields, record, strict=True)}
+    """A copy of ``value`` with records turned into dicts, recursively, as ``dataclasses.asdict``
+    did: tuples stay tuples (JSON writes them as lists), mappings become dicts."""
+    if isinstance(value, Record):
+        return {name: to_plain(item) for name, item in value._asdict().items()}
     if isinstance(value, list):
         return [to_plain(v) for v in value]
     if isinstance(value, tuple):
@@ -173,7 +179,7 @@ class ContainerState(enum.Enum):
     DEAD = "dead"
 
 
-class ContainerStatus(NamedTuple):
+class ContainerStatus(Record):
     """What ``inspect``/``ls`` report about one container."""
 
     id: str
@@ -192,16 +198,12 @@ class ContainerStatus(NamedTuple):
     error: str = ""
 
 
-class LogLine(NamedTuple):
+class LogLine(Record):
     """One line of a container's output: stream is ``stdout`` or ``stderr``."""
 
     time: str  # RFC 3339 with nanoseconds, UTC
     stream: Literal["stdout", "stderr"]
     text: str
-
-
-_RECORDS: tuple[type, ...] = (Process, Mount, Resources, RestartPolicy, NetworkAttachment, ContainerSpec,
-                              ExecSpec, ContainerStatus, LogLine)
 
 
 class Runtime(Protocol):

@@ -1,11 +1,11 @@
 """Linux capabilities by name, Docker's default set, and the sets a container process gets."""
 
-# No ``from __future__ import annotations``: CapSets' fields would each compile a ForwardRef.
+from __future__ import annotations
 
 import functools
-from typing import NamedTuple
 
 from stackfile.errors import InvalidSpec
+from stackfile.record import Record
 
 __all__ = ["CAPS", "DEFAULT_CAPS", "CapSets", "cap_sets", "last_cap", "parse_caps"]
 
@@ -51,7 +51,7 @@ def parse_caps(names: tuple[str, ...], flag: str) -> set[str]:
     return out
 
 
-class CapSets(NamedTuple):
+class CapSets(Record):
     """Masks for the process: bounding set, and the effective/permitted/inheritable/ambient sets."""
 
     bounding: int

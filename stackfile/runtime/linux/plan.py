@@ -4,14 +4,14 @@ Resolving first (user names, capability sets, overlay options, sysctl validity) 
 refused before a process, mount or cgroup exists.
 """
 
-# No ``from __future__ import annotations``: LaunchPlan's fields would each compile a ForwardRef.
+from __future__ import annotations
 
 import os
 import resource
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from stackfile.errors import InvalidSpec
+from stackfile.record import Record
 from stackfile.runtime.api import ContainerSpec, Mount
 from stackfile.runtime.linux.caps import CapSets, cap_sets, parse_caps
 from stackfile.runtime.linux.seccomp import default_filter
@@ -27,8 +27,8 @@ _NS_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", 
                "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced")
 
 
-class LaunchPlan(NamedTuple):
-    """Resolved instructions for one start of a container (a NamedTuple: cheap to define, and
+class LaunchPlan(Record):
+    """Resolved instructions for one start of a container (a record: cheap to define, and
     this module is on the ``container run`` path)."""
 
     store_root: str

@@ -4,18 +4,18 @@ The files are read on the host side, from the container's upper dir and then its
 first (or from ``/proc/<pid>/root`` of a running container), without following symlinks out.
 """
 
-# No ``from __future__ import annotations``: Identity's fields would each compile a ForwardRef.
+from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from stackfile.errors import InvalidSpec
+from stackfile.record import Record
 
 __all__ = ["Identity", "read_etc_file", "resolve_user"]
 
 
-class Identity(NamedTuple):
+class Identity(Record):
     """Numeric ids, supplementary groups and home directory of the process user."""
 
     uid: int
