@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 from stackfile.cli.project_fast import _globals
 
@@ -47,8 +47,8 @@ def parse(argv: list[str], environ: dict[str, str]) -> dict[str, Any] | None:
         key, sep, _ = item.partition("=")
         if not key or not sep:
             return None
-    req: dict[str, Any] = {"tags": [], "dockerfile": None, "target": None, "build_args": {}, "quiet": False,
-                           "no_cache": False, "context": None}
+    req: dict[str, Any] = {"tags": [], "dockerfile": None, "target": None, "build_arg_items": [],
+                           "quiet": False, "no_cache": False, "context": None}
     rest = argv[at + 2:]
     i = 0
     while i < len(rest):
@@ -71,19 +71,32 @@ def parse(argv: list[str], environ: dict[str, str]) -> dict[str, Any] | None:
         i += 1
     if req["context"] is None:
         req["context"] = "."
+    req["build_args"] = build_arg_values(req.pop("build_arg_items"), environ)
     req["root"] = values["root"][-1] if values.get("root") else None
     req["root"] = req["root"] or environ.get("STACKFILE_ROOT") or "/var/lib/stackfile"
     return req
+
+
+def build_arg_values(items: Iterable[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """``--build-arg`` values as Docker reads them: ``KEY=VALUE``, or ``KEY`` alone for the value
+    the environment has (left out when it has none)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if sep:
+            out[key] = value
+        elif key in environ:
+            out[key] = environ[key]
+    return out
 
 
 def _store(req: dict[str, Any], field: str, value: str) -> bool:
     if field == "tags":
         req["tags"].append(value)
     elif field == "build_args":
-        key, _, val = value.partition("=")
-        if not key:
+        if not value.partition("=")[0]:
             return False
-        req["build_args"][key] = val
+        req["build_arg_items"].append(value)
     else:
         req[field] = value
     return True

@@ -58,6 +58,14 @@ class BuildPrinter:
             self._line(*line)
 
 
+def _build_args(items: tuple[str, ...], environ: dict[str, str]) -> dict[str, str]:
+    """``--build-arg KEY=VALUE``, or ``KEY`` alone for the environment's value (Docker's rule)."""
+    from stackfile.cli.build_fast import build_arg_values
+
+    key_values(items, "--build-arg")  # an empty key is a usage error
+    return build_arg_values(items, environ)
+
+
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
@@ -71,7 +79,7 @@ def build(g: Any, services: tuple[str, ...], no_cache: bool, pull: bool, build_a
     from stackfile.engine.images import build_project
 
     built = build_project(g, list(services), no_cache=no_cache,
-                          build_args=key_values(build_args, "--build-arg"), sink=BuildPrinter(quiet))
+                          build_args=_build_args(build_args, g.environ), sink=BuildPrinter(quiet))
     if not built and not quiet:
         click.echo("nothing to build", err=True)
 
@@ -95,7 +103,7 @@ def image_build(g: Any, context: str, dockerfile: str | None, tags: tuple[str, .
                 build_args: tuple[str, ...], no_cache: bool, pull: bool, quiet: bool) -> None:
     """Build an image from a Dockerfile."""
     build_command(g.root, context, dockerfile=dockerfile, tags=tags, target=target,
-                  build_args=key_values(build_args, "--build-arg"), no_cache=no_cache, quiet=quiet,
+                  build_args=_build_args(build_args, g.environ), no_cache=no_cache, quiet=quiet,
                   sink=None if quiet else BuildPrinter())
 
 

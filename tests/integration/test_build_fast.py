@@ -286,13 +286,31 @@ def test_a_broken_ignore_file_is_never_answered(project: Project, capsys: pytest
 ])
 def test_the_parse_is_clicks(words: list[str]) -> None:
     from stackfile.cli.build_fast import parse
-    from stackfile.cli.image_cmd import image_build
-    from stackfile.cli.main import key_values
+    from stackfile.cli.image_cmd import _build_args, image_build
 
-    req = parse(["--root", "/r", "image", "build", *words], {})
+    environ = {"B": "from-env"}
+    req = parse(["--root", "/r", "image", "build", *words], environ)
     assert req is not None
     params = image_build.make_context("build", list(words)).params
     assert (req["context"], req["dockerfile"], tuple(req["tags"]), req["target"]) == (
         params["context"], params["dockerfile"], params["tags"], params["target"])
-    assert req["build_args"] == key_values(params["build_args"], "--build-arg")
+    assert req["build_args"] == _build_args(params["build_args"], environ)
     assert (req["quiet"], req["no_cache"], req["root"]) == (params["quiet"], params["no_cache"], "/r")
+
+
+def test_a_build_arg_without_a_value_takes_the_environments_value(
+        project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Docker's rule for ``--build-arg V``: the value comes from the environment, so a changed
+    environment is a changed build (never a false hit), and an unchanged one is a hit."""
+    monkeypatch.setenv("V", "7")
+    assert project.agree(capsys, "--build-arg", "V") is None  # V=7, not the default 1: built
+    _, ran, _ = project.full("--build-arg", "V")
+    assert ran == 0  # the same value as the build before: all cached
+    assert project.agree(capsys, "--build-arg", "V") is not None  # and the fast path says so
+    monkeypatch.setenv("V", "8")
+    assert project.fast(capsys, "--build-arg", "V") is None
+    _, ran, _ = project.full("--build-arg", "V")
+    assert ran > 0
+    monkeypatch.delenv("V")  # unset: left out, so the Dockerfile's default (1) applies
+    _, ran, _ = project.full("--build-arg", "V")
+    assert ran == 0  # the very first build used the default too
