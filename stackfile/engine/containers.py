@@ -205,7 +205,7 @@ def build_spec(config: Mapping[str, Any], layers: tuple[str, ...], opts: RunOpti
 
 def _stored_image(paths: StorePaths, ref: str) -> ImageRecord | None:
     """The image if the store already has it (skips loading the builder for base sources)."""
-    if not paths.db.exists():
+    if not os.path.exists(paths.db_str):
         return None
     from stackfile.store.images import ImageStore
 
@@ -226,7 +226,7 @@ def _store_stamp(paths: StorePaths) -> list[list[int] | None]:
     """[inode, size, mtime] of the database, its WAL and the names marker (None: missing); [] when
     one cannot be read (then nothing is looked up or saved)."""
     out: list[list[int] | None] = []
-    for path in (str(paths.db), f"{paths.db}-wal", str(paths.image_names_marker)):
+    for path in (paths.db_str, f"{paths.db_str}-wal", paths.image_names_marker_str):
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -242,7 +242,7 @@ def _remembered(paths: StorePaths, ref: str, stamp: list[list[int] | None]) -> d
     import json
 
     try:
-        with open(paths.containers / _RUN_IMAGES) as fh:
+        with open(os.path.join(paths.containers_str, _RUN_IMAGES)) as fh:
             data = json.load(fh)
         if data["stamp"] != stamp:
             return None
@@ -285,7 +285,7 @@ def _run_image(paths: StorePaths, ref: str,
     stamp = _store_stamp(paths)
     hit = _remembered(paths, ref, stamp) if stamp and stamp[0] is not None else None
     if hit is not None:
-        return hit["config"], tuple(str(paths.layer(lid)) for lid in reversed(hit["layers"]))
+        return hit["config"], tuple(paths.layer_str(lid) for lid in reversed(hit["layers"]))
     image = _stored_image(paths, ref)
     if image is not None:
         _remember(paths, ref, image, stamp)

@@ -38,7 +38,7 @@ def run_foreground(paths: StorePaths, cdir: ContainerDir) -> int:
 
     A tty container gets a pty of its own, proxied to the caller's terminal (:mod:`.ttyproxy`).
     """
-    run = Run(cdir, str(paths.root), str(paths.short_links), peer_pid_lookup(cdir))
+    run = Run(cdir, paths.root_str, paths.short_links_str, peer_pid_lookup(cdir))
     state = cdir.state()
     if run.spec.process.tty:
         return _run_tty(run, state)

@@ -3,7 +3,7 @@
 A container's cgroup is ``stackfile/<id>`` in every hierarchy used. Limits are written before the
 container's first process joins (it writes itself into ``cgroup.procs`` before it forks PID 1), so
 everything it starts inherits them. ``root`` is a parameter so the v2 path can be tested on a
-plain directory.
+plain directory. Paths are str (``container run`` does not import pathlib).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from stackfile.errors import Unavailable
 from stackfile.runtime.api import Resources
@@ -26,14 +25,15 @@ _V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer")
 _V1_ALWAYS = ("memory", "freezer")  # accounting + OOM, pause; cpu/pids only when limited
 
 
-def _write(path: Path, value: str | int) -> None:
+def _write(path: str, value: str | int) -> None:
     with open(path, "w") as fh:
         fh.write(str(value))
 
 
-def _read(path: Path) -> str:
+def _read(path: str) -> str:
     try:
-        return path.read_text()
+        with open(path) as fh:
+            return fh.read()
     except OSError:
         return ""
 
@@ -46,10 +46,19 @@ def _keyed(text: str, key: str) -> int:
     return 0
 
 
-def _rmdir(path: Path, deadline: float) -> None:
+def _mkdir(path: str, parents: bool = False) -> None:
+    """``Path.mkdir(parents=parents, exist_ok=True)``."""
+    try:
+        os.makedirs(path) if parents else os.mkdir(path)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+
+
+def _rmdir(path: str, deadline: float) -> None:
     while True:
         try:
-            path.rmdir()
+            os.rmdir(path)
             return
         except FileNotFoundError:
             return
@@ -65,10 +74,10 @@ class Cgroup:
     version = 0
 
     def __init__(self, root: str | os.PathLike[str], container_id: str) -> None:
-        self.root = Path(root)
+        self.root = os.fspath(root)
         self.id = container_id
 
-    def dirs(self) -> list[Path]:
+    def dirs(self) -> list[str]:
         """The container's cgroup directories (one per hierarchy)."""
         raise NotImplementedError
 
@@ -78,7 +87,7 @@ class Cgroup:
 
     def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files a process writes itself into to join."""
-        return [str(d / "cgroup.procs") for d in self.dirs() if d.is_dir()]
+        return [os.path.join(d, "cgroup.procs") for d in self.dirs() if os.path.isdir(d)]
 
     def join_files(self) -> list[str]:
         """Files a single-threaded process writes ``0`` into to join cheaply; empty when the
@@ -93,12 +102,12 @@ class Cgroup:
     def attach(self, pid: int) -> None:
         """Move ``pid`` into the container's cgroups."""
         for path in self.procs_files():
-            _write(Path(path), pid)
+            _write(path, pid)
 
     def pids(self) -> list[int]:
         """Host pids of every process in the container's cgroup."""
         for d in self.dirs():
-            text = _read(d / "cgroup.procs")
+            text = _read(os.path.join(d, "cgroup.procs"))
             if text:
                 return sorted(int(p) for p in text.split())
         return []
@@ -134,49 +143,50 @@ class V1Cgroup(Cgroup):
 
     version = 1
 
-    def dirs(self) -> list[Path]:
-        return [self.root / c / "stackfile" / self.id for c in _V1_CONTROLLERS
-                if (self.root / c).is_dir()]
+    def dirs(self) -> list[str]:
+        return [os.path.join(self.root, c, "stackfile", self.id) for c in _V1_CONTROLLERS
+                if os.path.isdir(os.path.join(self.root, c))]
 
-    def _dir(self, controller: str) -> Path:
-        return self.root / controller / "stackfile" / self.id
+    def _dir(self, controller: str) -> str:
+        return os.path.join(self.root, controller, "stackfile", self.id)
+
+    def _file(self, controller: str, name: str) -> str:
+        return os.path.join(self.root, controller, "stackfile", self.id, name)
 
     def join_files(self) -> list[str]:
-        return [str(d / "tasks") for d in self.dirs() if d.is_dir()]
+        return [os.path.join(d, "tasks") for d in self.dirs() if os.path.isdir(d)]
 
     def create(self, resources: Resources) -> None:
         r = resources
         wanted = {*_V1_ALWAYS, *(("cpu",) if r.cpus is not None or r.cpu_shares is not None else ()),
                   *(("pids",) if r.pids_limit is not None and r.pids_limit > 0 else ())}
         for c in sorted(wanted):
-            if (self.root / c).is_dir():
-                self._dir(c).mkdir(parents=True, exist_ok=True)
-        mem = self._dir("memory")
+            if os.path.isdir(os.path.join(self.root, c)):
+                _mkdir(self._dir(c), parents=True)
         if r.memory is not None:
-            _write(mem / "memory.limit_in_bytes", r.memory)
+            _write(self._file("memory", "memory.limit_in_bytes"), r.memory)
             swap = r.memory_swap if r.memory_swap is not None else 2 * r.memory
-            if (mem / "memory.memsw.limit_in_bytes").exists():
-                _write(mem / "memory.memsw.limit_in_bytes", swap)
+            if os.path.exists(self._file("memory", "memory.memsw.limit_in_bytes")):
+                _write(self._file("memory", "memory.memsw.limit_in_bytes"), swap)
         if r.memory_reservation is not None:
-            _write(mem / "memory.soft_limit_in_bytes", r.memory_reservation)
-        cpu = self._dir("cpu")
+            _write(self._file("memory", "memory.soft_limit_in_bytes"), r.memory_reservation)
         if r.cpus is not None:
-            _write(cpu / "cpu.cfs_period_us", _PERIOD)
-            _write(cpu / "cpu.cfs_quota_us", max(1000, int(r.cpus * _PERIOD)))
+            _write(self._file("cpu", "cpu.cfs_period_us"), _PERIOD)
+            _write(self._file("cpu", "cpu.cfs_quota_us"), max(1000, int(r.cpus * _PERIOD)))
         if r.cpu_shares is not None:
-            _write(cpu / "cpu.shares", r.cpu_shares)
+            _write(self._file("cpu", "cpu.shares"), r.cpu_shares)
         if r.pids_limit is not None and r.pids_limit > 0:
-            _write(self._dir("pids") / "pids.max", r.pids_limit)
+            _write(self._file("pids", "pids.max"), r.pids_limit)
 
     def freeze(self) -> None:
-        _write(self._dir("freezer") / "freezer.state", "FROZEN")
-        _wait_for(lambda: _read(self._dir("freezer") / "freezer.state").strip() == "FROZEN")
+        _write(self._file("freezer", "freezer.state"), "FROZEN")
+        _wait_for(lambda: _read(self._file("freezer", "freezer.state")).strip() == "FROZEN")
 
     def thaw(self) -> None:
-        _write(self._dir("freezer") / "freezer.state", "THAWED")
+        _write(self._file("freezer", "freezer.state"), "THAWED")
 
     def oom_kills(self) -> int:
-        return _keyed(_read(self._dir("memory") / "memory.oom_control"), "oom_kill")
+        return _keyed(_read(self._file("memory", "memory.oom_control")), "oom_kill")
 
 
 class V2Cgroup(Cgroup):
@@ -184,47 +194,48 @@ class V2Cgroup(Cgroup):
 
     version = 2
 
-    def dirs(self) -> list[Path]:
-        return [self.root / "stackfile" / self.id]
+    def dirs(self) -> list[str]:
+        return [os.path.join(self.root, "stackfile", self.id)]
+
+    def _file(self, name: str) -> str:
+        return os.path.join(self.root, "stackfile", self.id, name)
 
     def create(self, resources: Resources) -> None:
-        parent = self.root / "stackfile"
-        parent.mkdir(exist_ok=True)
-        wanted = set(_read(self.root / "cgroup.controllers").split()) & {"memory", "cpu", "pids"}
+        parent = os.path.join(self.root, "stackfile")
+        _mkdir(parent)
+        wanted = set(_read(os.path.join(self.root, "cgroup.controllers")).split()) & {"memory", "cpu", "pids"}
         for d in (self.root, parent):
             if wanted:
-                _write(d / "cgroup.subtree_control", " ".join(f"+{c}" for c in sorted(wanted)))
-        d = self.dirs()[0]
-        d.mkdir(exist_ok=True)
+                _write(os.path.join(d, "cgroup.subtree_control"), " ".join(f"+{c}" for c in sorted(wanted)))
+        _mkdir(self.dirs()[0])
         r = resources
         if r.memory is not None:
-            _write(d / "memory.max", r.memory)
+            _write(self._file("memory.max"), r.memory)
             if r.memory_swap is not None:
                 swap = "max" if r.memory_swap < 0 else max(0, r.memory_swap - r.memory)
-                _write(d / "memory.swap.max", swap)
+                _write(self._file("memory.swap.max"), swap)
         if r.memory_reservation is not None:
-            _write(d / "memory.low", r.memory_reservation)
+            _write(self._file("memory.low"), r.memory_reservation)
         if r.cpus is not None:
-            _write(d / "cpu.max", f"{max(1000, int(r.cpus * _PERIOD))} {_PERIOD}")
+            _write(self._file("cpu.max"), f"{max(1000, int(r.cpus * _PERIOD))} {_PERIOD}")
         if r.cpu_shares is not None:
-            _write(d / "cpu.weight", 1 + ((max(2, r.cpu_shares) - 2) * 9999) // 262142)
+            _write(self._file("cpu.weight"), 1 + ((max(2, r.cpu_shares) - 2) * 9999) // 262142)
         if r.pids_limit is not None and r.pids_limit > 0:
-            _write(d / "pids.max", r.pids_limit)
+            _write(self._file("pids.max"), r.pids_limit)
 
     def freeze(self) -> None:
-        d = self.dirs()[0]
-        _write(d / "cgroup.freeze", 1)
-        _wait_for(lambda: _keyed(_read(d / "cgroup.events"), "frozen") == 1)
+        _write(self._file("cgroup.freeze"), 1)
+        _wait_for(lambda: _keyed(_read(self._file("cgroup.events")), "frozen") == 1)
 
     def thaw(self) -> None:
-        _write(self.dirs()[0] / "cgroup.freeze", 0)
+        _write(self._file("cgroup.freeze"), 0)
 
     def oom_kills(self) -> int:
-        return _keyed(_read(self.dirs()[0] / "memory.events"), "oom_kill")
+        return _keyed(_read(self._file("memory.events")), "oom_kill")
 
     def kill_all(self) -> None:
-        kill = self.dirs()[0] / "cgroup.kill"
-        if kill.exists():
+        kill = self._file("cgroup.kill")
+        if os.path.exists(kill):
             _write(kill, 1)
         else:
             super().kill_all()

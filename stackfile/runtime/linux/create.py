@@ -11,7 +11,7 @@ from stackfile.runtime.linux.plan import make_plan
 from stackfile.runtime.linux.process import parse_signal
 from stackfile.runtime.linux.refs import NAMES_DIR, check_name
 from stackfile.runtime.linux.specjson import spec_to_dict
-from stackfile.runtime.linux.state import ContainerDir, now_rfc3339
+from stackfile.runtime.linux.state import ContainerDir, now_rfc3339, touch
 from stackfile.store.paths import StorePaths
 
 __all__ = ["create_container", "default_hosts", "default_resolv_conf", "remove_dirs"]
@@ -84,28 +84,33 @@ def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "")
     if spec.network.mode == "path" and not spec.network.netns_path:
         raise InvalidSpec("network mode 'path' needs a netns_path")
     hostname = spec.hostname or (os.uname().nodename if host_net else cid[:12])
-    cdir = ContainerDir(paths.container(cid))
-    make_plan(spec, store_root=str(paths.root), cdir=str(cdir.path), container_id=cid, hostname=hostname,
-              etc_roots=spec.layers, short_links=str(paths.short_links))
-    names = paths.containers / NAMES_DIR
-    names.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _reserve(str(names), name, cid, str(paths.containers))
+    cdir = ContainerDir(paths.container_str(cid))
+    make_plan(spec, store_root=paths.root_str, cdir=cdir.path, container_id=cid, hostname=hostname,
+              etc_roots=spec.layers, short_links=paths.short_links_str)
+    names = os.path.join(paths.containers_str, NAMES_DIR)
+    os.makedirs(names, mode=0o700, exist_ok=True)
+    _reserve(names, name, cid, paths.containers_str)
     try:
         for sub in ("upper", "work", "rootfs", *(() if spec.layers else ("empty",))):
             os.makedirs(cdir.sub(sub), mode=0o755)
         os.chmod(cdir.path, 0o711)
-        cdir.sub("hostname").write_text(hostname + "\n")
-        cdir.sub("hosts").write_text(spec.etc_hosts if spec.etc_hosts is not None
-                                     else default_hosts(hostname, host_net))
-        cdir.sub("resolv.conf").write_text(spec.resolv_conf if spec.resolv_conf is not None
-                                           else default_resolv_conf(host_net))
-        cdir.sub("log.json").touch(mode=0o640)
+        _write_text(cdir.sub("hostname"), hostname + "\n")
+        _write_text(cdir.sub("hosts"), spec.etc_hosts if spec.etc_hosts is not None
+                    else default_hosts(hostname, host_net))
+        _write_text(cdir.sub("resolv.conf"), spec.resolv_conf if spec.resolv_conf is not None
+                    else default_resolv_conf(host_net))
+        touch(cdir.sub("log.json"), mode=0o640)
         cdir.write_config({"id": cid, "name": name, "image": image, "created_at": now_rfc3339(),
                            "hostname": hostname, "spec": {**spec_to_dict(spec), "name": name}})
     except BaseException:
         remove_dirs(paths, cdir, name)
         raise
     return cid
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w") as fh:
+        fh.write(text)
 
 
 def _unmount_under(path: str) -> None:
@@ -129,14 +134,14 @@ def remove_dirs(paths: StorePaths, cdir: ContainerDir, name: str | None = None) 
         except (OSError, ValueError, KeyError):
             name = None
     if name:
-        link = paths.containers / NAMES_DIR / name
+        link = os.path.join(paths.containers_str, NAMES_DIR, name)
         try:
             if os.readlink(link) == cdir.id:
                 os.unlink(link)
         except OSError:
             pass
-    _unmount_under(str(cdir.path))
-    _rmtree(str(cdir.path))
+    _unmount_under(cdir.path)
+    _rmtree(cdir.path)
 
 
 def _rmtree(path: str) -> None:

@@ -70,12 +70,29 @@ def exec_command(argv: tuple[str, ...], env: Mapping[str, str], cwd: str) -> Non
     try:
         if "/" in argv[0]:
             os.execve(argv[0], list(argv), dict(env))
-        os.execvpe(argv[0], list(argv), dict(env))
+        _execvpe(argv[0], list(argv), dict(env))
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             where = "" if "/" in argv[0] else " in $PATH"
             raise ExecFailed(127, f"exec: {argv[0]!r}: executable file not found{where}") from None
         raise ExecFailed(126, f"exec: {argv[0]!r}: {exc.strerror}") from None
+
+
+def _execvpe(file: str, argv: list[str], env: dict[str, str]) -> None:
+    """``os.execvpe`` (same search, same error raised) without ``os.get_exec_path``, which imports
+    :mod:`warnings`: PID 1 runs this after pivot_root, where the host's modules cannot be imported."""
+    path = env.get("PATH")
+    saved: OSError | None = None
+    last: OSError | None = None
+    for folder in (os.defpath if path is None else path).split(os.pathsep):
+        try:
+            os.execve(os.path.join(folder, file), argv, env)
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            last = exc
+        except OSError as exc:
+            last = exc
+            saved = saved or exc
+    raise saved or last or FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), file)
 
 
 def parse_signal(name: str | int) -> int:

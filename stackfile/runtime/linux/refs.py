@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 from stackfile.errors import Conflict, InvalidSpec, NotFound
 
@@ -22,15 +21,15 @@ def check_name(name: str) -> None:
                           hint="use letters, digits, '_', '.' and '-', starting with a letter or digit")
 
 
-def resolve_ref(containers: Path, ref: str) -> str:
+def resolve_ref(containers: str | os.PathLike[str], ref: str) -> str:
     """The id ``ref`` names: full id, then name, then unique id prefix."""
     if not ref or "/" in ref or ref.startswith("."):
         raise NotFound(f"no such container: {ref!r}")
-    if (containers / ref / "config.json").exists():
+    if os.path.exists(os.path.join(containers, ref, "config.json")):
         return ref
     try:
-        target = os.readlink(containers / NAMES_DIR / ref)
-        if (containers / target / "config.json").exists():
+        target = os.readlink(os.path.join(containers, NAMES_DIR, ref))
+        if os.path.exists(os.path.join(containers, target, "config.json")):
             return target
     except OSError:
         pass

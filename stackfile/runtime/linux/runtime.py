@@ -50,7 +50,7 @@ class LinuxRuntime:
 
         with self._zygote_lock:
             if count > 0 and self._zygote is None:
-                self._zygote = Zygote(str(self.paths.root))
+                self._zygote = Zygote(self.paths.root_str)
 
     def discard_warm(self) -> None:
         """Let the zygote exit now."""
@@ -61,7 +61,7 @@ class LinuxRuntime:
 
     # -- records -------------------------------------------------------------------------
     def _dir(self, ref: str) -> ContainerDir:
-        return ContainerDir(self.paths.container(resolve_ref(self.paths.containers, ref)))
+        return ContainerDir(self.paths.container_str(resolve_ref(self.paths.containers_str, ref)))
 
     def _state(self, cdir: ContainerDir) -> tuple[State, ContainerState]:
         state = cdir.state()
@@ -76,9 +76,8 @@ class LinuxRuntime:
     def _frozen(self, cid: str) -> bool:
         cg = cgroups.for_container(cid)
         if isinstance(cg, cgroups.V1Cgroup):
-            path = cg.root / "freezer" / "stackfile" / cid / "freezer.state"
-            return _read(path) == "FROZEN"
-        return "frozen 1" in _read(cg.dirs()[0] / "cgroup.events")
+            return _read(os.path.join(cg.root, "freezer", "stackfile", cid, "freezer.state")) == "FROZEN"
+        return "frozen 1" in _read(os.path.join(cg.dirs()[0], "cgroup.events"))
 
     def _running_pid(self, cdir: ContainerDir) -> int:
         state, status = self._state(cdir)
@@ -115,7 +114,7 @@ class LinuxRuntime:
         if error is None:  # no zygote, or it is gone: a shim of its own
             if zygote is not None:
                 self.discard_warm()
-            error = spawn_shim(str(self.paths.root), cdir.id)
+            error = spawn_shim(self.paths.root_str, cdir.id)
         if error:
             code, _, message = error.partition(" ")
             raise StartFailed(int(code) if code.isdigit() else 125, message or error)
@@ -126,7 +125,7 @@ class LinuxRuntime:
 
         cid = self.create(spec, image=image)
         try:
-            return run_foreground(self.paths, ContainerDir(self.paths.container(cid)))
+            return run_foreground(self.paths, ContainerDir(self.paths.container_str(cid)))
         finally:
             if spec.auto_remove:
                 self.remove(cid, force=True)
@@ -238,7 +237,7 @@ class LinuxRuntime:
         def running() -> bool:
             return self._state(cdir)[1] in (ContainerState.RUNNING, ContainerState.PAUSED,
                                            ContainerState.RESTARTING)
-        return read_logs(str(cdir.sub("log.json")), tail=tail, since=since, follow=follow, running=running)
+        return read_logs(cdir.sub("log.json"), tail=tail, since=since, follow=follow, running=running)
 
     def inspect(self, ref: str) -> ContainerStatus:
         return self._status(self._dir(ref))
@@ -263,11 +262,11 @@ class LinuxRuntime:
         """Containers (running ones unless ``all``) whose labels include ``labels``, sorted by name."""
         out = []
         try:
-            ids = sorted(n for n in os.listdir(self.paths.containers) if not n.startswith("."))
+            ids = sorted(n for n in os.listdir(self.paths.containers_str) if not n.startswith("."))
         except FileNotFoundError:
             return []
         for cid in ids:
-            cdir = ContainerDir(self.paths.container(cid))
+            cdir = ContainerDir(self.paths.container_str(cid))
             try:
                 st = self._status(cdir)
             except (OSError, ValueError, KeyError):
@@ -286,7 +285,7 @@ class LinuxRuntime:
         return processes(cgroups.for_container(cdir.id).pids())
 
     def upper_dir(self, ref: str) -> str:
-        return str(self._dir(ref).sub("upper"))
+        return self._dir(ref).sub("upper")
 
     def rootfs_path(self, ref: str) -> str:
         return f"/proc/{self._running_pid(self._dir(ref))}/root"
@@ -305,7 +304,7 @@ def _locked(cdir: ContainerDir) -> Iterator[None]:
         os.close(fd)
 
 
-def _read(path: os.PathLike[str]) -> str:
+def _read(path: str) -> str:
     try:
         with open(path) as fh:
             return fh.read().strip()

@@ -23,7 +23,6 @@ from collections.abc import Callable
 
 TYPE_CHECKING = False  # not typing's: typing costs ~3 ms to import (see stackfile/record.py)
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import Any
 
 __all__ = ["ContainerDir", "State", "now_rfc3339", "peer_pid_lookup", "proc_start_time", "process_alive",
@@ -99,27 +98,37 @@ class State:
         return f"State({', '.join(f'{k}={v!r}' for k, v in self.as_dict().items())})"
 
 
-def _atomic_write(path: Path, data: dict[str, Any]) -> None:
+def _atomic_write(path: str, data: dict[str, Any]) -> None:
     """Write-then-rename, mode 0600 (the config holds the environment, which may hold secrets)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    head, name = os.path.split(path)
+    tmp = os.path.join(head, f".{name}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, sort_keys=True)
     os.replace(tmp, path)
 
 
+def touch(path: str, mode: int = 0o666) -> None:
+    """``Path(path).touch(mode)`` without pathlib: update the times of an existing file, else
+    create it."""
+    try:
+        os.utime(path, None)
+    except OSError:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, mode))
+
+
 class ContainerDir:
-    """The files of one container under the store root."""
+    """The files of one container under the store root (str paths: no pathlib on ``container run``)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.id = path.name
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path).rstrip("/") or "/"
+        self.id = os.path.basename(self.path)
 
-    def sub(self, name: str) -> Path:
-        return self.path / name
+    def sub(self, name: str) -> str:
+        return os.path.join(self.path, name)
 
     def exists(self) -> bool:
-        return (self.path / "config.json").exists()
+        return os.path.exists(self.sub("config.json"))
 
     def write_config(self, config: dict[str, Any]) -> None:
         _atomic_write(self.sub("config.json"), config)
@@ -140,14 +149,14 @@ class ContainerDir:
             return State()
 
     def stop_requested(self) -> bool:
-        return self.sub("stop-requested").exists()
+        return os.path.exists(self.sub("stop-requested"))
 
     def request_stop(self) -> None:
-        self.sub("stop-requested").touch()
+        touch(self.sub("stop-requested"))
 
     def clear_stop(self) -> None:
         try:
-            self.sub("stop-requested").unlink()
+            os.unlink(self.sub("stop-requested"))
         except FileNotFoundError:
             pass
 
@@ -156,7 +165,7 @@ def peer_pid_lookup(cdir: ContainerDir) -> Callable[[str], int | None]:
     """For ``network_mode: container:<id>``: the live PID 1 of a sibling container, or None."""
 
     def lookup(ref: str) -> int | None:
-        other = ContainerDir(cdir.path.parent / ref).state()
+        other = ContainerDir(os.path.join(os.path.dirname(cdir.path), ref)).state()
         return other.pid if process_alive(other.pid, other.pid_start) else None
 
     return lookup

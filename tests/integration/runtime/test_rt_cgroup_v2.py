@@ -37,21 +37,21 @@ def test_v2_lifecycle_on_the_unified_hierarchy() -> None:
         assert cg.pids() == [pid]
         assert f"0::/stackfile/{cg.id}" in Path(f"/proc/{pid}/cgroup").read_text()
         cg.freeze()
-        assert (cg.dirs()[0] / "cgroup.events").read_text().split("frozen ")[1][0] == "1"
+        assert (Path(cg.dirs()[0]) / "cgroup.events").read_text().split("frozen ")[1][0] == "1"
         cg.thaw()
         assert cg.oom_kills() == 0
         cg.kill_all()
         _, status = os.waitpid(pid, 0)
         assert os.WTERMSIG(status) == signal.SIGKILL
         cg.remove()
-        assert not cg.dirs()[0].exists()
+        assert not Path(cg.dirs()[0]).exists()
     finally:
         try:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
-        for d in (cg.dirs()[0], UNIFIED / "stackfile"):  # the parent only if nothing else uses it
+        for d in (Path(cg.dirs()[0]), UNIFIED / "stackfile"):  # the parent only if nothing else uses it
             try:
                 d.rmdir()
             except OSError:
