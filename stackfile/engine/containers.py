@@ -7,7 +7,6 @@ image, events and the log reader load only when used.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -275,8 +274,10 @@ def _remember(paths: StorePaths, ref: str, image: ImageRecord, stamp: list[list[
             json.dump({"stamp": stamp, "refs": refs}, fh)
         os.replace(tmp, path)
     except OSError:  # only a cache: the next run reads the store again
-        with contextlib.suppress(OSError):
+        try:
             os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def _run_image(paths: StorePaths, ref: str,

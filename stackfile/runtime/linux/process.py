@@ -9,13 +9,18 @@ from __future__ import annotations
 import errno
 import os
 import resource
-import signal
 from collections.abc import Mapping
 
 from stackfile.errors import InvalidSpec
 from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux.caps import CapSets, last_cap
 from stackfile.runtime.linux.users import Identity
+
+TYPE_CHECKING = False  # not typing's: typing costs ~3 ms to import (see stackfile/record.py)
+if TYPE_CHECKING:
+    import signal
+else:  # signal's C core: signal.py only adds three enums, built at import (~0.5 ms of every run)
+    import _signal as signal
 
 __all__ = ["ExecFailed", "drop_privileges", "exec_command", "forwarded_signals", "parse_signal",
            "reap_as_init"]
@@ -100,10 +105,16 @@ def parse_signal(name: str | int) -> int:
     text = str(name).strip().upper()
     if text.isdigit() and 0 < int(text) < signal.NSIG:
         return int(text)
-    try:
-        return int(signal.Signals["SIG" + text.removeprefix("SIG")])
-    except KeyError:
-        raise InvalidSpec(f"unknown signal {name!r}", hint="use a name like SIGTERM or a number") from None
+    number = _signal_numbers().get("SIG" + text.removeprefix("SIG"))
+    if number is None:
+        raise InvalidSpec(f"unknown signal {name!r}", hint="use a name like SIGTERM or a number")
+    return number
+
+
+def _signal_numbers() -> dict[str, int]:
+    """The names ``signal.Signals`` has (aliases included), from the same source and filter."""
+    return {key: value for key, value in vars(signal).items()
+            if key.isupper() and key.startswith("SIG") and not key.startswith("SIG_")}
 
 
 def forwarded_signals() -> set[int]:
