@@ -6,6 +6,8 @@ Rows, each timed N times in this one run (wall clock, ms); the subprocess comman
 round-robin so background load hits them alike:
 - the bare interpreter start of the ``stackfile`` console script's Python (with and without site),
   and of the clean venv's Python (``bench/cleanenv.py``): the floors every Python CLI pays here;
+  and the clean venv's Python importing ``re``, which the console-script wrapper pip writes does
+  before calling stackfile (``re`` brings enum, functools and collections: ~5.5 ms here);
 - ``stackfile container run --rm busybox true`` through the installed console script (CLI start,
   image lookup, create, namespaces + overlay + pivot, exec, wait, remove), and through the same
   console script in a clean venv. This sandbox's base interpreter runs a certifi ``.pth`` hook on
@@ -180,9 +182,11 @@ def main() -> None:
     commands = [(f"python -c pass (base: {py})", run_quiet([py, "-c", "pass"])),
                 ("python -S -c pass (base, no site)", run_quiet([py, "-S", "-c", "pass"])),
                 ("python -c pass (clean venv)", run_quiet([venv_py, "-c", "pass"])),
+                ("python -c 'import re' (clean venv; pip's script wrapper)",
+                 run_quiet([venv_py, "-c", "import re"])),
                 (ours_base, run_quiet([cli, *argv])), (ours_venv, run_quiet([venv_cli, *argv])), *peers]
     times = interleaved(commands, args.runs)
-    rows = [(label, times[label]) for label, _ in commands[:5]]
+    rows = [(label, times[label]) for label, _ in commands[:6]]
     rows += [("Runtime.run_attached (in-process)", timed(in_process(root), args.runs)),
              ("Runtime create+start (shim)+remove -f (in-process)",
               timed(detached_in_process(root), max(3, args.runs // 3)))]
