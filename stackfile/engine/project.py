@@ -104,8 +104,6 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
         the_plan = plan(ctx.config, ctx.observe(refs), options.plan._replace(build=False))
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
-    if any(a.kind in (Kind.CREATE_CONTAINER, Kind.RECREATE_CONTAINER) for a in the_plan):
-        _warm_model(ctx)
     warming = _prewarm(ctx, the_plan)
     try:
         result = _run(the_plan, applier, sink)
@@ -152,19 +150,6 @@ def _discard_warm(ctx: ProjectContext, warming: Any) -> None:
     discard = getattr(ctx.runtime, "discard_warm", None)
     if discard is not None and "runtime" in vars(ctx):  # a runtime this up has used
         discard()
-
-
-def _warm_model(ctx: ProjectContext) -> None:
-    """Build the typed model (~10 ms) while networks and volumes are being made."""
-    import threading
-
-    def build() -> None:
-        try:
-            ctx.stack  # noqa: B018 - cached on the context
-        except Exception:  # raised again, with its location, where the model is used
-            return
-
-    threading.Thread(target=build, name="model", daemon=True).start()
 
 
 def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list[str],

@@ -256,7 +256,7 @@ def _run(
 
     if opts.interpolate:
         validate_project(config, defined)
-    return Project(
+    project = Project(
         name=name,
         working_dir=workdir,
         files=files,
@@ -265,3 +265,6 @@ def _run(
         profiles=profiles,
         warnings=session.warnings,
     )
+    if opts.interpolate:
+        project.model  # noqa: B018 - typed now (~5 ms), so a bad value fails here, with its file and line
+    return project

@@ -750,7 +750,7 @@ def build_stack(config: Mapping[str, Any]) -> Stack:
         (loc, msg, value), *rest = exc.errors
         path = _key_path(loc)
         detail = "\n".join(f"{_key_path(e[0])}: {e[1]}" for e in rest[:5]) or None
-        raise InvalidSpec(f"{path}: {msg} (got {value!r})",
+        raise InvalidSpec(f"{msg} (got {value!r})",
                           location=Location(key_path=path), detail=detail,
                           hint="check the value's type against the Compose specification") from None
     except InvalidSpec:

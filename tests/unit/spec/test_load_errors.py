@@ -70,6 +70,22 @@ def error_of(load, text: str, **kwargs) -> StackfileError:
             "services.a.ulimits.nofile",
             ["missing property 'hard'"],
         ),
+        # values the schema lets through (they could come from interpolation) but the typed model
+        # cannot convert: Compose rejects them too ("failed to cast to expected type")
+        (
+            "services:\n  a:\n    image: x\n    healthcheck:\n      retries: many\n",
+            5,
+            7,
+            "services.a.healthcheck.retries",
+            ["valid integer", "'many'"],
+        ),
+        (
+            "services:\n  a:\n    image: x\n    ports:\n      - target: abc\n",
+            5,
+            9,
+            "services.a.ports[0].target",
+            ["valid integer", "'abc'"],
+        ),
     ],
 )
 def test_located_errors(load, text: str, line: int, col: int, key: str, words: list[str]) -> None:
