@@ -5,8 +5,10 @@ namespace and the caller's direct child, so the caller waits for it), and sets i
 namespace back at once. On cgroup v1 PID 1 first moves itself into its cgroups (``tasks``: no
 global lock); on v2, while PID 1 unshares mnt/uts/ipc(/net) and builds its rootfs, the caller
 moves it (``cgroup.procs``). Either way the caller then writes ``G`` on a go pipe; PID 1 execs
-only after that. A
-close-on-exec pipe reports failures as ``E<code> <message>``; EOF without one means exec succeeded.
+only after that. A close-on-exec pipe reports ``P`` when PID 1 is at its go point (rootfs built,
+privileges dropped), failures as ``E<code> <message>``; EOF without one means exec succeeded.
+:func:`begin` / :meth:`Launching.finish` split a start there: a prepared container (``up``) waits
+at its go point until its start.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 else:  # signal's C core: signal.py only adds three enums, built at import (~0.5 ms of every run)
     import _signal as signal
 
-__all__ = ["StartFailed", "launch", "lo_up"]
+__all__ = ["Launching", "StartFailed", "begin", "launch", "lo_up"]
 
 _BASE_NS = c.CLONE_NEWNS | c.CLONE_NEWUTS | c.CLONE_NEWIPC  # the pid namespace: _fork_in_new_pid_ns
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 1
@@ -88,8 +90,10 @@ def _console(sock_fd: int, uid: int) -> None:
     os.close(master)
 
 
-def _await_go(go: int) -> None:
-    """Block until the supervisor has put us in the container's cgroups (it writes ``G``)."""
+def _await_go(w: int, go: int) -> None:
+    """Say we are at the go point (``P``), then block until the supervisor has put us in the
+    container's cgroups, or a prepared start is released (it writes ``G``)."""
+    os.write(w, b"P\n")
     if os.read(go, 1) != b"G":
         os._exit(125)  # the supervisor failed and reports it itself
     os.close(go)
@@ -119,7 +123,7 @@ def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int, console:
         c.setdomainname(plan.domainname)
     drop_privileges(plan.identity, plan.caps, no_new_privs=plan.no_new_privs, ulimits=plan.ulimits,
                     seccomp=plan.seccomp)
-    _await_go(go)
+    _await_go(w, go)
     if plan.init:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, forwarded_signals())
         child = os.fork()
@@ -191,12 +195,57 @@ def _fork_in_new_pid_ns() -> int:
         os.close(own)
 
 
-def launch(plan: LaunchPlan, fds: tuple[int, int, int], console: int = -1) -> int:
-    """Start PID 1 with stdio ``fds``; returns its host pid once it has exec'd.
+class Launching:
+    """A PID 1 forked by :func:`begin`, held at its go point until :meth:`finish`."""
 
-    With ``plan.console``, PID 1 sends its pty master over the unix socket ``console`` instead.
-    Raises :class:`StartFailed` (and reaps what it started) if any step fails.
-    """
+    __slots__ = ("attach_error", "data", "go_w", "pid", "r")
+
+    def __init__(self, pid: int, r: int, go_w: int, attach_error: str) -> None:
+        self.pid, self.r, self.go_w, self.attach_error, self.data = pid, r, go_w, attach_error, b""
+
+    def at_gate(self) -> bool:
+        """Wait until PID 1 reports it is at its go point (True) or failed before it (False)."""
+        if self.attach_error:
+            return False
+        while b"P\n" not in self.data:
+            chunk = os.read(self.r, 4096)
+            if not chunk:
+                return False
+            self.data += chunk
+            if self.data.startswith(b"E"):
+                return False
+        return True
+
+    def finish(self) -> int:
+        """Let PID 1 exec; returns its pid, or raises :class:`StartFailed` (PID 1 reaped)."""
+        if not self.attach_error:
+            try:
+                os.write(self.go_w, b"G")
+            except BrokenPipeError:  # it is gone: its error (or EOF) is in the pipe
+                pass
+        os.close(self.go_w)  # without G, PID 1 exits at its go point
+        data = (self.data + _read_all(self.r)).decode("utf-8", "replace")
+        error = next((line[1:] for line in data.splitlines() if line.startswith("E")), "")
+        if self.attach_error and not error:
+            error = f"125 {self.attach_error}"
+        if error:
+            os.waitpid(self.pid, 0)
+            code, _, message = error.partition(" ")
+            raise StartFailed(int(code), message)
+        return self.pid
+
+    def abandon(self) -> None:
+        """Close the go pipe without ``G`` (PID 1 exits at its go point) and reap PID 1."""
+        os.close(self.go_w)
+        os.close(self.r)
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def begin(plan: LaunchPlan, fds: tuple[int, int, int], console: int = -1) -> Launching:
+    """Fork PID 1 with stdio ``fds``; it builds its rootfs and then waits at its go point."""
     console = console if plan.console else -1
     r, w = os.pipe2(os.O_CLOEXEC)
     go_r, go_w = os.pipe2(os.O_CLOEXEC)
@@ -215,16 +264,13 @@ def launch(plan: LaunchPlan, fds: tuple[int, int, int], console: int = -1) -> in
     for fd in (w, go_r, join_fd):
         if fd >= 0:
             os.close(fd)
-    attach_error = _attach(plan.cgroup_procs, pid)
-    if not attach_error:
-        os.write(go_w, b"G")
-    os.close(go_w)  # without G, PID 1 exits at its go point
-    data = _read_all(r).decode("utf-8", "replace")
-    error = next((line[1:] for line in data.splitlines() if line.startswith("E")), "")
-    if attach_error and not error:
-        error = f"125 {attach_error}"
-    if error:
-        os.waitpid(pid, 0)
-        code, _, message = error.partition(" ")
-        raise StartFailed(int(code), message)
-    return pid
+    return Launching(pid, r, go_w, _attach(plan.cgroup_procs, pid))
+
+
+def launch(plan: LaunchPlan, fds: tuple[int, int, int], console: int = -1) -> int:
+    """Start PID 1 with stdio ``fds``; returns its host pid once it has exec'd.
+
+    With ``plan.console``, PID 1 sends its pty master over the unix socket ``console`` instead.
+    Raises :class:`StartFailed` (and reaps what it started) if any step fails.
+    """
+    return begin(plan, fds, console).finish()

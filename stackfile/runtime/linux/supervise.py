@@ -10,7 +10,7 @@ from collections.abc import Callable
 from stackfile.runtime.api import ContainerSpec, RestartPolicy
 from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.errors import StartFailed
-from stackfile.runtime.linux.launch import launch
+from stackfile.runtime.linux.launch import Launching, begin
 from stackfile.runtime.linux.plan import LaunchPlan, make_plan
 from stackfile.runtime.linux.specjson import spec_from_dict
 from stackfile.runtime.linux.state import ContainerDir, State, now_rfc3339, proc_start_time
@@ -77,6 +77,18 @@ class Run:
         ``session`` is accepted for older callers and ignored (no console unless one is given).
         """
         try:
+            pid = self.begin(fds, console).finish()
+        except BaseException as exc:
+            self._failed(state, exc)
+            raise
+        return self._running(state, pid, supervisor)
+
+    def begin(self, fds: tuple[int, int, int], console: int = -1, *, prepare: bool = False) -> Launching:
+        """Create the cgroup and fork PID 1, which waits at its go point; on failure the cgroup is
+        removed and nothing is recorded (the caller decides whether it was a start). A ``prepare``
+        runs outside the container's start lock: on failure it only removes the cgroup, never
+        kills what may be in it (a start made meanwhile by another process)."""
+        try:
             plan = self.plan()
             if console < 0:
                 plan = plan._replace(console=False)
@@ -85,14 +97,31 @@ class Run:
             procs = () if join else tuple(self.cgroup.procs_files())
             plan = plan._replace(cgroup_join=join, cgroup_procs=procs)
             self.oom_before = self.cgroup.oom_kills()
-            pid = launch(plan, fds, console)
-        except BaseException as exc:
-            self.cleanup()
-            state.status, state.pid, state.error = "exited", None, str(getattr(exc, "message", exc))
-            state.exit_code = getattr(exc, "code", 125)
-            state.finished_at = now_rfc3339()
-            self.cdir.write_state(state)
+            return begin(plan, fds, console)
+        except BaseException:
+            if prepare:
+                self.remove_cgroup()
+            else:
+                self.cleanup()
             raise
+
+    def finish(self, launching: Launching, *, supervisor: int, state: State) -> int:
+        """Let a prepared PID 1 exec and record it as :meth:`start` does."""
+        try:
+            pid = launching.finish()
+        except BaseException as exc:
+            self._failed(state, exc)
+            raise
+        return self._running(state, pid, supervisor)
+
+    def _failed(self, state: State, exc: BaseException) -> None:
+        self.cleanup()
+        state.status, state.pid, state.error = "exited", None, str(getattr(exc, "message", exc))
+        state.exit_code = getattr(exc, "code", 125)
+        state.finished_at = now_rfc3339()
+        self.cdir.write_state(state)
+
+    def _running(self, state: State, pid: int, supervisor: int) -> int:
         state.status, state.pid, state.pid_start = "running", pid, proc_start_time(pid)
         state.supervisor, state.supervisor_start = supervisor, proc_start_time(supervisor)
         state.started_at, state.finished_at, state.exit_code, state.error = now_rfc3339(), None, None, ""
@@ -132,6 +161,13 @@ class Run:
         state.exit_code, state.finished_at = code, now_rfc3339()
         self.cdir.write_state(state)
         return code
+
+    def remove_cgroup(self) -> None:
+        """Remove the cgroup if it is empty (it is left to whoever is in it otherwise)."""
+        try:
+            self.cgroup.remove(timeout=1.0)
+        except OSError:
+            pass
 
     def cleanup(self) -> None:
         """Kill what is left in the cgroup and remove it."""
