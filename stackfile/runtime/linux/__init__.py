@@ -12,7 +12,10 @@ Modules, in the order a start uses them:
 - ``rootfs``    overlay root, /proc, /sys, /dev, mounts, masked paths, pivot_root (in PID 1)
 - ``process``   rlimits, user, capabilities, no_new_privs, exec; the reaping init
 - ``cgroups``   per-container cgroups, v1 and v2
-- ``shim`` / ``shim_main``  the detached supervisor and its program; ``logs`` its JSON lines
+- ``shim`` / ``shim_main``  the detached supervisor and its program; ``logs`` its JSON lines. A
+                zygote's shim can also *prepare* a created container (``up``): PID 1 is built up
+                to its go point and waits on a gate; the start is then the exec. A gate closed
+                without ``G`` undoes it all (the container stays created)
 - ``attached``  foreground run and exec from the caller; ``ttyproxy`` for ``-t``; ``exec`` setns
 - ``state``     config.json / state.json records; ``specjson`` ContainerSpec ⇄ JSON
 - ``caps``, ``users``, ``securejoin``, ``top``, ``errors``; ``_libc`` is the project's only ctypes

@@ -42,6 +42,7 @@ class LinuxRuntime:
         self.paths = paths
         self._zygote: Zygote | None = None
         self._zygote_lock = allocate_lock()
+        self._prepared: dict[str, tuple[int, int]] = {}  # id → (ready fd, gate fd)
 
     # -- warm shims ----------------------------------------------------------------------
     def prewarm(self, count: int = 1) -> None:
@@ -60,6 +61,35 @@ class LinuxRuntime:
             zygote, self._zygote = self._zygote, None
         if zygote is not None:
             zygote.close()
+
+    def prepare(self, container_id: str) -> None:
+        """Let a shim of the zygote's build the created container ``container_id`` up to the exec of
+        its PID 1 (which then waits), so that its :meth:`start` costs only the exec. Nothing is
+        recorded: the container stays created, and if it is never started here (we exit, or
+        :meth:`discard_prepared`) the shim undoes it all. Errors are never reported here: a start
+        whose preparation failed takes the full path, which reports them. Without a zygote
+        (:meth:`prewarm`) this does nothing."""
+        with self._zygote_lock:  # a prewarm under way: its zygote
+            zygote = self._zygote
+        if zygote is None or container_id in self._prepared:
+            return
+        try:
+            handles = zygote.prepare(container_id)
+        except OSError:  # out of fds, say: its start takes the full path
+            return
+        if handles is not None:
+            self._prepared[container_id] = handles
+
+    def discard_prepared(self) -> None:
+        """Close the gates of prepared containers that were not started: their shims undo the
+        preparation and exit; the containers stay created."""
+        undone = []
+        while self._prepared:
+            _, (ready, gate) = self._prepared.popitem()
+            os.close(gate)
+            undone.append(ready)
+        for ready in undone:  # each shim answers once it has undone it all (or had nothing to undo)
+            _read_ready_raw(ready)
 
     # -- records -------------------------------------------------------------------------
     def _dir(self, ref: str) -> ContainerDir:
@@ -113,8 +143,15 @@ class LinuxRuntime:
             _signal(state.pid, signals.SIGKILL)
             _wait_gone(state.pid, state.pid_start, 10.0)
         cdir.clear_stop()
+        handles = self._prepared.pop(cdir.id, None)
+        error = None
+        if handles is not None:
+            from stackfile.runtime.linux.shim import release
+
+            error = release(handles)  # None: the preparation was undone; the full path then
         zygote = self._zygote
-        error = zygote.start(cdir.id) if zygote is not None else None
+        if error is None and zygote is not None:
+            error = zygote.start(cdir.id)
         if error is None:  # no zygote, or it is gone: a shim of its own
             if zygote is not None:
                 self.discard_warm()
@@ -202,6 +239,10 @@ class LinuxRuntime:
     def remove(self, ref: str, *, force: bool = False) -> None:
         """Remove a container that is not running (``force`` kills it): cgroups, name, directory."""
         cdir = self._dir(ref)
+        handles = self._prepared.pop(cdir.id, None)
+        if handles is not None:  # its shim undoes the preparation; wait until it has
+            os.close(handles[1])
+            _read_ready_raw(handles[0])
         state, status = self._state(cdir)
         if status in (ContainerState.RUNNING, ContainerState.PAUSED, ContainerState.RESTARTING):
             if not force:
@@ -322,6 +363,15 @@ def _read(path: str) -> str:
             return fh.read().strip()
     except OSError:
         return ""
+
+
+def _read_ready_raw(fd: int) -> None:
+    """Read a shim's ready pipe to its end (the shim answered and let go of it) and close it."""
+    try:
+        while os.read(fd, 4096):
+            pass
+    finally:
+        os.close(fd)
 
 
 def _signal(pid: int, sig: int) -> None:

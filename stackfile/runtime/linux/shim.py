@@ -17,7 +17,13 @@ from stackfile.runtime.linux.logs import pump
 from stackfile.runtime.linux.state import ContainerDir, State, peer_pid_lookup
 from stackfile.runtime.linux.supervise import Run, backoff, should_restart
 
-__all__ = ["Zygote", "run_shim", "serve_zygote", "spawn_shim"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from stackfile.runtime.linux.launch import Launching
+
+__all__ = ["Zygote", "release", "run_shim", "serve_zygote", "spawn_shim"]
+
+_NOT_PREPARED = "-"  # a prepared shim's answer when it undid the preparation (start takes the full path)
 
 _BOOT = ("import sys; sys.path[:0] = [sys.argv[1]]; "
          "from stackfile.runtime.linux.shim_main import main; main(sys.argv[2:])")
@@ -62,15 +68,49 @@ class Zygote:
             os.close(ready_w)
         return _read_ready(ready_r)
 
+    def prepare(self, container_id: str) -> tuple[int, int] | None:
+        """Have a forked shim prepare ``container_id`` up to PID 1's go point; returns (ready fd,
+        gate fd) for :func:`release`, or None when the zygote is gone. Closing the gate without
+        ``G`` (or our exit) makes the shim undo the preparation: the container stays created."""
+        import socket
+
+        ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+        gate_r, gate_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            with self.lock:
+                socket.send_fds(self.sock, [container_id.encode()], [ready_w, gate_r])
+        except OSError:
+            os.close(ready_r)
+            os.close(gate_w)
+            return None
+        finally:
+            os.close(ready_w)
+            os.close(gate_r)
+        return ready_r, gate_w
+
     def close(self) -> None:
         """Let the zygote exit (its forked shims live on)."""
         self.sock.close()
         self.proc.wait()
 
 
-def serve_zygote(sock_fd: int, start: Callable[[str, int], None]) -> None:
-    """The zygote's loop: for each (id, ready fd) received, fork a detached shim running
-    ``start(id, ready_fd)``; return when the socket closes."""
+def release(handles: tuple[int, int]) -> str | None:
+    """Start a container prepared by :meth:`Zygote.prepare`: "" or ``<code> <message>`` as a
+    start; None when it was not prepared after all (the caller takes the full path)."""
+    ready_r, gate_w = handles
+    try:
+        os.write(gate_w, b"G")
+    except OSError:  # the shim is gone; its answer (or EOF) is in the ready pipe
+        pass
+    finally:
+        os.close(gate_w)
+    text = _read_ready(ready_r)
+    return None if text == _NOT_PREPARED else text
+
+
+def serve_zygote(sock_fd: int, start: Callable[[str, int, int], None]) -> None:
+    """The zygote's loop: for each (id, ready fd[, gate fd]) received, fork a detached shim running
+    ``start(id, ready_fd, gate_fd)`` (gate -1: start now); return when the socket closes."""
     import socket
 
     sock = socket.socket(fileno=sock_fd)
@@ -84,7 +124,7 @@ def serve_zygote(sock_fd: int, start: Callable[[str, int], None]) -> None:
             os.setsid()
             if os.fork():
                 os._exit(0)
-            start(data.decode(), fds[0])
+            start(data.decode(), fds[0], fds[1] if len(fds) > 1 else -1)
             os._exit(0)
         for fd in fds:
             os.close(fd)
@@ -144,10 +184,80 @@ def _start(run: Run, state: State) -> tuple[int, dict[int, str]]:
     return pid, {out_r: "stdout", err_r: "stderr"}
 
 
-def _one_run(run: Run, state: State, ready: int | None) -> int | None:
-    """Start once and pump logs until PID 1 is gone; None if the start failed."""
+class _Prepared:
+    """A PID 1 at its go point and the pipes its output will come out of."""
+
+    def __init__(self, launching: Launching, sources: dict[int, str]) -> None:
+        self.launching, self.sources = launching, sources
+
+    def abandon(self, run: Run) -> None:
+        """PID 1 exits at its go point; once it is reaped the cgroup is empty and is removed. Only
+        removed: a start that has begun meanwhile (by the full path) may have joined it, and its
+        processes are not ours to kill."""
+        self.launching.abandon()
+        for fd in self.sources:
+            os.close(fd)
+        run.remove_cgroup()
+
+
+def _prepare(run: Run) -> _Prepared | None:
+    """Fork PID 1 and let it build its rootfs up to its go point; None if anything failed (the
+    start then takes the full path, which reports any error itself). Records nothing."""
+    if run.spec.process.tty:
+        return None
     try:
-        pid, sources = _start(run, state)
+        null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        launching = run.begin((null, out_w, err_w), prepare=True)
+    except Exception:
+        os.close(out_r)
+        os.close(err_r)
+        return None
+    finally:
+        for fd in (out_w, err_w, null):
+            os.close(fd)
+    prepared = _Prepared(launching, {out_r: "stdout", err_r: "stderr"})
+    if not launching.at_gate():
+        prepared.abandon(run)
+        return None
+    return prepared
+
+
+def _await_release(run: Run, prepared: _Prepared, gate: int) -> bool:
+    """Wait for ``G`` on the gate; False (preparation undone) if the gate closes without it or
+    PID 1 dies meanwhile (rm -f)."""
+    import select
+
+    poller = select.poll()
+    poller.register(gate, select.POLLIN)
+    poller.register(prepared.launching.r, select.POLLIN)
+    while True:
+        try:
+            events = dict(poller.poll())
+            break
+        except InterruptedError:
+            continue
+    released = prepared.launching.r not in events and os.read(gate, 1) == b"G"
+    os.close(gate)
+    if released:
+        return True
+    prepared.abandon(run)
+    return False
+
+
+def _one_run(run: Run, state: State, ready: int | None, prepared: _Prepared | None = None) -> int | None:
+    """Start once (``prepared``: let it exec) and pump logs until PID 1 is gone; None if the
+    start failed."""
+    try:
+        if prepared is not None:
+            pid = run.finish(prepared.launching, supervisor=os.getpid(), state=state)
+            sources = prepared.sources
+        else:
+            pid, sources = _start(run, state)
     except Exception as exc:
         if ready is not None:
             os.write(ready, f"{getattr(exc, 'code', 125)} {getattr(exc, 'message', exc)}".encode())
@@ -169,13 +279,28 @@ def _sleep_unless_stopped(cdir: ContainerDir, delay: float) -> bool:
     return not cdir.stop_requested()
 
 
-def run_shim(cdir: ContainerDir, store_root: str, short_links: str, ready: int | None) -> None:
+def run_shim(cdir: ContainerDir, store_root: str, short_links: str, ready: int | None,
+             gate: int = -1) -> None:
     """Supervise the container until it exits and the restart policy says it stays down; then
-    remove it if it was started with ``auto_remove`` (``run -d --rm``)."""
+    remove it if it was started with ``auto_remove`` (``run -d --rm``).
+
+    With a ``gate`` fd, first prepare it (PID 1 waits at its go point) and start only when ``G``
+    comes; if the gate closes without it, undo the preparation, answer ``-`` and exit: the
+    container stays created, as if nothing had happened."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     run = Run(cdir, store_root, short_links, peer_pid_lookup(cdir))
-    started = _supervise(run, cdir, ready)
+    prepared = None
+    if gate >= 0:
+        prepared = _prepare(run)
+        if prepared is None or not _await_release(run, prepared, gate):
+            if ready is not None:
+                try:
+                    os.write(ready, _NOT_PREPARED.encode())
+                except OSError:
+                    pass
+            return
+    started = _supervise(run, cdir, ready, prepared)
     if started and run.spec.auto_remove:
         from stackfile.runtime.linux.create import remove_dirs
         from stackfile.store.paths import StorePaths
@@ -183,15 +308,15 @@ def run_shim(cdir: ContainerDir, store_root: str, short_links: str, ready: int |
         remove_dirs(StorePaths.at(store_root), cdir)
 
 
-def _supervise(run: Run, cdir: ContainerDir, ready: int | None) -> bool:
+def _supervise(run: Run, cdir: ContainerDir, ready: int | None, prepared: _Prepared | None = None) -> bool:
     state = cdir.state()
     attempt = 0
     while True:
         began = time.monotonic()
-        code = _one_run(run, state, ready)
+        code = _one_run(run, state, ready, prepared)
         if code is None:
             return ready is None
-        ready = None
+        ready, prepared = None, None
         if state.status != "restarting":
             return True
         delay, attempt = backoff(attempt, time.monotonic() - began)

@@ -2,7 +2,8 @@
 
 It forks once so the starter can reap it at once (the real shim is re-parented to init), then
 supervises the container (see :mod:`stackfile.runtime.linux.shim`). With ``+ -1 <socket fd>``
-instead of the id and ready fd it is a zygote: it forks one shim per container it is sent.
+instead of the id and ready fd it is a zygote: it forks one shim per container it is sent (with a
+gate fd as well: one that prepares the container and starts it when the gate says ``G``).
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ def main(argv: list[str]) -> None:
 
     root = Path(store_root)
 
-    def run(cid: str, ready_fd: int) -> None:
+    def run(cid: str, ready_fd: int, gate_fd: int = -1) -> None:
         if cid != argv[1]:  # a shim forked by a zygote: show its container in ps
             from stackfile.runtime.linux._libc import set_process_title
 
             set_process_title(f"stackfile-shim shim_main {store_root} {cid}")
         try:
-            run_shim(ContainerDir(root / "containers" / cid), str(root), str(root / "l"), ready_fd)
+            run_shim(ContainerDir(root / "containers" / cid), str(root), str(root / "l"), ready_fd, gate_fd)
         except BaseException as exc:
             try:
                 os.write(ready_fd, f"125 supervisor failed: {type(exc).__name__}: {exc}".encode())
