@@ -105,6 +105,7 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
     warming = _prewarm(ctx, the_plan)
+    applier.prepare = _to_prepare(the_plan) if warming is not None else frozenset()
     try:
         result = _run(the_plan, applier, sink)
     finally:
@@ -142,13 +143,25 @@ def _prewarm(ctx: ProjectContext, the_plan: Plan) -> Any:
     return thread
 
 
+def _to_prepare(the_plan: Plan) -> frozenset[str]:
+    """The containers this plan creates and then starts: their CreateContainer also prepares them
+    (the runtime's shim builds each up to its exec), so the starts along a depends_on chain are
+    each little more than an exec."""
+    return frozenset(a.name for a in the_plan if a.kind is Kind.START_CONTAINER and not a.container)
+
+
 def _discard_warm(ctx: ProjectContext, warming: Any) -> None:
     """The warm shim (of the starts, or of a restart) exits once the plan is done; the shims it
     made live on."""
     if warming is not None:
         warming.join()
+    if "runtime" not in vars(ctx):  # a runtime this up has not used
+        return
+    undo = getattr(ctx.runtime, "discard_prepared", None)
+    if undo is not None:  # prepared containers that were not started (a failure, Ctrl-C) stay created
+        undo()
     discard = getattr(ctx.runtime, "discard_warm", None)
-    if discard is not None and "runtime" in vars(ctx):  # a runtime this up has used
+    if discard is not None:
         discard()
 
 

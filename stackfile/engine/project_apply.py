@@ -43,6 +43,8 @@ class Applier:
     timeout: float | None = None  # stop timeout
     wait_timeout: float | None = None
     anonymous_volumes: bool = False  # removed containers take their anonymous volumes (down -v)
+    prepare: frozenset[str] = frozenset()  # containers (by name) this up creates and then starts
+
 
     def handlers(self) -> dict[Kind, Handler]:
         return {
@@ -93,7 +95,11 @@ class Applier:
 
     # ---------------------------------------------------------------- containers
     def create(self, action: Action) -> None:
-        create_container(self.ctx, self.desired[action.service], action.number)
+        container_id = create_container(self.ctx, self.desired[action.service], action.number)
+        if action.name in self.prepare:
+            prepare = getattr(self.ctx.runtime, "prepare", None)
+            if prepare is not None:  # its start (a StartContainer action of this plan) is then cheap
+                prepare(container_id)
 
     def recreate(self, action: Action) -> None:
         remove_container(self.ctx, action.container, action.name, timeout=self.timeout)
