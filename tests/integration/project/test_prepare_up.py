@@ -100,7 +100,8 @@ def test_failing_start_stops_dependents_with_the_same_message(project: Project, 
         wait_clean(names[f"{p.name}-s{i}-1"])
     p.sf("down", "-v", "-t", "1")
     # the same stack, started by an up that prepares nothing (the containers exist already)
-    p.sf("up", "-d", "--no-start")
+    p.sf("up", "-d", "--no-start")  # which prepares nothing either
+    assert all(leftovers(cid) == [] for cid in ids(p).values())
     plain = p.sf("up", "-d", check=False)
     assert prepared.returncode == plain.returncode == 127
     assert _errors(prepared) == _errors(plain)

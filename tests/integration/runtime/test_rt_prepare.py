@@ -219,3 +219,15 @@ def test_a_preparation_that_fails_takes_the_full_path_at_start(env: Env, warm: L
         warm.remove(joiner, force=True)
         warm.remove(peer, force=True)
     wait_for(lambda: left_nothing(env, joiner) and left_nothing(env, peer))
+
+
+def test_a_tty_container_is_not_prepared_and_starts_as_ever(env: Env, warm: LinuxRuntime) -> None:
+    cid = warm.create(env.spec("", process=Process(argv=("sh", "-c", "tty; exit 4"), tty=True)))
+    warm.prepare(cid)
+    try:
+        warm.start(cid)
+        assert warm.wait(cid, timeout=10) == 4
+        assert [line.text.strip() for line in warm.logs(cid)] == ["/dev/pts/0"]
+    finally:
+        warm.remove(cid, force=True)
+    wait_for(lambda: left_nothing(env, cid))
