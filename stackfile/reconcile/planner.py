@@ -70,7 +70,8 @@ def plan(stack: Any, observed: ObservedState, options: PlanOptions = PlanOptions
         svc = desired[name]
         create_after = [k for k in infra if _infra_for(svc, k)]
         create_after += [k for used in svc.uses for k in by_service.get(used, [])]
-        start_after, start_soft = _waits(out, svc, desired, observed, by_service, selected)
+        start_after, start_soft = _waits(out, svc, desired, observed, by_service, selected,
+                                         wait=not options.no_start)
         keys = _service_actions(out, svc, observed, options, create_after, start_after, recreated,
                                 start_soft)
         starts = [k for k in keys if out.actions[k].kind not in (Kind.CREATE_CONTAINER,
@@ -121,8 +122,11 @@ def _infra_for(svc: DesiredService, key: str) -> bool:
 
 
 def _waits(out: Plan, svc: DesiredService, desired: Mapping[str, DesiredService], observed: ObservedState,
-           by_service: Mapping[str, list[str]], selected: list[str]) -> tuple[list[str], list[str]]:
-    """What the service's start waits for: (hard keys, soft keys of ``required: false`` deps)."""
+           by_service: Mapping[str, list[str]], selected: list[str], *,
+           wait: bool = True) -> tuple[list[str], list[str]]:
+    """What the service's start waits for: (hard keys, soft keys of ``required: false`` deps).
+    Without ``wait`` (``--no-start``: nothing will run, so nothing can get healthy or complete)
+    only the order of the dependencies' actions is kept."""
     keys: list[str] = []
     soft: list[str] = []
     for dep in svc.depends_on:
@@ -133,7 +137,7 @@ def _waits(out: Plan, svc: DesiredService, desired: Mapping[str, DesiredService]
         bucket += dep_keys
         kind = {"service_healthy": Kind.WAIT_HEALTHY,
                 "service_completed_successfully": Kind.WAIT_COMPLETED}.get(dep.condition)
-        if kind is None or (not dep_keys and _satisfied(observed, dep.service, kind)):
+        if kind is None or not wait or (not dep_keys and _satisfied(observed, dep.service, kind)):
             continue
         action = Action(f"service:{dep.service}", kind, f"{svc.name} depends on it ({dep.condition})",
                         service=dep.service, required=dep.required)

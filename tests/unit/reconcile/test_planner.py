@@ -274,3 +274,15 @@ def test_optional_dependency_is_a_soft_edge() -> None:
                                 images={"busybox": "i"}))
     assert ("service:worker:1/StartContainer", "service:db:1/StartContainer") in got.soft
     assert ("service:web:1/StartContainer", "service:db:1/StartContainer") not in got.soft
+
+
+def test_no_start_creates_without_waiting_for_health() -> None:
+    """``up --no-start`` runs nothing, so nothing can get healthy: no wait (it used to hang)."""
+    got = str(plan(stack(), ObservedState("demo"), PlanOptions(no_start=True)))
+    assert got == """\
+#1 image:busybox, EnsureImage, not found
+#2 network:demo_default, CreateNetwork, not found
+#3 volume:demo_data, CreateVolume, not found
+#4 service:db:1, CreateContainer, no existing container (after #1, #2, #3)
+#5 service:web:1, CreateContainer, no existing container (after #1, #2)
+#6 service:worker:1, CreateContainer, no existing container (after #1, #2)"""
