@@ -63,3 +63,21 @@ def _unmount_below(base: Path) -> None:
     points = [ln.split()[4] for ln in lines if ln.split()[4].startswith(prefix)]
     for point in sorted(points, key=len, reverse=True):
         subprocess.run(["umount", "-l", point], check=False, capture_output=True)
+
+
+def processes_of(container_id: str) -> list[int]:
+    """Host processes whose command line names the container (its shim) or that are in its cgroup."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as fh:
+                cmdline = fh.read()
+            with open(f"/proc/{name}/cgroup") as fh:
+                groups = fh.read()
+        except OSError:
+            continue
+        if container_id.encode() in cmdline or container_id in groups:
+            out.append(int(name))
+    return out

@@ -80,14 +80,9 @@ def parse(argv: list[str], environ: dict[str, str]) -> dict[str, Any] | None:
 def build_arg_values(items: Iterable[str], environ: Mapping[str, str]) -> dict[str, str]:
     """``--build-arg`` values as Docker reads them: ``KEY=VALUE``, or ``KEY`` alone for the value
     the environment has (left out when it has none)."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if sep:
-            out[key] = value
-        elif key in environ:
-            out[key] = environ[key]
-    return out
+    from stackfile.cli.kv import with_environment
+
+    return with_environment(items, environ)
 
 
 def _store(req: dict[str, Any], field: str, value: str) -> bool:

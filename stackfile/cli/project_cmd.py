@@ -25,14 +25,9 @@ def _parse_scale(items: tuple[str, ...]) -> dict[str, int]:
 
 
 def _parse_env(items: tuple[str, ...], environ: dict[str, str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if sep:
-            out[key] = value
-        elif key in environ:
-            out[key] = environ[key]
-    return out
+    from stackfile.cli.kv import with_environment
+
+    return with_environment(items, environ)
 
 
 def _short(name: str, project: str) -> str:

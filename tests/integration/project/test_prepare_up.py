@@ -13,7 +13,7 @@ import sys
 import time
 
 from stackfile.runtime.linux.state import to_ns
-from tests.conftest import needs_root
+from tests.conftest import needs_root, processes_of
 from tests.integration.project.conftest import Project
 
 pytestmark = needs_root
@@ -44,19 +44,7 @@ def ids(p: Project) -> dict[str, str]:
 
 def leftovers(cid: str) -> list[str]:
     """Processes (shim or in the container's cgroup) and cgroups of a container."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/cmdline", "rb") as fh:
-                cmdline = fh.read()
-            with open(f"/proc/{name}/cgroup") as fh:
-                groups = fh.read()
-        except OSError:
-            continue
-        if cid.encode() in cmdline or cid in groups:
-            found.append(f"pid {name}")
+    found = [f"pid {pid}" for pid in processes_of(cid)]
     for ctl in os.listdir("/sys/fs/cgroup"):
         if os.path.isdir(f"/sys/fs/cgroup/{ctl}/stackfile/{cid}"):
             found.append(f"cgroup {ctl}")

@@ -14,7 +14,7 @@ import pytest
 from stackfile.runtime.api import ContainerState, NetworkAttachment, Process, RestartPolicy
 from stackfile.runtime.linux.errors import StartFailed
 from stackfile.runtime.linux.runtime import LinuxRuntime
-from tests.conftest import needs_root
+from tests.conftest import needs_root, processes_of
 from tests.integration.runtime.rtsupport import Env, cgroup_dirs, host_mounts_under
 
 pytestmark = needs_root
@@ -25,24 +25,6 @@ def wait_for(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-d
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
-
-
-def processes_of(cid: str) -> list[int]:
-    """Host processes whose command line names the container (its shim) or that are in its cgroup."""
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/cmdline", "rb") as fh:
-                cmdline = fh.read()
-            with open(f"/proc/{name}/cgroup") as fh:
-                groups = fh.read()
-        except OSError:
-            continue
-        if cid.encode() in cmdline or cid in groups:
-            out.append(int(name))
-    return out
 
 
 def at_gate(cid: str) -> bool:
