@@ -18,16 +18,6 @@ def _load(obj: Any, interpolate: bool = True) -> Any:
     return load(obj, stdin=_stdin_if_needed(obj.files), interpolate=interpolate)
 
 
-def _dump(config: dict[str, Any], fmt: str) -> str:
-    if fmt == "json":
-        import json
-
-        return json.dumps(config, indent=2, ensure_ascii=False)
-    from stackfile.engine.render import to_yaml
-
-    return to_yaml(config)
-
-
 def _names(project: Any, what: str) -> list[str]:
     config = project.config
     if what == "profiles":
@@ -73,9 +63,9 @@ def config(
     if what:
         text = "\n".join(_names(project, what)) + "\n"
     else:
-        from stackfile.engine.render import escape_dollars
+        from stackfile.engine.render import config_text
 
-        text = _dump(project.config if no_interpolate else escape_dollars(project.config), fmt)
+        text = config_text(project.config, fmt, interpolated=not no_interpolate)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text if text.endswith("\n") else text + "\n")

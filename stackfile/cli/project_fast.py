@@ -57,6 +57,12 @@ def parse(argv: list[str], environ: dict[str, str]) -> tuple[Any, tuple[str, ...
     rest = argv[at + 1:]
     if not any(a in DETACH for a in rest) or any(a.startswith("-") and a not in DETACH for a in rest):
         return None
+    opts = options(values, environ)
+    return (opts, tuple(a for a in rest if a not in DETACH)) if opts is not None else None
+
+
+def options(values: dict[str, list[str]], environ: dict[str, str]) -> Any:
+    """The global options ``cli/main.py`` builds from the same values, or None when unsure."""
     tvars = {}
     for item in values.get("template_vars", []):
         key, sep, value = item.partition("=")
@@ -74,7 +80,37 @@ def parse(argv: list[str], environ: dict[str, str]) -> tuple[Any, tuple[str, ...
         environment_name=last.get("environment_name") or environ.get("STACKFILE_ENV") or None,
         template_vars=tvars, root=last.get("root") or environ.get("STACKFILE_ROOT") or "/var/lib/stackfile",
         environ=environ, json_output=False)
-    return opts, tuple(a for a in rest if a not in DETACH)
+    return opts
+
+
+FORMATS = {(): "yaml", ("--format", "yaml"): "yaml", ("--format", "json"): "json",
+           ("--format=yaml",): "yaml", ("--format=json",): "json"}
+
+
+def parse_config(argv: list[str], environ: dict[str, str]) -> tuple[Any, str] | None:
+    """(global options, format) for a plain ``config [--format yaml|json]``, else None."""
+    found = _globals(argv, "config")
+    if found is None:
+        return None
+    values, at = found
+    fmt = FORMATS.get(tuple(argv[at + 1:]))
+    opts = options(values, environ) if fmt else None
+    return (opts, fmt) if opts is not None and fmt else None
+
+
+def config(opts: Any, fmt: str) -> int:
+    """``config``'s body for a plain ``config``: the same load, warnings and text as the click
+    command, without importing click."""
+    from stackfile.engine.config import load
+    from stackfile.engine.render import config_text
+
+    project = load(opts)
+    for warning in project.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    text = config_text(project.config, fmt)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+    return 0
 
 
 def _flags(services: tuple[str, ...]) -> dict[str, Any]:
@@ -117,6 +153,15 @@ def main() -> None:
 
         build_main(sys.argv[1:], dict(os.environ))
     environ = dict(os.environ)
+    if "config" in sys.argv[1:]:
+        try:
+            plain_config = parse_config(sys.argv[1:], environ)
+        except Exception:  # any doubt: the full CLI decides
+            plain_config = None
+        if plain_config is not None:
+            from stackfile.cli.container_fast import boundary
+
+            sys.exit(boundary(lambda: config(*plain_config), environ))
     try:
         parsed = parse(sys.argv[1:], environ)
         hit = parsed is not None and _unchanged(*parsed)

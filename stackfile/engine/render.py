@@ -20,6 +20,17 @@ def escape_dollars(data: Any) -> Any:
     return data
 
 
+def config_text(config: dict[str, Any], fmt: str, *, interpolated: bool = True) -> str:
+    """What ``config`` prints: the canonical model as YAML or JSON (``$`` escaped back to ``$$``
+    when the values were interpolated, as Compose prints them)."""
+    data = escape_dollars(config) if interpolated else config
+    if fmt == "json":
+        import json
+
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    return to_yaml(data)
+
+
 def to_yaml(data: Any) -> str:
     """Block-style YAML with keys in their canonical order."""
     from stackfile.spec.dump import dump_yaml

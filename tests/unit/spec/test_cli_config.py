@@ -116,3 +116,37 @@ def test_bad_file_exits_nonzero_with_one_located_message(tmp_path: Path) -> None
     assert "Traceback" not in proc.stderr
     assert f"{bad}:4:5 (services.web): services.web additional property 'prots' not allowed" in proc.stderr
     assert "did you mean 'ports'?" in proc.stderr
+
+
+PROBE = ("import sys\nfrom stackfile.cli.project_fast import main\ntry:\n    main()\n"
+         "finally:\n    sys.stderr.write('CLICK=%s' % ('click' in sys.modules))\n")
+CLICK = "from stackfile.cli.main import main; main()"
+
+
+Done = subprocess.CompletedProcess[str]
+
+
+def _both(tmp_path: Path, text: str, *args: str, env: dict[str, str] | None = None,
+          stdin: str | None = None) -> tuple[Done, Done]:
+    (tmp_path / "compose.yaml").write_text(text)
+    environ = {**os.environ, **(env or {})}
+    fast, full = (subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                                 cwd=tmp_path, env=environ, input=stdin, timeout=60)
+                  for code in (PROBE, CLICK))
+    return fast, full
+
+
+def test_plain_config_runs_without_click_and_prints_what_click_prints(tmp_path: Path) -> None:
+    bad = "services:\n  web:\n    image: x\n    healthcheck:\n      retries: many\n"
+    cases: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
+        (STACK, ("--profile", "db"), ()), (STACK, ("--profile", "db"), ("--format", "json")),
+        (STACK, ("-p", "other", "--profile", "db"), ("--format=yaml",)),
+        (STACK, (), ()),  # an undefined service (db's profile is off): the same error and exit code
+        (bad, (), ()), ("services: [\n", (), ("--format", "json"))]
+    for text, globals_, args in cases:
+        fast, full = _both(tmp_path, text, *globals_, "config", *args, env={"MODE": "prod"})
+        assert fast.stderr.endswith("CLICK=False"), (args, fast.stderr)
+        assert (fast.returncode, fast.stdout, fast.stderr[:-len("CLICK=False")]) == (
+            full.returncode, full.stdout, full.stderr), (globals_, args)
+    fast, full = _both(tmp_path, "", "-f", "-", "--profile", "db", "config", stdin=STACK)
+    assert fast.stdout == full.stdout and "$$5" in fast.stdout and "web:" in fast.stdout
