@@ -120,6 +120,12 @@ def main() -> int:
                 "json",
             ],
         }
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from cleanenv import script_python, venv_console_script
+
+        venv_script = venv_console_script()
+        commands["venv python -c pass"] = [script_python(venv_script), "-c", "pass"]
+        commands["stackfile config (clean venv)"] = [venv_script, "-p", "bench", "config"]
         for name, path in PEERS.items():
             if shutil.which(path):
                 commands[name] = [path, "-p", "bench", "-f", "compose.yaml", "config"]
