@@ -9,7 +9,7 @@ before anything runs. :func:`stackfile.build.fastpath.check` recomputes every ca
 remembered plan; on a hit this prints exactly what the full command prints for an all-hit build
 (with ``-q`` the image id, else the step lines on a non-terminal stderr). On a miss with ``-q``
 there is nothing to draw, so :func:`build_command` (the click command's body too) runs here under
-``container_fast.boundary`` (``cli/main.py``'s error messages and exit codes), sparing click's
+``cli/boundary.py`` (the error messages and exit codes of every command), sparing click's
 import; without ``-q`` the full CLI prints the steps.
 
 The step and summary lines are made here (:func:`event_line`) for the full CLI's printer too.
@@ -149,7 +149,7 @@ def handle(argv: list[str], environ: dict[str, str]) -> int | None:
         return 0
     if not req["quiet"]:
         return None  # the full CLI prints the steps (rich on a terminal)
-    from stackfile.cli.container_fast import boundary
+    from stackfile.cli.boundary import boundary
 
     return boundary(lambda: _build(req), environ)
 

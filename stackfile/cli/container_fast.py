@@ -8,7 +8,7 @@ command builds; anything else, or any doubt, returns None and the full CLI handl
 
 Parsing finishes before anything runs: once a container may have started there is no falling
 back (it would run twice). :func:`run_command` is the body of the click command too, and
-:func:`boundary` prints errors as ``cli/main.py``'s error boundary does, with the same exit codes.
+:func:`~stackfile.cli.boundary.boundary` turns errors into ``cli/main.py``'s messages and exit codes.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from stackfile.engine.container_options import RunOptions
 
-__all__ = ["BOOL_FLAGS", "MULTI_FLAGS", "VALUE_FLAGS", "boundary", "done", "handle", "main", "parse",
+__all__ = ["BOOL_FLAGS", "MULTI_FLAGS", "VALUE_FLAGS", "done", "handle", "main", "parse",
            "run_command"]
 
 # option -> (RunOptions field, converter); a converter that raises means "let click report it"
@@ -136,28 +136,6 @@ def run_command(root: str, opts: RunOptions, environ: Mapping[str, str]) -> int:
     return result.exit_code
 
 
-def boundary(action: Callable[[], int], environ: Mapping[str, str]) -> int:
-    """Run ``action`` and turn errors into a message and an exit code, as ``cli/main.py`` does."""
-    from stackfile.errors import StackfileError
-
-    try:
-        return action()
-    except StackfileError as exc:
-        _echo(f"error: {exc.render()}", err=True)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        _echo("interrupted", err=True)
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:
-        if environ.get("STACKFILE_DEBUG"):
-            raise
-        _echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
-        _echo("hint: this is a bug in stackfile; rerun with STACKFILE_DEBUG=1 for the traceback", err=True)
-        return 1
-
-
 def done(code: int) -> int:
     """Exit at once when we are the ``stackfile`` program: nothing is left to clean up, and
     interpreter finalisation would add milliseconds to every ``container run``. In-process callers
@@ -182,6 +160,8 @@ def handle(argv: list[str], environ: Mapping[str, str]) -> int | None:
     if parsed is None:
         return None
     root, opts = parsed
+    from stackfile.cli.boundary import boundary
+
     return boundary(lambda: run_command(root, opts, environ), environ)
 
 

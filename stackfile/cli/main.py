@@ -1,8 +1,8 @@
-"""The ``stackfile`` command: global options, lazy sub-commands, and the one error boundary.
+"""The ``stackfile`` command: global options and lazy sub-commands.
 
 Sub-commands live in their own modules and are imported only when invoked, so ``stackfile
-config`` never pays for the runtime, rich or Jinja2. This is the only place that turns a
-:class:`~stackfile.errors.StackfileError` into a message and an exit code.
+config`` never pays for the runtime, rich or Jinja2. Errors become a message and an exit code in
+:mod:`stackfile.cli.boundary`, the boundary the click-free fast paths use too.
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ import importlib
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any
 
 import click
 
 from stackfile import __version__
-from stackfile.errors import StackfileError
 
 # command name -> "module:attribute". Each module owns one group of commands.
 COMMANDS: dict[str, str] = {
@@ -162,36 +160,23 @@ def version(fmt: str) -> None:
         click.echo(f"stackfile version {__version__} (python {platform.python_version()})")
 
 
-def _debug(environ: Any = os.environ) -> bool:
-    return bool(environ.get("STACKFILE_DEBUG"))
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI and map every error to a message and an exit code."""
-    try:
-        rc = cli.main(args=argv, prog_name="stackfile", standalone_mode=False)
-        if isinstance(rc, int) and rc:
-            sys.exit(rc)
-    except StackfileError as exc:
-        click.echo(f"error: {exc.render()}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(0)
-    except Exception as exc:  # the boundary: no traceback reaches a user unless asked for
-        if _debug():
-            raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
-        click.echo("hint: this is a bug in stackfile; rerun with STACKFILE_DEBUG=1 for the traceback",
-                   err=True)
-        sys.exit(1)
+    from stackfile.cli.boundary import boundary
+
+    def run() -> int:
+        try:
+            rc = cli.main(args=argv, prog_name="stackfile", standalone_mode=False)
+        except click.exceptions.Abort:
+            click.echo("aborted", err=True)
+            return 130
+        except click.exceptions.Exit as exc:
+            return exc.exit_code
+        except click.ClickException as exc:
+            exc.show()
+            return exc.exit_code
+        return rc if isinstance(rc, int) else 0
+
+    code = boundary(run, os.environ)
+    if code:
+        sys.exit(code)

@@ -159,7 +159,7 @@ def main() -> None:
         except Exception:  # any doubt: the full CLI decides
             plain_config = None
         if plain_config is not None:
-            from stackfile.cli.container_fast import boundary
+            from stackfile.cli.boundary import boundary
 
             sys.exit(boundary(lambda: config(*plain_config), environ))
     try:
@@ -170,7 +170,7 @@ def main() -> None:
     if hit:
         sys.exit(0)
     if parsed is not None:  # parsed cleanly: nothing has run yet, and the rest is the engine's
-        from stackfile.cli.container_fast import boundary
+        from stackfile.cli.boundary import boundary
 
         sys.exit(boundary(lambda: up_detached(*parsed), environ))
     from stackfile.cli.main import main as full
