@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -81,3 +81,18 @@ def processes_of(container_id: str) -> list[int]:
         if container_id.encode() in cmdline or container_id in groups:
             out.append(int(name))
     return out
+
+
+def container_store(prefix: str, cli: Callable[..., object]) -> Iterator[Path]:
+    """A throwaway store root for CLI container tests; afterwards its containers are removed with
+    ``cli(root, "container", "rm", "-f", *ids)``, then its mounts and directory."""
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    try:
+        yield base
+    finally:
+        containers = base / "containers"
+        ids = [n for n in os.listdir(containers) if not n.startswith(".")] if containers.exists() else []
+        if ids:
+            cli(base, "container", "rm", "-f", *ids)
+        _unmount_below(base)
+        shutil.rmtree(base, ignore_errors=True)

@@ -9,10 +9,8 @@ Both run as real subprocesses against one throwaway store root.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import pytest
 
 from stackfile.cli.container_fast import parse
 from stackfile.engine.containers import RunOptions
-from tests.conftest import _unmount_below, needs_root
+from tests.conftest import container_store, needs_root
 
 FAST = ("import sys; sys.argv[0] = 'stackfile'; "  # as the console script: exits through os._exit
         "from stackfile.cli.project_fast import main; main()")
@@ -114,16 +112,7 @@ def test_root_comes_from_the_environment_like_click() -> None:
 
 @pytest.fixture(scope="module")
 def root() -> Iterator[Path]:
-    base = Path(tempfile.mkdtemp(prefix="stackfile-fast-", dir="/var/tmp"))
-    try:
-        yield base
-    finally:
-        ids = [n for n in os.listdir(base / "containers") if not n.startswith(".")] if (
-            base / "containers").exists() else []
-        if ids:
-            full(base, "container", "rm", "-f", *ids)
-        _unmount_below(base)
-        shutil.rmtree(base, ignore_errors=True)
+    yield from container_store("stackfile-fast-", full)
 
 
 def _containers(root: Path) -> list[str]:

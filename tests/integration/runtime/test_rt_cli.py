@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from stackfile.runtime.linux.state import proc_start_time
-from tests.conftest import _unmount_below, needs_root
+from tests.conftest import container_store, needs_root
 from tests.integration.runtime.rtsupport import cgroup_dirs, host_mounts_under
 
 pytestmark = needs_root
@@ -22,19 +22,7 @@ pytestmark = needs_root
 
 @pytest.fixture(scope="module")
 def root() -> Iterator[Path]:
-    import shutil
-    import tempfile
-
-    base = Path(tempfile.mkdtemp(prefix="stackfile-cli-", dir="/var/tmp"))
-    try:
-        yield base
-    finally:
-        ids = [n for n in os.listdir(base / "containers") if not n.startswith(".")] if (
-            base / "containers").exists() else []
-        if ids:
-            sf(base, "container", "rm", "-f", *ids)
-        _unmount_below(base)
-        shutil.rmtree(base, ignore_errors=True)
+    yield from container_store("stackfile-cli-", sf)
 
 
 def sf(root: Path, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
