@@ -4,18 +4,13 @@ traceback (unless ``STACKFILE_DEBUG`` asks for one). Click-free, so the fast pat
 
 from __future__ import annotations
 
-import sys
+from stackfile.cli.term import echo
 
 TYPE_CHECKING = False  # not typing's: the fast paths avoid importing typing
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 __all__ = ["boundary"]
-
-
-def _err(text: str) -> None:
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
 
 
 def boundary(action: Callable[[], int], environ: Mapping[str, str]) -> int:
@@ -25,16 +20,16 @@ def boundary(action: Callable[[], int], environ: Mapping[str, str]) -> int:
     try:
         return action()
     except StackfileError as exc:
-        _err(f"error: {exc.render()}")
+        echo(f"error: {exc.render()}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
-        _err("interrupted")
+        echo("interrupted", err=True)
         return 130
     except BrokenPipeError:
         return 0
     except Exception as exc:
         if environ.get("STACKFILE_DEBUG"):
             raise
-        _err(f"internal error: {type(exc).__name__}: {exc}")
-        _err("hint: this is a bug in stackfile; rerun with STACKFILE_DEBUG=1 for the traceback")
+        echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        echo("hint: this is a bug in stackfile; rerun with STACKFILE_DEBUG=1 for the traceback", err=True)
         return 1

@@ -17,6 +17,8 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 
+from stackfile.cli.term import echo
+
 TYPE_CHECKING = False  # not typing's: typing costs ~3 ms to import (see stackfile/record.py)
 if TYPE_CHECKING:
     from typing import Any
@@ -113,12 +115,6 @@ def parse(argv: list[str], environ: Mapping[str, str]) -> tuple[str, RunOptions]
             RunOptions(image=args[i], command=tuple(args[i + 1:]), **flags))
 
 
-def _echo(text: str, err: bool = False) -> None:
-    stream = sys.stderr if err else sys.stdout
-    stream.write(text + "\n")
-    stream.flush()
-
-
 def run_command(root: str, opts: RunOptions, environ: Mapping[str, str]) -> int:
     """``container run``'s body (the click command's too): print the id of a detached container,
     or return the foreground container's exit code; a start failure exits 125/126/127."""
@@ -128,10 +124,10 @@ def run_command(root: str, opts: RunOptions, environ: Mapping[str, str]) -> int:
     try:
         result = engine.run(StorePaths.at(root), opts, environ)
     except engine.StartFailed as exc:
-        _echo(f"error: {exc.render()}", err=True)
+        echo(f"error: {exc.render()}", err=True)
         return exc.code
     if result.exit_code is None:
-        _echo(result.id)
+        echo(result.id)
         return 0
     return result.exit_code
 

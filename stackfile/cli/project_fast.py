@@ -144,15 +144,15 @@ def up_detached(opts: Any, services: tuple[str, ...]) -> int:
 
 def main() -> None:
     """Console entry point."""
+    environ = dict(os.environ)
     if "container" in sys.argv[1:]:  # ``container run``: returns only when it does not handle argv
         from stackfile.cli.container_fast import main as container_main
 
-        container_main(sys.argv[1:], dict(os.environ))
+        container_main(sys.argv[1:], environ)
     if "image" in sys.argv[1:]:  # ``image build``: returns only when it does not handle argv
         from stackfile.cli.build_fast import main as build_main
 
-        build_main(sys.argv[1:], dict(os.environ))
-    environ = dict(os.environ)
+        build_main(sys.argv[1:], environ)
     if "config" in sys.argv[1:]:
         try:
             plain_config = parse_config(sys.argv[1:], environ)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import TextIO
+
+TYPE_CHECKING = False  # not typing's: the fast paths avoid importing typing
+if TYPE_CHECKING:
+    from typing import TextIO
 
 __all__ = ["echo", "style"]
 
