@@ -7,13 +7,18 @@ the burst: ``base`` after a lone event, plus ``per_event`` for each further even
 not over after 3 ms of quiet), never more than ``cap``. An editor save (temp file, write, rename:
 2 to 4 events within a millisecond) flushes about 3 to 4 ms after its last event; a thousand-file
 checkout flushes once, ``cap`` at most after its last event.
+
+A file a writer still has open is not done: ``add`` takes the keys of files opened for writing and of
+files closed after a write, and while any is open the burst waits for the close (``cap`` at most
+after the last event). A save is then one batch even when a loaded machine spreads its truncate,
+write and close over more than the base window: one sync, one restart, never two.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -50,6 +55,7 @@ class Debouncer(Generic[T]):
         self._events = 0
         self._last = 0.0
         self._longest_gap = 0.0
+        self._writing: set[Hashable] = set()  # files a writer has open (their close is awaited)
         self._closed = False
         self._flushing = False
         self._thread = threading.Thread(target=self._run, name="stackfile-watch-debounce", daemon=True)
@@ -58,8 +64,13 @@ class Debouncer(Generic[T]):
         self._thread.start()
         return self
 
-    def add(self, items: Iterable[T]) -> None:
-        """Record one event carrying ``items`` (an event with no items is dropped)."""
+    def add(self, items: Iterable[T], *, opened: Iterable[Hashable] = (),
+            closed: Iterable[Hashable] = ()) -> None:
+        """Record one event carrying ``items`` (an event with no items is dropped).
+
+        ``opened``: files the event shows a writer still has open; ``closed``: files whose writer
+        closed them. The burst is held while any opened file is not closed yet.
+        """
         batch = list(items)
         if not batch:
             return
@@ -67,6 +78,8 @@ class Debouncer(Generic[T]):
         with self._cond:
             if self._events:
                 self._longest_gap = max(self._longest_gap, now - self._last)
+            self._writing.update(opened)
+            self._writing.difference_update(closed)
             self._items.extend(batch)
             self._events += 1
             self._last = now
@@ -94,13 +107,16 @@ class Debouncer(Generic[T]):
                         return None
                     self._cond.wait()
                     continue
-                deadline = self._last + self.window.quiet(self._events, self._longest_gap)
+                window = self.window
+                quiet = window.cap if self._writing else window.quiet(self._events, self._longest_gap)
+                deadline = self._last + quiet
                 remaining = deadline - self._clock()
                 if remaining > 0 and not self._closed:
                     self._cond.wait(remaining)
                     continue
                 batch, self._items = self._items, []
                 self._events, self._longest_gap = 0, 0.0
+                self._writing.clear()  # a writer that outlived the cap: its close starts a new burst
                 self._flushing = True
                 return batch
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class Change:
     kind: str
     is_dir: bool
     at: float  # time.monotonic() when the observer saw it
+    writer: str = ""  # "open": a writer still has the file open; "closed": it closed it; "": unknown
 
 
 def watch_roots(paths: Iterable[Path]) -> list[tuple[Path, bool]]:
@@ -88,8 +90,15 @@ def filesystem_of(path: Path) -> str:
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, emit: Callable[[list[Change]], None]) -> None:
+    """Turns watchdog events into :class:`Change` s.
+
+    With ``writers`` (inotify only: polling sees no opens or closes) a file's IN_CREATE or
+    IN_MODIFY says a writer has it open, and its IN_CLOSE_WRITE that the write is done.
+    """
+
+    def __init__(self, emit: Callable[[list[Change]], None], *, writers: bool = False) -> None:
         self._emit = emit
+        self._writers = writers
 
     def dispatch(self, event: FileSystemEvent) -> None:
         now = time.monotonic()
@@ -101,10 +110,21 @@ class _Handler(FileSystemEventHandler):
             dest = os.fsdecode(event.dest_path)
             self._emit([Change(src, "deleted", event.is_directory, now),
                         Change(dest, "created", event.is_directory, now)])
-        elif kind in ("created", "deleted"):
+        elif kind == "deleted":
             self._emit([Change(src, kind, event.is_directory, now)])
-        else:  # modified, closed (after a write)
-            self._emit([Change(src, "modified", event.is_directory, now)])
+        elif kind == "closed":
+            self._emit([Change(src, "modified", False, now, "closed" if self._writers else "")])
+        else:  # created, modified
+            writing = self._writers and not event.is_directory and _is_regular(src)
+            self._emit([Change(src, kind, event.is_directory, now, "open" if writing else "")])
+
+
+def _is_regular(path: str) -> bool:
+    """A regular file (a symlink, fifo or device made by IN_CREATE gets no close to wait for)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 class TreeObserver:
@@ -118,7 +138,7 @@ class TreeObserver:
             fstype = filesystem_of(directory)
             if poll or fstype in POLLED_FILESYSTEMS:
                 self.polled[directory] = "requested" if poll else f"{fstype} delivers no inotify events"
-        self._handler = _Handler(emit)
+        self._emit = emit
         self._poll_interval = poll_interval
         self._observers: list[BaseObserver] = []
 
@@ -126,9 +146,9 @@ class TreeObserver:
         """Add the watches (raises :class:`Unavailable` with the sysctl to raise on a kernel limit)."""
         inotify_roots = [(d, r) for d, r in self.roots if d not in self.polled]
         try:
-            self._start(inotify_roots, Observer)
+            self._start(inotify_roots, Observer, _Handler(self._emit, writers=True))
             self._start([(d, r) for d, r in self.roots if d in self.polled],
-                        lambda: PollingObserver(timeout=self._poll_interval))
+                        lambda: PollingObserver(timeout=self._poll_interval), _Handler(self._emit))
             missing = unwatched_dirs(inotify_roots)
             if missing:  # a directory made during start-up is added by the emitter thread: give it time
                 time.sleep(0.1)
@@ -140,13 +160,14 @@ class TreeObserver:
             raise inotify_limit_error(exc, self.roots) from exc
         return self
 
-    def _start(self, roots: list[tuple[Path, bool]], make: Callable[[], BaseObserver]) -> None:
+    def _start(self, roots: list[tuple[Path, bool]], make: Callable[[], BaseObserver],
+               handler: _Handler) -> None:
         if not roots:
             return
         observer = make()  # an inotify observer opens its inotify fd here
         self._observers.append(observer)
         for directory, recursive in roots:
-            observer.schedule(self._handler, str(directory), recursive=recursive, event_filter=_EVENTS)
+            observer.schedule(handler, str(directory), recursive=recursive, event_filter=_EVENTS)
         observer.start()
 
     def stop(self) -> None:

@@ -202,7 +202,9 @@ class WatchSession:
 
     def _on_changes(self, changes: list[Change]) -> None:
         self._last_event = changes[-1].at
-        self._debounce.add(ch for ch in changes if self._selected(ch))
+        selected = [ch for ch in changes if self._selected(ch)]
+        self._debounce.add(selected, opened=[ch.path for ch in selected if ch.writer == "open"],
+                           closed=[ch.path for ch in selected if ch.writer == "closed"])
 
     def _selected(self, change: Change) -> bool:
         return any(rule.match(change.path, change.is_dir) is not None for rule in self.rules)

@@ -97,6 +97,34 @@ def test_a_burst_is_one_batch_and_a_later_burst_another() -> None:
     assert got.batches == [list(range(1000)), [-1]]
 
 
+def test_a_file_open_for_writing_holds_the_burst_until_its_close_or_the_cap() -> None:
+    """A loaded machine may spread truncate, write and close over more than the base window: still
+    one batch. A writer that never closes holds the burst for ``cap`` at most."""
+    clock, got = Clock(), Collector()
+    window = Window()
+    deb: Debouncer[int] = Debouncer(got, window, clock=clock).start()
+    try:
+        deb.add([1], opened=["f"])  # the truncate
+        clock.advance(window.base * 5)
+        deb.add([2], opened=["f"])  # the write, late
+        clock.advance(window.base * 5)
+        assert not got.wait(PATIENCE), "flushed while the file was still open"
+        deb.add([3], closed=["f"])  # the close: now the usual window
+        clock.advance(window.base * 1.1 + window.per_event * 2 + window.gap_factor * window.base * 5)
+        assert got.wait()
+        deb.add([4], opened=["g"])  # never closed
+        clock.advance(window.cap * 0.9)
+        assert not got.wait(PATIENCE)
+        clock.advance(window.cap * 0.2)
+        assert got.wait(), "an unclosed file held the burst past the cap"
+        deb.add([5])  # the hold ended with its burst
+        clock.advance(window.base * 1.1)
+        assert got.wait()
+    finally:
+        deb.close()
+    assert got.batches == [[1, 2, 3], [4], [5]]
+
+
 def test_events_from_many_threads_on_the_real_clock_each_flush_exactly_once() -> None:
     got = Collector()
     deb: Debouncer[int] = Debouncer(got).start()

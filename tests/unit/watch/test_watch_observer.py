@@ -52,6 +52,38 @@ def test_changes_in_the_deepest_directory_are_seen(tmp_path: Path, poll: bool) -
     assert str(deep / "f.txt") in {c.path for c in seen}
 
 
+@pytest.mark.parametrize("poll", [False, True])
+def test_inotify_says_when_a_writer_opens_and_closes_a_file(tmp_path: Path, poll: bool) -> None:
+    """A write is ``open`` until its close (so the debouncer can wait for it); polling cannot tell."""
+    (tmp_path / "f.txt").write_text("old, longer than the new text")
+    observer, seen, _ = _collect([tmp_path], poll)
+    link = tmp_path / "l"
+
+    def seen_path(path: Path) -> None:
+        deadline = time.monotonic() + 3.0
+        while not any(c.path == str(path) for c in seen) and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    observer.start()
+    try:
+        time.sleep(0.06 if poll else 0)
+        with open(tmp_path / "f.txt", "w") as f:  # IN_MODIFY (the truncate), then IN_CLOSE_WRITE
+            f.write("new")
+            f.flush()
+            seen_path(tmp_path / "f.txt")
+        link.symlink_to("f.txt")  # IN_CREATE of a symlink: nothing will close it
+        seen_path(link)
+    finally:
+        observer.stop()
+    mine = [c.writer for c in seen if c.path == str(tmp_path / "f.txt")]
+    links = [c.writer for c in seen if c.path == str(link)]
+    if poll:
+        assert mine and set(mine) == {""} and links == [""]
+    else:
+        assert mine[0] == "open" and mine[-1] == "closed", mine
+        assert links == [""]
+
+
 @pytest.fixture()
 def shm_dir() -> Iterator[Path]:
     """A directory on tmpfs: creating 100,000 files on a busy disk can take a minute."""
