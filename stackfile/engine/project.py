@@ -219,7 +219,7 @@ def _merge(first: Plan, second: Plan) -> Plan:
 
 
 def _run(p: Plan, applier: Applier, sink: EventSink) -> ExecutionResult:
-    result = execute(p, applier.handlers(), sink=sink, workers=8)
+    result = execute(p, applier.handlers(), sink=sink, workers=8, cancel=applier.cancelled)
     for warning in result.warnings:
         sink(Event("project.warning", warning))
     result.raise_for_failure(p)

@@ -6,17 +6,18 @@ They carry out what the plan says; the only waiting they do is what a Wait actio
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stackfile.engine.project_containers import create_container, remove_container, start_container
 from stackfile.engine.project_context import ProjectContext
-from stackfile.errors import InvalidSpec, Location, NotFound, StackfileError, Unavailable
+from stackfile.errors import Conflict, InvalidSpec, Location, NotFound, StackfileError, Unavailable
 from stackfile.reconcile import labels as L
 from stackfile.reconcile.desired import DesiredService, get, network_name, volume_name
-from stackfile.reconcile.executor import Handler
+from stackfile.reconcile.executor import Cancelled, Handler
 from stackfile.reconcile.health import read_health
 from stackfile.reconcile.health_main import health_path
 from stackfile.reconcile.plan import Action, Kind
@@ -44,6 +45,7 @@ class Applier:
     wait_timeout: float | None = None
     anonymous_volumes: bool = False  # removed containers take their anonymous volumes (down -v)
     prepare: frozenset[str] = frozenset()  # containers (by name) this up creates and then starts
+    cancelled: threading.Event = field(default_factory=threading.Event)  # set by the executor on Ctrl-C
 
 
     def handlers(self) -> dict[Kind, Handler]:
@@ -127,11 +129,21 @@ class Applier:
                 if s.labels.get(L.SERVICE) == service and s.labels.get(L.ONEOFF) != "True"]
 
     def wait_healthy(self, action: Action) -> None:
-        wait_healthy(self.ctx, action.service, self.wait_timeout)
+        wait_healthy(self.ctx, action.service, self.wait_timeout, self.cancelled)
 
     def wait_completed(self, action: Action) -> None:
+        deadline = None if self.wait_timeout is None else time.monotonic() + self.wait_timeout
         for status in self._service_containers(action.service):
-            code = self.ctx.runtime.wait(status.id, timeout=self.wait_timeout)
+            while True:  # in slices, so that a cancel is seen
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    code = self.ctx.runtime.wait(status.id, timeout=POLL if left is None else min(POLL, left))
+                    break
+                except Conflict:  # still running after the slice
+                    if self.cancelled.is_set():
+                        raise Cancelled(f"stopped waiting for {status.name} to complete") from None
+                    if left is not None and left <= 0:
+                        raise
             if code != 0:
                 raise Unavailable(
                     f"service {action.service!r} did not complete successfully: exit {code}",
@@ -152,8 +164,10 @@ class Applier:
             self.ctx.images.remove(action.name)
 
 
-def wait_healthy(ctx: ProjectContext, service: str, timeout: float | None) -> None:
-    """Block until every container of ``service`` is healthy; unhealthy or exited raises with context."""
+def wait_healthy(ctx: ProjectContext, service: str, timeout: float | None,
+                 cancelled: threading.Event | None = None) -> None:
+    """Block until every container of ``service`` is healthy; unhealthy or exited raises with
+    context, and ``cancelled`` (Ctrl-C in the executor) stops the wait."""
     from stackfile.engine.project_containers import ensure_monitors
 
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -183,4 +197,7 @@ def wait_healthy(ctx: ProjectContext, service: str, timeout: float | None) -> No
         if deadline is not None and time.monotonic() > deadline:
             raise Unavailable(f"timed out waiting for {', '.join(pending)} to be healthy",
                               hint="raise --wait-timeout or check the healthcheck")
-        time.sleep(POLL)
+        if cancelled is None:
+            time.sleep(POLL)
+        elif cancelled.wait(POLL):
+            raise Cancelled(f"stopped waiting for {', '.join(pending)} to be healthy")

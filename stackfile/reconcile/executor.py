@@ -3,6 +3,10 @@
 The executor carries no decision logic: the engine gives it one handler per action kind and it
 only schedules, reports (typed events) and stops dependents of a failed action. A failed wait that
 is not ``required`` (``depends_on.required: false``) is a warning and its dependents still run.
+
+Ctrl-C starts nothing more, sets ``cancel`` (so a handler that waits, on a health check or on a
+container to complete, gives up at once), lets the running actions finish and re-raises; a second
+Ctrl-C does not wait for them.
 """
 
 from __future__ import annotations
@@ -17,9 +21,13 @@ from stackfile.errors import StackfileError
 from stackfile.events import Event, EventSink, discard
 from stackfile.reconcile.plan import Action, Kind, Plan
 
-__all__ = ["ActionEvent", "ExecutionResult", "Handler", "execute"]
+__all__ = ["ActionEvent", "Cancelled", "ExecutionResult", "Handler", "execute"]
 
 Handler = Callable[[Action], None]
+
+
+class Cancelled(StackfileError):
+    """A handler stopped waiting because the plan was cancelled (Ctrl-C)."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +73,11 @@ class ExecutionResult:
 
 
 def execute(plan: Plan, handlers: Mapping[Kind, Handler], *, sink: EventSink = discard,
-            workers: int = 8) -> ExecutionResult:
+            workers: int = 8, cancel: threading.Event | None = None) -> ExecutionResult:
     """Run ``plan`` with ``handlers``; never raises for a failed action (see the result).
+
+    An interrupt (Ctrl-C) sets ``cancel``, the event the handlers that wait watch, and is re-raised
+    once the running actions have ended.
 
     Each action runs in a thread of its own (at most ``workers`` at once) that reports to one
     queue; threads rather than ``concurrent.futures``, whose import (with ``logging``) cost ~4 ms
@@ -76,34 +87,40 @@ def execute(plan: Plan, handlers: Mapping[Kind, Handler], *, sink: EventSink = d
     pending = {k: set(plan.graph.dependencies(k)) for k in plan.actions}
     priority = _critical_path(plan)
     done: SimpleQueue[tuple[str, BaseException | None]] = SimpleQueue()
+    threads: list[threading.Thread] = []
     running = 0
     workers = max(1, workers)
-    while pending or running:
-        ready = sorted((k for k, deps in pending.items() if not deps), key=lambda k: (-priority[k], k))
-        for key in ready[: workers - running]:
-            del pending[key]
-            threading.Thread(target=_report, args=(plan.actions[key], handlers, sink, done),
-                             name=f"plan-{key}", daemon=True).start()
-            running += 1
-        if not running:
-            break
-        try:
+    try:
+        while pending or running:
+            ready = sorted((k for k, deps in pending.items() if not deps), key=lambda k: (-priority[k], k))
+            for key in ready[: workers - running]:
+                del pending[key]
+                thread = threading.Thread(target=_report, args=(plan.actions[key], handlers, sink, done),
+                                          name=f"plan-{key}", daemon=True)
+                threads.append(thread)
+                thread.start()
+                running += 1
+            if not running:
+                break
             key, error = done.get()
-        except BaseException:  # Ctrl-C: let the running actions finish (a second one does not wait)
-            for _ in range(running):
-                done.get()
-            raise
-        running -= 1
-        action = plan.actions[key]
-        if error is None or not action.required:
-            if error is not None:
-                result.warnings.append(f"{action.target}: {error}")
-            result.done.append(key)
-            for deps in pending.values():
-                deps.discard(key)
-        else:
-            result.failed[key] = error
-            _skip_dependents(plan, key, pending, result, sink)
+            running -= 1
+            action = plan.actions[key]
+            if error is None or not action.required:
+                if error is not None:
+                    result.warnings.append(f"{action.target}: {error}")
+                result.done.append(key)
+                for deps in pending.values():
+                    deps.discard(key)
+            else:
+                result.failed[key] = error
+                _skip_dependents(plan, key, pending, result, sink)
+    except BaseException:  # Ctrl-C: let the running actions finish (a second one does not wait)
+        if cancel is not None:
+            cancel.set()
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join()
+        raise
     return result
 
 

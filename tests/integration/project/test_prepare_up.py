@@ -99,14 +99,31 @@ def test_failing_start_stops_dependents_with_the_same_message(project: Project, 
 
 def test_killed_up_leaves_prepared_containers_created(project: Project) -> None:
     """``up`` dies (SIGKILL: no cleanup of its own) while s2 waits for s1 to be healthy: the
-    prepared s2 and s3 are undone by their shims. (SIGINT there waits for the health wait to end,
-    with or without preparation.)"""
+    prepared s2 and s3 are undone by their shims."""
     p = project
-    p.write(chain(3, first_health=True))  # s2 waits for s1 to be healthy: it never is
+    names, proc = _interrupt_the_health_wait(p, signal.SIGKILL)
+    assert proc.returncode == -signal.SIGKILL
+    _left_created_then_started(p, names)
+
+
+def test_ctrl_c_stops_the_health_wait_at_once(project: Project) -> None:
+    """Ctrl-C while s2 waits for s1 to be healthy (it never is): ``up`` stops waiting and exits
+    130 promptly, not when the health wait would have ended; s2 and s3 stay created."""
+    p = project
+    names, proc = _interrupt_the_health_wait(p, signal.SIGINT)
+    assert proc.returncode == 130
+    assert proc.stderr is not None and b"interrupted" in proc.stderr.read()
+    _left_created_then_started(p, names)
+
+
+def _interrupt_the_health_wait(p: Project, sig: int) -> tuple[dict[str, str], subprocess.Popen[bytes]]:
+    """Run ``up -d`` on a chain whose s1 never gets healthy, and send ``sig`` while s2 waits for it;
+    returns the container ids and the ended process (which had 10 s to end)."""
+    p.write(chain(3, first_health=True))
     cmd = [sys.executable, "-m", "stackfile", "--root", str(p.root), "-p", p.name,
            "-f", str(p.workdir / "stack.yaml"), "up", "-d"]
     proc = subprocess.Popen(cmd, cwd=p.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
         while True:  # s1 runs, s2 and s3 are created (and prepared)
@@ -117,13 +134,17 @@ def test_killed_up_leaves_prepared_containers_created(project: Project) -> None:
             time.sleep(0.05)
         names = ids(p)
         time.sleep(0.3)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        proc.send_signal(sig)
+        proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    return names, proc
+
+
+def _left_created_then_started(p: Project, names: dict[str, str]) -> None:
+    """s2 and s3 are created with nothing behind them, and the next up starts all three."""
     for i in (2, 3):
         wait_clean(names[f"{p.name}-s{i}-1"])
         assert p.ps()[f"{p.name}-s{i}-1"]["State"] == "created"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
@@ -9,7 +11,7 @@ import pytest
 
 from stackfile.errors import StackfileError, Unavailable
 from stackfile.events import Event
-from stackfile.reconcile.executor import execute
+from stackfile.reconcile.executor import Cancelled, execute
 from stackfile.reconcile.plan import Action, Kind, Plan
 
 
@@ -101,3 +103,34 @@ def test_soft_edge_orders_but_does_not_stop() -> None:
     assert ran == ["service:web:1"] and list(result.failed) == ["service:cache:1/StartContainer"]
     assert result.skipped == {}
     assert result.warnings == ["service:web:1: started although service:cache:1 failed (required: false)"]
+
+
+def test_ctrl_c_cancels_the_waits_lets_running_actions_end_and_starts_nothing_more() -> None:
+    """SIGINT while a wait blocks: ``cancel`` is set, the wait gives up, the create that runs
+    beside it ends, the dependent (c) never starts, and KeyboardInterrupt reaches the caller."""
+    ran: list[str] = []
+    cancel = threading.Event()
+    lock = threading.Lock()
+
+    def handler(action: Action) -> None:
+        if action.kind is Kind.WAIT_HEALTHY:
+            threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+            if not cancel.wait(30):  # never healthy: only the cancel ends it
+                raise AssertionError("the wait was not cancelled")
+            raise Cancelled("stopped waiting")
+        if action.target == "service:b:1":
+            time.sleep(0.3)  # still running when Ctrl-C comes: it is let finish
+        with lock:
+            ran.append(action.target)
+
+    p = Plan()
+    a = p.add(Action("service:a:1", Kind.CREATE_CONTAINER, "no existing container", service="a"))
+    w = p.add(Action("service:a", Kind.WAIT_HEALTHY, "c depends on it", service="a"), [a])
+    p.add(Action("service:b:1", Kind.CREATE_CONTAINER, "no existing container", service="b"))
+    p.add(Action("service:c:1", Kind.CREATE_CONTAINER, "no existing container", service="c"), [w])
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        execute(p, dict.fromkeys(Kind, handler), cancel=cancel)
+    assert cancel.is_set()
+    assert sorted(ran) == ["service:a:1", "service:b:1"]
+    assert time.monotonic() - started < 10
