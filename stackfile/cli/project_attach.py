@@ -1,8 +1,9 @@
 """``up`` without ``-d``: multiplexed logs until the containers exit or Ctrl-C.
 
-The first Ctrl-C stops the containers gracefully (stop signal, grace period), a second one kills
-them. ``--abort-on-container-exit`` stops everything when one container exits and
-``--exit-code-from SERVICE`` returns that service's exit code.
+The first Ctrl-C stops the containers gracefully (stop signal, grace period) while their last lines
+and exit codes are still shown, as Compose does; a second one kills them.
+``--abort-on-container-exit`` stops everything when one container exits and ``--exit-code-from
+SERVICE`` returns that service's exit code.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 import click
 
 from stackfile.cli.project_render import LogPrinter
+from stackfile.engine.project_logs import DRAIN
+from stackfile.errors import StackfileError
 
 POLL = 0.25
 
@@ -64,16 +67,33 @@ def attach(g: Any, result: Any, *, abort: bool, exit_code_from: str | None, time
     watch_stop = threading.Event()
     if watch:
         _start_watch(g, list(result.services), watch_stop)
+
+    def ended(status: Any) -> None:
+        try:
+            now = ctx.runtime.inspect(status.id)
+        except StackfileError:
+            return
+        if now.state.value in ("exited", "dead"):
+            click.echo(f"{status.name.removeprefix(f'{ctx.name}-')} exited with code {now.exit_code or 0}")
+
+    followed = threading.Event()
+
+    def pump() -> None:  # on its own thread, so that the lines keep coming while Ctrl-C stops
+        try:
+            for line in follow_containers(ctx, statuses, stop=stop, ended=ended):
+                printer(line)
+        finally:
+            followed.set()
+
+    threading.Thread(target=pump, daemon=True, name="logs").start()
     try:
-        for line in follow_containers(ctx, statuses, stop=stop):
-            printer(line)
+        while not followed.wait(POLL):
+            pass
     except KeyboardInterrupt:
         watch_stop.set()
         click.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
-        try:
-            project_ops.stop(g, tuple(result.services), timeout=timeout)
-        except KeyboardInterrupt:
-            project_ops.kill(g, tuple(result.services))
+        _stop_or_kill(g, tuple(result.services), timeout)
+        followed.wait(2 * POLL + DRAIN)  # the last lines and exit codes
         return 130
     watch_stop.set()
     if abort:
@@ -82,3 +102,27 @@ def attach(g: Any, result: Any, *, abort: bool, exit_code_from: str | None, time
     if exit_code_from:
         return codes.get(exit_code_from, 0)
     return 0
+
+
+def _stop_or_kill(g: Any, services: tuple[str, ...], timeout: float | None) -> None:
+    """Stop ``services`` on a thread of its own; a second Ctrl-C kills them without waiting for it."""
+    from stackfile.engine import project_ops
+
+    errors: list[BaseException] = []
+
+    def graceful() -> None:
+        try:
+            project_ops.stop(g, services, timeout=timeout)
+        except BaseException as exc:
+            errors.append(exc)
+
+    stopper = threading.Thread(target=graceful, daemon=True, name="stop")
+    stopper.start()
+    try:
+        while stopper.is_alive():
+            stopper.join(POLL)
+    except KeyboardInterrupt:
+        project_ops.kill(g, services)
+        stopper.join()
+    if errors:
+        raise errors[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from stackfile.engine.project_context import ProjectContext, open_project
@@ -44,9 +44,13 @@ def _lines(ctx: ProjectContext, status: Any, follow: bool, tail: int | None,
 
 def follow_containers(ctx: ProjectContext, statuses: list[Any], *, tail: int | None = None,
                       since: str | None = None,
-                      stop: threading.Event | None = None) -> Iterator[ContainerLine]:
-    """Interleave followed logs of several containers as lines arrive (one reader thread each)."""
-    q: queue.Queue[ContainerLine | None] = queue.Queue(maxsize=10000)
+                      stop: threading.Event | None = None,
+                      ended: Callable[[Any], None] | None = None) -> Iterator[ContainerLine]:
+    """Interleave followed logs of several containers as lines arrive (one reader thread each).
+
+    ``ended(status)`` is called, on the consuming thread and after that container's last line, when
+    a container's log stream ends (it stopped, or ``stop`` was set)."""
+    q: queue.Queue[ContainerLine | _Ended] = queue.Queue(maxsize=10000)
 
     def reader(status: Any) -> None:
         try:
@@ -55,7 +59,7 @@ def follow_containers(ctx: ProjectContext, statuses: list[Any], *, tail: int | N
                 if stop is not None and stop.is_set():
                     break
         finally:
-            q.put(None)
+            q.put(_Ended(status))
 
     for status in statuses:
         threading.Thread(target=reader, args=(status,), daemon=True).start()
@@ -70,10 +74,18 @@ def follow_containers(ctx: ProjectContext, statuses: list[Any], *, tail: int | N
             if drain_until and time.monotonic() > drain_until:
                 return
             continue
-        if item is None:
+        if isinstance(item, _Ended):
             open_readers -= 1
+            if ended is not None:
+                ended(item.status)
         else:
             yield item
+
+
+class _Ended(NamedTuple):
+    """The end of one container's followed stream."""
+
+    status: Any
 
 
 def normalize_since(text: str | None, now: float | None = None) -> str | None:
