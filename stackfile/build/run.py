@@ -10,6 +10,7 @@ mount-point directories) are dropped so they do not end up in the image.
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import threading
 import uuid
@@ -116,9 +117,14 @@ def _run_in_process(paths: StorePaths, cid: str, output: Callable[[str], None]) 
         finally:
             os.close(w)
             os.close(null)
-        with os.fdopen(r, "rb") as reader:
-            for raw in reader:
-                output(raw.decode("utf-8", "replace").rstrip("\n"))
+        try:
+            with os.fdopen(r, "rb") as reader:
+                for raw in reader:
+                    output(raw.decode("utf-8", "replace").rstrip("\n"))
+        except BaseException:  # Ctrl-C (or an output error): the step is abandoned, end it now
+            os.kill(pid, signal.SIGKILL)  # PID 1 going takes the rest of its pid namespace
+            run.reap(pid, state)  # recorded as exited: remove() need not wait for a supervisor
+            raise
         return run.reap(pid, state)
     finally:
         with _subreaper:

@@ -198,3 +198,45 @@ def test_kill_9_during_a_real_run_then_rebuild(store_root: Path) -> None:
     finally:
         remove_stale_build_containers(paths, min_age=0)
     assert [d for d in os.listdir(paths.containers) if not d.startswith(".")] == []
+
+
+def test_ctrl_c_during_a_run_ends_the_build_at_once_and_leaves_nothing(store_root: Path) -> None:
+    """SIGINT while a RUN step sleeps (as PID 1, which ignores SIGTERM): ``image build`` exits 130
+    at once, its RUN container, cgroups and scratch are gone, and a rebuild reuses the done step."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = store_root / "store"
+    ctx = store_root / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo 1 > /one\nRUN echo started && sleep 60\n")
+    cmd = [sys.executable, "-m", "stackfile", "--root", str(root), "image", "build", "-t", "interrupted",
+           str(ctx)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip().endswith("started"):
+                break
+        cids = [d for d in os.listdir(root / "containers") if not d.startswith(".")]
+        assert len(cids) == 1  # the RUN step's container
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert took < 3.0, f"the build took {took:.1f} s to stop"  # not a grace period
+    assert [d for d in os.listdir(root / "containers") if not d.startswith(".")] == []
+    assert [c for c in os.listdir("/sys/fs/cgroup")
+            if os.path.exists(f"/sys/fs/cgroup/{c}/stackfile/{cids[0]}")] == []
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo 1 > /one\nRUN echo quick\n")
+    sink = Sink()
+    build_dockerfile(StorePaths.at(root), str(ctx), sink=sink)
+    assert sink.take()[:2] == (1, 1)  # the first RUN was kept; the changed second one ran
