@@ -187,7 +187,9 @@ def exec_(opts: GlobalOptions, ref: str, command: tuple[str, ...], **flags: Any)
 @pass_opts
 def stop(opts: GlobalOptions, refs: tuple[str, ...], timeout: float | None) -> int:
     """Stop containers (stop signal, grace period, SIGKILL)."""
-    return _each(opts, refs, lambda rt, r: rt.stop(r, timeout))
+    from stackfile.engine import container_lifecycle as life
+
+    return _each(opts, refs, lambda _rt, r: life.stop(_paths(opts), r, timeout))
 
 
 @container.command()
@@ -195,7 +197,9 @@ def stop(opts: GlobalOptions, refs: tuple[str, ...], timeout: float | None) -> i
 @pass_opts
 def start(opts: GlobalOptions, refs: tuple[str, ...]) -> int:
     """Start stopped containers."""
-    return _each(opts, refs, lambda rt, r: rt.start(r))
+    from stackfile.engine import container_lifecycle as life
+
+    return _each(opts, refs, lambda _rt, r: life.start(_paths(opts), r))
 
 
 @container.command()
@@ -204,7 +208,9 @@ def start(opts: GlobalOptions, refs: tuple[str, ...]) -> int:
 @pass_opts
 def restart(opts: GlobalOptions, refs: tuple[str, ...], timeout: float | None) -> int:
     """Restart containers."""
-    return _each(opts, refs, lambda rt, r: rt.restart(r, timeout))
+    from stackfile.engine import container_lifecycle as life
+
+    return _each(opts, refs, lambda _rt, r: life.restart(_paths(opts), r, timeout))
 
 
 @container.command()
@@ -222,7 +228,9 @@ def kill(opts: GlobalOptions, refs: tuple[str, ...], sig: str) -> int:
 @pass_opts
 def rm(opts: GlobalOptions, refs: tuple[str, ...], force: bool) -> int:
     """Remove containers."""
-    return _each(opts, refs, lambda rt, r: rt.remove(r, force=force))
+    from stackfile.engine import container_lifecycle as life
+
+    return _each(opts, refs, lambda _rt, r: life.remove(_paths(opts), r, force=force))
 
 
 @container.command()

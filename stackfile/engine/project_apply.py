@@ -108,16 +108,19 @@ class Applier:
         self.create(action)
 
     def start_existing(self, action: Action) -> None:
-        start_container(self.ctx, action.container or action.name, action.service)
+        start_container(self.ctx, action.container or action.name, action.service, action.name)
 
     def restart(self, action: Action) -> None:
-        from stackfile.engine.project_containers import ensure_health_monitor
+        from stackfile.engine.project_containers import ensure_health_monitor, resume_ports
 
+        resume_ports(self.ctx, action.name, action.service)
         self.ctx.runtime.restart(action.container, timeout=self.timeout)
         ensure_health_monitor(self.ctx, action.container, action.service)
 
     def stop(self, action: Action) -> None:
-        self.ctx.runtime.stop(action.container, timeout=self.timeout)
+        from stackfile.engine.project_containers import stop_container
+
+        stop_container(self.ctx, action.container, action.name, timeout=self.timeout)
 
     def remove(self, action: Action) -> None:
         remove_container(self.ctx, action.container or action.name, action.name, timeout=self.timeout,
@@ -153,7 +156,19 @@ class Applier:
     # ---------------------------------------------------------------- down
     def remove_network(self, action: Action) -> None:
         with contextlib.suppress(NotFound):
+            self._drop_stale_sandboxes(action.name)
             self.ctx.networks.remove_network(action.name)
+
+    def _drop_stale_sandboxes(self, network: str) -> None:
+        """Sandboxes on ``network`` whose container is gone (removed behind the project's back, or a
+        crash between removing a container and its sandbox) would hold the network: drop them."""
+        attached = self.ctx.networks.containers_on(network)
+        if not attached:
+            return
+        alive = {s.name for s in self.ctx.runtime.list(all=True)}
+        for sandbox in attached:
+            if sandbox not in alive:
+                self.ctx.networks.destroy_sandbox(sandbox)
 
     def remove_volume(self, action: Action) -> None:
         with contextlib.suppress(NotFound):

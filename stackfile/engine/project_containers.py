@@ -21,8 +21,10 @@ __all__ = [
     "ensure_health_monitor",
     "ensure_monitors",
     "remove_container",
+    "resume_ports",
     "service_health",
     "start_container",
+    "stop_container",
 ]
 
 
@@ -185,11 +187,26 @@ def ensure_monitors(ctx: ProjectContext, services: list[str]) -> None:
             ensure_health_monitor(ctx, status.id, service)
 
 
-def start_container(ctx: ProjectContext, ref: str, service_name: str) -> None:
-    """Start a container (by id or name) and its health monitor."""
+def start_container(ctx: ProjectContext, ref: str, service_name: str, name: str = "") -> None:
+    """Start a container (by id or name, ``name`` if known) and its health monitor; the host ports
+    a stop freed are bound again first."""
+    status = None if len(ref) == 64 and name else ctx.runtime.inspect(ref)
+    resume_ports(ctx, name or str(status.name if status else ref), service_name)
     ctx.runtime.start(ref)
-    container_id = ref if len(ref) == 64 else str(ctx.runtime.inspect(ref).id)
+    container_id = ref if len(ref) == 64 else str(status.id if status else ctx.runtime.inspect(ref).id)
     ensure_health_monitor(ctx, container_id, service_name)
+
+
+def stop_container(ctx: ProjectContext, ref: str, name: str, *, timeout: float | None = None) -> None:
+    """Stop a container (stop signal, grace, kill) and free its published host ports, as Docker
+    does; they stay recorded, and :func:`start_container` binds them again."""
+    ctx.runtime.stop(ref, timeout=timeout)
+    ctx.networks.suspend_ports(name)
+
+
+def resume_ports(ctx: ProjectContext, name: str, service_name: str) -> None:
+    """Bind the host ports of a stopped container's sandbox again (nothing if they are bound)."""
+    ctx.networks.resume_ports(name, who=service_name)
 
 
 def remove_container(ctx: ProjectContext, ref: str, name: str, *, timeout: float | None = None,

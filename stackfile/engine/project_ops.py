@@ -108,25 +108,30 @@ def start(opts: Any, services: Iterable[str] = (), *, sink: EventSink = discard)
 
     ctx = _ctx(opts, sink)
     todo = [s for s in select(ctx, services) if s.state.value in ("created", "exited", "dead")]
-    return _each(ctx, todo, lambda s: start_container(ctx, s.id, s.labels.get(L.SERVICE, "")), "start")
+    return _each(ctx, todo, lambda s: start_container(ctx, s.id, s.labels.get(L.SERVICE, ""), s.name),
+                 "start")
 
 
 def stop(opts: Any, services: Iterable[str] = (), *, timeout: float | None = None,
          sink: EventSink = discard) -> list[str]:
-    """Stop running containers, dependents first."""
+    """Stop running containers, dependents first; their published host ports are freed."""
+    from stackfile.engine.project_containers import stop_container
+
     ctx = _ctx(opts, sink)
     todo = [s for s in select(ctx, services) if s.state.value in ("running", "paused", "restarting")]
-    return _each(ctx, todo, lambda s: ctx.runtime.stop(s.id, timeout=timeout), "stop", reverse=True)
+    return _each(ctx, todo, lambda s: stop_container(ctx, s.id, s.name, timeout=timeout), "stop",
+                 reverse=True)
 
 
 def restart(opts: Any, services: Iterable[str] = (), *, timeout: float | None = None,
             sink: EventSink = discard) -> list[str]:
     """Restart the services' containers (running or not)."""
-    from stackfile.engine.project_containers import ensure_health_monitor
+    from stackfile.engine.project_containers import ensure_health_monitor, resume_ports
 
     ctx = _ctx(opts, sink)
 
     def one(s: Any) -> None:
+        resume_ports(ctx, s.name, s.labels.get(L.SERVICE, ""))  # a stopped one's ports were freed
         ctx.runtime.restart(s.id, timeout=timeout)
         ensure_health_monitor(ctx, s.id, s.labels.get(L.SERVICE, ""))
 

@@ -208,6 +208,40 @@ class SandboxOps:
         with immediate(self.conn) as conn:
             conn.execute("UPDATE sandboxes SET proxy_pid = NULL, ports = '[]' WHERE id = ?", (sb.id,))
 
+    def suspend_ports(self, sandbox_id: str) -> None:
+        """Free the host ports of a container that stopped (Docker releases them on stop) but keep
+        them recorded, for :meth:`resume_ports` when it starts again. Idempotent; no sandbox, or no
+        published ports, is nothing to do."""
+        row = self.conn.execute("SELECT proxy_pid, ports FROM sandboxes WHERE id = ?",
+                                (sandbox_id,)).fetchone()
+        if row is None or row["proxy_pid"] is None:
+            return
+        helpers.stop(row["proxy_pid"], sandbox_id)
+        if row["ports"] != "[]":
+            firewall.remove_ports(ports_table(self.paths, sandbox_id))
+        with immediate(self.conn) as conn:
+            conn.execute("UPDATE sandboxes SET proxy_pid = NULL WHERE id = ?", (sandbox_id,))
+
+    def resume_ports(self, sandbox_id: str, who: str = "") -> list[BoundPort]:
+        """Bind a stopped container's recorded host ports again, before it starts: the same port
+        numbers (a ``Conflict`` naming the port if something took one meanwhile). Returns what was
+        bound; nothing when its ports are already served (or it has none, or no sandbox)."""
+        row = self.conn.execute("SELECT proxy_pid, ports FROM sandboxes WHERE id = ?",
+                                (sandbox_id,)).fetchone()
+        if row is None or row["proxy_pid"] is not None or row["ports"] == "[]":
+            return []
+        recorded = rows.ports(row["ports"])
+        dual = {(p.host_port, p.container_port, p.protocol) for p in recorded if not p.host_ip}
+        wanted = [PortBinding(p.container_port, str(p.host_port), p.host_ip, p.protocol) for p in recorded
+                  if not (p.host_ip == "::" and (p.host_port, p.container_port, p.protocol) in dual)]
+        bound = bind_all(wanted, who)  # an empty host_ip binds IPv6 too, as when first published
+        try:
+            self._start_proxy(sandbox_id, bound)
+        finally:
+            for sock, _ in bound:
+                sock.close()
+        return [b for _, b in bound]
+
     def ports(self, sandbox_id: str, container_port: int | None = None,
               protocol: str = "tcp") -> list[BoundPort]:
         """What is published for the sandbox (``stackfile port``), optionally one container port."""
