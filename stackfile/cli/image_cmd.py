@@ -10,6 +10,7 @@ import click
 
 from stackfile.cli.build_fast import build_command, event_line
 from stackfile.cli.main import key_values
+from stackfile.cli.term import human_size
 from stackfile.events import Event
 
 _BUILD_ARG = click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE",
@@ -22,14 +23,6 @@ def _paths(g: Any) -> Any:
     return StorePaths.at(g.root)
 
 
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.3g}{unit}" if unit != "B" else f"{int(n)}B"
-        n /= 1000
-    return f"{n}"
 
 
 class BuildPrinter:
@@ -133,7 +126,7 @@ def image_ls(g: Any, fmt: str, quiet: bool) -> None:
     for img, size in rows:
         for name in img.names or ("<none>:<none>",):
             repo, _, tag = name.rpartition(":")
-            lines.append((repo, tag, img.short_id, img.created[:19].replace("T", " "), _size(size)))
+            lines.append((repo, tag, img.short_id, img.created[:19].replace("T", " "), human_size(size)))
     _table(lines)
 
 
@@ -185,7 +178,7 @@ def image_history(g: Any, ref: str, fmt: str) -> None:
     for row in rows:
         by = row["created_by"] if len(row["created_by"]) <= 60 else row["created_by"][:57] + "..."
         lines.append((row["layer"][:12] or "<missing>", row["created"][:19].replace("T", " "), by,
-                      _size(row["size"])))
+                      human_size(row["size"])))
     _table(lines)
 
 
@@ -211,7 +204,7 @@ def image_prune(g: Any, all_images: bool, force: bool) -> None:
     report = prune_images(_paths(g), all_images=all_images)
     for image_id in report["images"]:
         click.echo(f"deleted {image_id}")
-    click.echo(f"Total reclaimed space: {_size(report['bytes'])}")
+    click.echo(f"Total reclaimed space: {human_size(report['bytes'])}")
 
 
 @image.command("save")
@@ -270,8 +263,8 @@ def system_df(g: Any, fmt: str) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     lines = [("TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE")]
-    lines += [(r["type"], str(r["total"]), str(r["active"]), _size(r["size"]), _size(r["reclaimable"]))
-              for r in rows]
+    lines += [(r["type"], str(r["total"]), str(r["active"]), human_size(r["size"]),
+               human_size(r["reclaimable"])) for r in rows]
     _table(lines)
 
 
@@ -286,4 +279,4 @@ def system_prune(g: Any, all_images: bool, force: bool) -> None:
     report = prune(_paths(g), all_images=all_images)
     click.echo(f"deleted {len(report['images'])} images, {report['layers']} layers, "
                f"{report['cache_entries']} build cache entries")
-    click.echo(f"Total reclaimed space: {_size(report['bytes'])}")
+    click.echo(f"Total reclaimed space: {human_size(report['bytes'])}")

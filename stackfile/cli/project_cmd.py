@@ -348,9 +348,11 @@ def images(g: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool) -
         click.echo(json.dumps(rows, sort_keys=True))
     else:
         from stackfile.cli.project_render import table
+        from stackfile.cli.term import human_size
 
-        table(rows, [("ContainerName", "CONTAINER"), ("Repository", "REPOSITORY"), ("Tag", "TAG"),
-                     ("ID", "IMAGE ID"), ("Size", "SIZE")])
+        table([{**r, "Size": human_size(r["Size"])} for r in rows],
+              [("ContainerName", "CONTAINER"), ("Repository", "REPOSITORY"), ("Tag", "TAG"),
+               ("ID", "IMAGE ID"), ("Size", "SIZE")])
 
 
 @click.command()

@@ -13,12 +13,21 @@ TYPE_CHECKING = False  # not typing's: the fast paths avoid importing typing
 if TYPE_CHECKING:
     from typing import TextIO
 
-__all__ = ["echo", "style"]
+__all__ = ["echo", "human_size", "style"]
 
 _CODES = {"black": 30, "red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36,
           "white": 37}
 _CODES.update({f"bright_{k}": v + 60 for k, v in list(_CODES.items())})
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def human_size(n: float) -> str:
+    """A byte count as Docker prints it: decimal units, three significant digits (``1.99MB``)."""
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g}{unit}" if unit != "B" else f"{int(n)}B"
+        n /= 1000
+    return f"{n}"
 
 
 def style(text: str, fg: str | None = None, bold: bool = False) -> str:
