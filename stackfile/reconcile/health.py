@@ -6,8 +6,9 @@ image's ``HEALTHCHECK``), it spawns a small detached monitor process
 through ``Runtime.exec`` on Docker's schedule and atomically rewrites
 ``<store>/projects/<project>/health/<container id>.json`` after every probe; ``ps``, ``up --wait``
 and ``depends_on: service_healthy`` read that file. The monitor exits when the container stops
-(the engine starts a new one with the container). To turn healthy quickly it probes early with a
-back-off (0.1 s, 0.2 s, ... up to the interval) whose failures do not count, like a start period.
+(the engine starts a new one with the container). To turn healthy quickly it probes early, before
+Docker's first probe, with a back-off (0.1 s, 0.2 s, 0.4 s, ...) whose failures do not count; the
+counted probes keep Docker's times (:class:`ProbeTimes`).
 """
 
 from __future__ import annotations
@@ -150,12 +151,36 @@ def read_health(path: Path) -> HealthRecord | None:
     return HealthRecord(**data)
 
 
-def schedule(config: HealthConfig, started: float, now: float, early_wait: float) -> tuple[float, bool]:
-    """Seconds until the next probe and whether its failure counts (False during start/early probes)."""
-    in_start = now - started < config.start_period
-    if early_wait < config.interval:
-        return early_wait, False
-    return (config.start_interval if in_start else config.interval), not in_start
+class ProbeTimes:
+    """When to probe. Docker's schedule: every ``start_interval`` during ``start_period`` (failures
+    do not count), then every ``interval`` (they do), so ``retries`` failures make a container
+    unhealthy exactly when Docker says so. Before Docker's first probe, early probes (0.1 s after
+    the start, the gap doubling, until one passes) never count a failure: they only let a container
+    be healthy sooner than Docker's first probe would."""
+
+    def __init__(self, config: HealthConfig, started: float) -> None:
+        self.config, self.started = config, started
+        self.regular = self.first = started + self._gap(started)
+        self.early_gap = 0.1
+        self.early = started + self.early_gap
+
+    def _in_start(self, at: float) -> bool:
+        return at - self.started < self.config.start_period
+
+    def _gap(self, at: float) -> float:
+        return self.config.start_interval if self._in_start(at) else self.config.interval
+
+    def next(self, healthy: bool, now: float) -> tuple[float, bool]:
+        """``(when, counts)`` of the next probe, given whether the container is healthy now; a
+        probe that overran its slot moves the next one to ``now`` plus the gap."""
+        if not healthy and self.early < self.first:
+            at = self.early
+            self.early_gap *= 2
+            self.early = at + self.early_gap
+            return at, False
+        at = self.regular
+        self.regular = max(at, now) + self._gap(at)
+        return at, not self._in_start(at)
 
 
 def monotonic() -> float:

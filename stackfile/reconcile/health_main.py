@@ -19,9 +19,9 @@ from stackfile.reconcile.health import (
     HealthConfig,
     HealthRecord,
     Probe,
+    ProbeTimes,
     monotonic,
     read_health,
-    schedule,
     write_health,
 )
 from stackfile.store.paths import StorePaths
@@ -130,11 +130,10 @@ def monitor(runtime: Any, container_id: str, config: HealthConfig, path: Path) -
         record = HealthRecord(container_pid=pid or 0)
     record.monitor_pid = os.getpid()
     write_health(path, record)
-    started, early = monotonic(), 0.1
+    times = ProbeTimes(config, monotonic())
     while True:
-        wait, counts = schedule(config, started, monotonic(), early)
-        early = early * 2 if record.status != "healthy" else float("inf")
-        time.sleep(wait)
+        at, counts = times.next(record.status == "healthy", monotonic())
+        time.sleep(max(0.0, at - monotonic()))
         try:
             status = runtime.inspect(container_id)
         except Exception:
