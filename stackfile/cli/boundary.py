@@ -20,6 +20,11 @@ def boundary(action: Callable[[], int], environ: Mapping[str, str]) -> int:
     try:
         return action()
     except StackfileError as exc:
+        import sys
+
+        loader = sys.modules.get("stackfile.spec.loader")  # a project was loaded: say where the key is
+        if loader is not None:
+            exc = loader.locate(exc)
         echo(f"error: {exc.render()}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -36,6 +36,10 @@ def _dockerfile_recipe(svc: Any, working_dir: str) -> Any:
     context = Path(build.context or working_dir)
     if not context.is_absolute():
         context = Path(working_dir) / context
+    if not context.is_dir():
+        raise InvalidSpec(f"service {svc.name!r}: build context {context} is not a directory",
+                          location=Location(key_path=f"services.{svc.name}.build.context"),
+                          hint="build.context is a directory, relative to the project directory")
     if build.dockerfile_inline:
         text, path = build.dockerfile_inline, str(context / "Dockerfile")
     else:

@@ -204,13 +204,28 @@ def _key_tuple(key_path: str) -> tuple[str | int, ...]:
     return tuple(out)
 
 
+# Where the keys of the files this process loaded last are written: errors raised after loading
+# (a build context that does not exist, a port taken) know only their key path; the CLI's error
+# boundary gives them file:line:col from here (:func:`locate`).
+_last_positions: list[tuple[str, Positions]] = []
+
+
+def locate(exc: StackfileError) -> StackfileError:
+    """``exc`` with the file:line:col of its key path in the project loaded last (if it has one)."""
+    return _locate_in(exc, _last_positions)
+
+
 def _locate(exc: StackfileError, session: _Session) -> StackfileError:
+    return _locate_in(exc, session.positions)
+
+
+def _locate_in(exc: StackfileError, positions_by_file: list[tuple[str, Positions]]) -> StackfileError:
     """Give an error that only knows its key path the file:line:col where that key is written."""
     loc = exc.location
     if loc is None or loc.line is not None or not loc.key_path:
         return exc
     path = _key_tuple(loc.key_path)
-    files = [(f, p) for f, p in reversed(session.positions) if loc.file in (None, f)]
+    files = [(f, p) for f, p in reversed(positions_by_file) if loc.file in (None, f)]
     while path:
         for file, positions in files:
             if path in positions:
@@ -229,9 +244,11 @@ def load_project(opts: LoadOptions) -> Project:
     env = discover.load_environment(opts.env_files, workdir, cwd, opts.environ)
     session = _Session(opts, env, workdir)
     try:
-        return _run(opts, session, files, workdir, env)
+        project = _run(opts, session, files, workdir, env)
     except StackfileError as exc:
         raise _locate(exc, session) from None
+    _last_positions[:] = session.positions
+    return project
 
 
 def _run(

@@ -96,3 +96,22 @@ def test_down_clears_a_sandbox_whose_container_is_gone(project: Project) -> None
     project.sf("down")
     assert not bound(port)
     assert project.sf("network", "ls", "-q", file=False).stdout.strip() == ""
+
+
+def test_errors_after_loading_name_the_file_and_line(project: Project) -> None:
+    """A taken port and a missing build context are found after the file was loaded: the message
+    still points at the line."""
+    port = free_port()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen(1)
+        project.write(stack(port))
+        failed = project.sf("up", "-d", check=False)
+    assert failed.returncode != 0
+    assert "stack.yaml:5:5 (services.front.ports)" in failed.stderr, failed.stderr
+    assert f"port 127.0.0.1:{port}/tcp is already in use" in failed.stderr
+    project.write("services:\n  app:\n    build: ./missing\n")
+    failed = project.sf("build", check=False)
+    assert failed.returncode != 0
+    assert "stack.yaml:3:5 (services.app.build.context)" in failed.stderr, failed.stderr
+    assert "build context" in failed.stderr and "is not a directory" in failed.stderr

@@ -168,3 +168,19 @@ images:
     err = error_of(load, text)
     assert "image cycle detected: a -> b -> a" in err.message
     assert err.location is not None and err.location.line == 4
+
+
+def test_an_error_raised_after_loading_is_located_in_the_project_loaded_last(load, project_dir) -> None:
+    """Errors from later stages (a build context that is missing, a port taken) know only their key
+    path; ``locate`` gives them the line where that key, or its nearest written parent, is."""
+    from stackfile.errors import Location
+    from stackfile.spec.loader import locate
+
+    load("services:\n  web:\n    image: x\n    build: ./nowhere\n    ports: ['8080:80']\n")
+    late = locate(InvalidSpec("taken", location=Location(key_path="services.web.ports")))
+    assert late.location is not None and (late.location.line, late.location.column) == (5, 5)
+    short = locate(InvalidSpec("missing", location=Location(key_path="services.web.build.context")))
+    assert short.location is not None and short.location.line == 4  # `build: ./nowhere` is short syntax
+    assert str(project_dir / "compose.yaml") in short.render()
+    unknown = locate(InvalidSpec("elsewhere", location=Location(key_path="volumes.data")))
+    assert unknown.location is not None and unknown.location.line is None
