@@ -258,7 +258,7 @@ def _remember(paths: StorePaths, ref: str, image: ImageRecord, stamp: list[list[
     racy = any(s is not None and now - s[2] < _RACY_NS for s in stamp)
     if not stamp or racy or _store_stamp(paths) != stamp:
         return
-    path = paths.containers / _RUN_IMAGES
+    path = os.path.join(paths.containers_str, _RUN_IMAGES)
     try:
         with open(path) as fh:
             data = json.load(fh)
@@ -266,9 +266,9 @@ def _remember(paths: StorePaths, ref: str, image: ImageRecord, stamp: list[list[
     except (OSError, ValueError, KeyError, TypeError):
         refs = {}
     refs[ref] = {"config": image.config, "layers": list(image.layers)}
-    tmp = path.with_name(f"{_RUN_IMAGES}.{os.getpid()}")
+    tmp = f"{path}.{os.getpid()}"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.makedirs(paths.containers_str, mode=0o700, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump({"stamp": stamp, "refs": refs}, fh)

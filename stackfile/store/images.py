@@ -11,24 +11,28 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stackfile.errors import Conflict, InvalidSpec, NotFound
+from stackfile.record import Record
 from stackfile.store.paths import StorePaths
 from stackfile.store.refs import normalize_name, resolve_image_id
 from stackfile.store.schema import images_db
 
+TYPE_CHECKING = False  # not typing's: ``container run`` reads an image from here (see record.py)
 if TYPE_CHECKING:
+    from typing import Any
+
     from stackfile.store.blobs import BlobStore
 
 __all__ = ["ImageRecord", "ImageStore", "oci_config"]
 
 
-class ImageRecord(NamedTuple):
+class ImageRecord(Record):
     """One stored image. ``config`` is the OCI config's ``config`` section (Env, Cmd, ...).
 
-    A NamedTuple rather than a frozen dataclass (``container run`` should not import
-    ``dataclasses``); equal when id and names are. Never mutate ``config`` in place."""
+    A :class:`~stackfile.record.Record` (``container run`` reads one on its first run after the
+    store changed, and should import neither ``typing`` nor ``dataclasses``); equal when id and
+    names are. Never mutate ``config`` in place."""
 
     id: str
     names: tuple[str, ...]
@@ -41,7 +45,7 @@ class ImageRecord(NamedTuple):
 
     def lower_dirs(self, paths: StorePaths) -> tuple[str, ...]:
         """Absolute layer directories, top first: ready for ``ContainerSpec.layers``."""
-        return tuple(str(paths.layer(lid)) for lid in reversed(self.layers))
+        return tuple(paths.layer_str(lid) for lid in reversed(self.layers))
 
     @property
     def short_id(self) -> str:

@@ -41,8 +41,8 @@ _ready: set[str] = set()
 
 def images_db(paths: StorePaths) -> sqlite3.Connection:
     """This thread's connection to the store database, with the images schema in place."""
-    conn = connect(paths.db)
-    key = str(paths.db)
+    key = paths.db_str  # the str form: no pathlib on ``container run``'s first run after a store change
+    conn = connect(key)
     if key not in _ready:
         ensure_schema(conn, "images", MIGRATIONS)
         _ready.add(key)
