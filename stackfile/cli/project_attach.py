@@ -36,12 +36,12 @@ def _watch(ctx: Any, ids: set[str], stop: threading.Event, abort: bool, codes: d
 
 
 def _start_watch(g: Any, services: list[str], stop: threading.Event) -> None:
-    from stackfile.cli.project_render import EventPrinter
+    from stackfile.cli.watch_cmd import render_watch_event
     from stackfile.engine.watch import run_watch
 
     def body() -> None:
-        try:
-            run_watch(g, services, no_up=True, sink=EventPrinter(), stop=stop)
+        try:  # the watcher's lines (what changed, which rule, what it did) among the logs
+            run_watch(g, services, no_up=True, sink=render_watch_event, stop=stop)
         except Exception as exc:  # the watcher failing must not kill the attached session
             click.echo(f"watch stopped: {exc}", err=True)
 

@@ -14,7 +14,7 @@ from stackfile.events import Event
 _SHOWN = ("watch", "container", "image", "build", "network", "volume")
 
 
-def _render(event: Event) -> None:
+def render_watch_event(event: Event) -> None:
     """One line per event: time, then what happened (actions say file → rule → action → time)."""
     stamp = time.strftime("%H:%M:%S")
     kind = event.kind
@@ -56,10 +56,10 @@ def watch(obj: Any, services: tuple[str, ...], no_up: bool, prune: bool, detach:
         click.echo(f"stopped the watcher of {ctx.name}" if stopped else f"{ctx.name} is not being watched")
         return
     if detach:
-        state = engine.start_detached_watch(obj, services, prune=prune, poll=poll, sink=_render)
+        state = engine.start_detached_watch(obj, services, prune=prune, poll=poll, sink=render_watch_event)
         click.echo(f"watching in the background (pid {state.pid}); log: {state.log}")
         return
     stop = threading.Event()
     _stop_on_signals(stop)
     engine.run_watch(obj, services, no_up=no_up, prune=prune, poll=poll, detached=detached_child,
-                     sink=_render, stop=stop)
+                     sink=render_watch_event, stop=stop)

@@ -68,11 +68,11 @@ services:
     assert states == {"job-1": "exited", "server-1": "exited"}
 
 
-def _attached(project: Project, stack: str = TICKER) -> subprocess.Popen[str]:
-    """``up`` on ``stack``, returned once the talker's first line is out."""
+def _attached(project: Project, stack: str = TICKER, *flags: str) -> subprocess.Popen[str]:
+    """``up [flags]`` on ``stack``, returned once the talker's first line is out."""
     project.write(stack)
     cmd = [sys.executable, "-m", "stackfile", "--root", str(project.root), "-p", project.name,
-           "-f", str(project.workdir / "stack.yaml"), "up", "--no-color"]
+           "-f", str(project.workdir / "stack.yaml"), "up", "--no-color", *flags]
     proc = subprocess.Popen(cmd, cwd=project.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -122,3 +122,36 @@ def test_a_second_ctrl_c_kills_without_waiting_for_the_grace_period(project: Pro
     assert time.monotonic() - started < 15  # not the 30 s grace
     assert proc.returncode == 130
     assert {row["State"] for row in project.ps().values()} == {"exited"}
+
+
+def test_up_watch_syncs_and_says_so_among_the_logs(project: Project) -> None:
+    """``up --watch``: the logs, plus a line per watch action; an edit reaches the container."""
+    site = project.workdir / "site"
+    site.mkdir()
+    (site / "index.html").write_text("v0\n")
+    stack = """\
+services:
+  talker:
+    image: busybox
+    command: ["sh", "-c", "while true; do echo tick; cat /srv/index.html 2>/dev/null; sleep 0.1; done"]
+    stop_signal: SIGKILL
+    develop:
+      watch:
+        - {action: sync, path: ./site, target: /srv}
+"""
+    proc = _attached(project, stack, "--watch")
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    edited = False
+    seen: list[str] = []
+    while not any(line == "talker-1 | v1" for line in seen):
+        assert time.monotonic() < deadline and proc.poll() is None, seen[-20:]
+        if select.select([proc.stdout], [], [], 0.5)[0]:
+            seen += said(proc.stdout.readline())
+        if not edited and any("watching 1 rule(s)" in line for line in seen):
+            (site / "index.html").write_text("v1\n")
+            edited = True
+    proc.send_signal(signal.SIGINT)
+    out, _ = _finish(proc, 30)
+    assert proc.returncode == 130
+    assert any("index.html → talker.develop.watch[0] → sync talker" in line for line in seen + said(out))
