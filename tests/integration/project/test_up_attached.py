@@ -4,6 +4,7 @@ while the last lines are still shown, a second one kills at once."""
 
 from __future__ import annotations
 
+import json
 import select
 import signal
 import subprocess
@@ -32,16 +33,17 @@ def said(out: str) -> list[str]:
     return [" | ".join(part.strip() for part in line.split(" | ", 1)) for line in out.splitlines()]
 
 
+def busyboxes(**scripts: str) -> str:
+    """A stack of busybox services, each running its shell script (killed at once on stop)."""
+    lines = ["services:"]
+    for name, script in scripts.items():
+        lines += [f"  {name}:", "    image: busybox", f"    command: [sh, -c, {json.dumps(script)}]",
+                  "    stop_signal: SIGKILL"]
+    return "\n".join(lines) + "\n"
+
+
 def test_logs_until_every_container_exits_with_their_exit_codes(project: Project) -> None:
-    project.write("""\
-services:
-  one:
-    image: busybox
-    command: ["sh", "-c", "echo hello from one"]
-  two:
-    image: busybox
-    command: ["sh", "-c", "sleep 0.3; echo hello from two; exit 3"]
-""")
+    project.write(busyboxes(one="echo hello from one", two="sleep 0.3; echo hello from two; exit 3"))
     proc = project.sf("up", "--no-color", timeout=60)
     lines = said(proc.stdout)
     assert "one-1 | hello from one" in lines and "two-1 | hello from two" in lines
@@ -51,16 +53,7 @@ services:
 
 
 def test_abort_on_container_exit_returns_the_chosen_exit_code(project: Project) -> None:
-    project.write("""\
-services:
-  job:
-    image: busybox
-    command: ["sh", "-c", "sleep 0.3; exit 7"]
-  server:
-    image: busybox
-    command: ["sleep", "1000"]
-    stop_signal: SIGKILL
-""")
+    project.write(busyboxes(job="sleep 0.3; exit 7", server="exec sleep 1000"))
     proc = project.sf("up", "--abort-on-container-exit", "--exit-code-from", "job", check=False, timeout=60)
     assert proc.returncode == 7, proc.stderr
     assert "Aborting on container exit..." in proc.stderr
