@@ -42,10 +42,11 @@ def canonical_service(name: str, service: dict[str, Any], ctx: Context) -> dict[
         except (ValueError, TypeError, KeyError) as exc:
             from stackfile.spec.hints import TRANSFORM_HINTS
 
+            below = getattr(exc, "key_path", "")  # service_keys.KeyedValueError: where inside the value
             raise InvalidSpec(
-                f"service {name!r}: invalid {key}: {exc}",
-                location=Location(key_path=f"services.{name}.{key}"),
-                hint=TRANSFORM_HINTS.get(key),
+                f"service {name!r}: invalid {key}{f'.{below}' if below else ''}: {exc}",
+                location=Location(key_path=f"services.{name}.{key}{f'.{below}' if below else ''}"),
+                hint=getattr(exc, "hint", None) or TRANSFORM_HINTS.get(key),
             ) from None
     if "environment" in out or "env_file" in out:
         try:

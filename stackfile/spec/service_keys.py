@@ -99,14 +99,21 @@ def depends_on(value: Any, ctx: Context) -> dict[str, Any]:
     return out
 
 
+class KeyedValueError(ValueError):
+    """A bad value inside a key's value: ``key_path`` (``interval``, ``restart_policy.delay``) says
+    where below the key, so the error points at that line rather than the key's."""
+
+    def __init__(self, message: str, key_path: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.key_path = key_path
+        self.hint = hint
+
+
 def healthcheck(value: Any, ctx: Context) -> Any:
     out = dict(value or {})
     if isinstance(out.get("test"), str):
         out["test"] = ["CMD-SHELL", out["test"]]
-    for key in DURATIONS:
-        if out.get(key) is not None:
-            out[key] = normalize_duration(out[key])
-    return out
+    return _durations(out, DURATIONS)
 
 
 def build(value: Any, ctx: Context) -> dict[str, Any]:
@@ -258,10 +265,19 @@ def _resources(value: Any, ctx: Context) -> Any:
     return out
 
 
-def _durations(value: Any, keys: tuple[str, ...]) -> Any:
+def _durations(value: Any, keys: tuple[str, ...], where: str = "") -> Any:
+    """``value`` with its ``keys`` (those present and set) as normalized durations."""
     if not isinstance(value, dict):
         return value
-    return {k: normalize_duration(v) if k in keys and v is not None else v for k, v in value.items()}
+    out = dict(value)
+    for key in keys:
+        if out.get(key) is not None:
+            try:
+                out[key] = normalize_duration(out[key])
+            except ValueError as exc:
+                raise KeyedValueError(str(exc), f"{where}.{key}" if where else key,
+                                      "use a duration such as 30s, 1m30s or 500ms") from None
+    return out
 
 
 def deploy(value: Any, ctx: Context) -> Any:
@@ -271,10 +287,10 @@ def deploy(value: Any, ctx: Context) -> Any:
     if isinstance(out.get("resources"), dict):
         out["resources"] = _resources(out["resources"], ctx)
     if "restart_policy" in out:
-        out["restart_policy"] = _durations(out["restart_policy"], ("delay", "window"))
+        out["restart_policy"] = _durations(out["restart_policy"], ("delay", "window"), "restart_policy")
     for key in ("update_config", "rollback_config"):
         if key in out:
-            out[key] = _durations(out[key], ("delay", "monitor"))
+            out[key] = _durations(out[key], ("delay", "monitor"), key)
     return out
 
 

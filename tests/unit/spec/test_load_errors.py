@@ -52,9 +52,16 @@ def error_of(load, text: str, **kwargs) -> StackfileError:
         (
             "services:\n  a:\n    image: x\n    healthcheck: {test: [CMD, 'true'], interval: 10 seconds}\n",
             4,
-            5,
-            "services.a.healthcheck",
+            40,
+            "services.a.healthcheck.interval",
             ["invalid duration"],
+        ),
+        (
+            "services:\n  a:\n    image: x\n    deploy:\n      restart_policy:\n        delay: later\n",
+            6,
+            9,
+            "services.a.deploy.restart_policy.delay",
+            ["invalid duration", "'later'"],
         ),
         (
             "services:\n  a:\n    image: x\n    restart: sometimes\n",
