@@ -125,7 +125,15 @@ def container_spec(ctx: ProjectContext, desired: DesiredService, number: int, *,
         cap_add=tuple(service.cap_add), cap_drop=tuple(service.cap_drop), privileged=service.privileged,
         read_only=service.read_only, init=bool(service.init), sysctls=dict(service.sysctls),
         ulimits=service.ulimit_pairs(), shm_size=service.shm_size_bytes, **_security(service),
+        on_exit=_release_ports_on_exit(ctx, name) if publish and service.ports else (),
     )
+
+
+def _release_ports_on_exit(ctx: ProjectContext, name: str) -> tuple[str, ...]:
+    """The command that frees the container's published ports when it exits by itself."""
+    from stackfile.network.release_ports import command
+
+    return command(str(ctx.paths.root), name)
 
 
 def _security(service: Any) -> dict[str, Any]:

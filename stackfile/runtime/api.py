@@ -140,6 +140,10 @@ class ContainerSpec(Record):
     auto_remove: bool = False
     # The runtime's default seccomp filter; False = unconfined (privileged is always unconfined).
     seccomp: bool = True
+    # A command the supervisor starts (detached, on the host) when the container has exited by
+    # itself for good: no stop or removal asked for it and the restart policy lets it stay down.
+    # The engine frees the container's published ports this way, as Docker does when one dies.
+    on_exit: tuple[str, ...] = ()
 
 
 class ExecSpec(Record):

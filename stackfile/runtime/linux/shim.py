@@ -301,11 +301,27 @@ def run_shim(cdir: ContainerDir, store_root: str, short_links: str, ready: int |
                     pass
             return
     started = _supervise(run, cdir, ready, prepared)
+    if started and run.spec.on_exit and not cdir.stop_requested():
+        _spawn_detached(run.spec.on_exit)
     if started and run.spec.auto_remove:
         from stackfile.runtime.linux.create import remove_dirs
         from stackfile.store.paths import StorePaths
 
         remove_dirs(StorePaths.at(store_root), cdir)
+
+
+_HOOK_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+
+
+def _spawn_detached(argv: tuple[str, ...]) -> None:
+    """Start ``argv`` in a session of its own with no stdio and a plain PATH, and do not wait."""
+    try:
+        os.posix_spawn(argv[0], list(argv), _HOOK_ENV, setsid=True, file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_DUP2, 1, 2)])
+    except OSError:  # the hook is a courtesy (ports freed early); the next start or rm does it too
+        pass
 
 
 def _supervise(run: Run, cdir: ContainerDir, ready: int | None, prepared: _Prepared | None = None) -> bool:

@@ -44,4 +44,5 @@ def spec_from_dict(data: dict[str, Any]) -> ContainerSpec:
     d["cap_add"] = _tuple(d.get("cap_add"))
     d["cap_drop"] = _tuple(d.get("cap_drop"))
     d["ulimits"] = {k: (int(v[0]), int(v[1])) for k, v in (d.get("ulimits") or {}).items()}
+    d["on_exit"] = _tuple(d.get("on_exit"))
     return ContainerSpec(**d)

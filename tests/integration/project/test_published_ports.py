@@ -115,3 +115,20 @@ def test_errors_after_loading_name_the_file_and_line(project: Project) -> None:
     assert failed.returncode != 0
     assert "stack.yaml:3:5 (services.app.build.context)" in failed.stderr, failed.stderr
     assert "build context" in failed.stderr and "is not a directory" in failed.stderr
+
+
+def test_a_container_that_exits_by_itself_frees_its_port(project: Project) -> None:
+    """Its supervisor frees the port when the container dies and its restart policy lets it stay down;
+    a start binds it again."""
+    port = free_port()
+    project.write(stack(port).replace("exec httpd -f -p 8080 -h /www", "httpd -p 8080 -h /www && sleep 1")
+                  .replace("    stop_signal: SIGKILL\n", "    restart: on-failure:1\n"))
+    project.sf("up", "-d")
+    assert answer(port) == "front\n"
+    deadline = time.monotonic() + 15
+    while bound(port):
+        assert time.monotonic() < deadline, "the port is still bound after the container exited"
+        time.sleep(0.1)
+    assert project.ps()[f"{project.name}-front-1"]["State"] == "exited"
+    project.sf("start", "front")
+    assert answer(port) == "front\n"
