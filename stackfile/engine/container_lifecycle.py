@@ -52,13 +52,15 @@ def start(paths: StorePaths, ref: str) -> None:
 
 
 def restart(paths: StorePaths, ref: str, timeout: float | None = None) -> None:
-    """Restart a container (running or not); a stopped service container gets its ports back."""
-    from stackfile.engine.project_containers import resume_ports
+    """Restart a container (running or not); a service container gets its freed ports back and
+    its health monitor, as ``stackfile restart`` does."""
+    from stackfile.engine.project_containers import restart_container
 
     rt, status, ctx = _lookup(paths, ref)
-    if ctx is not None:
-        resume_ports(ctx, status.name, status.labels.get(L.SERVICE, ""))
-    rt.restart(status.id, timeout)
+    if ctx is None:
+        rt.restart(status.id, timeout)
+    else:
+        restart_container(ctx, status.id, status.name, status.labels.get(L.SERVICE, ""), timeout=timeout)
 
 
 def remove(paths: StorePaths, ref: str, *, force: bool = False) -> None:

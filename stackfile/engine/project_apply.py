@@ -111,11 +111,9 @@ class Applier:
         start_container(self.ctx, action.container or action.name, action.service, action.name)
 
     def restart(self, action: Action) -> None:
-        from stackfile.engine.project_containers import ensure_health_monitor, resume_ports
+        from stackfile.engine.project_containers import restart_container
 
-        resume_ports(self.ctx, action.name, action.service)
-        self.ctx.runtime.restart(action.container, timeout=self.timeout)
-        ensure_health_monitor(self.ctx, action.container, action.service)
+        restart_container(self.ctx, action.container, action.name, action.service, timeout=self.timeout)
 
     def stop(self, action: Action) -> None:
         from stackfile.engine.project_containers import stop_container

@@ -21,7 +21,7 @@ __all__ = [
     "ensure_health_monitor",
     "ensure_monitors",
     "remove_container",
-    "resume_ports",
+    "restart_container",
     "service_health",
     "start_container",
     "stop_container",
@@ -198,10 +198,20 @@ def ensure_monitors(ctx: ProjectContext, services: list[str]) -> None:
 def start_container(ctx: ProjectContext, ref: str, service_name: str, name: str = "") -> None:
     """Start a container (by id or name, ``name`` if known) and its health monitor; the host ports
     a stop freed are bound again first."""
-    status = None if len(ref) == 64 and name else ctx.runtime.inspect(ref)
-    resume_ports(ctx, name or str(status.name if status else ref), service_name)
+    if len(ref) != 64 or not name:
+        status = ctx.runtime.inspect(ref)
+        ref, name = str(status.id), name or str(status.name)
+    ctx.networks.resume_ports(name, who=service_name)
     ctx.runtime.start(ref)
-    container_id = ref if len(ref) == 64 else str(status.id if status else ctx.runtime.inspect(ref).id)
+    ensure_health_monitor(ctx, ref, service_name)
+
+
+def restart_container(ctx: ProjectContext, container_id: str, name: str, service_name: str, *,
+                      timeout: float | None = None) -> None:
+    """Restart a container (running or not) and its health monitor; a stopped one's freed host
+    ports are bound again first."""
+    ctx.networks.resume_ports(name, who=service_name)
+    ctx.runtime.restart(container_id, timeout=timeout)
     ensure_health_monitor(ctx, container_id, service_name)
 
 
@@ -211,10 +221,6 @@ def stop_container(ctx: ProjectContext, ref: str, name: str, *, timeout: float |
     ctx.runtime.stop(ref, timeout=timeout)
     ctx.networks.suspend_ports(name)
 
-
-def resume_ports(ctx: ProjectContext, name: str, service_name: str) -> None:
-    """Bind the host ports of a stopped container's sandbox again (nothing if they are bound)."""
-    ctx.networks.resume_ports(name, who=service_name)
 
 
 def remove_container(ctx: ProjectContext, ref: str, name: str, *, timeout: float | None = None,

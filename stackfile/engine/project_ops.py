@@ -126,14 +126,12 @@ def stop(opts: Any, services: Iterable[str] = (), *, timeout: float | None = Non
 def restart(opts: Any, services: Iterable[str] = (), *, timeout: float | None = None,
             sink: EventSink = discard) -> list[str]:
     """Restart the services' containers (running or not)."""
-    from stackfile.engine.project_containers import ensure_health_monitor, resume_ports
+    from stackfile.engine.project_containers import restart_container
 
     ctx = _ctx(opts, sink)
 
     def one(s: Any) -> None:
-        resume_ports(ctx, s.name, s.labels.get(L.SERVICE, ""))  # a stopped one's ports were freed
-        ctx.runtime.restart(s.id, timeout=timeout)
-        ensure_health_monitor(ctx, s.id, s.labels.get(L.SERVICE, ""))
+        restart_container(ctx, s.id, s.name, s.labels.get(L.SERVICE, ""), timeout=timeout)
 
     done = _each(ctx, select(ctx, services), one, "restart")
     followers = _restart_followers(ctx, set(services))

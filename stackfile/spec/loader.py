@@ -215,10 +215,6 @@ def locate(exc: StackfileError) -> StackfileError:
     return _locate_in(exc, _last_positions)
 
 
-def _locate(exc: StackfileError, session: _Session) -> StackfileError:
-    return _locate_in(exc, session.positions)
-
-
 def _locate_in(exc: StackfileError, positions_by_file: list[tuple[str, Positions]]) -> StackfileError:
     """Give an error that only knows its key path the file:line:col where that key is written."""
     loc = exc.location
@@ -246,7 +242,7 @@ def load_project(opts: LoadOptions) -> Project:
     try:
         project = _run(opts, session, files, workdir, env)
     except StackfileError as exc:
-        raise _locate(exc, session) from None
+        raise _locate_in(exc, session.positions) from None
     _last_positions[:] = session.positions
     return project
 
