@@ -5,11 +5,13 @@ while the last lines are still shown, a second one kills at once."""
 from __future__ import annotations
 
 import json
-import select
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from tests.conftest import needs_root
 from tests.integration.project.conftest import Project
@@ -61,43 +63,60 @@ def test_abort_on_container_exit_returns_the_chosen_exit_code(project: Project) 
     assert states == {"job-1": "exited", "server-1": "exited"}
 
 
-def _attached(project: Project, stack: str = TICKER, *flags: str) -> subprocess.Popen[str]:
-    """``up [flags]`` on ``stack``, returned once the talker's first line is out."""
-    project.write(stack)
-    cmd = [sys.executable, "-m", "stackfile", "--root", str(project.root), "-p", project.name,
-           "-f", str(project.workdir / "stack.yaml"), "up", "--no-color", *flags]
-    proc = subprocess.Popen(cmd, cwd=project.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0 and proc.poll() is None, "the talker never spoke"
-        readable = select.select([proc.stdout], [], [], left)[0]
-        if readable and said(proc.stdout.readline()) == ["talker-1 | tick"]:
-            break
-    return proc
+class Attached:
+    """``up [flags]`` on ``stack``, running attached; reader threads collect its output as it
+    comes (a test that reads a pipe only when it looks would fall behind a chatty service)."""
 
+    def __init__(self, project: Project, stack: str = TICKER, *flags: str) -> None:
+        project.write(stack)
+        cmd = [sys.executable, "-m", "stackfile", "--root", str(project.root), "-p", project.name,
+               "-f", str(project.workdir / "stack.yaml"), "up", "--no-color", *flags]
+        self.proc = subprocess.Popen(cmd, cwd=project.workdir, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._readers = [threading.Thread(target=self._read, args=(stream, lines), daemon=True)
+                         for stream, lines in ((self.proc.stdout, self.out), (self.proc.stderr, self.err))]
+        for reader in self._readers:
+            reader.start()
+        self.wait_for(lambda lines: "talker-1 | tick" in lines, "the talker never spoke")
 
-def _finish(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return out, err
+    @staticmethod
+    def _read(stream: Any, lines: list[str]) -> None:
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+
+    @property
+    def said(self) -> list[str]:
+        return said("\n".join(list(self.out)))
+
+    def wait_for(self, pred: Callable[[list[str]], bool], why: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not pred(self.said):
+            assert time.monotonic() < deadline and self.proc.poll() is None, (why, self.said[-20:])
+            time.sleep(0.02)
+
+    def finish(self, timeout: float) -> None:
+        """Wait for ``up`` to end (killed after ``timeout``) and for its output to be read."""
+        try:
+            self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            for reader in self._readers:
+                reader.join(10)
 
 
 def test_ctrl_c_stops_gracefully_and_shows_the_last_lines(project: Project) -> None:
     """The talker traps SIGTERM and says goodbye: the line and its exit code are shown after
     'Gracefully stopping'. The stubborn one (sleep as PID 1 ignores SIGTERM) takes its grace."""
-    proc = _attached(project, TICKER.replace("30s", "1s"))
-    proc.send_signal(signal.SIGINT)
-    out, err = _finish(proc, 30)
-    assert proc.returncode == 130
-    assert "Gracefully stopping... (press Ctrl+C again to force)" in err
-    lines = said(out)
+    up = Attached(project, TICKER.replace("30s", "1s"))
+    up.proc.send_signal(signal.SIGINT)
+    up.finish(30)
+    assert up.proc.returncode == 130
+    assert "Gracefully stopping... (press Ctrl+C again to force)" in up.err
+    lines = up.said
     assert "talker-1 | bye" in lines
     assert lines.index("talker-1 | bye") < lines.index("talker-1 exited with code 0")
     assert "stubborn-1 exited with code 137" in lines
@@ -105,15 +124,15 @@ def test_ctrl_c_stops_gracefully_and_shows_the_last_lines(project: Project) -> N
 
 
 def test_a_second_ctrl_c_kills_without_waiting_for_the_grace_period(project: Project) -> None:
-    proc = _attached(project)
-    proc.send_signal(signal.SIGINT)
+    up = Attached(project)
+    up.proc.send_signal(signal.SIGINT)
     time.sleep(1.0)  # the stubborn one now sits in its 30 s grace period
-    assert proc.poll() is None
+    assert up.proc.poll() is None
     started = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    _finish(proc, 20)
+    up.proc.send_signal(signal.SIGINT)
+    up.finish(20)
     assert time.monotonic() - started < 15  # not the 30 s grace
-    assert proc.returncode == 130
+    assert up.proc.returncode == 130
     assert {row["State"] for row in project.ps().values()} == {"exited"}
 
 
@@ -132,19 +151,12 @@ services:
       watch:
         - {action: sync, path: ./site, target: /srv}
 """
-    proc = _attached(project, stack, "--watch")
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    edited = False
-    seen: list[str] = []
-    while not any(line == "talker-1 | v1" for line in seen):
-        assert time.monotonic() < deadline and proc.poll() is None, seen[-20:]
-        if select.select([proc.stdout], [], [], 0.5)[0]:
-            seen += said(proc.stdout.readline())
-        if not edited and any("watching 1 rule(s)" in line for line in seen):
-            (site / "index.html").write_text("v1\n")
-            edited = True
-    proc.send_signal(signal.SIGINT)
-    out, _ = _finish(proc, 30)
-    assert proc.returncode == 130
-    assert any("index.html → talker.develop.watch[0] → sync talker" in line for line in seen + said(out))
+    up = Attached(project, stack, "--watch")
+    up.wait_for(lambda lines: any("watching 1 rule(s)" in line for line in lines),
+                "the watcher never started")
+    (site / "index.html").write_text("v1\n")
+    up.wait_for(lambda lines: "talker-1 | v1" in lines, "the edit never reached the container")
+    up.proc.send_signal(signal.SIGINT)
+    up.finish(30)
+    assert up.proc.returncode == 130
+    assert any("index.html → talker.develop.watch[0] → sync talker" in line for line in up.said)
