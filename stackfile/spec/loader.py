@@ -52,6 +52,7 @@ class _Session:
         self.loading: set[str] = set()
         self.warnings: list[str] = []
         self.positions: list[tuple[str, Positions]] = []
+        self.other_positions: list[tuple[str, Positions]] = []  # included and extended files
 
     def unset(self, name: str) -> None:
         warning = f"the {name} variable is not set; defaulting to a blank string"
@@ -83,8 +84,7 @@ class _Session:
         text = self.render(self.read(path), path, env)
         display = "<stdin>" if path == "-" else path
         data, positions = parse_yaml(text, display)
-        if main:
-            self.positions.append((display, positions))
+        (self.positions if main else self.other_positions).append((display, positions))
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -215,13 +215,22 @@ def locate(exc: StackfileError) -> StackfileError:
     return _locate_in(exc, _last_positions)
 
 
-def _locate_in(exc: StackfileError, positions_by_file: list[tuple[str, Positions]]) -> StackfileError:
-    """Give an error that only knows its key path the file:line:col where that key is written."""
+def _locate_in(
+    exc: StackfileError,
+    positions_by_file: list[tuple[str, Positions]],
+    included: list[tuple[str, Positions]] = [],  # noqa: B006 - read only
+) -> StackfileError:
+    """Give an error that only knows its key path the file:line:col where that key is written.
+
+    A key path without a file is looked up in the main files (the last one that has it wins, as
+    in the merge); one that names its file, in that file, which may be an included one.
+    """
     loc = exc.location
     if loc is None or loc.line is not None or not loc.key_path:
         return exc
     path = _key_tuple(loc.key_path)
-    files = [(f, p) for f, p in reversed(positions_by_file) if loc.file in (None, f)]
+    searched = positions_by_file if loc.file is None else [*included, *positions_by_file]
+    files = [(f, p) for f, p in reversed(searched) if loc.file in (None, f)]
     while path:
         for file, positions in files:
             if path in positions:
@@ -242,7 +251,7 @@ def load_project(opts: LoadOptions) -> Project:
     try:
         project = _run(opts, session, files, workdir, env)
     except StackfileError as exc:
-        raise _locate_in(exc, session.positions) from None
+        raise _locate_in(exc, session.positions, session.other_positions) from None
     _last_positions[:] = session.positions
     return project
 
