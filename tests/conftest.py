@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.support.ground_truth"]  # --corpus, and the summary of checks against Docker/a corpus
+
 IS_ROOT = os.geteuid() == 0
 
 
