@@ -51,6 +51,8 @@ COMMANDS: dict[str, str] = {
     "init": "stackfile.cli.init_cmd:init",
     # watch
     "watch": "stackfile.cli.watch_cmd:watch",
+    # beyond one machine
+    "export": "stackfile.cli.export_cmd:export",
 }
 
 HIDDEN: set[str] = set()
