@@ -388,9 +388,9 @@ class _Writer:
         key = f"services.{name}"
         container: dict[str, Any] = {"name": dns_label(name), "image": self.image(name, svc)}
         if svc.get("entrypoint") is not None:
-            container["command"] = _argv(svc["entrypoint"])
+            container["command"] = [_literal(a) for a in _argv(svc["entrypoint"])]
         if svc.get("command") is not None:
-            container["args"] = _argv(svc["command"])
+            container["args"] = [_literal(a) for a in _argv(svc["command"])]
         if svc.get("working_dir"):
             container["workingDir"] = svc["working_dir"]
         env = self.env(key, svc)
@@ -457,7 +457,7 @@ class _Writer:
             if value is None:
                 self.warn(f"{key}.environment.{var}", "has no value here (unset when exported); left out")
                 continue
-            out.append({"name": var, "value": str(value)})
+            out.append({"name": var, "value": _literal(str(value))})
         return out
 
     def container_ports(self, svc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -802,6 +802,12 @@ def _strings(values: Any) -> dict[str, str]:
 
 def _argv(value: Any) -> list[str]:
     return ["/bin/sh", "-c", value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def _literal(text: str) -> str:
+    """``text`` as Kubernetes passes it on: it expands ``$(VAR)`` in commands, arguments and env
+    values, and ``$$`` escapes it; the loader has already substituted what the stack file asked for."""
+    return text.replace("$(", "$$(")
 
 
 def _replicas(svc: dict[str, Any]) -> int:

@@ -105,7 +105,19 @@ def to_swarm(config: Mapping[str, Any], images: Mapping[str, str]) -> Export:
             "configs",
         ) and not key.startswith("x-"):
             warnings.append(f"{key}: not supported by Swarm; left out")
-    return Export([out], warnings)
+    return Export([_escape(out)], warnings)
+
+
+def _escape(value: Any) -> Any:
+    """Every ``$`` doubled: ``docker stack deploy`` interpolates the file again, and the values here
+    are final (the loader already substituted what the stack file asked for)."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {k: _escape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escape(v) for v in value]
+    return value
 
 
 def _service(

@@ -207,3 +207,14 @@ def test_cpus_that_kubernetes_cannot_express_are_refused(value: str) -> None:
 def test_durations_and_names() -> None:
     assert (k8s_seconds("1m30s"), k8s_seconds("500ms"), k8s_seconds("0s", minimum=0)) == (90, 1, 0)
     assert (dns_label("my_service.v2"), dns_label("-Web-")) == ("my-service-v2", "web")
+
+
+def test_kubernetes_variable_references_stay_literal(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(
+        "services:\n  a:\n    image: busybox\n    command: [sh, -c, 'echo $$(date) $$HOME']\n"
+        "    environment: {X: '$$(Y)'}\n"
+    )
+    docs, _ = _export(tmp_path / "stack.yaml")
+    (container,) = _by_kind(docs)[("Deployment", "a")]["spec"]["template"]["spec"]["containers"]
+    assert container["args"][-1] == "echo $$(date) $HOME"  # Kubernetes expands $(NAME); $$ keeps it
+    assert container["env"] == [{"name": "X", "value": "$$(Y)"}]

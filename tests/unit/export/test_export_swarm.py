@@ -50,3 +50,15 @@ def test_each_key_swarm_does_not_use_is_dropped_with_one_warning() -> None:
     assert doc["secrets"]["api_key"]["file"] == str(GOLDEN / "api_key.txt")
     assert doc["volumes"] == {"cache-data": {"name": "shop_cache-data"}}
     assert doc["networks"]["back"] == {"name": "shop_back", "internal": True}
+
+
+def test_dollar_signs_survive_the_second_interpolation_of_docker_stack_deploy(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(
+        "services:\n  a:\n    image: busybox\n    command: [sh, -c, 'echo $$HOSTNAME']\n"
+        "    environment: {PRICE: '$$5'}\n"
+    )
+    project = load_project(LoadOptions(files=["stack.yaml"], cwd=str(tmp_path), environ={"HOME": "/tmp"}))
+    assert project.config["services"]["a"]["command"][-1] == "echo $HOSTNAME"  # what the container must get
+    (doc,) = export_swarm(project).documents
+    assert doc["services"]["a"]["command"][-1] == "echo $$HOSTNAME"  # what Swarm turns back into it
+    assert doc["services"]["a"]["environment"] == {"PRICE": "$$5"}
