@@ -94,3 +94,4 @@ def test_typed_model_is_built_lazily_for_a_raw_load(load) -> None:
     project = load(STACK, interpolate=False)
     assert "model" not in vars(project)  # `config --no-interpolate` never pays for it
     assert sorted(project.config["services"]) == ["api", "db", "web"]
+    assert list(project.config["volumes"]) == ["data"]  # the short syntax 'data:/d' still counts as a use
