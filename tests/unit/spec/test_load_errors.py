@@ -157,7 +157,7 @@ def test_deep_nesting_fails_fast(load, text: str) -> None:
     err = error_of(load, text)
     # Not a speed check: it catches a hang (the input refused only after walking 50,000 levels, or
     # not at all); refused at the depth limit it takes milliseconds, so a working guard cannot miss
-    # 20 s whatever the load. The message check above is the real assertion.
+    # 20 s whatever the load. The message check below is the real assertion.
     assert time.perf_counter() - start < 20.0
     assert "nested deeper" in err.message
 
