@@ -64,7 +64,8 @@ def test_forward_drop_host_still_connects_containers() -> None:
     if not BR_NETFILTER.exists():  # without it bridged frames skip FORWARD and any rules "get through"
         subprocess.run(["modprobe", "br_netfilter"], capture_output=True, check=False)
     if not BR_NETFILTER.exists():
-        pytest.skip("br_netfilter is not available (modprobe br_netfilter failed): the DROP case cannot occur")
+        pytest.skip("br_netfilter is not available (modprobe br_netfilter failed): "
+                    "the DROP case cannot occur")
     root = Path(tempfile.mkdtemp(prefix="stackfile-dockerfw-", dir="/var/tmp"))
     try:
         proc = subprocess.run(["unshare", "--net", sys.executable, "-c", SCRIPT, str(root)],

@@ -47,7 +47,8 @@ def stack(nm: NetworkManager) -> Iterator[dict[str, Sandbox]]:
         sbs["web1"] = nm.create_sandbox(sid("web1"), [Attachment("t_front", ("web", "t-web-1", "www")),
                                                       Attachment("t_back", ("web", "t-web-1"))],
                                         hostname="web1",
-                                        ports=[PortBinding(80, ""), PortBinding(5353, "", "127.0.0.1", "udp")],
+                                        ports=[PortBinding(80, ""),
+                                               PortBinding(5353, "", "127.0.0.1", "udp")],
                                         who="web")
         sbs["web2"] = nm.create_sandbox(sid("web2"), [Attachment("t_front", ("web", "t-web-2"), mac=MAC)],
                                         hostname="web2")

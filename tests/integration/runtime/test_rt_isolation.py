@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -98,7 +99,7 @@ def test_cgroup_limits_written_and_exec_joins_cgroups(env: Env, box: str) -> Non
     rows = env.rt.top(box)
     assert "sleep 1000" in [r["CMD"] for r in rows]  # PID 1, found through the cgroup
     for row in rows:  # and top lists nothing outside it
-        assert f"/stackfile/{box}" in open(f"/proc/{row['PID']}/cgroup").read(), row
+        assert f"/stackfile/{box}" in Path(f"/proc/{row['PID']}/cgroup").read_text(), row
 
 
 def test_exec_exit_codes_env_user_workdir(env: Env, box: str) -> None:

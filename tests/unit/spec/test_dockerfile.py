@@ -301,7 +301,8 @@ def test_split_raw_words_keeps_quotes() -> None:
 
 DETERMINISM = (
     "import sys\nfrom stackfile.spec.dockerfile import parse_dockerfile\n"
-    "print(repr(parse_dockerfile(sys.stdin.read(), path='/ctx/Dockerfile', build_args={'Q': '1', 'P': '2'})))\n"
+    "args = {'Q': '1', 'P': '2'}\n"
+    "print(repr(parse_dockerfile(sys.stdin.read(), path='/ctx/Dockerfile', build_args=args)))\n"
 )
 
 
