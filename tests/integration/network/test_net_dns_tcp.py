@@ -64,7 +64,8 @@ def crowd(nm: NetworkManager) -> Iterator[dict[str, str]]:
             made[sid] = sb.endpoints[0].address
         sb = nm.create_sandbox(ids[REPLICAS], [Attachment("d_tcp", ("single",))])
         made[ids[REPLICAS]] = sb.endpoints[0].address
-        made[ids[REPLICAS + 1]] = nm.create_sandbox(ids[REPLICAS + 1], [Attachment("d_tcp", ("asker",))]).netns_path
+        asker = nm.create_sandbox(ids[REPLICAS + 1], [Attachment("d_tcp", ("asker",))])
+        made[ids[REPLICAS + 1]] = asker.netns_path
         yield made
     finally:
         for sid in ids:
