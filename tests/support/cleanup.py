@@ -30,9 +30,10 @@ def cgroup_dirs(container_id: str) -> list[str]:
 
 
 def container_ids(root: Path) -> list[str]:
-    """Ids of the containers recorded under the store root."""
-    d = root / "containers"
-    return sorted(n for n in os.listdir(d) if not n.startswith(".")) if d.is_dir() else []
+    """Ids of the containers recorded under the store root (or a store one level below it, as tests
+    that make several stores in one ``store_root`` have)."""
+    found = [*root.glob("containers/*"), *root.glob("*/containers/*")]
+    return sorted({p.name for p in found if not p.name.startswith(".")})
 
 
 def _names_root(cmdline: bytes, root: str) -> bool:
@@ -90,6 +91,11 @@ def _network_rows(root: Path) -> tuple[list[str], list[str], list[tuple[str, str
 
 def _remove_network_objects(root: Path) -> None:
     """Delete the bridges, veths and nft tables named after the store's network records."""
+    for store in [root, *(p.parent for p in root.glob("*/stackfile.db"))]:
+        _remove_store_network_objects(store)
+
+
+def _remove_store_network_objects(root: Path) -> None:
     from stackfile.network import firewall
     from stackfile.network.links import delete_link
     from stackfile.network.names import bridge_name, ports_table, veth_name
