@@ -352,7 +352,9 @@ class VolumeManager:
                 source.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise PermissionDenied(f"service {service!r}: cannot create bind source {source}: "
-                                       f"{exc.strerror}", location=where) from None
+                                       f"{exc.strerror}", location=where,
+                                       hint="create the directory yourself, or give a source whose parent "
+                                            "is a directory stackfile can write") from None
         propagation = _get(opts, "propagation") or ""
         if propagation not in ("", "private", "rprivate", "shared", "rshared", "slave", "rslave"):
             raise InvalidSpec(f"service {service!r}: invalid bind propagation {propagation!r}",

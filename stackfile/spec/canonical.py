@@ -100,7 +100,11 @@ def used_resources(services: dict[str, Any]) -> dict[str, set[str]]:
         used["networks"].update(svc.get("networks") or {})
         used["models"].update(svc.get("models") or {})
         for mount in svc.get("volumes") or []:
-            if mount.get("type") == "volume" and mount.get("source"):
+            if isinstance(mount, str):  # a raw (--no-interpolate) service keeps the short syntax
+                source, sep, _ = mount.partition(":")
+                if sep and source and not source.startswith(("/", ".", "~", "$")):
+                    used["volumes"].add(source)
+            elif mount.get("type") == "volume" and mount.get("source"):
                 used["volumes"].add(mount["source"])
         for kind in ("secrets", "configs"):
             used[kind].update(

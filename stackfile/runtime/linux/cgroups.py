@@ -207,8 +207,10 @@ class V2Cgroup(Cgroup):
 
     def create(self, resources: Resources) -> None:
         parent = os.path.join(self.root, "stackfile")
+        available = set(_read(os.path.join(self.root, "cgroup.controllers")).split())
+        _check_controllers(resources, available, self.root)
         _mkdir(parent)
-        wanted = set(_read(os.path.join(self.root, "cgroup.controllers")).split()) & {"memory", "cpu", "pids"}
+        wanted = available & {"memory", "cpu", "pids"}
         for d in (self.root, parent):
             if wanted:
                 _write(os.path.join(d, "cgroup.subtree_control"), " ".join(f"+{c}" for c in sorted(wanted)))
@@ -244,6 +246,22 @@ class V2Cgroup(Cgroup):
             _write(kill, 1)
         else:
             super().kill_all()
+
+
+def _check_controllers(r: Resources, available: set[str], root: str) -> None:
+    """Refuse limits whose v2 controller this hierarchy lacks (the kernel would say only EACCES
+    on the missing ``memory.max``, after the cgroup was made)."""
+    needs = {"memory": r.memory is not None or r.memory_reservation is not None,
+             "cpu": r.cpus is not None or r.cpu_shares is not None,
+             "pids": r.pids_limit is not None and r.pids_limit > 0}
+    missing = sorted(c for c, needed in needs.items() if needed and c not in available)
+    if missing:
+        raise Unavailable(
+            f"cannot set the {'/'.join(missing)} limit: the cgroup v2 hierarchy at {root} has no "
+            f"{'/'.join(missing)} controller (cgroup.controllers: {' '.join(sorted(available)) or 'none'})",
+            hint="run without that limit, or give this host the controller in cgroup v2: it is bound to a "
+                 "cgroup v1 hierarchy (hybrid layout) or not delegated to this cgroup; booting with "
+                 "systemd.unified_cgroup_hierarchy=1 gives all of them")
 
 
 def _wait_for(check: Callable[[], bool], timeout: float = 2.0) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -91,9 +92,14 @@ def test_cgroup_limits_written_and_exec_joins_cgroups(env: Env, box: str) -> Non
         v2 = CGROUP_ROOT / "stackfile" / box
         assert (v2 / "cpu.max").read_text().split() == ["50000", "100000"]
     _, out = sh(env, box, "cat /proc/self/cgroup")
-    assert f"/stackfile/{box}" in out
-    procs = set(env.rt.top(box)[0]["PID"] for _ in [0])
-    assert procs
+    membership = {ln.split(":")[1] or "unified": ln.split(":", 2)[2] for ln in out.splitlines()}
+    for d in dirs.values():  # the exec'd process is in the container's cgroup of every hierarchy used
+        controller = d.parent.parent.name if d.parent.parent != CGROUP_ROOT else "unified"
+        assert membership[controller] == f"/stackfile/{box}", (controller, out)
+    rows = env.rt.top(box)
+    assert "sleep 1000" in [r["CMD"] for r in rows]  # PID 1, found through the cgroup
+    for row in rows:  # and top lists nothing outside it
+        assert f"/stackfile/{box}" in Path(f"/proc/{row['PID']}/cgroup").read_text(), row
 
 
 def test_exec_exit_codes_env_user_workdir(env: Env, box: str) -> None:

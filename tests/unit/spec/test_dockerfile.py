@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from stackfile.errors import InvalidSpec
@@ -295,10 +299,28 @@ def test_split_raw_words_keeps_quotes() -> None:
     assert split_raw_words('a "b c" d\\ e \'f g\'') == ["a", '"b c"', "d\\ e", "'f g'"]
 
 
-def test_recipe_is_deterministic() -> None:
-    text = "FROM x\nENV B=2 A=1\nLABEL z=1 a=2\n"
-    assert parse(text) == parse(text)
-    assert hash(parse(text).stages) == hash(parse(text).stages)
+DETERMINISM = (
+    "import sys\nfrom stackfile.spec.dockerfile import parse_dockerfile\n"
+    "args = {'Q': '1', 'P': '2'}\n"
+    "print(repr(parse_dockerfile(sys.stdin.read(), path='/ctx/Dockerfile', build_args=args)))\n"
+)
+
+
+def test_recipe_is_deterministic_across_hash_seeds() -> None:
+    """Set or dict-of-set ordering would differ between interpreters with other hash seeds; one
+    process compares a value with itself, so parse in several processes with fixed, different seeds."""
+    text = ("ARG Q P Z=3\nFROM x AS a\nENV B=2 A=1 C=$Q\nLABEL z=1 a=2 m=3 k=4\nEXPOSE 80 443/udp 22 8080\n"
+            "VOLUME /b /a /c\nFROM a\nCOPY --from=a --chmod=644 y z w /dst/\nRUN --mount=type=cache,target=/c"
+            " echo $P\nHEALTHCHECK CMD true\n")
+    outs = set()
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-c", DETERMINISM], input=text, capture_output=True, text=True,
+                              env=env, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        outs.add(proc.stdout.rstrip("\n"))
+    assert len(outs) == 1, outs
+    assert repr(parse(text, build_args={"Q": "1", "P": "2"})) in outs  # and this process agrees
 
 
 def test_hostile_inputs_fail_cleanly_or_parse() -> None:

@@ -137,7 +137,9 @@ def test_alias_bomb_fails_fast(load) -> None:
     lines.append("services: {s: {image: x, labels: {k: *j}}}")
     start = time.perf_counter()
     err = error_of(load, "\n".join(lines) + "\n")
-    assert time.perf_counter() - start < 1.0
+    # Not a speed check: expanded, the bomb is 9**10 (3.5e9) strings, hours of work or out of
+    # memory; refused, it takes milliseconds. 20 s is beyond any loaded machine's noise.
+    assert time.perf_counter() - start < 20.0
     assert "alias" in err.render()
 
 
@@ -153,7 +155,10 @@ def test_alias_bomb_fails_fast(load) -> None:
 def test_deep_nesting_fails_fast(load, text: str) -> None:
     start = time.perf_counter()
     err = error_of(load, text)
-    assert time.perf_counter() - start < 1.0
+    # Not a speed check: it catches a hang (the input refused only after walking 50,000 levels, or
+    # not at all); refused at the depth limit it takes milliseconds, so a working guard cannot miss
+    # 20 s whatever the load. The message check below is the real assertion.
+    assert time.perf_counter() - start < 20.0
     assert "nested deeper" in err.message
 
 
