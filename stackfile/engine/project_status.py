@@ -47,8 +47,8 @@ def _status_text(status: Any, health: str, now: float) -> str:
     if state in ("running", "paused", "restarting"):
         started = _epoch(status.started_at) or now
         text = f"Up {human_duration(now - started)}"
-        if health:
-            text += f" ({health})"
+        if health:  # Docker: "Up 3 seconds (healthy)", "Up 1 second (health: starting)"
+            text += f" (health: {health})" if health == "starting" else f" ({health})"
         if state == "paused":
             text += " (Paused)"
         return text if state != "restarting" else f"Restarting ({status.exit_code or 0})"
