@@ -153,9 +153,12 @@ class TreeObserver:
             if missing:  # a directory made during start-up is added by the emitter thread: give it time
                 time.sleep(0.1)
                 missing = unwatched_dirs(inotify_roots)
-            if missing:  # watchdog skips subdirectories it cannot watch without a word
-                raise OSError(errno.ENOSPC, f"{len(missing)} directories are not watched, e.g. {missing[0]}")
+            if missing:  # watchdog < 7.1 skips subdirectories it cannot watch without a word
+                raise OSError(errno.ENOSPC, _not_watched(missing))
         except OSError as exc:
+            if exc.errno == errno.ENOSPC and "are not watched" not in str(exc.strerror or ""):
+                # watchdog >= 7.1 raises at the first directory it cannot watch: say how many remain
+                exc = OSError(errno.ENOSPC, _not_watched(unwatched_dirs(inotify_roots)))
             self.stop()
             raise inotify_limit_error(exc, self.roots) from exc
         return self
@@ -176,6 +179,10 @@ class TreeObserver:
                 observer.stop()
                 observer.join()
         self._observers.clear()
+
+
+def _not_watched(missing: list[str]) -> str:
+    return f"{len(missing)} directories are not watched, e.g. {missing[0] if missing else '?'}"
 
 
 def _watched_inodes() -> set[int]:

@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from ipaddress import IPv4Network
 from pathlib import Path
 
+import pyroute2  # the differential oracle: a test extra, so never skipped
 import pytest
 
-pyroute2 = pytest.importorskip("pyroute2")
-
-from stackfile.network import links  # noqa: E402
-from stackfile.network.netns import in_netns  # noqa: E402
-from stackfile.network.rtnl import Netlink, link_exists  # noqa: E402
+from stackfile.network import links
+from stackfile.network.netns import in_netns
+from stackfile.network.rtnl import Netlink, link_exists
 
 TAG = f"sft{os.getpid() % 100000:05d}"
 
