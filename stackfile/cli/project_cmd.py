@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from stackfile.cli.main import GlobalOptions
+from stackfile.errors import StackfileError
 
 
 def _parse_scale(items: tuple[str, ...]) -> dict[str, int]:
@@ -78,12 +79,23 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
     from stackfile.reconcile.planner import PlanOptions
 
     plan_options = PlanOptions(**flags)  # type: ignore[arg-type]
+    import time
+
     from stackfile.cli.project_render import EventPrinter
     from stackfile.engine.project import UpOptions
     from stackfile.engine.project import up as engine_up
 
-    result = engine_up(g, UpOptions(plan=plan_options, dry_run=dry_run, wait=wait, wait_timeout=wait_timeout,
-                                    timeout=timeout), sink=EventPrinter())
+    options = UpOptions(plan=plan_options, dry_run=dry_run, wait=wait, wait_timeout=wait_timeout,
+                        timeout=timeout)
+    started_ns = time.time_ns()  # an attached up shows this run's output, not the old lines
+    try:
+        result = engine_up(g, options, sink=EventPrinter())
+    except StackfileError:
+        if not (detach or dry_run or no_start):
+            from stackfile.cli.project_attach import show_after_failure
+
+            show_after_failure(g, options, started_ns, color=not no_color, prefix=not no_log_prefix)
+        raise
     if dry_run:
         for warning in result.warnings:
             click.echo(f"WARN {warning}", err=True)
@@ -102,7 +114,7 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
 
     return attach(g, result, abort=abort_on_container_exit or bool(exit_code_from),
                   exit_code_from=exit_code_from, timeout=timeout, color=not no_color,
-                  prefix=not no_log_prefix, watch=watch)
+                  prefix=not no_log_prefix, watch=watch, since_ns=started_ns)
 
 
 @click.command()

@@ -41,6 +41,7 @@ __all__ = [
     "DownOptions",
     "UpOptions",
     "UpResult",
+    "attached_after_failure",
     "down",
     "exec_",
     "images",
@@ -120,6 +121,14 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
     _remember(ctx, opts, options, selected, buildable, loaded_ns)
     full = _merge(images_plan, the_plan)
     return UpResult(ctx.name, full, result, selected, the_plan.warnings, ctx)
+
+
+def attached_after_failure(opts: Any, options: UpOptions) -> tuple[ProjectContext, list[str]]:
+    """After an attached ``up`` failed (a dependency that did not start): the project and the
+    services it would have attached to, so that their output can still be shown as Compose does."""
+    ctx = open_project(opts)
+    selected = select_services(desired_services(ctx.config), options.plan.services, options.plan.no_deps)
+    return ctx, selected
 
 
 def _prewarm(ctx: ProjectContext, the_plan: Plan) -> Any:

@@ -12,7 +12,7 @@ from stackfile.engine.project_context import ProjectContext, open_project
 from stackfile.events import EventSink, discard
 from stackfile.reconcile import labels as L
 
-__all__ = ["ContainerLine", "follow_containers", "logs", "normalize_since"]
+__all__ = ["ContainerLine", "follow_containers", "logs", "normalize_since", "run_lines", "since_ns"]
 
 DRAIN = 0.5  # seconds to keep reading after a stop request
 
@@ -82,10 +82,23 @@ def follow_containers(ctx: ProjectContext, statuses: list[Any], *, tail: int | N
             yield item
 
 
+def run_lines(ctx: ProjectContext, statuses: list[Any], *, since: str | None = None) -> list[ContainerLine]:
+    """The lines the containers have logged (from ``since``), merged by time."""
+    lines = [line for s in statuses for line in _lines(ctx, s, False, None, since)]
+    return sorted(lines, key=lambda line: line.time)
+
+
 class _Ended(NamedTuple):
     """The end of one container's followed stream."""
 
     status: Any
+
+
+def since_ns(ns: int) -> str:
+    """A ``since`` (RFC 3339, nanoseconds) for the instant ``ns`` (``time.time_ns()``)."""
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + f".{ns % 10**9:09d}Z"
 
 
 def normalize_since(text: str | None, now: float | None = None) -> str | None:
