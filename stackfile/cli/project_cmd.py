@@ -282,7 +282,7 @@ def exec_(g: GlobalOptions, service: str, command: tuple[str, ...], no_tty: bool
 @click.argument("service")
 @click.argument("command", nargs=-1)
 @click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
-@click.option("-d", "--detach", is_flag=True, help="Run in the background and print the name.")
+@click.option("-d", "--detach", is_flag=True, help="Run in the background and print the container ID.")
 @click.option("--name", default="", help="Container name.")
 @click.option("--entrypoint", default=None, help="Override the entrypoint.")
 @click.option("-u", "--user", default="", help="Run as this user.")

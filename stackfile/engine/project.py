@@ -42,6 +42,7 @@ __all__ = [
     "UpOptions",
     "UpResult",
     "attached_after_failure",
+    "create_infrastructure",
     "down",
     "exec_",
     "images",
@@ -129,6 +130,15 @@ def attached_after_failure(opts: Any, options: UpOptions) -> tuple[ProjectContex
     ctx = open_project(opts)
     selected = select_services(desired_services(ctx.config), options.plan.services, options.plan.no_deps)
     return ctx, selected
+
+
+def create_infrastructure(ctx: ProjectContext, service: str) -> None:
+    """The networks and volumes ``service`` uses, created when missing (``run`` on a fresh project
+    creates what its one-off container needs, as Compose does)."""
+    the_plan = plan(ctx.config, ctx.observe(), PlanOptions(services=(service,), no_deps=True))
+    infra = _only(the_plan, (Kind.CREATE_NETWORK, Kind.CREATE_VOLUME))
+    if infra:
+        _run(infra, Applier(ctx, desired_services(ctx.config)), ctx.sink)
 
 
 def _prewarm(ctx: ProjectContext, the_plan: Plan) -> Any:
