@@ -244,6 +244,15 @@ def _orphans(out: Plan, desired: Mapping[str, DesiredService], observed: Observe
                 "run with --remove-orphans to remove it")
 
 
+def _down_removes(c: ObservedContainer, services: tuple[str, ...] | None, remove_orphans: bool) -> bool:
+    """Compose's rule: a service's container goes; another service's (an orphan) only with
+    ``--remove-orphans``; a one-off ``run`` container is an orphan once it has exited and is never
+    removed while it runs."""
+    if c.oneoff:
+        return c.state in ("exited", "dead") and (services is None or remove_orphans)
+    return services is None or remove_orphans or c.service in services
+
+
 def plan_down(observed: ObservedState, *, services: tuple[str, ...] | None = None,
               remove_orphans: bool = True, volumes: bool = False,
               images: Mapping[str, str] | None = None) -> Plan:
@@ -254,11 +263,11 @@ def plan_down(observed: ObservedState, *, services: tuple[str, ...] | None = Non
     networks, then volumes (``volumes``) and ``images`` (name -> cause) go after all containers.
     """
     out = Plan()
-    keep = [c for c in observed.containers
-            if services is None or remove_orphans or c.oneoff or c.service in services]
+    keep = [c for c in observed.containers if _down_removes(c, services, remove_orphans)]
     stops: dict[str, list[str]] = {}
     for c in sorted(keep, key=lambda c: c.name):
-        cause = "orphan" if services is not None and c.service not in services and not c.oneoff else "down"
+        orphan = services is not None and (c.oneoff or c.service not in services)
+        cause = "orphan" if orphan else "down"
         remove = Action(f"container:{c.name}", Kind.REMOVE_CONTAINER, cause, service=c.service,
                         number=c.number, name=c.name, container=c.id)
         after = []
@@ -273,7 +282,11 @@ def plan_down(observed: ObservedState, *, services: tuple[str, ...] | None = Non
                     out.graph.add_edge(dep_key, f"container:{c.name}/{Kind.STOP_CONTAINER.value}")
     containers = [k for k, a in out.actions.items() if a.kind is Kind.REMOVE_CONTAINER]
     left = {c.id for c in observed.containers} - {c.id for c in keep}
-    for c in sorted((c for c in observed.containers if c.id in left), key=lambda c: c.name):
+    for c in sorted((c for c in observed.containers if c.id in left and c.oneoff and c.running),
+                    key=lambda c: c.name):
+        out.warnings.append(f"one-off container {c.name} is still running: down leaves it, as Compose does "
+                            "(networks in use are kept); stop it, then down --remove-orphans removes it")
+    for c in sorted((c for c in observed.containers if c.id in left and not c.oneoff), key=lambda c: c.name):
         out.warnings.append(f"found orphan container {c.name} (service {c.service!r} is not in the stack); "
                             "run with --remove-orphans to remove it (networks in use are kept)")
     if not left:
