@@ -185,18 +185,20 @@ def _watcher_line(w: dict[str, Any]) -> str:
 @click.option("-n", "--tail", default="all", help="Number of lines from the end (or 'all').")
 @click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
 @click.option("--since", help="Show logs since a timestamp (RFC 3339) or relative (42m).")
+@click.option("--until", help="Show logs before a timestamp (RFC 3339) or relative (42m).")
 @click.option("--no-color", is_flag=True)
 @click.option("--no-log-prefix", is_flag=True)
 @click.pass_obj
 def logs(g: GlobalOptions, services: tuple[str, ...], follow: bool, tail: str, timestamps: bool,
-         since: str | None, no_color: bool, no_log_prefix: bool) -> None:
+         since: str | None, until: str | None, no_color: bool, no_log_prefix: bool) -> None:
     """Show the containers' output."""
     from stackfile.cli.project_render import LogPrinter
     from stackfile.engine.project_logs import logs as engine_logs
 
     if tail != "all" and not tail.isdigit():
         raise click.BadParameter("a number or 'all'", param_hint="--tail")
-    lines = engine_logs(g, services, follow=follow, tail=None if tail == "all" else int(tail), since=since)
+    lines = engine_logs(g, services, follow=follow, tail=None if tail == "all" else int(tail), since=since,
+                        until=until)
     printer: LogPrinter | None = None
     try:
         for line in lines:
