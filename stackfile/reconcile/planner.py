@@ -167,16 +167,10 @@ def _service_actions(out: Plan, svc: DesiredService, observed: ObservedState, op
     """Containers are created as soon as their resources exist (in parallel) and started in
     dependency order: only the start waits for dependencies."""
     replicas = options.scale.get(svc.name, svc.replicas)
-    existing: dict[int, ObservedContainer] = {}
-    extra: list[ObservedContainer] = []
-    for c in observed.service_containers(svc.name):
-        if 1 <= c.number <= replicas and c.number not in existing:
-            existing[c.number] = c
-        else:
-            extra.append(c)
+    existing, extra = _replicas(svc, observed, options, recreated, replicas)
     keys = []
-    for number in range(1, replicas + 1):
-        action = _decide(svc, existing.get(number), number, observed, options, recreated)
+    for number in sorted(existing):
+        action = _decide(svc, existing[number], number, observed, options, recreated)
         if action is None:
             continue
         if action.kind is Kind.START_CONTAINER:
@@ -188,10 +182,37 @@ def _service_actions(out: Plan, svc: DesiredService, observed: ObservedState, op
             start = action._replace(kind=Kind.START_CONTAINER, cause=cause, container="")
             keys.append(out.add(start, after=[keys[-1], *start_after], soft=start_soft))
     for c in sorted(extra, key=lambda c: (-c.number, c.name)):
-        cause = "scale down" if c.number > replicas else "duplicate container"
+        cause = "duplicate container" if existing.get(c.number) is not None else "scale down"
         keys.append(out.add(Action(f"service:{svc.name}:{c.number}", Kind.REMOVE_CONTAINER, cause,
                                    service=svc.name, number=c.number, name=c.name, container=c.id)))
     return keys
+
+
+def _replicas(svc: DesiredService, observed: ObservedState, options: PlanOptions, recreated: set[str],
+              replicas: int) -> tuple[dict[int, ObservedContainer | None], list[ObservedContainer]]:
+    """Compose's numbering: the containers kept by number (None: to create) and those to remove.
+    Scaling down removes outdated containers first, then the highest numbers; new replicas take
+    the numbers after the highest one kept, so a removed ``web-2`` is not refilled (``web-4``)."""
+    kept: dict[int, ObservedContainer | None] = {}
+    extra: list[ObservedContainer] = []
+    for c in observed.service_containers(svc.name):  # by number; a second one with a number goes
+        if c.number in kept or c.number < 1:
+            extra.append(c)
+        else:
+            kept[c.number] = c
+
+    def outdated_then_highest(c: ObservedContainer) -> tuple[bool, int]:
+        return not _recreate_reason(svc, c, observed, options, recreated), -c.number
+
+    if len(kept) > replicas:
+        surplus = sorted((c for c in kept.values() if c is not None), key=outdated_then_highest)
+        for c in surplus[:len(kept) - replicas]:
+            extra.append(c)
+            del kept[c.number]
+    after = max(kept, default=0)
+    for offset in range(1, replicas - len(kept) + 1):
+        kept[after + offset] = None
+    return kept, extra
 
 
 def _decide(svc: DesiredService, c: ObservedContainer | None, number: int, observed: ObservedState,
