@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from stackfile.cli.main import GlobalOptions
+from stackfile.errors import StackfileError
 
 
 def _parse_scale(items: tuple[str, ...]) -> dict[str, int]:
@@ -78,12 +79,23 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
     from stackfile.reconcile.planner import PlanOptions
 
     plan_options = PlanOptions(**flags)  # type: ignore[arg-type]
+    import time
+
     from stackfile.cli.project_render import EventPrinter
     from stackfile.engine.project import UpOptions
     from stackfile.engine.project import up as engine_up
 
-    result = engine_up(g, UpOptions(plan=plan_options, dry_run=dry_run, wait=wait, wait_timeout=wait_timeout,
-                                    timeout=timeout), sink=EventPrinter())
+    options = UpOptions(plan=plan_options, dry_run=dry_run, wait=wait, wait_timeout=wait_timeout,
+                        timeout=timeout)
+    started_ns = time.time_ns()  # an attached up shows this run's output, not the old lines
+    try:
+        result = engine_up(g, options, sink=EventPrinter())
+    except StackfileError:
+        if not (detach or dry_run or no_start):
+            from stackfile.cli.project_attach import show_after_failure
+
+            show_after_failure(g, options, started_ns, color=not no_color, prefix=not no_log_prefix)
+        raise
     if dry_run:
         for warning in result.warnings:
             click.echo(f"WARN {warning}", err=True)
@@ -102,7 +114,7 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
 
     return attach(g, result, abort=abort_on_container_exit or bool(exit_code_from),
                   exit_code_from=exit_code_from, timeout=timeout, color=not no_color,
-                  prefix=not no_log_prefix, watch=watch)
+                  prefix=not no_log_prefix, watch=watch, since_ns=started_ns)
 
 
 @click.command()
@@ -173,18 +185,20 @@ def _watcher_line(w: dict[str, Any]) -> str:
 @click.option("-n", "--tail", default="all", help="Number of lines from the end (or 'all').")
 @click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
 @click.option("--since", help="Show logs since a timestamp (RFC 3339) or relative (42m).")
+@click.option("--until", help="Show logs before a timestamp (RFC 3339) or relative (42m).")
 @click.option("--no-color", is_flag=True)
 @click.option("--no-log-prefix", is_flag=True)
 @click.pass_obj
 def logs(g: GlobalOptions, services: tuple[str, ...], follow: bool, tail: str, timestamps: bool,
-         since: str | None, no_color: bool, no_log_prefix: bool) -> None:
+         since: str | None, until: str | None, no_color: bool, no_log_prefix: bool) -> None:
     """Show the containers' output."""
     from stackfile.cli.project_render import LogPrinter
     from stackfile.engine.project_logs import logs as engine_logs
 
     if tail != "all" and not tail.isdigit():
         raise click.BadParameter("a number or 'all'", param_hint="--tail")
-    lines = engine_logs(g, services, follow=follow, tail=None if tail == "all" else int(tail), since=since)
+    lines = engine_logs(g, services, follow=follow, tail=None if tail == "all" else int(tail), since=since,
+                        until=until)
     printer: LogPrinter | None = None
     try:
         for line in lines:
@@ -270,7 +284,7 @@ def exec_(g: GlobalOptions, service: str, command: tuple[str, ...], no_tty: bool
 @click.argument("service")
 @click.argument("command", nargs=-1)
 @click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
-@click.option("-d", "--detach", is_flag=True, help="Run in the background and print the name.")
+@click.option("-d", "--detach", is_flag=True, help="Run in the background and print the container ID.")
 @click.option("--name", default="", help="Container name.")
 @click.option("--entrypoint", default=None, help="Override the entrypoint.")
 @click.option("-u", "--user", default="", help="Run as this user.")

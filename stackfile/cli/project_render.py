@@ -104,8 +104,12 @@ def _ago(stamp: str, now: float) -> str:
 
 
 def _command(text: str, width: int = 20) -> str:
-    flat = " ".join(text.split())
-    return f'"{flat[:width]}…"' if len(flat) > width else f'"{flat}"'
+    """Docker's COMMAND cell: cut to ``width`` with an ellipsis, then quoted as Go's strconv.Quote."""
+    import json
+
+    from stackfile.engine.project_status import ellipsis
+
+    return json.dumps(ellipsis(text, width), ensure_ascii=False)
 
 
 def ps_table(rows: list[dict[str, Any]]) -> None:

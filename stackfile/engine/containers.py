@@ -338,23 +338,9 @@ def exec_in(paths: StorePaths, ref: str, argv: tuple[str, ...], *, env: tuple[st
 
 def parse_since(value: str | None, now: float | None = None) -> str | None:
     """``--since``: an RFC 3339 time, a Unix timestamp, or a duration back from now (``10m``)."""
-    if not value:
-        return None
-    if "T" in value and value[:4].isdigit():
-        return value if value.endswith("Z") else value + "Z"
-    from stackfile.spec.units import parse_duration
+    from stackfile.engine.log_time import parse_log_time
 
-    now = time.time() if now is None else now
-    try:
-        stamp = float(value)
-    except ValueError:
-        try:
-            stamp = now - parse_duration(value) / 1e9
-        except ValueError:
-            raise InvalidSpec(f"invalid --since {value!r}", location=Location(key_path="--since"),
-                              hint="an RFC 3339 time, a Unix timestamp, or a duration like 10m") from None
-    seconds = int(stamp)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int((stamp - seconds) * 1e9):09d}Z"
+    return parse_log_time(value, "since", None if now is None else int(now * 1e9))
 
 
 def age_seconds(stamp: str) -> float:

@@ -41,6 +41,8 @@ __all__ = [
     "DownOptions",
     "UpOptions",
     "UpResult",
+    "attached_after_failure",
+    "create_infrastructure",
     "down",
     "exec_",
     "images",
@@ -120,6 +122,23 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
     _remember(ctx, opts, options, selected, buildable, loaded_ns)
     full = _merge(images_plan, the_plan)
     return UpResult(ctx.name, full, result, selected, the_plan.warnings, ctx)
+
+
+def attached_after_failure(opts: Any, options: UpOptions) -> tuple[ProjectContext, list[str]]:
+    """After an attached ``up`` failed (a dependency that did not start): the project and the
+    services it would have attached to, so that their output can still be shown as Compose does."""
+    ctx = open_project(opts)
+    selected = select_services(desired_services(ctx.config), options.plan.services, options.plan.no_deps)
+    return ctx, selected
+
+
+def create_infrastructure(ctx: ProjectContext, service: str) -> None:
+    """The networks and volumes ``service`` uses, created when missing (``run`` on a fresh project
+    creates what its one-off container needs, as Compose does)."""
+    the_plan = plan(ctx.config, ctx.observe(), PlanOptions(services=(service,), no_deps=True))
+    infra = _only(the_plan, (Kind.CREATE_NETWORK, Kind.CREATE_VOLUME))
+    if infra:
+        _run(infra, Applier(ctx, desired_services(ctx.config)), ctx.sink)
 
 
 def _prewarm(ctx: ProjectContext, the_plan: Plan) -> Any:

@@ -10,7 +10,7 @@ from stackfile.engine.project_context import ProjectContext
 from stackfile.engine.project_mounts import service_mounts
 from stackfile.errors import NotFound, StackfileError
 from stackfile.reconcile import labels as L
-from stackfile.reconcile.desired import DesiredService, get, network_name
+from stackfile.reconcile.desired import DesiredService, get, network_name, service_image
 from stackfile.reconcile.health import health_config
 from stackfile.reconcile.health_main import health_path, spawn, stop_monitor
 from stackfile.runtime.api import ContainerSpec, NetworkAttachment
@@ -163,8 +163,8 @@ def service_health(ctx: ProjectContext, service_name: str) -> Any:
         return None
     check = service.get("healthcheck")
     image_config: dict[str, Any] = {}
-    if check is None or get(check, "test") is None:
-        record = ctx.images.resolve(service.get("image") or "")
+    if check is None or get(check, "test") is None:  # the image's HEALTHCHECK is the default
+        record = ctx.images.resolve(service_image(ctx.config, service_name, service)[0])
         image_config = record.config if record is not None else {}
     return health_config(check, image_config)
 

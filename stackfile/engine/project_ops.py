@@ -266,7 +266,7 @@ def run(opts: Any, service: str, argv: list[str], options: RunOptions = RunOptio
         sink: EventSink = discard) -> tuple[str, int]:
     """A one-off container of ``service`` (dependencies started first unless ``no_deps``).
 
-    Returns ``(container name, exit code)``; with ``detach`` the code is 0 and it keeps running.
+    Returns ``(container id, exit code)``; with ``detach`` the code is 0 and it keeps running.
     """
     import secrets
 
@@ -275,7 +275,7 @@ def run(opts: Any, service: str, argv: list[str], options: RunOptions = RunOptio
     ctx = open_project(opts, sink=sink)
     ctx.stack.service(service)
     name = options.name or f"{ctx.name}-{service}-run-{secrets.token_hex(6)}"
-    return name, run_oneoff(ctx, opts, service, argv, options, name)
+    return run_oneoff(ctx, opts, service, argv, options, name)
 
 
 def top(opts: Any, services: Iterable[str] = (), *,

@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 
 from stackfile.reconcile.hash import config_fields, config_hash
 
-__all__ = ["Dependency", "DesiredService", "desired_services", "get", "network_name", "volume_name"]
+__all__ = ["Dependency", "DesiredService", "desired_services", "get", "network_name", "service_image",
+           "volume_name"]
 
 
 def get(obj: Any, key: str, default: Any = None) -> Any:
@@ -115,7 +116,9 @@ def _volumes(stack: Any, svc: Any) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
-def _image(stack: Any, name: str, svc: Any) -> tuple[str, bool]:
+def service_image(stack: Any, name: str, svc: Any) -> tuple[str, bool]:
+    """The image reference a service runs (``<project>-<service>`` when it is built and has no
+    ``image``) and whether stackfile builds it."""
     image = get(svc, "image", "")
     images = get(stack, "images", {}) or {}
     if get(svc, "build") is not None:
@@ -128,7 +131,7 @@ def desired_services(stack: Any) -> dict[str, DesiredService]:
     out = {}
     for name, svc in sorted(get(stack, "services", {}).items()):
         fields = config_fields(svc)
-        image, buildable = _image(stack, name, svc)
+        image, buildable = service_image(stack, name, svc)
         out[name] = DesiredService(
             name=name, image=image, buildable=buildable, replicas=_replicas(svc),
             depends_on=_depends(svc), networks=_networks(stack, svc), volumes=_volumes(stack, svc),

@@ -213,13 +213,14 @@ class LogLine(Record):
 class Runtime(Protocol):
     """Container lifecycle on one host. Ids are 64 hex chars; names and short ids resolve too."""
 
-    def create(self, spec: ContainerSpec, *, image: str = "") -> str:
-        """Prepare the container's directories and config; nothing runs yet. Returns the id."""
+    def create(self, spec: ContainerSpec, *, image: str = "", container_id: str = "") -> str:
+        """Prepare the container's directories and config; nothing runs yet. Returns the id
+        (``container_id`` when given: 64 hex digits the caller chose, e.g. for the hostname)."""
 
     def start(self, ref: str) -> None:
         """Start the container under a detached supervisor (shim); returns once PID 1 is running."""
 
-    def run_attached(self, spec: ContainerSpec, *, image: str = "") -> int:
+    def run_attached(self, spec: ContainerSpec, *, image: str = "", container_id: str = "") -> int:
         """Create, start and wait with the container's stdio on the caller's; returns the exit code."""
 
     def stop(self, ref: str, timeout: float | None = None) -> None:

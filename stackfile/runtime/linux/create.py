@@ -73,9 +73,13 @@ def _reserve(names: str, name: str, cid: str, containers: str) -> None:
     os.symlink(cid, link)
 
 
-def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "") -> str:
-    """Validate ``spec`` (user, caps, sysctls, mounts) and write ``containers/<id>/``; returns the id."""
-    cid = os.urandom(32).hex()
+def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "",
+                     container_id: str = "") -> str:
+    """Validate ``spec`` (user, caps, sysctls, mounts) and write ``containers/<id>/``; returns the
+    id (``container_id`` if given)."""
+    if container_id and not (len(container_id) == 64 and all(c in "0123456789abcdef" for c in container_id)):
+        raise InvalidSpec(f"invalid container id {container_id!r}", hint="64 lower-case hex digits")
+    cid = container_id or os.urandom(32).hex()
     name = spec.name or f"c-{cid[:12]}"
     check_name(name)
     _check_mounts(spec)

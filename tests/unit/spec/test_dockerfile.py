@@ -197,6 +197,23 @@ def test_healthcheck_forms() -> None:
     assert got[2] == Healthcheck(("NONE",), disable=True, source=S(4))
 
 
+@pytest.mark.parametrize(("flags", "message"), [
+    ("--start-period=0s", 'HEALTHCHECK: Interval "start-period" cannot be less than 1ms'),
+    ("--interval=0s", 'HEALTHCHECK: Interval "interval" cannot be less than 1ms'),
+    ("--timeout=500us", 'HEALTHCHECK: Interval "timeout" cannot be less than 1ms'),
+    ("--retries=0", "HEALTHCHECK: --retries must be at least 1 (not 0)"),
+])
+def test_healthcheck_refuses_what_dockers_builder_refuses(flags: str, message: str) -> None:
+    """Docker 20.10's builder: ``dockerfile parse error line 2: Interval "start-period" cannot be
+    less than 1ms``; the error names the Dockerfile's line."""
+    with pytest.raises(InvalidSpec) as info:
+        steps(f"FROM x\nHEALTHCHECK {flags} CMD true\n")
+    assert info.value.message == message
+    assert info.value.location is not None and info.value.location.line == 2
+    assert steps("FROM x\nHEALTHCHECK --start-period=1ms --retries=1 CMD true\n")[0] == Healthcheck(
+        ("CMD-SHELL", "true"), start_period=0.001, retries=1, source=S(2))
+
+
 def test_heredocs() -> None:
     text = "FROM x\nRUN <<EOF\necho a\n  echo b\nEOF\nRUN python3 <<-PY\n\tprint(1)\n\tPY\nCMD x\n"
     got = steps(text)
