@@ -9,6 +9,7 @@ from stackfile.engine import project_spec as S
 from stackfile.engine.project_context import ProjectContext
 from stackfile.engine.project_mounts import service_mounts
 from stackfile.errors import NotFound, StackfileError
+from stackfile.events import Event
 from stackfile.reconcile import labels as L
 from stackfile.reconcile.desired import DesiredService, get, network_name
 from stackfile.reconcile.health import health_config
@@ -111,7 +112,8 @@ def container_spec(ctx: ProjectContext, desired: DesiredService, number: int, *,
     hostname = service.hostname or name
     layers = image.lower_dirs(ctx.paths)
     mounts = service_mounts(ctx, service, name, layers)
-    mounts += S.file_mounts(service, ctx.stack, ctx.state_dir, ctx.environ)
+    mounts += S.file_mounts(service, ctx.stack, ctx.state_dir, ctx.environ,
+                            warn=lambda text: ctx.sink(Event("project.warning", text)))
     proc = S.process(service, image.config)
     network, hosts, resolv = _network(ctx, service, name, hostname, publish)
     return ContainerSpec(
