@@ -45,7 +45,7 @@ def select(ctx: ProjectContext, services: Iterable[str] = (), *, all: bool = Tru
     """The project's containers of ``services`` (all when empty), one-offs only when asked."""
     wanted = set(services)
     if ctx.project is not None:
-        valid = ctx.service_names()
+        valid = ctx.defined_service_names()
         for name in sorted(wanted - set(valid)):
             raise NotFound(f"no such service: {name}", hint="services are: " + ", ".join(valid))
     return [s for s in ctx.containers(all=all)
