@@ -1,6 +1,7 @@
 """The container's filesystem, built by PID 1 inside its own mount namespace, then pivoted into.
 
-Order: private propagation → overlay root (relative options) → /proc, /sys, /dev → /etc files →
+Order: private propagation → overlay root (relative options) → /proc, /sys (and the container's
+cgroups at /sys/fs/cgroup), /dev → /etc files →
 user mounts → sysctls → masked and read-only paths → read-only root → pivot_root. Every mount
 lives only in the container's mount namespace and vanishes with it.
 """
@@ -125,6 +126,26 @@ def _sysctls(root: str, sysctls: dict[str, str]) -> None:
             fh.write(sysctls[key])
 
 
+def _mount_cgroups(root: str, mounts: tuple[tuple[str, str], ...], read_only: bool) -> None:
+    """The container's own cgroup(s) at ``/sys/fs/cgroup``, read-only unless privileged (Docker's
+    view): v1 gets a tmpfs holding one bind mount per hierarchy, v2 the one directory itself."""
+    base = os.path.join(root, "sys/fs/cgroup")
+    if not mounts or not os.path.isdir(base):
+        return
+    flags = _NOSUID_NODEV_NOEXEC | (c.MS_RDONLY if read_only else 0)
+    split = any(name for name, _ in mounts)
+    if split:
+        c.mount("tmpfs", base, "tmpfs", _NOSUID_NODEV_NOEXEC, "mode=755,size=64k")
+    for name, host in mounts:
+        target = os.path.join(base, name) if name else base
+        if name:
+            os.mkdir(target, 0o755)
+        c.mount(host, target, None, c.MS_BIND)
+        c.mount(None, target, None, c.MS_BIND | c.MS_REMOUNT | flags)
+    if split and read_only:
+        c.mount(None, base, None, c.MS_BIND | c.MS_REMOUNT | flags)
+
+
 def build_rootfs(plan: LaunchPlan) -> None:
     """Mount everything under ``plan.merged`` (called by PID 1 in its new mount namespace)."""
     c.mount(None, "/", None, c.MS_REC | c.MS_PRIVATE)
@@ -134,6 +155,7 @@ def build_rootfs(plan: LaunchPlan) -> None:
     c.mount("proc", _mkdir(os.path.join(root, "proc")), "proc", _NOSUID_NODEV_NOEXEC)
     sys_flags = _NOSUID_NODEV_NOEXEC | (0 if plan.privileged else c.MS_RDONLY)
     c.mount("sysfs", _mkdir(os.path.join(root, "sys")), "sysfs", sys_flags)
+    _mount_cgroups(root, plan.cgroup_mounts, not plan.privileged)
     _mount_dev(root, plan.shm_size)
     for target, source in plan.etc_files:
         c.mount(source, _target(root, target, False), None, c.MS_BIND)
