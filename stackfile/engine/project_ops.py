@@ -272,7 +272,7 @@ def run(opts: Any, service: str, argv: list[str], options: RunOptions = RunOptio
 
     from stackfile.engine.project_run import run_oneoff
 
-    ctx = open_project(opts, sink=sink)
+    ctx = open_project(opts, sink=sink, services=[service])  # a profiled service runs when named
     ctx.stack.service(service)
     name = options.name or f"{ctx.name}-{service}-run-{secrets.token_hex(6)}"
     return name, run_oneoff(ctx, opts, service, argv, options, name)

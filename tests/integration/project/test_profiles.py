@@ -42,6 +42,7 @@ def test_named_profiled_service_starts_and_down_removes_it(project: Project) -> 
     p.write(STACK)
     p.sf("up", "-d")
     assert set(p.ps()) == {f"{p.name}-main-1"}
+    assert p.sf("run", "--rm", "-T", "--no-deps", "tools", "echo", "ran").stdout.strip() == "ran"
 
     p.sf("up", "-d", "debug")  # enabled with its profile: its dependency comes along, tools does not
     assert _running(p) == {f"{p.name}-{s}-1" for s in ("main", "debug", "helper")}
