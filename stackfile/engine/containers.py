@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from stackfile.engine.container_options import RunOptions, RunResult
 from stackfile.errors import InvalidSpec, Location
 from stackfile.runtime.api import (
+    TMPFS_OPTIONS_HINT,
     ContainerSpec,
     ExecSpec,
     Mount,
@@ -21,6 +22,7 @@ from stackfile.runtime.api import (
     Process,
     Resources,
     RestartPolicy,
+    split_tmpfs_options,
     to_plain,
 )
 from stackfile.runtime.linux.errors import StartFailed
@@ -146,10 +148,14 @@ def _bind(spec: str) -> Mount:
 def _tmpfs(spec: str) -> Mount:
     """``--tmpfs /path[:size=64m,mode=1777]``."""
     target, _, opts = spec.partition(":")
-    options = _pairs(tuple(o for o in opts.split(",") if o), "--tmpfs")
+    try:
+        options, flags = split_tmpfs_options(opts)
+    except ValueError as exc:
+        raise InvalidSpec(str(exc), location=Location(key_path="--tmpfs"), hint=TMPFS_OPTIONS_HINT) from None
     size = _memory(options["size"], "--tmpfs") if "size" in options else None
     mode = int(options["mode"], 8) if "mode" in options else None
-    return Mount("tmpfs", target, tmpfs_size=size, tmpfs_mode=mode)
+    return Mount("tmpfs", target, tmpfs_size=size, tmpfs_mode=mode, options=flags,
+                 read_only="ro" in flags)
 
 
 def _argv(config: Mapping[str, Any], opts: RunOptions) -> tuple[str, ...]:

@@ -90,7 +90,9 @@ class UpResult:
 def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard) -> UpResult:
     """Converge the project to its stack file; raises the first failure with the rest as detail."""
     loaded_ns = time.time_ns()
-    ctx = open_project(opts, sink=sink)
+    ctx = open_project(opts, sink=sink, services=options.plan.services)
+    disabled = tuple(getattr(ctx.project, "disabled_services", None) or ())
+    options = options._replace(plan=options.plan._replace(disabled=disabled)) if disabled else options
     desired = desired_services(ctx.config)
     selected = select_services(desired, options.plan.services, options.plan.no_deps)
     refs = sorted({desired[s].image for s in selected if desired[s].image})
@@ -258,7 +260,8 @@ class DownOptions(NamedTuple):
 def down(opts: Any, options: DownOptions = DownOptions(), *, sink: EventSink = discard) -> UpResult:
     """Remove the project's containers, networks (and volumes, images): from labels, file or not."""
     ctx = open_project(opts, sink=sink, require_file=False)
-    services = tuple(ctx.service_names()) if ctx.project is not None else None
+    # a service its profiles leave out is still the stack's: Compose's down removes its containers
+    services = tuple(ctx.defined_service_names()) if ctx.project is not None else None
     observed = ctx.observe()
     the_plan = plan_down(observed, services=services, remove_orphans=options.remove_orphans,
                          volumes=options.volumes, images=_rmi(ctx, options.rmi))

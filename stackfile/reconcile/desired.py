@@ -44,7 +44,7 @@ class DesiredService(NamedTuple):
     fields: Mapping[str, str] = MappingProxyType({})
     hash: str = ""
     container_name: str = ""
-    uses: tuple[str, ...] = ()  # services it needs besides depends_on (network_mode, volumes_from)
+    uses: tuple[str, ...] = ()  # services it needs besides depends_on (network_mode, volumes_from, links)
 
     def container_name_for(self, project: str, number: int) -> str:
         return self.container_name or f"{project}-{self.name}-{number}"
@@ -88,6 +88,8 @@ def _uses(svc: Any) -> tuple[str, ...]:
         text = str(entry)
         if not text.startswith("container:"):
             out.add(text.split(":", 1)[0])
+    for link in get(svc, "links", []) or []:  # Compose starts a linked service first
+        out.add(str(link).split(":", 1)[0])
     return tuple(sorted(out))
 
 

@@ -37,6 +37,7 @@ class PlanOptions(NamedTuple):
     no_build: bool = False
     no_start: bool = False
     scale: Mapping[str, int] = MappingProxyType({})
+    disabled: tuple[str, ...] = ()  # services the active profiles leave out: not orphans
 
 
 def select_services(desired: Mapping[str, DesiredService], names: tuple[str, ...],
@@ -253,7 +254,8 @@ def _recreate_reason(svc: DesiredService, c: ObservedContainer, observed: Observ
 
 def _orphans(out: Plan, desired: Mapping[str, DesiredService], observed: ObservedState,
              options: PlanOptions) -> None:
-    orphans = sorted((c for c in observed.containers if not c.oneoff and c.service not in desired),
+    orphans = sorted((c for c in observed.containers
+                      if not c.oneoff and c.service not in desired and c.service not in options.disabled),
                      key=lambda c: c.name)
     for c in orphans:
         if options.remove_orphans:

@@ -37,6 +37,7 @@ else:
     Protocol = object  # Runtime is only ever used as a type
 
 __all__ = [
+    "TMPFS_OPTIONS_HINT",
     "ContainerSpec",
     "ContainerState",
     "ContainerStatus",
@@ -79,6 +80,27 @@ class Mount(Record):
     tmpfs_size: int | None = None  # bytes
     tmpfs_mode: int | None = None
     options: tuple[str, ...] = ()
+
+
+_TMPFS_FLAGS = ("dev", "exec", "nodev", "noexec", "nosuid", "ro", "rw", "suid")
+TMPFS_OPTIONS_HINT = "size=, mode= and the flags " + ", ".join(_TMPFS_FLAGS)
+
+
+def split_tmpfs_options(text: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """``size=1m,mode=700,exec,ro`` as ({"size": "1m", "mode": "700"}, ("exec", "ro")); a tmpfs
+    is ``nosuid,nodev,noexec`` (Docker's defaults) unless ``suid``/``dev``/``exec`` is given.
+    Raises ValueError naming an unknown option."""
+    values: dict[str, str] = {}
+    flags = []
+    for option in (o.strip() for o in text.split(",")):
+        key, sep, value = option.partition("=")
+        if sep and key in ("size", "mode"):
+            values[key] = value
+        elif not sep and option in _TMPFS_FLAGS:
+            flags.append(option)
+        elif option:
+            raise ValueError(f"unknown tmpfs option {option!r}")
+    return values, tuple(flags)
 
 
 class Resources(Record):

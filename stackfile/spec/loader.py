@@ -17,7 +17,7 @@ from stackfile.spec.interpolate import interpolate
 from stackfile.spec.merge import merge_all, merge_mappings
 from stackfile.spec.parse import Positions, parse_yaml
 from stackfile.spec.paths import resolve_paths
-from stackfile.spec.profiles import active_profiles, apply_profiles
+from stackfile.spec.profiles import active_profiles, apply_profiles, disabled_services, enable_services
 from stackfile.spec.project import Project
 from stackfile.spec.tags import strip_tags
 
@@ -38,6 +38,7 @@ class LoadOptions:
     environ: dict[str, str] = field(default_factory=dict)
     stdin: str | None = None
     cwd: str | None = None
+    services: list[str] = field(default_factory=list)  # named on the command line: enabled
     interpolate: bool = True
 
 
@@ -268,8 +269,9 @@ def _run(
     merged = _apply_environment(merged, opts.environment_name)
     merged = _extends(merged, lambda p: session.load_services(p, env))  # extends added by an overlay
     merged = strip_tags(merged)
-    profiles = active_profiles(opts.profiles, env)
+    profiles = enable_services(merged, active_profiles(opts.profiles, env), opts.services)
     defined = set(merged.get("services") or {}) if isinstance(merged.get("services"), dict) else set()
+    disabled = disabled_services(merged, profiles)
     merged = apply_profiles(merged, profiles)
     name = _project_name(opts, env, merged, workdir)
     ctx = Context(workdir, name, env, home=session.ctx.home)
@@ -286,6 +288,7 @@ def _run(
         config=config,
         profiles=profiles,
         warnings=session.warnings,
+        disabled_services=disabled,
     )
     if opts.interpolate:
         project.model  # noqa: B018 - typed now (~5 ms), so a bad value fails here, with its file and line

@@ -90,6 +90,12 @@ class Cgroup:
         """Make the directories and write the limits."""
         raise NotImplementedError
 
+    def mounts(self) -> list[tuple[str, str]]:
+        """What the container sees under ``/sys/fs/cgroup``, as (path below it, host directory):
+        its own cgroup in every hierarchy it has one in (Docker mounts the container's cgroup
+        there, read-only, so runtimes inside can read their limits). Call after :meth:`create`."""
+        raise NotImplementedError
+
     def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files a process writes itself into to join."""
         return [os.path.join(d, "cgroup.procs") for d in self.dirs() if os.path.isdir(d)]
@@ -161,6 +167,12 @@ class V1Cgroup(Cgroup):
     def join_files(self) -> list[str]:
         return [os.path.join(d, "tasks") for d in self.dirs() if os.path.isdir(d)]
 
+    def mounts(self) -> list[tuple[str, str]]:
+        """One directory per hierarchy the container has a cgroup in (``memory``, ``freezer``,
+        and ``cpu``/``pids`` when it is limited there); the others stay absent, which a runtime
+        inside reads as "no limit" (the container's processes are not limited there either)."""
+        return [(c, d) for c in _V1_CONTROLLERS if os.path.isdir(d := self._dir(c))]
+
     def create(self, resources: Resources) -> None:
         r = resources
         wanted = {*_V1_ALWAYS, *(("cpu",) if r.cpus is not None or r.cpu_shares is not None else ()),
@@ -204,6 +216,10 @@ class V2Cgroup(Cgroup):
 
     def _file(self, name: str) -> str:
         return os.path.join(self.root, "stackfile", self.id, name)
+
+    def mounts(self) -> list[tuple[str, str]]:
+        """The container's directory of the unified tree is ``/sys/fs/cgroup`` itself."""
+        return [("", d) for d in self.dirs() if os.path.isdir(d)]
 
     def create(self, resources: Resources) -> None:
         parent = os.path.join(self.root, "stackfile")

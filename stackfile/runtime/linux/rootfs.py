@@ -1,6 +1,7 @@
 """The container's filesystem, built by PID 1 inside its own mount namespace, then pivoted into.
 
-Order: private propagation → overlay root (relative options) → /proc, /sys, /dev → /etc files →
+Order: private propagation → overlay root (relative options) → /proc, /sys (and the container's
+cgroups at /sys/fs/cgroup), /dev → /etc files →
 user mounts → sysctls → masked and read-only paths → read-only root → pivot_root. Every mount
 lives only in the container's mount namespace and vanishes with it.
 """
@@ -29,6 +30,7 @@ _DEV_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", 
               ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"), ("core", "/proc/kcore"))
 _OPTION_FLAGS = {"ro": c.MS_RDONLY, "nosuid": c.MS_NOSUID, "nodev": c.MS_NODEV, "noexec": c.MS_NOEXEC}
 _PROPAGATION = {"private": c.MS_PRIVATE, "shared": c.MS_SHARED, "slave": c.MS_SLAVE}
+_TMPFS_ALLOW = {"exec": c.MS_NOEXEC, "suid": c.MS_NOSUID, "dev": c.MS_NODEV}  # clear Docker's defaults
 
 
 def _mkdir(path: str) -> str:
@@ -69,12 +71,28 @@ def _flags(options: tuple[str, ...]) -> int:
     return sum(_OPTION_FLAGS.get(o, 0) for o in set(options))
 
 
+def _tmpfs(root: str, m: Mount) -> None:
+    """A tmpfs as Docker (runc) makes it: ``nosuid,nodev,noexec`` unless ``suid``/``dev``/``exec``
+    is asked for; its root takes the mode of the directory it covers when that existed (so one
+    on the working directory is 0755), else 1777; an explicit ``mode`` wins (runc >= 1.2)."""
+    target = secure_join(root, m.target)
+    try:
+        st = os.stat(target)
+        existing = stat.S_IMODE(st.st_mode) if stat.S_ISDIR(st.st_mode) else None
+    except FileNotFoundError:
+        existing = None
+    if existing is None:
+        _target(root, m.target, True)
+    mode = m.tmpfs_mode if m.tmpfs_mode is not None else existing if existing is not None else 0o1777
+    data = f"mode={mode:o}" + (f",size={m.tmpfs_size}" if m.tmpfs_size else "")
+    allowed = sum(_TMPFS_ALLOW.get(o, 0) for o in set(m.options))
+    flags = (_NOSUID_NODEV_NOEXEC & ~allowed) | _flags(m.options) | (c.MS_RDONLY if m.read_only else 0)
+    c.mount("tmpfs", target, "tmpfs", flags, data)
+
+
 def _user_mount(root: str, m: Mount) -> None:
     if m.type == "tmpfs":
-        target = _target(root, m.target, True)
-        data = f"mode={oct(m.tmpfs_mode or 0o1777)[2:]}" + (f",size={m.tmpfs_size}" if m.tmpfs_size else "")
-        flags = c.MS_NOSUID | c.MS_NODEV | _flags(m.options) | (c.MS_RDONLY if m.read_only else 0)
-        c.mount("tmpfs", target, "tmpfs", flags, data)
+        _tmpfs(root, m)
         return
     if not os.path.exists(m.source):
         raise FileNotFoundError(2, f"bind source path does not exist: {m.source}")
@@ -108,6 +126,26 @@ def _sysctls(root: str, sysctls: dict[str, str]) -> None:
             fh.write(sysctls[key])
 
 
+def _mount_cgroups(root: str, mounts: tuple[tuple[str, str], ...], read_only: bool) -> None:
+    """The container's own cgroup(s) at ``/sys/fs/cgroup``, read-only unless privileged (Docker's
+    view): v1 gets a tmpfs holding one bind mount per hierarchy, v2 the one directory itself."""
+    base = os.path.join(root, "sys/fs/cgroup")
+    if not mounts or not os.path.isdir(base):
+        return
+    flags = _NOSUID_NODEV_NOEXEC | (c.MS_RDONLY if read_only else 0)
+    split = any(name for name, _ in mounts)
+    if split:
+        c.mount("tmpfs", base, "tmpfs", _NOSUID_NODEV_NOEXEC, "mode=755,size=64k")
+    for name, host in mounts:
+        target = os.path.join(base, name) if name else base
+        if name:
+            os.mkdir(target, 0o755)
+        c.mount(host, target, None, c.MS_BIND)
+        c.mount(None, target, None, c.MS_BIND | c.MS_REMOUNT | flags)
+    if split and read_only:
+        c.mount(None, base, None, c.MS_BIND | c.MS_REMOUNT | flags)
+
+
 def build_rootfs(plan: LaunchPlan) -> None:
     """Mount everything under ``plan.merged`` (called by PID 1 in its new mount namespace)."""
     c.mount(None, "/", None, c.MS_REC | c.MS_PRIVATE)
@@ -117,13 +155,16 @@ def build_rootfs(plan: LaunchPlan) -> None:
     c.mount("proc", _mkdir(os.path.join(root, "proc")), "proc", _NOSUID_NODEV_NOEXEC)
     sys_flags = _NOSUID_NODEV_NOEXEC | (0 if plan.privileged else c.MS_RDONLY)
     c.mount("sysfs", _mkdir(os.path.join(root, "sys")), "sysfs", sys_flags)
+    _mount_cgroups(root, plan.cgroup_mounts, not plan.privileged)
     _mount_dev(root, plan.shm_size)
     for target, source in plan.etc_files:
         c.mount(source, _target(root, target, False), None, c.MS_BIND)
+    if plan.cwd.strip("/"):
+        _target(root, plan.cwd, True)  # as Docker: the working directory exists before the mounts
     for m in sorted(plan.mounts, key=lambda m: m.target.rstrip("/").count("/")):
         _user_mount(root, m)
     if plan.cwd.strip("/"):
-        _target(root, plan.cwd, True)  # Docker creates a missing working directory
+        _target(root, plan.cwd, True)  # and again if a mount covered it
     _sysctls(root, dict(plan.sysctls))
     if not plan.privileged:
         _mask(root)
