@@ -119,15 +119,15 @@ def run_probe(runtime: Any, container_id: str, config: HealthConfig) -> Probe:
         out.seek(0)
         output = out.read(OUTPUT_LIMIT).decode(errors="replace")
     if thread.is_alive():  # kill it, as Docker does, so hung probes do not pile up in the container
-        _kill_descendants(os.getpid())
+        _kill_probes(os.getpid(), container_id)
         thread.join(5.0)
         return Probe(start, time.time(), -1, f"health check exceeded timeout ({config.timeout:g}s)")
     return Probe(start, time.time(), int(box.get("code", 1)), output + box.get("error", ""))
 
 
-def _kill_descendants(parent: int) -> None:
-    """SIGKILL every descendant of ``parent``: the monitor's only children are its probes' exec
-    processes, each the parent of the probe command inside the container."""
+def _kill_probes(parent: int, container_id: str) -> None:
+    """SIGKILL the descendants of ``parent`` that are in the container's cgroup: the exec processes
+    a probe forked (each joins the cgroup) and the probe commands they started inside."""
     import signal
 
     children: dict[int, list[int]] = {}
@@ -140,13 +140,17 @@ def _kill_descendants(parent: int) -> None:
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(name))
+    mark = f"/stackfile/{container_id}"
     todo = list(children.get(parent, ()))
     while todo:
         pid = todo.pop()
         todo += children.get(pid, ())
         try:
+            with open(f"/proc/{pid}/cgroup") as fh:
+                if mark not in fh.read():
+                    continue
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
+        except OSError:  # gone meanwhile
             pass
 
 

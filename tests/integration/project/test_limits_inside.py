@@ -84,6 +84,11 @@ services:
     image: busybox
     init: true
     command: ["sleep", "1000"]
+  priv:
+    image: busybox
+    init: true
+    command: ["sleep", "1000"]
+    privileged: true
 """
 
 
@@ -114,6 +119,9 @@ def test_sys_fs_cgroup_shows_the_containers_own_cgroup_read_only(project: Projec
     assert refused.returncode != 0 and "Read-only file system" in refused.stderr
     after = _sh(p, "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max")
     assert after.strip() == "50"
+    privileged = _sh_in(p, "priv", "cat /proc/self/mountinfo")  # Docker: read-write when privileged
+    options = [ln.split()[5] for ln in privileged.splitlines() if ln.split()[4].startswith("/sys/fs/cgroup")]
+    assert options and all("rw" in o.split(",") for o in options)
 
 
 def _sh_in(p: Project, service: str, script: str) -> str:
