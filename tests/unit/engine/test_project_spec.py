@@ -104,14 +104,17 @@ def test_resources_and_restart(stack: Any) -> None:
 def test_secret_and_config_mounts(stack: Any, tmp_path: Path) -> None:
     state = tmp_path / "state"
     mounts = file_mounts(stack.services["files"], stack, state, {"API_KEY": "from-env"})
+    # environment and inline sources are written per service and target, so each reference gets
+    # its own mode and owner; file sources are bound as they are
+    api_key = state / "secrets" / "files" / "run__secrets__api_key"
+    inline = state / "configs" / "files" / "etc__app.conf"
     assert mounts == [
         Mount(type="bind", source=str(tmp_path / "token.txt"), target="/run/secrets/token", read_only=True),
-        Mount(type="bind", source=str(state / "secrets" / "fromenv"), target="/run/secrets/api_key",
-              read_only=True),
-        Mount(type="bind", source=str(state / "configs" / "inline"), target="/etc/app.conf", read_only=True),
+        Mount(type="bind", source=str(api_key), target="/run/secrets/api_key", read_only=True),
+        Mount(type="bind", source=str(inline), target="/etc/app.conf", read_only=True),
         Mount(type="bind", source=str(tmp_path / "plain.conf"), target="/plainconf", read_only=True),
     ]
-    assert (state / "secrets" / "fromenv").read_text() == "from-env"
-    assert (state / "configs" / "inline").read_text() == "a=1\n"
-    assert stat.S_IMODE((state / "secrets" / "fromenv").stat().st_mode) == 0o444
-    assert stat.S_IMODE((state / "secrets").stat().st_mode) == 0o700
+    assert api_key.read_text() == "from-env"
+    assert inline.read_text() == "a=1\n"
+    assert stat.S_IMODE(api_key.stat().st_mode) == 0o444  # Compose's default mode
+    assert stat.S_IMODE((state / "secrets" / "files").stat().st_mode) == 0o700
