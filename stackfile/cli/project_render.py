@@ -45,8 +45,10 @@ class EventPrinter:
             echo(f" {style('✔', fg='green')} {_subject(action):<40} {word:<9} "
                        f"{event.elapsed:5.1f}s", err=True)
         elif action is not None and event.kind in ("action.failed", "action.warn"):
-            mark = style("✘", fg="red")
-            echo(f" {mark} {_subject(action):<40} Error     {event.error}", err=True)
+            # the message itself comes once, with its location and hint: as the command's error
+            # (failed) or as a WARN line (a wait that is not required)
+            word = "Error" if event.kind == "action.failed" else "Warning"
+            echo(f" {style('✘', fg='red')} {_subject(action):<40} {word:<9} {event.elapsed:5.1f}s", err=True)
         elif event.kind.startswith("container.") and event.message:
             verb = event.kind.split(".", 1)[1]
             past = {"stop": "Stopped", "start": "Started", "restart": "Restarted", "kill": "Killed",
