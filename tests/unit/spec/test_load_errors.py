@@ -105,6 +105,20 @@ def test_located_errors(load, text: str, line: int, col: int, key: str, words: l
         assert word in err.render()
 
 
+def test_every_schema_error_of_a_file_is_reported_at_once_in_file_order(load) -> None:
+    text = ("services:\n  web:\n    image: x\n    ports: '80'\n    healthcheck: {interval: [1]}\n"
+            "  db:\n    environment: 5\n    bogus: 1\n    image: [y]\nnetworks:\n  n: 4\n")
+    err = error_of(load, text)
+    found = [err, *err.also]
+    assert [(e.location.line, e.location.key_path) for e in found if e.location] == [
+        (4, "services.web.ports"), (5, "services.web.healthcheck.interval"), (7, "services.db.environment"),
+        (8, "services.db"), (9, "services.db.image"), (11, "networks.n")]
+    assert all(e.hint for e in found)
+    shown = err.render()
+    assert shown.count("\nerror: ") == 5 and shown.count("hint: ") == 6
+    assert "'bogus' not allowed" in shown and "must be a list" in shown
+
+
 def test_invalid_yaml_points_at_the_problem(load) -> None:
     err = error_of(load, "services:\n  a:\n    image: x\n   bad: [\n")
     assert err.location is not None and err.location.line is not None and "invalid YAML" in err.message
