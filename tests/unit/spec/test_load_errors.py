@@ -124,6 +124,21 @@ def test_invalid_yaml_points_at_the_problem(load) -> None:
     assert err.location is not None and err.location.line is not None and "invalid YAML" in err.message
 
 
+@pytest.mark.parametrize(("text", "gave_up", "began", "closer"), [
+    ('services:\n  web:\n    image: x\n    command: ["sleep", "100"\n    environment:\n      A: "1"\n',
+     (5, 5), "flow sequence that began at line 4, column 14", "close the [ of line 4 with ]"),
+    ('services:\n  web:\n    image: "busybox\n    command: x\n  db:\n    image: y\n',
+     (7, 1), "quoted scalar that began at line 3, column 12", 'close the " of line 3 with "'),
+    ("services:\n  web: {image: x,\n    command: y\n  db:\n    image: y\n",
+     (4, 5), "flow mapping that began at line 2, column 8", "close the { of line 2 with }"),
+])
+def test_invalid_yaml_names_where_the_unclosed_construct_began(load, text: str, gave_up: tuple[int, int],
+                                                               began: str, closer: str) -> None:
+    err = error_of(load, text)
+    assert err.location is not None and (err.location.line, err.location.column) == gave_up
+    assert began in err.message and err.hint is not None and err.hint.startswith(closer), err.render()
+
+
 def test_empty_file(load) -> None:
     assert "empty" in error_of(load, "# nothing\n").message
 
