@@ -101,7 +101,7 @@ def image_build(g: Any, context: str, dockerfile: str | None, tags: tuple[str, .
 
 
 @image.command("ls")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.option("-q", "--quiet", is_flag=True, help="Only ids.")
 @click.pass_obj
 def image_ls(g: Any, fmt: str, quiet: bool) -> None:
@@ -162,7 +162,7 @@ def image_inspect(g: Any, refs: tuple[str, ...]) -> None:
 
 @image.command("history")
 @click.argument("ref")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.pass_obj
 def image_history(g: Any, ref: str, fmt: str) -> None:
     """Show the steps that made an image."""
@@ -211,7 +211,7 @@ def image_prune(g: Any, all_images: bool, force: bool) -> None:
 @click.argument("refs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, metavar="FILE", help="Archive to write.")
 @click.option("--format", "fmt", type=click.Choice(["docker-archive", "oci-archive"]),
-              default="docker-archive")
+              default="docker-archive", help="Archive layout: docker save's or an OCI image layout.")
 @click.pass_obj
 def image_save(g: Any, refs: tuple[str, ...], output: str, fmt: str) -> None:
     """Write images to an archive (docker-archive: gzip layers; oci-archive: zstd layers)."""
@@ -222,7 +222,7 @@ def image_save(g: Any, refs: tuple[str, ...], output: str, fmt: str) -> None:
 
 @image.command("load")
 @click.option("-i", "--input", "archive", required=True, metavar="FILE", help="Archive to read.")
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.pass_obj
 def image_load(g: Any, archive: str, quiet: bool) -> None:
     """Load images from a Docker or OCI archive."""
@@ -250,7 +250,7 @@ def system() -> None:
 
 
 @system.command("df")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.pass_obj
 def system_df(g: Any, fmt: str) -> None:
     """Show disk use by images, containers and the build cache."""

@@ -147,7 +147,7 @@ def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
 def version(fmt: str) -> None:
     """Show the stackfile version."""
     import platform

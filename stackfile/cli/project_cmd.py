@@ -130,7 +130,7 @@ def down(g: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bool,
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("-a", "--all", "all_", is_flag=True, help="Show stopped containers too.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show IDs.")
 @click.option("--services", "only_services", is_flag=True, help="Only show service names.")
 @click.option("--status", multiple=True, help="Filter by state (repeatable).",
@@ -173,8 +173,8 @@ def _watcher_line(w: dict[str, Any]) -> str:
 @click.option("-n", "--tail", default="all", help="Number of lines from the end (or 'all').")
 @click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
 @click.option("--since", help="Show logs since a timestamp (RFC 3339) or relative (42m).")
-@click.option("--no-color", is_flag=True)
-@click.option("--no-log-prefix", is_flag=True)
+@click.option("--no-color", is_flag=True, help="Produce monochrome output.")
+@click.option("--no-log-prefix", is_flag=True, help="Don't print a prefix in logs.")
 @click.pass_obj
 def logs(g: GlobalOptions, services: tuple[str, ...], follow: bool, tail: str, timestamps: bool,
          since: str | None, no_color: bool, no_log_prefix: bool) -> None:
@@ -321,7 +321,7 @@ def top(g: GlobalOptions, services: tuple[str, ...]) -> None:
 @click.command()
 @click.argument("service")
 @click.argument("private_port", type=int)
-@click.option("--protocol", type=click.Choice(["tcp", "udp"]), default="tcp")
+@click.option("--protocol", type=click.Choice(["tcp", "udp"]), default="tcp", help="tcp or udp.")
 @click.option("--index", type=int, default=1, help="Container index of the service.")
 @click.pass_obj
 def port(g: GlobalOptions, service: str, private_port: int, protocol: str, index: int) -> None:
@@ -333,7 +333,7 @@ def port(g: GlobalOptions, service: str, private_port: int, protocol: str, index
 
 @click.command()
 @click.argument("services", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show image IDs.")
 @click.pass_obj
 def images(g: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool) -> None:
@@ -357,7 +357,7 @@ def images(g: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool) -
 
 @click.command()
 @click.option("-a", "--all", "all_", is_flag=True, help="Show stopped projects too.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show names.")
 @click.pass_obj
 def ls(g: GlobalOptions, all_: bool, fmt: str, quiet: bool) -> None:
