@@ -71,9 +71,12 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
              "no_build": no_build, "no_start": no_start, "scale": _parse_scale(scale)}
     detach = detach or wait
     if detach and not dry_run and not wait and not watch:
-        from stackfile.engine.project_fast import unchanged
+        from stackfile.cli.project_fast import report_running
+        from stackfile.engine.project_fast import unchanged_entry
 
-        if unchanged(g, flags) is not None:
+        entry = unchanged_entry(g, flags)
+        if entry is not None:
+            report_running([c["name"] for c in entry["containers"]])
             return 0
     from stackfile.reconcile.planner import PlanOptions
 

@@ -52,7 +52,8 @@ class EventPrinter:
         elif event.kind.startswith("container.") and event.message:
             verb = event.kind.split(".", 1)[1]
             past = {"stop": "Stopped", "start": "Started", "restart": "Restarted", "kill": "Killed",
-                    "pause": "Paused", "unpause": "Unpaused", "remove": "Removed"}.get(verb, verb)
+                    "pause": "Paused", "unpause": "Unpaused", "remove": "Removed",
+                    "running": "Running"}.get(verb, verb)
             echo(f" {style('✔', fg='green')} Container {event.message:<30} {past}", err=True)
         elif event.kind.startswith("build.") and event.kind != "build.step.done" and event.message:
             echo(f"   {event.message}", err=True)
