@@ -133,7 +133,8 @@ def down(g: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bool,
 @click.command()
 @click.argument("services", nargs=-1)
 @click.option("-a", "--all", "all_", is_flag=True, help="Show stopped containers too.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
+@click.option("--format", "fmt", default="table", metavar="FORMAT",
+              help="table, json, or a Go template: '{{.Name}} {{.State}}', 'table {{.Name}}\\t{{.Service}}'.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show IDs.")
 @click.option("--services", "only_services", is_flag=True, help="Only show service names.")
 @click.option("--status", multiple=True, help="Filter by state (repeatable).",
@@ -142,6 +143,11 @@ def down(g: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bool,
 def ps(g: GlobalOptions, services: tuple[str, ...], all_: bool, fmt: str, quiet: bool, only_services: bool,
        status: tuple[str, ...]) -> None:
     """List the project's containers."""
+    from stackfile.cli.gotemplate import is_template
+
+    if fmt not in ("table", "json") and not is_template(fmt):
+        raise click.BadParameter(f"{fmt!r}: expected table, json or a Go template such as '{{{{.Name}}}}'",
+                                 param_hint="--format")
     from stackfile.engine.project_status import ps_report
 
     rows, watcher = ps_report(g, services, all=all_ or bool(status), status_filter=status)
@@ -154,6 +160,11 @@ def ps(g: GlobalOptions, services: tuple[str, ...], all_: bool, fmt: str, quiet:
     elif fmt == "json":
         for r in rows:
             click.echo(json.dumps(r, sort_keys=True))
+    elif is_template(fmt):
+        from stackfile.cli.project_render import ps_template
+
+        for line in ps_template(fmt, rows):
+            click.echo(line)
     else:
         from stackfile.cli.project_render import ps_table
 

@@ -120,3 +120,18 @@ def ps_table(rows: list[dict[str, Any]]) -> None:
              for r in rows]
     table(shown, [("Name", "NAME"), ("Image", "IMAGE"), ("Command", "COMMAND"), ("Service", "SERVICE"),
                   ("CreatedAt", "CREATED"), ("Status", "STATUS"), ("Ports", "PORTS")])
+
+
+PS_FIELDS = ("ID", "Name", "Names", "Image", "Command", "Project", "Service", "CreatedAt", "RunningFor",
+             "State", "Status", "Health", "ExitCode", "Ports", "Publishers", "Labels")
+
+
+def ps_template(fmt: str, rows: list[dict[str, Any]]) -> list[str]:
+    """``ps --format`` with a Go template, over the JSON rows plus Docker's ``RunningFor``."""
+    import time
+
+    from stackfile.cli.gotemplate import render
+
+    now = time.time()
+    shown = [{**r, "RunningFor": _ago(str(r["CreatedAt"]), now)} for r in rows]
+    return render(fmt, shown, sorted({*PS_FIELDS, *(k for r in rows for k in r)}))
