@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from stackfile.cli.build_fast import build_command, event_line
+from stackfile.cli.completion_cmd import complete_services
 from stackfile.cli.main import key_values
 from stackfile.cli.term import human_size
 from stackfile.events import Event
@@ -60,7 +61,7 @@ def _build_args(items: tuple[str, ...], environ: dict[str, str]) -> dict[str, st
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
 @click.option("--pull", is_flag=True, help="Ignored (there is no registry).")
 @_BUILD_ARG

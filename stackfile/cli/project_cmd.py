@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from stackfile.cli.completion_cmd import complete_services
 from stackfile.cli.main import GlobalOptions
 
 
@@ -35,7 +36,7 @@ def _short(name: str, project: str) -> str:
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("-d", "--detach", is_flag=True, help="Run containers in the background.")
 @click.option("--wait", is_flag=True, help="Wait for services to be running/healthy (implies -d).")
 @click.option("--wait-timeout", type=float, help="Maximum seconds to wait with --wait.")
@@ -131,7 +132,7 @@ def down(g: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bool,
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("-a", "--all", "all_", is_flag=True, help="Show stopped containers too.")
 @click.option("--format", "fmt", default="table", metavar="FORMAT",
               help="table, json, or a Go template: '{{.Name}} {{.State}}', 'table {{.Name}}\\t{{.Service}}'.")
@@ -182,7 +183,7 @@ def _watcher_line(w: dict[str, Any]) -> str:
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("-f", "--follow", is_flag=True, help="Follow log output.")
 @click.option("-n", "--tail", default="all", help="Number of lines from the end (or 'all').")
 @click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
@@ -220,7 +221,7 @@ def _simple(verb: str, help_text: str, extra: list[Any] | None = None) -> click.
 
     command.__doc__ = help_text
     cmd = click.command(name=verb, help=help_text)(command)
-    cmd = click.argument("services", nargs=-1)(cmd)
+    cmd = click.argument("services", nargs=-1, shell_complete=complete_services)(cmd)
     for decorator in extra or []:
         cmd = decorator(cmd)
     return cmd
@@ -237,7 +238,7 @@ unpause = _simple("unpause", "Unpause containers.")
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("-f", "--force", is_flag=True, help="Don't ask to confirm.")
 @click.option("-s", "--stop", "stop_first", is_flag=True, help="Stop the containers first.")
 @click.option("-v", "--volumes", is_flag=True, help="Remove anonymous volumes too.")
@@ -258,7 +259,7 @@ def rm(g: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: boo
 
 
 @click.command(name="exec", context_settings={"allow_interspersed_args": False})
-@click.argument("service")
+@click.argument("service", shell_complete=complete_services)
 @click.argument("command", nargs=-1, required=True)
 @click.option("-T", "--no-TTY", "no_tty", is_flag=True, help="Don't allocate a TTY.")
 @click.option("-u", "--user", default="", help="Run as this user.")
@@ -281,7 +282,7 @@ def exec_(g: GlobalOptions, service: str, command: tuple[str, ...], no_tty: bool
 
 
 @click.command(context_settings={"allow_interspersed_args": False})
-@click.argument("service")
+@click.argument("service", shell_complete=complete_services)
 @click.argument("command", nargs=-1)
 @click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
 @click.option("-d", "--detach", is_flag=True, help="Run in the background and print the name.")
@@ -318,7 +319,7 @@ def run(g: GlobalOptions, service: str, command: tuple[str, ...], remove: bool, 
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.pass_obj
 def top(g: GlobalOptions, services: tuple[str, ...]) -> None:
     """Show the processes of running containers."""
@@ -333,7 +334,7 @@ def top(g: GlobalOptions, services: tuple[str, ...]) -> None:
 
 
 @click.command()
-@click.argument("service")
+@click.argument("service", shell_complete=complete_services)
 @click.argument("private_port", type=int)
 @click.option("--protocol", type=click.Choice(["tcp", "udp"]), default="tcp", help="tcp or udp.")
 @click.option("--index", type=int, default=1, help="Container index of the service.")
@@ -346,7 +347,7 @@ def port(g: GlobalOptions, service: str, private_port: int, protocol: str, index
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show image IDs.")
 @click.pass_obj
