@@ -121,8 +121,13 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
         for name in selected:
             if desired[name].replicas:
                 wait_healthy_or_running(ctx, name, options.wait_timeout)
-    _remember(ctx, opts, options, selected, buildable, loaded_ns)
     full = _merge(images_plan, the_plan)
+    mine = _service_containers(ctx, selected)
+    acted = {a.name for a in full}
+    for status in sorted(mine, key=lambda s: s.name):
+        if status.name not in acted and status.state.value == "running":
+            sink(Event("container.running", status.name))  # left as it was: Compose says Running
+    _remember(ctx, opts, options, mine, selected, buildable, loaded_ns)
     return UpResult(ctx.name, full, result, selected, the_plan.warnings, ctx)
 
 
@@ -186,14 +191,18 @@ def _discard_warm(ctx: ProjectContext, warming: Any) -> None:
         discard()
 
 
-def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list[str],
+def _service_containers(ctx: ProjectContext, selected: list[str]) -> list[Any]:
+    from stackfile.reconcile import labels as L
+
+    return [s for s in ctx.containers() if s.labels.get(L.SERVICE) in selected
+            and s.labels.get(L.ONEOFF) != "True"]
+
+
+def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, mine: list[Any], selected: list[str],
               buildable: list[str], loaded_ns: int) -> None:
     from stackfile.engine.project_build import dockerfiles
     from stackfile.engine.project_fast import remember
-    from stackfile.reconcile import labels as L
 
-    mine = [s for s in ctx.containers() if s.labels.get(L.SERVICE) in selected
-            and s.labels.get(L.ONEOFF) != "True"]
     if all(s.state.value == "running" for s in mine):
         remember(ctx.paths, opts, options.plan, ctx.project, selected,
                  [{"name": s.name, "id": s.id} for s in mine],

@@ -147,7 +147,7 @@ class Applier:
                         raise
             if code != 0:
                 raise Unavailable(
-                    f"service {action.service!r} did not complete successfully: exit {code}",
+                    f'service "{action.service}" didn\'t complete successfully: exit {code}',  # as Compose
                     detail=logs_tail(self.ctx, status.id) or None,
                     hint="dependents with condition service_completed_successfully were not started")
 

@@ -136,7 +136,7 @@ class SandboxOps:
                     "INSERT INTO endpoints(sandbox_id, network, ifname, host_ifname, address, aliases, mac) "
                     "VALUES (?,?,?,?,?,?,?)",
                     (sandbox_id, net.name, f"eth{i}", veth_name(self.paths, sandbox_id, net.name), str(addr),
-                     json.dumps(sorted(set(att.aliases))), att.mac or ""),
+                     json.dumps(sorted(set(att.aliases))), att.mac or ipam.mac_for(addr)),
                 )
 
     def _plumb(self, sandbox_id: str, nets: Sequence[NetworkRecord]) -> None:

@@ -109,9 +109,11 @@ def _infrastructure(out: Plan, services: list[DesiredService], observed: Observe
         missing = svc.image not in observed.images
         if svc.buildable and not options.no_build and (missing or options.build):
             cause = "not found" if missing else "--build"
-            keys.append(out.add(Action(f"image:{svc.image}", Kind.BUILD_IMAGE, cause, name=svc.image)))
+            keys.append(out.add(Action(f"image:{svc.image}", Kind.BUILD_IMAGE, cause, service=svc.name,
+                                       name=svc.image)))
         elif missing:
-            keys.append(out.add(Action(f"image:{svc.image}", Kind.ENSURE_IMAGE, "not found", name=svc.image)))
+            keys.append(out.add(Action(f"image:{svc.image}", Kind.ENSURE_IMAGE, "not found", service=svc.name,
+                                       name=svc.image)))
     return keys
 
 

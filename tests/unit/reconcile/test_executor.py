@@ -72,8 +72,9 @@ def test_failure_skips_dependents_only() -> None:
     assert sorted(result.skipped) == ["service:a/WaitHealthy", "service:c:1/CreateContainer"]
     with pytest.raises(Unavailable) as err:
         result.raise_for_failure(p)
-    assert err.value.message == "service:a:1: boom"
-    assert "service:c:1: not done (service:a:1 failed)" in (err.value.detail or "")
+    assert err.value.message == 'service "a": boom'
+    assert err.value.location is not None and err.value.location.key_path == "services.a"
+    assert err.value.detail == 'service "c": not started, service "a" failed'  # a's own wait: not repeated
 
 
 def test_non_required_wait_failure_is_a_warning() -> None:
@@ -89,7 +90,7 @@ def test_non_required_wait_failure_is_a_warning() -> None:
 
     result = execute(p, dict.fromkeys(Kind, handler))
     assert result.ok and ran == ["service:b:1"]
-    assert result.warnings == ["service:a: a is unhealthy"]
+    assert result.warnings == ['service "a": a is unhealthy']
 
 
 def test_missing_handler_fails_that_action() -> None:
@@ -113,7 +114,7 @@ def test_soft_edge_orders_but_does_not_stop() -> None:
     result = execute(p, dict.fromkeys(Kind, handler))
     assert ran == ["service:web:1"] and list(result.failed) == ["service:cache:1/StartContainer"]
     assert result.skipped == {}
-    assert result.warnings == ["service:web:1: started although service:cache:1 failed (required: false)"]
+    assert result.warnings == ['service "web": started although service "cache" failed (required: false)']
 
 
 def test_ctrl_c_cancels_the_waits_lets_running_actions_end_and_starts_nothing_more() -> None:
