@@ -24,7 +24,7 @@ POLL = 0.25
 
 
 class _Exits:
-    """The exit codes seen, in the order the containers exited (service → first code kept)."""
+    """The exit code of each container that exited, in the order they exited."""
 
     def __init__(self) -> None:
         self.order: list[str] = []  # container ids
