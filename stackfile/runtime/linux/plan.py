@@ -17,7 +17,8 @@ from stackfile.runtime.linux.caps import CapSets, cap_sets, parse_caps
 from stackfile.runtime.linux.seccomp import default_filter
 from stackfile.runtime.linux.users import Identity, read_etc_file, resolve_user
 
-__all__ = ["DEFAULT_PATH", "LaunchPlan", "container_env", "make_plan", "overlay_options", "seccomp_for"]
+__all__ = ["DEFAULT_PATH", "LaunchPlan", "container_env", "make_plan", "overlay_options", "seccomp_for",
+           "ulimits_for"]
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _OPTION_LIMIT = 4000
@@ -104,7 +105,9 @@ def _check_sysctls(sysctls: Mapping[str, str], host_net: bool) -> None:
                                    "kernel.shm*/msg*/sem, fs.mqueue.*")
 
 
-def _ulimits(spec: ContainerSpec) -> tuple[tuple[int, int, int], ...]:
+def ulimits_for(spec: ContainerSpec) -> tuple[tuple[int, int, int], ...]:
+    """The spec's ``ulimits`` as sorted (RLIMIT_*, soft, hard); :class:`InvalidSpec` if one is bad.
+    PID 1 and every ``exec`` session get them (Docker's)."""
     out = []
     for name in sorted(spec.ulimits):
         soft, hard = spec.ulimits[name]
@@ -149,7 +152,7 @@ def make_plan(spec: ContainerSpec, *, store_root: str, cdir: str, container_id: 
         no_new_privs=not spec.privileged,
         init=spec.init,
         sysctls=dict(spec.sysctls),
-        ulimits=_ulimits(spec),
+        ulimits=ulimits_for(spec),
         shm_size=spec.shm_size or 64 << 20,
         console=proc.tty,
         seccomp=seccomp_for(spec),
