@@ -160,8 +160,9 @@ def make_plan(spec: ContainerSpec, *, store_root: str, cdir: str, container_id: 
 
 
 def seccomp_for(spec: ContainerSpec) -> bytes | None:
-    """The default filter unless privileged or unconfined; namespaces allowed with CAP_SYS_ADMIN."""
+    """The default filter unless privileged or unconfined; mounts, namespaces and the other
+    CAP_SYS_ADMIN calls allowed with CAP_SYS_ADMIN (as Docker's profile)."""
     if spec.privileged or not spec.seccomp:
         return None
     admin = "SYS_ADMIN" in parse_caps(spec.cap_add, "cap_add") - parse_caps(spec.cap_drop, "cap_drop")
-    return default_filter(allow_namespaces=admin)
+    return default_filter(admin=admin)
