@@ -70,7 +70,7 @@ def _table(abi: int, admin: bool) -> bytes:
     """Checks of the syscall number already in A for one ABI (0: x86-64, 1: i386), then allow."""
     out = [] if admin else [_deny(_CLONE3, errno.ENOSYS)]
     groups = (ALWAYS_DENIED,) if admin else (ALWAYS_DENIED, ADMIN_ONLY)
-    numbers = sorted({nrs[abi] for group in groups for nrs in group.values() if nrs[abi] is not None})
+    numbers = sorted({nr for group in groups for nrs in group.values() if (nr := nrs[abi]) is not None})
     out += [_deny(nr, errno.EPERM) for nr in numbers]
     if not admin:
         out += [
