@@ -94,6 +94,7 @@ def exec_command(argv: tuple[str, ...], env: Mapping[str, str], cwd: str, report
     _default_signals()
     if available():
         exec_via_entry(paths, list(argv), dict(env))
+    os.set_inheritable(REPORT_FD, False)  # a direct exec: the pipe must close with it
     try:
         _execve_first(paths, list(argv), dict(env))
     except OSError as exc:
