@@ -6,7 +6,8 @@ namespace back at once. On cgroup v1 PID 1 first moves itself into its cgroups (
 global lock); on v2, while PID 1 unshares mnt/uts/ipc(/net) and builds its rootfs, the caller
 moves it (``cgroup.procs``). Either way the caller then writes ``G`` on a go pipe; PID 1 execs
 only after that. A close-on-exec pipe reports ``P`` when PID 1 is at its go point (rootfs built,
-privileges dropped), failures as ``E<code> <message>``; EOF without one means exec succeeded.
+privileges dropped), failures as ``E<code> <message>`` (or ``x<errno>`` from the sealed entry
+program that execs the command: :mod:`.entry`); EOF without one means exec succeeded.
 :func:`begin` / :meth:`Launching.finish` split a start there: a prepared container (``up``) waits
 at its go point until its start.
 """

@@ -231,7 +231,7 @@ def test_only_stdio_and_default_signals_in_exec_run_and_health(env: Env, extra_f
         signal.signal(signal.SIGHUP, previous)
 
 
-def test_stop_signal_sigint_reaches_the_trap_and_ulimits_apply_to_exec(env: Env) -> None:
+def test_sigint_reaches_the_trap_on_stop_and_kill_and_ulimits_apply_to_exec(env: Env) -> None:
     script = "trap 'exit 0' INT; echo ready > /tmp/ready; while :; do sleep 0.05; done"
     cid = _start(env, script, stop_signal="SIGINT", ulimits={"nofile": (200, 300), "nproc": (500, 500)})
     try:
@@ -244,6 +244,15 @@ def test_stop_signal_sigint_reaches_the_trap_and_ulimits_apply_to_exec(env: Env)
         env.rt.stop(cid, timeout=10)
         assert time.monotonic() - t0 < 5
         assert env.rt.inspect(cid).exit_code == 0
+    finally:
+        env.rt.remove(cid, force=True)
+    cid = _start(env, script)
+    try:  # kill -s INT
+        deadline = time.monotonic() + 10
+        while sh(env, cid, "test -e /tmp/ready")[0] != 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        env.rt.kill(cid, "SIGINT")
+        assert env.rt.wait(cid, timeout=5) == 0
     finally:
         env.rt.remove(cid, force=True)
 
