@@ -21,6 +21,7 @@ from stackfile.runtime.linux.users import Identity
 TYPE_CHECKING = False  # not typing's: typing costs ~3 ms to import (see stackfile/record.py)
 if TYPE_CHECKING:
     import signal
+    from typing import NoReturn
 else:  # signal's C core: signal.py only adds three enums, built at import (~0.5 ms of every run)
     import _signal as signal
 
@@ -75,7 +76,7 @@ def non_dumpable() -> None:
     c.prctl(c.PR_SET_DUMPABLE, 0)
 
 
-def exec_command(argv: tuple[str, ...], env: Mapping[str, str], cwd: str, report: int) -> None:
+def exec_command(argv: tuple[str, ...], env: Mapping[str, str], cwd: str, report: int) -> NoReturn:
     """chdir, keep only fds 0-2, restore default signals, exec with the container's PATH; never returns.
 
     The exec goes through the sealed entry program (:mod:`.entry`), which reports a failure to
@@ -120,7 +121,7 @@ def _exec_error(argv0: str, err: int) -> tuple[int, str]:
     return 126, f"exec: {argv0!r}: {os.strerror(err)}"
 
 
-def _fail(report: int, code: int, message: str) -> None:
+def _fail(report: int, code: int, message: str) -> NoReturn:
     try:
         os.write(report, f"E{code} {message}\n".encode())
     except OSError:
@@ -164,7 +165,7 @@ def _default_signals() -> None:
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
 
 
-def _execve_first(paths: list[str], argv: list[str], env: dict[str, str]) -> None:
+def _execve_first(paths: list[str], argv: list[str], env: dict[str, str]) -> NoReturn:
     """``os.execvpe``'s search over ``paths``: raises the first error other than not-found, else the last."""
     saved: OSError | None = None
     last: OSError | None = None
