@@ -55,8 +55,12 @@ class EventPrinter:
                     "pause": "Paused", "unpause": "Unpaused", "remove": "Removed",
                     "running": "Running"}.get(verb, verb)
             echo(f" {style('✔', fg='green')} Container {event.message:<30} {past}", err=True)
-        elif event.kind.startswith("build.") and event.kind != "build.step.done" and event.message:
-            echo(f"   {event.message}", err=True)
+        elif event.kind.startswith("build."):  # the numbered steps with their times, as `build` prints
+            from stackfile.cli.build_fast import event_line
+
+            line = event_line(event.kind, lambda name, default: getattr(event, name, default), False)
+            if line is not None:
+                echo(line[0], err=True)
 
 
 def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from stackfile.engine.project_containers import container_spec, remove_container, start_container
 from stackfile.engine.project_context import ProjectContext
-from stackfile.errors import NotFound
+from stackfile.errors import Location, NotFound, StackfileError
 from stackfile.reconcile.desired import desired_services
 
 __all__ = ["run_oneoff"]
@@ -73,7 +73,11 @@ def run_oneoff(ctx: ProjectContext, opts: Any, service: str, argv: list[str], op
         if desired.buildable:
             build_service_image(ctx, desired.image, {service: desired})
         else:
-            ensure_image(ctx.paths, desired.image, ctx.sink)
+            try:
+                ensure_image(ctx.paths, desired.image, ctx.sink)
+            except StackfileError as exc:  # say which service, where its image: is written
+                exc.message = f'service "{service}": {exc.message}'
+                raise exc.with_location(Location(key_path=f"services.{service}.image")) from None
     svc = ctx.stack.services[service]
     cid = secrets.token_hex(32)
     overrides = _overrides(svc, argv, options)

@@ -19,3 +19,12 @@ def test_a_missing_image_names_the_service_and_its_line_once(project: Project) -
     assert proc.stderr.count("nosuchimage") == 2  # the progress line names it, the error says why
     assert proc.stderr.count("hint:") == 1
     assert "image:nosuch" not in proc.stderr and "service:web" not in proc.stderr  # no internal ids
+
+
+def test_run_with_a_missing_image_names_the_service_and_its_line(project: Project) -> None:
+    project.write("services:\n  web:\n    image: nosuchimage:1.0\n")
+    proc = project.sf("run", "--rm", "web", "true", check=False)
+    assert proc.returncode == 17
+    assert proc.stderr.startswith(f"error: {project.workdir / 'stack.yaml'}:3:5 (services.web.image): "
+                                  "service \"web\": image 'nosuchimage:1.0' is not in the store"), proc.stderr
+    assert proc.stderr.count("hint:") == 1
