@@ -20,11 +20,13 @@ import errno
 import itertools
 import os
 import posixpath
-import shutil
 import stat
-from typing import Self
 
 from stackfile.runtime.linux import _libc
+
+TYPE_CHECKING = False  # not typing's: typing costs ~3 ms to import (see stackfile/record.py)
+if TYPE_CHECKING:
+    from typing import Self
 
 __all__ = ["Root", "fd_path", "openat2_available"]
 
@@ -87,21 +89,35 @@ class Root:
                     continue
         return _walk(self.fd, path, flags & ~os.O_NOFOLLOW, mode, create=False, follow=follow)
 
-    def open_dir(self, path: str, *, create: bool = False) -> int:
+    def open_dir(self, path: str, *, create: bool = False, mode: int | None = None) -> int:
         """An fd of container directory ``path``. With ``create``, missing directories are made,
-        each with the owner and mode of its parent (as watch sync and ``mkdir -p`` in a container)."""
+        with ``mode`` (owned by the caller) or, when None, the owner and mode of their parent."""
         if not self.fallback:
             try:
                 return self.open(path, os.O_RDONLY | os.O_DIRECTORY)
             except FileNotFoundError:
                 if not create:
                     raise
-        return _walk(self.fd, path, _DIR, 0, create=create, follow=True)
+        return _walk(self.fd, path, _DIR, 0, create=create, follow=True, dir_mode=mode)
 
-    def parent(self, path: str, *, create: bool = False) -> tuple[int, str]:
+    def touch(self, path: str, mode: int = 0o644, *, dir_mode: int = 0o755) -> None:
+        """Make sure ``path`` exists (an empty file is made when missing, through a dangling link
+        too, with any missing directory on the way), as mount targets need."""
+        try:
+            os.close(self.open(path, os.O_PATH))
+            return
+        except FileNotFoundError:
+            pass
+        flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC
+        try:
+            os.close(self.open(path, flags, mode))
+        except FileNotFoundError:  # a missing directory on the way (the walk makes it)
+            os.close(_walk(self.fd, path, flags, mode, create=True, follow=True, dir_mode=dir_mode))
+
+    def parent(self, path: str, *, create: bool = False, mode: int | None = None) -> tuple[int, str]:
         """(fd of the directory holding ``path``, its last component) for the ``*at`` calls."""
         head, name = split(path)
-        return self.open_dir(head, create=create), name
+        return self.open_dir(head, create=create, mode=mode), name
 
     def lstat(self, path: str) -> os.stat_result | None:
         """``lstat`` of container path ``path`` (its parent resolved inside); None when missing."""
@@ -188,26 +204,31 @@ def remove_at(dfd: int, name: str) -> bool:
     if st is None:
         return False
     if stat.S_ISDIR(st.st_mode):
+        import shutil  # off the container start path
+
         shutil.rmtree(name, dir_fd=dfd)  # fd-based and symlink-safe (rmtree.avoids_symlink_attacks)
     else:
         os.unlink(name, dir_fd=dfd)
     return True
 
 
-def make_dir_at(dfd: int, name: str) -> int:
-    """Open directory ``name`` in ``dfd``, making it (owner and mode of ``dfd``) when missing."""
+def make_dir_at(dfd: int, name: str, mode: int | None = None) -> int:
+    """Open directory ``name`` in ``dfd``, making it when missing: ``mode`` owned by the caller,
+    or (None) the owner and mode of ``dfd``."""
     try:
         return os.open(name, _DIR, dir_fd=dfd)
     except FileNotFoundError:
         pass
-    parent = os.fstat(dfd)
     try:
         os.mkdir(name, 0o700, dir_fd=dfd)
     except FileExistsError:
         return os.open(name, _DIR, dir_fd=dfd)
     fd = os.open(name, _DIR, dir_fd=dfd)
-    os.fchown(fd, parent.st_uid, parent.st_gid)
-    os.fchmod(fd, stat.S_IMODE(parent.st_mode))
+    if mode is None:
+        parent = os.fstat(dfd)
+        os.fchown(fd, parent.st_uid, parent.st_gid)
+        mode = stat.S_IMODE(parent.st_mode)
+    os.fchmod(fd, mode)
     return fd
 
 
@@ -219,7 +240,8 @@ def _unlink_quiet(dfd: int, name: str) -> None:
 
 
 # ---------------------------------------------------------------------- the O_NOFOLLOW walk
-def _walk(rootfd: int, path: str, flags: int, mode: int, *, create: bool, follow: bool) -> int:
+def _walk(rootfd: int, path: str, flags: int, mode: int, *, create: bool, follow: bool,
+          dir_mode: int | None = None) -> int:
     """Resolve ``path`` below ``rootfd`` one component at a time, never letting the kernel follow
     a symlink: each one is read and its text resolved inside the root (absolute → from the root)."""
     parts = _parts(path)
@@ -236,10 +258,11 @@ def _walk(rootfd: int, path: str, flags: int, mode: int, *, create: bool, follow
                 return os.open(name, flags | os.O_NOFOLLOW, mode, dir_fd=stack[-1])
             try:
                 if parts:
-                    sub = make_dir_at(stack[-1], name) if create else os.open(name, _DIR, dir_fd=stack[-1])
+                    at = stack[-1]
+                    sub = make_dir_at(at, name, dir_mode) if create else os.open(name, _DIR, dir_fd=at)
                     stack.append(sub)
                     continue
-                fd = _open_last(stack[-1], name, flags, mode, create)
+                fd = _open_last(stack[-1], name, flags, mode, create, dir_mode)
                 if fd >= 0:
                     return fd
                 target = os.readlink(name, dir_fd=stack[-1])  # an O_PATH open of a symlink
@@ -258,10 +281,10 @@ def _walk(rootfd: int, path: str, flags: int, mode: int, *, create: bool, follow
             os.close(fd)
 
 
-def _open_last(dfd: int, name: str, flags: int, mode: int, create: bool) -> int:
+def _open_last(dfd: int, name: str, flags: int, mode: int, create: bool, dir_mode: int | None) -> int:
     """Open the last component without following it; -1 when it is a symlink (O_PATH opens those)."""
     if create and flags & os.O_DIRECTORY:
-        return make_dir_at(dfd, name)
+        return make_dir_at(dfd, name, dir_mode)
     fd = os.open(name, flags | os.O_NOFOLLOW, mode, dir_fd=dfd)
     if flags & os.O_PATH and stat.S_ISLNK(os.fstat(fd).st_mode):
         os.close(fd)
