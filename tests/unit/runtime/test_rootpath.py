@@ -159,3 +159,18 @@ def test_proc_magic_links_are_never_followed(with_proc: Path, fallback: bool) ->
     finally:
         os.close(held)
     assert not Path("/etc/stackfile-escape").exists()
+
+
+def test_user_lookup_never_reads_the_hosts_passwd(tmp_path: Path) -> None:
+    from stackfile.runtime.linux.users import read_etc_file
+
+    outside, upper, layer = tmp_path / "outside", tmp_path / "upper", tmp_path / "layer"
+    outside.mkdir()
+    (outside / "passwd").write_text("evil:x:0:0::/:/bin/sh\n")
+    upper.mkdir()
+    (upper / "etc").symlink_to(str(outside))  # a RUN step or a container replaced /etc with a link
+    (layer / "etc").mkdir(parents=True)
+    (layer / "etc" / "passwd").write_text("app:x:1000:1000::/home/app:/bin/sh\n")
+    (layer / "etc" / "group").symlink_to("../../../../../../" + str(outside / "passwd"))
+    assert read_etc_file((str(upper), str(layer)), "passwd").startswith("app:")
+    assert read_etc_file((str(upper), str(layer)), "group") == ""
