@@ -7,6 +7,7 @@ lives only in the container's mount namespace and vanishes with it.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -35,7 +36,11 @@ def _mount_at(root: Root, path: str, source: str | None, fstype: str | None, fla
               data: str | None = None) -> None:
     """mount(2) onto container path ``path``, resolved inside the root and named by its fd
     (``/proc/self/fd/N``, as runc does), so no symlink swapped in meanwhile can move the mount."""
-    fd = root.open(path, os.O_PATH)
+    _mount_fd(root.open(path, os.O_PATH), source, fstype, flags, data)
+
+
+def _mount_fd(fd: int, source: str | None, fstype: str | None, flags: int, data: str | None = None) -> None:
+    """mount(2) onto the open ``fd``, then close it."""
     try:
         c.mount(source, fd_path(fd), fstype, flags, data)
     finally:
@@ -50,14 +55,13 @@ def _bind_self(root: Root, path: str, flags: int) -> None:
         os.close(fd)
 
 
-def _mkdir(root: Root, path: str) -> str:
-    os.close(root.open_dir(path, create=True, mode=0o755))
-    return path
+def _mkdir(root: Root, path: str) -> int:
+    return root.open_dir(path, create=True, mode=0o755)
 
 
 def _mount_dev(root: Root, shm_size: int) -> None:
     flags = c.MS_NOSUID | c.MS_STRICTATIME
-    _mount_at(root, _mkdir(root, "/dev"), "tmpfs", "tmpfs", flags, "mode=755,size=65536k")
+    _mount_fd(_mkdir(root, "/dev"), "tmpfs", "tmpfs", flags, "mode=755,size=65536k")
     dev = root.open_dir("/dev")
     old = os.umask(0)
     try:
@@ -76,12 +80,10 @@ def _mount_dev(root: Root, shm_size: int) -> None:
     _mount_at(root, "/dev/mqueue", "mqueue", "mqueue", _NOSUID_NODEV_NOEXEC)
 
 
-def _target(root: Root, path: str, is_dir: bool) -> str:
-    """Make sure mount target ``path`` exists inside the root (a directory, or an empty file)."""
-    if is_dir:
-        return _mkdir(root, path)
-    root.touch(path)
-    return path
+def _target(root: Root, path: str, is_dir: bool) -> int:
+    """An fd of mount target ``path`` inside the root, made when missing (a directory, or an empty
+    file); the mount goes onto this fd, so what was checked or made is what gets mounted on."""
+    return _mkdir(root, path) if is_dir else root.touch(path)
 
 
 def _flags(options: tuple[str, ...]) -> int:
@@ -90,22 +92,31 @@ def _flags(options: tuple[str, ...]) -> int:
 
 def _user_mount(root: Root, m: Mount) -> None:
     if m.type == "tmpfs":
-        target = _target(root, m.target, True)
         data = f"mode={oct(m.tmpfs_mode or 0o1777)[2:]}" + (f",size={m.tmpfs_size}" if m.tmpfs_size else "")
         flags = c.MS_NOSUID | c.MS_NODEV | _flags(m.options) | (c.MS_RDONLY if m.read_only else 0)
-        _mount_at(root, target, "tmpfs", "tmpfs", flags, data)
+        _mount_fd(_target(root, m.target, True), "tmpfs", "tmpfs", flags, data)
         return
     if not os.path.exists(m.source):
         raise FileNotFoundError(2, f"bind source path does not exist: {m.source}")
-    target = _target(root, m.target, os.path.isdir(m.source))
-    _mount_at(root, target, m.source, None, c.MS_BIND | c.MS_REC)
-    # the target now resolves to the new mount: propagation and flags are set on it
+    source = os.stat(m.source)
+    _mount_fd(_target(root, m.target, stat.S_ISDIR(source.st_mode)), m.source, None, c.MS_BIND | c.MS_REC)
+    # the target now resolves to the new mount (checked: it is the source's root), propagation and
+    # flags are set on it; a link swapped in since cannot send a read-only remount elsewhere
     prop = m.propagation or "rprivate"
     flags = _PROPAGATION[prop.removeprefix("r")] | (c.MS_REC if prop[0] == "r" else 0)
-    _mount_at(root, target, None, None, flags)
+    _mount_fd(_reopen_mounted(root, m.target, source), None, None, flags)
     extra = _flags(m.options) | (c.MS_RDONLY if m.read_only else 0)
     if extra:
-        _mount_at(root, target, None, None, c.MS_BIND | c.MS_REMOUNT | extra)
+        _mount_fd(_reopen_mounted(root, m.target, source), None, None, c.MS_BIND | c.MS_REMOUNT | extra)
+
+
+def _reopen_mounted(root: Root, path: str, source: os.stat_result) -> int:
+    fd = root.open(path, os.O_PATH)
+    st = os.fstat(fd)
+    if (st.st_dev, st.st_ino) != (source.st_dev, source.st_ino):
+        os.close(fd)
+        raise OSError(errno.EXDEV, f"mount target {path} changed while it was being mounted")
+    return fd
 
 
 def _mask(root: Root) -> None:
@@ -157,16 +168,16 @@ def build_rootfs(plan: LaunchPlan) -> None:
     os.chdir(plan.store_root)
     c.mount("overlay", os.path.relpath(plan.merged, plan.store_root), "overlay", 0, plan.overlay)
     with Root(plan.merged) as root:
-        _mount_at(root, _mkdir(root, "/proc"), "proc", "proc", _NOSUID_NODEV_NOEXEC)
+        _mount_fd(_mkdir(root, "/proc"), "proc", "proc", _NOSUID_NODEV_NOEXEC)
         sys_flags = _NOSUID_NODEV_NOEXEC | (0 if plan.privileged else c.MS_RDONLY)
-        _mount_at(root, _mkdir(root, "/sys"), "sysfs", "sysfs", sys_flags)
+        _mount_fd(_mkdir(root, "/sys"), "sysfs", "sysfs", sys_flags)
         _mount_dev(root, plan.shm_size)
         for target, source in plan.etc_files:
-            _mount_at(root, _target(root, target, False), source, None, c.MS_BIND)
+            _mount_fd(_target(root, target, False), source, None, c.MS_BIND)
         for m in sorted(plan.mounts, key=lambda m: m.target.rstrip("/").count("/")):
             _user_mount(root, m)
         if plan.cwd.strip("/"):
-            _target(root, plan.cwd, True)  # Docker creates a missing working directory
+            os.close(_target(root, plan.cwd, True))  # Docker creates a missing working directory
         _sysctls(root, dict(plan.sysctls))
         if not plan.privileged:
             _mask(root)

@@ -100,19 +100,18 @@ class Root:
                     raise
         return _walk(self.fd, path, _DIR, 0, create=create, follow=True, dir_mode=mode)
 
-    def touch(self, path: str, mode: int = 0o644, *, dir_mode: int = 0o755) -> None:
-        """Make sure ``path`` exists (an empty file is made when missing, through a dangling link
-        too, with any missing directory on the way), as mount targets need."""
+    def touch(self, path: str, mode: int = 0o644, *, dir_mode: int = 0o755) -> int:
+        """An fd of ``path``, made an empty file when missing (through a dangling link too, with
+        any missing directory on the way), as mount targets need. The caller closes it."""
         try:
-            os.close(self.open(path, os.O_PATH))
-            return
+            return self.open(path, os.O_PATH)
         except FileNotFoundError:
             pass
         flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC
         try:
-            os.close(self.open(path, flags, mode))
+            return self.open(path, flags, mode)
         except FileNotFoundError:  # a missing directory on the way (the walk makes it)
-            os.close(_walk(self.fd, path, flags, mode, create=True, follow=True, dir_mode=dir_mode))
+            return _walk(self.fd, path, flags, mode, create=True, follow=True, dir_mode=dir_mode)
 
     def parent(self, path: str, *, create: bool = False, mode: int | None = None) -> tuple[int, str]:
         """(fd of the directory holding ``path``, its last component) for the ``*at`` calls."""
