@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import sqlite3
 import stat
@@ -334,11 +335,11 @@ class VolumeManager:
         if layers and not _get(opts, "nocopy"):
             self.populate(rec.name, layers, target)
         self.use(rec.name, container)
-        src = Path(rec.mountpoint)
-        subpath = _get(opts, "subpath")
+        subpath = _get(opts, "subpath") or ""
         if subpath:
-            src = _inside(src, subpath, where)
-        return Mount(type="volume", target=target, source=str(src), read_only=read_only)
+            _check_subpath(Path(rec.mountpoint), subpath, where)
+        return Mount(type="volume", target=target, source=rec.mountpoint, read_only=read_only,
+                     subpath=subpath)
 
     def _bind(self, service: str, entry: Any, where: Location, target: str, read_only: bool,
               project_dir: Path) -> Mount:
@@ -391,13 +392,19 @@ def _check_name(name: str) -> None:
         raise InvalidSpec(f"invalid volume name {name!r}", hint="letters, digits, '_', '.', '-'")
 
 
-def _inside(base: Path, sub: str, where: Location) -> Path:
-    path = (base / sub.lstrip("/")).resolve()
-    if path != base.resolve() and base.resolve() not in path.parents:
+def _check_subpath(base: Path, sub: str, where: Location) -> None:
+    """``sub`` must stay in the volume and name a directory there (resolved inside it, as the
+    runtime resolves it again when it mounts)."""
+    from stackfile.runtime.linux.rootpath import Root
+
+    norm = posixpath.normpath(sub.lstrip("/"))
+    if norm == ".." or norm.startswith("../"):
         raise InvalidSpec(f"volume subpath {sub!r} leaves the volume", location=where)
-    if not path.is_dir():
-        raise NotFound(f"volume subpath {sub!r} does not exist in the volume", location=where)
-    return path
+    try:
+        with Root(str(base)) as root:
+            os.close(root.open_dir(sub))
+    except OSError:
+        raise NotFound(f"volume subpath {sub!r} does not exist in the volume", location=where) from None
 
 
 # ---------------------------------------------------------------------- image content → volume

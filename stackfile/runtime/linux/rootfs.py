@@ -96,10 +96,13 @@ def _user_mount(root: Root, m: Mount) -> None:
         flags = c.MS_NOSUID | c.MS_NODEV | _flags(m.options) | (c.MS_RDONLY if m.read_only else 0)
         _mount_fd(_target(root, m.target, True), "tmpfs", "tmpfs", flags, data)
         return
-    if not os.path.exists(m.source):
-        raise FileNotFoundError(2, f"bind source path does not exist: {m.source}")
-    source = os.stat(m.source)
-    _mount_fd(_target(root, m.target, stat.S_ISDIR(source.st_mode)), m.source, None, c.MS_BIND | c.MS_REC)
+    src_fd = _source(m)
+    try:
+        source = os.fstat(src_fd)
+        target = _target(root, m.target, stat.S_ISDIR(source.st_mode))
+        _mount_fd(target, fd_path(src_fd), None, c.MS_BIND | c.MS_REC)
+    finally:
+        os.close(src_fd)
     # the target now resolves to the new mount (checked: it is the source's root), propagation and
     # flags are set on it; a link swapped in since cannot send a read-only remount elsewhere
     prop = m.propagation or "rprivate"
@@ -108,6 +111,18 @@ def _user_mount(root: Root, m: Mount) -> None:
     extra = _flags(m.options) | (c.MS_RDONLY if m.read_only else 0)
     if extra:
         _mount_fd(_reopen_mounted(root, m.target, source), None, None, c.MS_BIND | c.MS_REMOUNT | extra)
+
+
+def _source(m: Mount) -> int:
+    """An O_PATH fd of the mount's source; a volume ``subpath`` is resolved inside the volume."""
+    try:
+        if not m.subpath:
+            return os.open(m.source, os.O_PATH | os.O_CLOEXEC)
+        with Root(m.source) as volume:
+            return volume.open(m.subpath, os.O_PATH | os.O_DIRECTORY)
+    except FileNotFoundError:
+        where = f"{m.source} (subpath {m.subpath})" if m.subpath else m.source
+        raise FileNotFoundError(2, f"bind source path does not exist: {where}") from None
 
 
 def _reopen_mounted(root: Root, path: str, source: os.stat_result) -> int:
