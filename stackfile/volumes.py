@@ -26,7 +26,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from stackfile.errors import Conflict, InvalidSpec, Location, NotFound, PermissionDenied
-from stackfile.runtime.api import Mount
+from stackfile.runtime.api import TMPFS_OPTIONS_HINT, Mount, split_tmpfs_options
 from stackfile.store.db import connect, ensure_schema
 from stackfile.store.paths import StorePaths
 
@@ -305,7 +305,9 @@ class VolumeManager:
             size = next((o.split("=", 1)[1] for o in opts.split(",") if o.startswith("size=")), None)
             mode = next((o.split("=", 1)[1] for o in opts.split(",") if o.startswith("mode=")), None)
             where = Location(key_path=f"services.{service.name}.tmpfs")
-            mounts.append(_tmpfs({"tmpfs": {"size": _size(size, where), "mode": mode}}, target, where))
+            mount = _tmpfs({"tmpfs": {"size": _size(size, where), "mode": mode}}, target, where)
+            flags = _tmpfs_flags(opts, where)
+            mounts.append(mount._replace(options=flags, read_only="ro" in flags))
         return mounts
 
     def _mount(self, service: str, entry: Any, where: Location, project: str, container: str,
@@ -353,7 +355,9 @@ class VolumeManager:
                 source.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise PermissionDenied(f"service {service!r}: cannot create bind source {source}: "
-                                       f"{exc.strerror}", location=where) from None
+                                       f"{exc.strerror}", location=where,
+                                       hint="create the directory yourself, or give a source whose parent "
+                                            "is a directory stackfile can write") from None
         propagation = _get(opts, "propagation") or ""
         if propagation not in ("", "private", "rprivate", "shared", "rshared", "slave", "rslave"):
             raise InvalidSpec(f"service {service!r}: invalid bind propagation {propagation!r}",
@@ -374,6 +378,13 @@ def _tmpfs(entry: Any, target: str, where: Location) -> Mount:
     except ValueError:
         raise InvalidSpec(f"invalid tmpfs size or mode for {target}", location=where) from None
     return Mount(type="tmpfs", target=target, tmpfs_size=size, tmpfs_mode=mode)
+
+
+def _tmpfs_flags(opts: str, where: Location) -> tuple[str, ...]:
+    try:
+        return split_tmpfs_options(opts)[1]
+    except ValueError as exc:
+        raise InvalidSpec(str(exc), location=where, hint=TMPFS_OPTIONS_HINT) from None
 
 
 def _size(text: str | None, where: Location) -> int | None:

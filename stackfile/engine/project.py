@@ -41,6 +41,8 @@ __all__ = [
     "DownOptions",
     "UpOptions",
     "UpResult",
+    "attached_after_failure",
+    "create_infrastructure",
     "down",
     "exec_",
     "images",
@@ -88,7 +90,9 @@ class UpResult:
 def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard) -> UpResult:
     """Converge the project to its stack file; raises the first failure with the rest as detail."""
     loaded_ns = time.time_ns()
-    ctx = open_project(opts, sink=sink)
+    ctx = open_project(opts, sink=sink, services=options.plan.services)
+    disabled = tuple(getattr(ctx.project, "disabled_services", None) or ())
+    options = options._replace(plan=options.plan._replace(disabled=disabled)) if disabled else options
     desired = desired_services(ctx.config)
     selected = select_services(desired, options.plan.services, options.plan.no_deps)
     refs = sorted({desired[s].image for s in selected if desired[s].image})
@@ -117,9 +121,31 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
         for name in selected:
             if desired[name].replicas:
                 wait_healthy_or_running(ctx, name, options.wait_timeout)
-    _remember(ctx, opts, options, selected, buildable, loaded_ns)
     full = _merge(images_plan, the_plan)
+    mine = _service_containers(ctx, selected)
+    acted = {a.name for a in full}
+    for status in sorted(mine, key=lambda s: s.name):
+        if status.name not in acted and status.state.value == "running":
+            sink(Event("container.running", status.name))  # left as it was: Compose says Running
+    _remember(ctx, opts, options, mine, selected, buildable, loaded_ns)
     return UpResult(ctx.name, full, result, selected, the_plan.warnings, ctx)
+
+
+def attached_after_failure(opts: Any, options: UpOptions) -> tuple[ProjectContext, list[str]]:
+    """After an attached ``up`` failed (a dependency that did not start): the project and the
+    services it would have attached to, so that their output can still be shown as Compose does."""
+    ctx = open_project(opts)
+    selected = select_services(desired_services(ctx.config), options.plan.services, options.plan.no_deps)
+    return ctx, selected
+
+
+def create_infrastructure(ctx: ProjectContext, service: str) -> None:
+    """The networks and volumes ``service`` uses, created when missing (``run`` on a fresh project
+    creates what its one-off container needs, as Compose does)."""
+    the_plan = plan(ctx.config, ctx.observe(), PlanOptions(services=(service,), no_deps=True))
+    infra = _only(the_plan, (Kind.CREATE_NETWORK, Kind.CREATE_VOLUME))
+    if infra:
+        _run(infra, Applier(ctx, desired_services(ctx.config)), ctx.sink)
 
 
 def _prewarm(ctx: ProjectContext, the_plan: Plan) -> Any:
@@ -165,14 +191,18 @@ def _discard_warm(ctx: ProjectContext, warming: Any) -> None:
         discard()
 
 
-def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list[str],
+def _service_containers(ctx: ProjectContext, selected: list[str]) -> list[Any]:
+    from stackfile.reconcile import labels as L
+
+    return [s for s in ctx.containers() if s.labels.get(L.SERVICE) in selected
+            and s.labels.get(L.ONEOFF) != "True"]
+
+
+def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, mine: list[Any], selected: list[str],
               buildable: list[str], loaded_ns: int) -> None:
     from stackfile.engine.project_build import dockerfiles
     from stackfile.engine.project_fast import remember
-    from stackfile.reconcile import labels as L
 
-    mine = [s for s in ctx.containers() if s.labels.get(L.SERVICE) in selected
-            and s.labels.get(L.ONEOFF) != "True"]
     if all(s.state.value == "running" for s in mine):
         remember(ctx.paths, opts, options.plan, ctx.project, selected,
                  [{"name": s.name, "id": s.id} for s in mine],
@@ -239,7 +269,8 @@ class DownOptions(NamedTuple):
 def down(opts: Any, options: DownOptions = DownOptions(), *, sink: EventSink = discard) -> UpResult:
     """Remove the project's containers, networks (and volumes, images): from labels, file or not."""
     ctx = open_project(opts, sink=sink, require_file=False)
-    services = tuple(ctx.service_names()) if ctx.project is not None else None
+    # a service its profiles leave out is still the stack's: Compose's down removes its containers
+    services = tuple(ctx.defined_service_names()) if ctx.project is not None else None
     observed = ctx.observe()
     the_plan = plan_down(observed, services=services, remove_orphans=options.remove_orphans,
                          volumes=options.volumes, images=_rmi(ctx, options.rmi))

@@ -42,10 +42,18 @@ def _dependencies_up(opts: Any, ctx: ProjectContext, service: str) -> None:
     up(opts, UpOptions(plan=PlanOptions(services=tuple(deps))), sink=ctx.sink)
 
 
-def run_oneoff(ctx: ProjectContext, opts: Any, service: str, argv: list[str], options: Any, name: str) -> int:
-    """Create and run the one-off container ``name``; returns its exit code (0 when detached)."""
+def run_oneoff(ctx: ProjectContext, opts: Any, service: str, argv: list[str], options: Any,
+               name: str) -> tuple[str, int]:
+    """Create and run the one-off container ``name``: its dependencies (unless ``no_deps``), networks
+    and volumes first. Returns its id and exit code (0 when detached); its hostname is its short id,
+    as Docker's."""
+    import secrets
+
+    from stackfile.engine.project import create_infrastructure
+
     if not options.no_deps:
         _dependencies_up(opts, ctx, service)
+    create_infrastructure(ctx, service)
     desired = desired_services(ctx.config)[service]
     if ctx.images.resolve(desired.image) is None:
         from stackfile.engine.images import ensure_image
@@ -56,18 +64,22 @@ def run_oneoff(ctx: ProjectContext, opts: Any, service: str, argv: list[str], op
         else:
             ensure_image(ctx.paths, desired.image, ctx.sink)
     svc = ctx.stack.services[service]
+    cid = secrets.token_hex(32)
+    overrides = _overrides(svc, argv, options)
+    if not svc.hostname:
+        overrides["hostname"] = cid[:12]
     spec = container_spec(ctx, desired, 1, name=name, oneoff=True, publish=options.service_ports,
-                          overrides=_overrides(svc, argv, options))
+                          overrides=overrides)
     if options.detach:
         try:
-            cid = ctx.runtime.create(spec, image=desired.image)
+            ctx.runtime.create(spec, image=desired.image, container_id=cid)
         except BaseException:
             remove_container(ctx, name, name)
             raise
         start_container(ctx, cid, service)
-        return 0
+        return cid, 0
     try:
-        return int(ctx.runtime.run_attached(spec, image=desired.image))
+        return cid, int(ctx.runtime.run_attached(spec, image=desired.image, container_id=cid))
     finally:
         if options.remove:
             with contextlib.suppress(NotFound):

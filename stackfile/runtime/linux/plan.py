@@ -54,6 +54,7 @@ class LaunchPlan(Record):
     shm_size: int = 64 << 20
     cgroup_procs: tuple[str, ...] = ()  # the supervisor writes PID 1's pid here (cgroup v2)
     cgroup_join: tuple[str, ...] = ()  # PID 1 writes 0 here first thing (cgroup v1 tasks: no global lock)
+    cgroup_mounts: tuple[tuple[str, str], ...] = ()  # (path below /sys/fs/cgroup, host cgroup dir)
     console: bool = False  # a pty made inside the container (its devpts) is PID 1's stdio and ctty
     seccomp: bytes | None = None  # BPF program installed last before exec
 

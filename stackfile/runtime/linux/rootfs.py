@@ -1,6 +1,7 @@
 """The container's filesystem, built by PID 1 inside its own mount namespace, then pivoted into.
 
-Order: private propagation → overlay root (relative options) → /proc, /sys, /dev → /etc files →
+Order: private propagation → overlay root (relative options) → /proc, /sys (and the container's
+cgroups at /sys/fs/cgroup), /dev → /etc files →
 user mounts → sysctls → masked and read-only paths → read-only root → pivot_root. Every mount
 lives only in the container's mount namespace and vanishes with it.
 """
@@ -30,6 +31,7 @@ _DEV_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", 
               ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"), ("core", "/proc/kcore"))
 _OPTION_FLAGS = {"ro": c.MS_RDONLY, "nosuid": c.MS_NOSUID, "nodev": c.MS_NODEV, "noexec": c.MS_NOEXEC}
 _PROPAGATION = {"private": c.MS_PRIVATE, "shared": c.MS_SHARED, "slave": c.MS_SLAVE}
+_TMPFS_ALLOW = {"exec": c.MS_NOEXEC, "suid": c.MS_NOSUID, "dev": c.MS_NODEV}  # clear Docker's defaults
 
 
 def _mount_at(root: Root, path: str, source: str | None, fstype: str | None, flags: int,
@@ -90,11 +92,30 @@ def _flags(options: tuple[str, ...]) -> int:
     return sum(_OPTION_FLAGS.get(o, 0) for o in set(options))
 
 
+def _tmpfs(root: Root, m: Mount) -> None:
+    """A tmpfs as Docker (runc) makes it: ``nosuid,nodev,noexec`` unless ``suid``/``dev``/``exec``
+    is asked for; its root takes the mode of the directory it covers when that existed (so one
+    on the working directory is 0755), else 1777; an explicit ``mode`` wins (runc >= 1.2)."""
+    try:
+        fd = root.open(m.target, os.O_PATH)
+        st = os.fstat(fd)
+        existing = stat.S_IMODE(st.st_mode) if stat.S_ISDIR(st.st_mode) else None
+    except FileNotFoundError:
+        fd, existing = -1, None
+    if existing is None:
+        if fd >= 0:
+            os.close(fd)
+        fd = _target(root, m.target, True)
+    mode = m.tmpfs_mode if m.tmpfs_mode is not None else existing if existing is not None else 0o1777
+    data = f"mode={mode:o}" + (f",size={m.tmpfs_size}" if m.tmpfs_size else "")
+    allowed = sum(_TMPFS_ALLOW.get(o, 0) for o in set(m.options))
+    flags = (_NOSUID_NODEV_NOEXEC & ~allowed) | _flags(m.options) | (c.MS_RDONLY if m.read_only else 0)
+    _mount_fd(fd, "tmpfs", "tmpfs", flags, data)
+
+
 def _user_mount(root: Root, m: Mount) -> None:
     if m.type == "tmpfs":
-        data = f"mode={oct(m.tmpfs_mode or 0o1777)[2:]}" + (f",size={m.tmpfs_size}" if m.tmpfs_size else "")
-        flags = c.MS_NOSUID | c.MS_NODEV | _flags(m.options) | (c.MS_RDONLY if m.read_only else 0)
-        _mount_fd(_target(root, m.target, True), "tmpfs", "tmpfs", flags, data)
+        _tmpfs(root, m)
         return
     src_fd = _source(m)
     try:
@@ -173,6 +194,29 @@ def _sysctls(root: Root, sysctls: dict[str, str]) -> None:
             os.close(fd)
 
 
+def _mount_cgroups(root: Root, mounts: tuple[tuple[str, str], ...], read_only: bool) -> None:
+    """The container's own cgroup(s) at ``/sys/fs/cgroup``, read-only unless privileged (Docker's
+    view): v1 gets a tmpfs holding one bind mount per hierarchy, v2 the one directory itself."""
+    if not mounts:
+        return
+    try:
+        os.close(root.open_dir("/sys/fs/cgroup"))
+    except OSError:
+        return
+    flags = _NOSUID_NODEV_NOEXEC | (c.MS_RDONLY if read_only else 0)
+    split = any(name for name, _ in mounts)
+    if split:
+        _mount_at(root, "/sys/fs/cgroup", "tmpfs", "tmpfs", _NOSUID_NODEV_NOEXEC, "mode=755,size=64k")
+    for name, host in mounts:
+        target = f"/sys/fs/cgroup/{name}" if name else "/sys/fs/cgroup"
+        if name:
+            os.close(root.open_dir(target, create=True, mode=0o755))
+        _mount_at(root, target, host, None, c.MS_BIND)
+        _mount_at(root, target, None, None, c.MS_BIND | c.MS_REMOUNT | flags)
+    if split and read_only:
+        _mount_at(root, "/sys/fs/cgroup", None, None, c.MS_BIND | c.MS_REMOUNT | flags)
+
+
 def build_rootfs(plan: LaunchPlan) -> None:
     """Mount everything under ``plan.merged`` (called by PID 1 in its new mount namespace).
 
@@ -186,13 +230,16 @@ def build_rootfs(plan: LaunchPlan) -> None:
         _mount_fd(_mkdir(root, "/proc"), "proc", "proc", _NOSUID_NODEV_NOEXEC)
         sys_flags = _NOSUID_NODEV_NOEXEC | (0 if plan.privileged else c.MS_RDONLY)
         _mount_fd(_mkdir(root, "/sys"), "sysfs", "sysfs", sys_flags)
+        _mount_cgroups(root, plan.cgroup_mounts, not plan.privileged)
         _mount_dev(root, plan.shm_size)
         for target, source in plan.etc_files:
             _mount_fd(_target(root, target, False), source, None, c.MS_BIND)
+        if plan.cwd.strip("/"):
+            os.close(_target(root, plan.cwd, True))  # as Docker: the workdir exists before the mounts
         for m in sorted(plan.mounts, key=lambda m: m.target.rstrip("/").count("/")):
             _user_mount(root, m)
         if plan.cwd.strip("/"):
-            os.close(_target(root, plan.cwd, True))  # Docker creates a missing working directory
+            os.close(_target(root, plan.cwd, True))  # and again if a mount covered it
         _sysctls(root, dict(plan.sysctls))
         if not plan.privileged:
             _mask(root)

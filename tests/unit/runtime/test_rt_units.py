@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stackfile.errors import InvalidSpec
+from stackfile.errors import InvalidSpec, Unavailable
 from stackfile.runtime.api import ContainerSpec, Mount, NetworkAttachment, Process, Resources, RestartPolicy
 from stackfile.runtime.linux.caps import CAPS, DEFAULT_CAPS, cap_sets
 from stackfile.runtime.linux.cgroups import V1Cgroup, V2Cgroup, for_container
@@ -87,6 +87,17 @@ def test_cgroup_v2_files_on_a_fake_root(tmp_path: Path) -> None:
     (d / "cgroup.events").write_text("populated 1\nfrozen 1\n")
     cg.freeze()
     assert (d / "cgroup.freeze").read_text() == "1"
+
+
+def test_cgroup_v2_limit_without_its_controller_is_refused_before_anything_is_made(tmp_path: Path) -> None:
+    (tmp_path / "cgroup.controllers").write_text("cpu hugetlb\n")
+    cg = for_container("abc", tmp_path)
+    with pytest.raises(Unavailable, match=r"memory/pids limit.*cgroup.controllers: cpu hugetlb") as err:
+        cg.create(Resources(memory=1 << 20, cpus=0.5, pids_limit=9))
+    assert err.value.hint is not None and "systemd.unified_cgroup_hierarchy=1" in err.value.hint
+    assert not (tmp_path / "stackfile").exists()
+    cg.create(Resources(cpus=0.5))  # what it has is fine
+    assert (tmp_path / "stackfile/abc/cpu.max").read_text() == "50000 100000"
 
 
 def test_cgroup_v1_files_on_a_fake_root(tmp_path: Path) -> None:
