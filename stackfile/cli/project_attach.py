@@ -24,7 +24,7 @@ POLL = 0.25
 
 
 class _Exits:
-    """The exit codes seen, in the order the containers exited (service → first code kept)."""
+    """The exit code of each container that exited, in the order they exited."""
 
     def __init__(self) -> None:
         self.order: list[str] = []  # container ids
@@ -163,18 +163,23 @@ def show_after_failure(g: Any, options: Any, since_ns: int, *, color: bool, pref
     from stackfile.engine.project_logs import run_lines
     from stackfile.engine.project_logs import since_ns as to_since
 
+    since = to_since(since_ns)
+
+    def this_run(stamp: str | None) -> bool:  # both RFC 3339 UTC with 9 fraction digits
+        return bool(stamp) and str(stamp) >= since
+
     try:
         ctx, services = attached_after_failure(g, options)
         statuses = attached_containers(ctx, services)
-        if not statuses:
-            return
+        if not any(this_run(s.created_at) or this_run(s.started_at) for s in statuses):
+            return  # it failed before any container was made or started (a build): nothing to attach
         attaching_line(ctx, statuses)
         printer = LogPrinter([s.name.removeprefix(f"{ctx.name}-") for s in statuses],
                              color=None if color else False, prefix=prefix)
-        for line in run_lines(ctx, statuses, since=to_since(since_ns)):
+        for line in run_lines(ctx, statuses, since=since):
             printer(line)
         for s in statuses:
-            if s.state.value in ("exited", "dead") and s.started_at:
+            if s.state.value in ("exited", "dead") and this_run(s.started_at):
                 click.echo(f"{s.name.removeprefix(f'{ctx.name}-')} exited with code {s.exit_code or 0}")
     except StackfileError:  # the first error is the one to report
         return

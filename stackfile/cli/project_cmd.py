@@ -68,6 +68,9 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
         raise click.UsageError("--force-recreate and --no-recreate are incompatible")
     if build and no_build:
         raise click.UsageError("--build and --no-build are incompatible")
+    if (detach or wait) and (abort_on_container_exit or exit_code_from):
+        raise click.UsageError("--detach cannot be combined with --abort-on-container-exit or "
+                               "--exit-code-from")
     flags = {"services": services, "no_deps": no_deps, "force_recreate": force_recreate,
              "no_recreate": no_recreate, "remove_orphans": remove_orphans, "build": build,
              "no_build": no_build, "no_start": no_start, "scale": _parse_scale(scale)}
@@ -90,7 +93,7 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
     from stackfile.engine.project import up as engine_up
 
     options = UpOptions(plan=plan_options, dry_run=dry_run, wait=wait, wait_timeout=wait_timeout,
-                        timeout=timeout)
+                        timeout=timeout, exit_code_from=exit_code_from or "")
     started_ns = time.time_ns()  # an attached up shows this run's output, not the old lines
     try:
         result = engine_up(g, options, sink=EventPrinter())

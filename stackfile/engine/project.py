@@ -31,6 +31,7 @@ from stackfile.engine.project_ops import (
     top,
     unpause,
 )
+from stackfile.errors import NotFound
 from stackfile.events import Event, EventSink, discard
 from stackfile.reconcile.desired import desired_services
 from stackfile.reconcile.executor import ExecutionResult, execute
@@ -73,6 +74,7 @@ class UpOptions(NamedTuple):
     wait: bool = False
     wait_timeout: float | None = None
     timeout: float | None = None
+    exit_code_from: str = ""  # attached up: checked against the services started before anything is done
 
 
 @dataclass
@@ -95,6 +97,9 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
     options = options._replace(plan=options.plan._replace(disabled=disabled)) if disabled else options
     desired = desired_services(ctx.config)
     selected = select_services(desired, options.plan.services, options.plan.no_deps)
+    if options.exit_code_from and options.exit_code_from not in selected:
+        raise NotFound(f"no such service: {options.exit_code_from}",
+                       hint="--exit-code-from names a service this up starts: " + ", ".join(selected))
     refs = sorted({desired[s].image for s in selected if desired[s].image})
     applier = Applier(ctx, desired, timeout=options.timeout, wait_timeout=options.wait_timeout)
     the_plan = plan(ctx.config, ctx.observe(refs), options.plan)

@@ -33,13 +33,24 @@ def _overrides(service: Any, argv: list[str], options: Any) -> dict[str, Any]:
 
 
 def _dependencies_up(opts: Any, ctx: ProjectContext, service: str) -> None:
-    deps = sorted(d.service for d in desired_services(ctx.config)[service].depends_on)
-    if not deps:
+    """Up the service's dependencies, then wait for their ``depends_on`` conditions (healthy,
+    completed successfully) as Compose's ``run`` does before it starts the one-off."""
+    desired = desired_services(ctx.config)
+    depends = sorted(desired[service].depends_on)
+    if not depends:
         return
     from stackfile.engine.project import UpOptions, up
+    from stackfile.engine.project_apply import Applier
+    from stackfile.reconcile.plan import Action, Kind
     from stackfile.reconcile.planner import PlanOptions
 
-    up(opts, UpOptions(plan=PlanOptions(services=tuple(deps))), sink=ctx.sink)
+    up(opts, UpOptions(plan=PlanOptions(services=tuple(d.service for d in depends))), sink=ctx.sink)
+    applier = Applier(ctx, desired)
+    for dep in depends:
+        kind = {"service_healthy": Kind.WAIT_HEALTHY,
+                "service_completed_successfully": Kind.WAIT_COMPLETED}.get(dep.condition)
+        if kind is not None and dep.required:
+            applier.handlers()[kind](Action(f"service:{dep.service}", kind, "run", service=dep.service))
 
 
 def run_oneoff(ctx: ProjectContext, opts: Any, service: str, argv: list[str], options: Any,

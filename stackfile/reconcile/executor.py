@@ -72,8 +72,8 @@ class ExecutionResult:
             if isinstance(err, StackfileError):
                 err.message = _said(action, err.message)
                 err.detail = "\n".join(filter(None, [err.detail, detail])) or None
-                if action.key_path:
-                    err.with_location(Location(key_path=action.key_path))
+                if action.key_path and (err.location is None or not err.location.key_path):
+                    err.with_location(Location(key_path=action.key_path))  # a deeper key path is kept
                 raise err
             raise StackfileError(_said(action, f"{type(err).__name__}: {err}"), detail=detail) from err
         raise StackfileError("some actions were not done", detail=detail)

@@ -89,3 +89,16 @@ def test_a_disabled_healthcheck_is_no_healthcheck(project: Project) -> None:
     proc = project.sf("up", "-d", check=False, timeout=60)
     assert proc.returncode != 0
     assert "has no healthcheck configured" in proc.stderr
+
+
+def test_an_image_referenced_by_name_brings_its_healthcheck(project: Project) -> None:
+    """Not built by the stack: an image built before (``image build -t``) and named by ``image:``."""
+    (project.workdir / "db").mkdir()
+    (project.workdir / "db" / "Dockerfile").write_text(DOCKERFILE)
+    tag = f"{project.name}-hc:1"
+    project.sf("image", "build", "-t", tag, str(project.workdir / "db"), file=False, timeout=60)
+    project.write(IMAGE_CHECK.replace("    build: ./db\n", f"    image: {tag}\n"))
+    project.sf("up", "-d", "--wait", "--wait-timeout", "30", timeout=60)
+    rows = {name.removeprefix(f"{project.name}-"): row for name, row in project.ps().items()}
+    assert rows["db-1"]["Health"] == "healthy" and rows["app-1"]["State"] == "running"
+    assert "(healthy)" in next(line for line in project.sf("ps").stdout.splitlines() if "db-1" in line)

@@ -64,3 +64,26 @@ def test_down_leaves_one_off_containers_as_compose(project: Project) -> None:
     project.sf("down", "--remove-orphans")
     assert project.ps() == {}
     assert f"{project.name}_back" not in project.sf("network", "ls", file=False).stdout
+
+
+def test_run_waits_for_a_healthy_dependency(project: Project) -> None:
+    """db gets ready after 2 s (and says so in a shared volume); the one-off must see it ready."""
+    project.write("""\
+services:
+  db:
+    image: busybox
+    command: ["sh", "-c", "sleep 2; touch /shared/ready; exec sleep 1000"]
+    stop_signal: SIGKILL
+    volumes: ["shared:/shared"]
+    healthcheck: {test: ["CMD", "test", "-f", "/shared/ready"], interval: 200ms, retries: 100}
+  app:
+    image: busybox
+    volumes: ["shared:/shared"]
+    depends_on:
+      db: {condition: service_healthy}
+volumes:
+  shared:
+""")
+    proc = project.sf("run", "--rm", "-T", "app", "sh", "-c", "test -f /shared/ready && echo ready-seen",
+                      check=False, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ready-seen", (proc.stdout, proc.stderr)

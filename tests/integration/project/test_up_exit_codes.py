@@ -73,3 +73,13 @@ def test_a_failed_dependency_still_shows_the_attached_stream(project: Project) -
     assert lines[0] == "Attaching to app-1, dep-1"
     assert lines[1:] == ["dep-1 | dep failing", "dep-1 exited with code 4"]
     assert "did not complete successfully: exit 4" in proc.stderr
+
+
+def test_exit_code_from_a_service_not_started_fails_before_anything_runs(project: Project) -> None:
+    project.write(busyboxes(one="exit 5", two="exit 6"))
+    for flags in (("nope",), ("two", "one")):
+        proc = project.sf("up", "--exit-code-from", *flags, check=False, timeout=60)
+        assert proc.returncode != 0 and f"no such service: {flags[0]}" in proc.stderr
+    assert project.ps() == {}  # as Compose: refused before a container is made
+    detached = project.sf("up", "-d", "--abort-on-container-exit", check=False)
+    assert detached.returncode == 2 and "--detach cannot be combined with" in detached.stderr
