@@ -105,8 +105,9 @@ def running(env: Env) -> Iterator[tuple[str, str]]:
         env.rt.remove(cid, force=True)
 
 
+@pytest.mark.parametrize("fallback", [False, True], ids=["openat2", "walk"])
 def test_watch_sync_and_reads_stay_inside_while_the_container_swaps_a_dir_for_a_link(
-        running: tuple[str, str], tmp_path: Path, tag: str) -> None:
+        running: tuple[str, str], tmp_path: Path, tag: str, fallback: bool) -> None:
     _, root = running
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)
@@ -117,11 +118,11 @@ def test_watch_sync_and_reads_stay_inside_while_the_container_swaps_a_dir_for_a_
     assert container_files["/w/d/etc/passwd"] != Path("/etc/passwd").read_bytes()
     with flipping(root, "/w/d", "/w/l"):
         for i in _until(time.monotonic() + SECONDS):
-            with contextlib.suppress(OSError), ContainerRoot(root) as croot:
+            with contextlib.suppress(OSError), ContainerRoot(root, fallback=fallback) as croot:
                 croot.put(str(src / "payload"), f"/w/d/{tag}-{i}")
                 croot.sync_tree(str(src), f"/w/d/{tag}-tree", lambda rel, is_dir: True)
                 writes += 1
-            with Root(root) as r:
+            with Root(root, fallback=fallback) as r:
                 for path in ("/w/d/secret", "/w/d/etc/passwd"):
                     with contextlib.suppress(OSError):
                         data = r.read(path)
