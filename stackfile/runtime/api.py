@@ -69,7 +69,9 @@ class Mount(Record):
     """One mount inside the container.
 
     ``type`` is ``bind`` (source is a host path), ``tmpfs`` (source ignored) or ``volume``
-    (source is the volume's host data directory, mounted like a bind).
+    (source is the volume's host data directory, mounted like a bind). ``subpath`` names a
+    directory inside ``source`` to mount instead; the runtime resolves it inside ``source`` when
+    it mounts, so a container writing to the volume cannot point it at the host meanwhile.
     """
 
     type: Literal["bind", "tmpfs", "volume"]
@@ -80,6 +82,7 @@ class Mount(Record):
     tmpfs_size: int | None = None  # bytes
     tmpfs_mode: int | None = None
     options: tuple[str, ...] = ()
+    subpath: str = ""
 
 
 _TMPFS_FLAGS = ("dev", "exec", "nodev", "noexec", "nosuid", "ro", "rw", "suid")

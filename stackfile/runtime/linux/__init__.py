@@ -21,5 +21,7 @@ Modules, in the order a start uses them:
                 without ``G`` undoes it all (the container stays created)
 - ``attached``  foreground run and exec from the caller; ``ttyproxy`` for ``-t``; ``exec`` setns
 - ``state``     config.json / state.json records; ``specjson`` ContainerSpec ⇄ JSON
-- ``caps``, ``users``, ``securejoin``, ``top``, ``errors``; ``_libc`` is the project's only ctypes
+- ``rootpath`` every path into a container's files (rootfs, upper dir, volume) resolved inside it,
+                race-free: openat2 ``RESOLVE_IN_ROOT``, else an ``O_NOFOLLOW`` walk
+- ``caps``, ``users``, ``top``, ``errors``; ``_libc`` is the project's only ctypes
 """

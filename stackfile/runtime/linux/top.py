@@ -33,31 +33,15 @@ def _uid(status: bytes) -> str:
 def user_names(pid: int) -> dict[str, str]:
     """uid -> user name from the /etc/passwd of ``pid``'s root (the container's), symlinks
     resolved inside that root; empty when it cannot be read."""
-    from stackfile.runtime.linux.securejoin import secure_join
+    from stackfile.runtime.linux.users import read_etc_file
 
-    try:
-        path = secure_join(f"/proc/{pid}/root", "/etc/passwd")
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
-    except OSError:
-        return {}
-    try:
-        text = os.read(fd, 1 << 20).decode("utf-8", "replace") if _regular(fd) else ""
-    except OSError:
-        text = ""
-    finally:
-        os.close(fd)
+    text = read_etc_file((f"/proc/{pid}/root",), "passwd")
     names: dict[str, str] = {}
     for line in text.splitlines():
         row = line.split(":")
         if len(row) >= 3 and row[2].isdigit():
             names.setdefault(row[2], row[0])
     return names
-
-
-def _regular(fd: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(os.fstat(fd).st_mode)
 
 
 def processes(pids: list[int]) -> list[dict[str, str]]:
