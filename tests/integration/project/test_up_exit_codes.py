@@ -72,7 +72,7 @@ def test_a_failed_dependency_still_shows_the_attached_stream(project: Project) -
     lines = said(proc.stdout)
     assert lines[0] == "Attaching to app-1, dep-1"
     assert lines[1:] == ["dep-1 | dep failing", "dep-1 exited with code 4"]
-    assert "did not complete successfully: exit 4" in proc.stderr
+    assert 'service "dep" didn\'t complete successfully: exit 4' in proc.stderr  # Compose's words
 
 
 def test_exit_code_from_a_service_not_started_fails_before_anything_runs(project: Project) -> None:
