@@ -282,6 +282,19 @@ def host_mirror(etc: Path = Path("/etc/apt")) -> str:
     return "http://deb.debian.org/debian"
 
 
+def _normalized(ref: str) -> str:
+    """Docker's form of ``ref`` (``docker.io/library/busybox`` is ``busybox:latest``), or ``ref``
+    itself when it is a base source or not a valid name (the caller's error then names it)."""
+    if ref.startswith(("debootstrap:", "oci-archive:", "docker-archive:", "oci:")):
+        return ref
+    from stackfile.store.refs import normalize_name
+
+    try:
+        return normalize_name(ref)
+    except InvalidSpec:
+        return ref
+
+
 def resolve_image(paths: StorePaths, ref: str, where: Location | None = None) -> ImageRecord:
     """The image ``ref`` names in the store; base sources are materialised on first use.
 
@@ -290,7 +303,7 @@ def resolve_image(paths: StorePaths, ref: str, where: Location | None = None) ->
     found = ImageStore(paths).resolve(ref)
     if found is not None:
         return found
-    base = ref.removesuffix(":latest")
+    base = _normalized(ref).removesuffix(":latest")
     if base in BASE_NAMES or ref.startswith("debootstrap:"):
         return materialize_base(paths, base)
     if ref.startswith(("oci-archive:", "docker-archive:", "oci:")):
