@@ -51,6 +51,11 @@ COMMANDS: dict[str, str] = {
     "init": "stackfile.cli.init_cmd:init",
     # watch
     "watch": "stackfile.cli.watch_cmd:watch",
+    # registries
+    "login": "stackfile.cli.registry_cmd:login",
+    "logout": "stackfile.cli.registry_cmd:logout",
+    "pull": "stackfile.cli.registry_cmd:pull",
+    "push": "stackfile.cli.registry_cmd:push",
 }
 
 HIDDEN: set[str] = set()
@@ -144,6 +149,9 @@ def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
         root=root or environ.get("STACKFILE_ROOT") or "/var/lib/stackfile",
         environ=environ,
     )
+    from stackfile.engine.registry import configure
+
+    configure(environ)  # the registry settings (DOCKER_CONFIG, certs.d, insecure hosts) for any pull
 
 
 @cli.command()

@@ -88,7 +88,7 @@ class Applier:
     def ensure_image(self, action: Action) -> None:
         from stackfile.engine.images import ensure_image
 
-        ensure_image(self.ctx.paths, action.name, self.ctx.sink)
+        ensure_image(self.ctx.paths, action.name, self.ctx.sink, self.ctx.environ)
 
     def build_image(self, action: Action) -> None:
         from stackfile.engine.project_build import build_service_image

@@ -130,8 +130,10 @@ def project_name_fallback(opts: Any) -> str:
 def open_project(opts: Any, *, sink: EventSink = discard, require_file: bool = True) -> ProjectContext:
     """Load the project named by the CLI options; without a file, fall back to the name only."""
     from stackfile.engine.config import load  # type: ignore[import-not-found,unused-ignore]
+    from stackfile.engine.registry import configure
 
     paths = StorePaths.at(getattr(opts, "root", None))
+    configure(getattr(opts, "environ", None) or {})  # pulls of up/run/build use the user's registry settings
     try:
         project = load(opts)
     except NotFound:

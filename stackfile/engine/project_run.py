@@ -54,7 +54,7 @@ def run_oneoff(ctx: ProjectContext, opts: Any, service: str, argv: list[str], op
         if desired.buildable:
             build_service_image(ctx, desired.image, {service: desired})
         else:
-            ensure_image(ctx.paths, desired.image, ctx.sink)
+            ensure_image(ctx.paths, desired.image, ctx.sink, ctx.environ)
     svc = ctx.stack.services[service]
     spec = container_spec(ctx, desired, 1, name=name, oneoff=True, publish=options.service_ports,
                           overrides=_overrides(svc, argv, options))
