@@ -170,8 +170,7 @@ class _LayerPuller:
                 f"{self.where}: layer {digest[:19]} has media type {media_type}, "
                 "which is not a layer tar (gzip, zstd or plain)"
             )
-        self._event(digest, "Downloading", 0, size)
-        last = [0]
+        last = [-(1 << 20)]  # the first report (where a resumed download starts) always goes out
 
         def progress(have: int) -> None:
             if have - last[0] >= (1 << 20) or have == size:
