@@ -175,8 +175,6 @@ def running_registry(work: Path, auth: str = "htpasswd", token_realm: str = "") 
     certs.mkdir(parents=True, exist_ok=True)
     shutil.copy(work / "ca.crt", certs / "ca.crt")
     try:
-        if auth == "token":
-            make_token_key(work)
         reg.start()
         yield reg
     finally:
