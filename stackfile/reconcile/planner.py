@@ -106,9 +106,16 @@ def _infrastructure(out: Plan, services: list[DesiredService], observed: Observe
         if not svc.image:
             continue
         missing = svc.image not in observed.images
-        if svc.buildable and not options.no_build and (missing or options.build):
-            cause = "not found" if missing else "--build"
+        policy = svc.pull_policy
+        if svc.buildable and not options.no_build and (missing or options.build or policy == "build"):
+            cause = "not found" if missing else "--build" if options.build else "pull_policy: build"
             keys.append(out.add(Action(f"image:{svc.image}", Kind.BUILD_IMAGE, cause, name=svc.image)))
+        elif policy == "always" and not svc.buildable:
+            keys.append(out.add(Action(f"image:{svc.image}", Kind.PULL_IMAGE, "pull_policy: always",
+                                       name=svc.image)))
+        elif missing and policy == "never" and not svc.buildable:
+            raise NotFound(f'service "{svc.name}": image {svc.image} is not in the store and its pull_policy '
+                           "is never", hint="pull it first (stackfile pull), or change pull_policy")
         elif missing:
             keys.append(out.add(Action(f"image:{svc.image}", Kind.ENSURE_IMAGE, "not found", name=svc.image)))
     return keys
