@@ -31,6 +31,8 @@ from stackfile.store.schema import images_db
 
 __all__ = ["fetch_manifest", "pull"]
 
+_NO_DATE = "1970-01-01T00:00:00Z"  # a config without "created": the same image id on every pull
+
 
 def fetch_manifest(session: Session, ref: Reference, target: str, scope: str) -> tuple[bytes, str, str]:
     """(bytes, media type, digest) of the manifest ``target`` (tag or digest) of ``ref``'s repository;
@@ -110,7 +112,7 @@ def _pull(
         history = [h for h in config.get("history") or () if isinstance(h, dict)]
         names = [ref.name] if ref.tag or not ref.digest else []
         image = ImageStore(paths).put(
-            ids, config.get("config") or {}, created=config.get("created") or "", history=history, names=names
+            ids, config.get("config") or {}, created=config.get("created") or _NO_DATE, history=history, names=names
         )
         db = images_db(paths)
         db.execute(

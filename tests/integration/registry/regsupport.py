@@ -291,3 +291,47 @@ class TokenServer:
 
 def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def raw_request(
+    registry: Registry, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One request with the standard library alone (not stackfile's client): test fixtures use it
+    to put content in the registry that stackfile cannot make (indexes, zstd layers)."""
+    import http.client
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=str(registry.work / "ca.crt"))
+    conn = http.client.HTTPSConnection("127.0.0.1", registry.port, context=ctx, timeout=30)
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    try:
+        conn.request(method, path, body=body, headers={"Authorization": f"Basic {auth}", **(headers or {})})
+        resp = conn.getresponse()
+        return resp.status, dict(resp.headers), resp.read()
+    finally:
+        conn.close()
+
+
+def put_blob(registry: Registry, repo: str, data: bytes) -> str:
+    digest = sha256(data)
+    status, headers, _ = raw_request(registry, "POST", f"/v2/{repo}/blobs/uploads/")
+    assert status == 202, status
+    location = urlsplit(headers["Location"])
+    status, _, body = raw_request(
+        registry,
+        "PUT",
+        f"{location.path}?{location.query}&digest={digest}",
+        data,
+        {"Content-Type": "application/octet-stream"},
+    )
+    assert status == 201, body
+    return digest
+
+
+def put_manifest(registry: Registry, repo: str, ref: str, doc: dict[str, Any], media_type: str) -> str:
+    data = json.dumps(doc).encode()
+    status, _, body = raw_request(
+        registry, "PUT", f"/v2/{repo}/manifests/{ref}", data, {"Content-Type": media_type}
+    )
+    assert status == 201, body
+    return sha256(data)
