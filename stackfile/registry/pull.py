@@ -112,7 +112,11 @@ def _pull(
         history = [h for h in config.get("history") or () if isinstance(h, dict)]
         names = [ref.name] if ref.tag or not ref.digest else []
         image = ImageStore(paths).put(
-            ids, config.get("config") or {}, created=config.get("created") or _NO_DATE, history=history, names=names
+            ids,
+            config.get("config") or {},
+            created=config.get("created") or _NO_DATE,
+            history=history,
+            names=names,
         )
         db = images_db(paths)
         db.execute(
