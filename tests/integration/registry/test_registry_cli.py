@@ -120,3 +120,24 @@ def test_a_private_ca_that_is_not_trusted_is_a_clear_error(
         shutil.move(saved, DOCKER_CERTS_D / registry.host / "ca.crt")
     assert r.returncode == 17 and "TLS certificate is not trusted" in r.stderr
     assert f"/etc/docker/certs.d/{registry.host}/ca.crt" in r.stderr
+
+
+def test_from_a_registry_image_in_a_dockerfile_pulls_it(
+    registry: Registry, store_root: Path, docker_config: Path, tmp_path: Path
+) -> None:
+    _login(store_root, docker_config, registry)
+    base = f"{registry.host}/team/base:1"
+    _build(store_root, docker_config, tmp_path, base, "base layer")
+    assert sf(store_root, docker_config, "image", "push", base).returncode == 0
+    fresh = tmp_path / "fresh"
+    (tmp_path / "child").mkdir()
+    (tmp_path / "child" / "Dockerfile").write_text(f"FROM {base}\nRUN cat /hello > /copied\n")
+    r = sf(fresh, docker_config, "image", "build", "-t", "child:1", str(tmp_path / "child"))
+    assert r.returncode == 0, r.stderr
+    run = sf(fresh, docker_config, "container", "run", "--rm", "child:1", "cat", "/copied")
+    assert run.stdout == "base layer\n", run.stderr
+    assert f"{registry.host}/team/base " in sf(fresh, docker_config, "image", "ls").stdout  # pulled, named
+    (tmp_path / "missing").mkdir()
+    (tmp_path / "missing" / "Dockerfile").write_text(f"FROM {registry.host}/team/absent:1\n")
+    r = sf(fresh, docker_config, "image", "build", "-t", "m:1", str(tmp_path / "missing"))
+    assert r.returncode == 14 and "Dockerfile:1" in r.stderr and "team/absent" in r.stderr, r.stderr
