@@ -11,9 +11,18 @@ from stackfile.store.refs import normalize_name, split_reference
 HEX = "a" * 64
 
 
-@pytest.mark.parametrize("text", ["docker.io/library/busybox:latest", "library/busybox", "busybox",
-                                  "busybox:latest", "index.docker.io/library/busybox",
-                                  "registry-1.docker.io/busybox", "docker://busybox"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "docker.io/library/busybox:latest",
+        "library/busybox",
+        "busybox",
+        "busybox:latest",
+        "index.docker.io/library/busybox",
+        "registry-1.docker.io/busybox",
+        "docker://busybox",
+    ],
+)
 def test_docker_hub_spellings_are_one_image(text: str) -> None:
     assert normalize_name(text) == "busybox:latest"
     ref = parse_reference(text)
@@ -27,14 +36,18 @@ def test_user_repositories_on_docker_hub_keep_their_namespace() -> None:
     assert parse_reference("bitnami/redis:7").path == "bitnami/redis"
 
 
-@pytest.mark.parametrize(("text", "domain", "path", "name"), [
-    ("localhost:5000/team/app", "localhost:5000", "team/app", "localhost:5000/team/app:latest"),
-    ("localhost/app:1", "localhost", "app", "localhost/app:1"),
-    ("ghcr.io/owner/tool:v1.2", "ghcr.io", "owner/tool", "ghcr.io/owner/tool:v1.2"),
-    ("127.0.0.1:443/x", "127.0.0.1:443", "x", "127.0.0.1:443/x:latest"),
-])
-def test_a_first_component_with_a_dot_port_or_localhost_is_a_registry(text: str, domain: str, path: str,
-                                                                      name: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "domain", "path", "name"),
+    [
+        ("localhost:5000/team/app", "localhost:5000", "team/app", "localhost:5000/team/app:latest"),
+        ("localhost/app:1", "localhost", "app", "localhost/app:1"),
+        ("ghcr.io/owner/tool:v1.2", "ghcr.io", "owner/tool", "ghcr.io/owner/tool:v1.2"),
+        ("127.0.0.1:443/x", "127.0.0.1:443", "x", "127.0.0.1:443/x:latest"),
+    ],
+)
+def test_a_first_component_with_a_dot_port_or_localhost_is_a_registry(
+    text: str, domain: str, path: str, name: str
+) -> None:
     ref = parse_reference(text)
     assert (ref.domain, ref.path) == (domain, path)
     assert ref.host == domain and ref.auth_key == domain
@@ -50,10 +63,17 @@ def test_digest_references_keep_the_digest_and_default_no_tag() -> None:
     assert isinstance(both, Reference)
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("Bad Name", "name"), ("team/UPPER", "name"), ("app:bad tag", "tag"), ("app@sha256:xyz", "digest"),
-    ("a//b", "name"), ("-lead", "name"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("Bad Name", "name"),
+        ("team/UPPER", "name"),
+        ("app:bad tag", "tag"),
+        ("app@sha256:xyz", "digest"),
+        ("a//b", "name"),
+        ("-lead", "name"),
+    ],
+)
 def test_malformed_references_say_what_is_wrong(text: str, problem: str) -> None:
     assert split_reference(text) == problem
     with pytest.raises(InvalidSpec) as info:
