@@ -183,9 +183,7 @@ class _LayerPuller:
                 last[0] = have
                 self._event(digest, "Downloading", have, size)
 
-        blob = fetch_blob(self.session, self.paths, self.ref.path, digest, size, progress)
-        self._event(digest, "Extracting", size, size)
-        lid = self._extract(blob, digest, diff_id)
+        lid = self._fetch_and_unpack(digest, size, diff_id, progress)
         images_db(self.paths).execute(
             "INSERT INTO layer_blobs(layer_id, digest, size, media_type) VALUES(?,?,?,?) "
             "ON CONFLICT(layer_id, media_type) DO UPDATE SET digest=excluded.digest, size=excluded.size",
@@ -194,24 +192,80 @@ class _LayerPuller:
         self._event(digest, "Pull complete", size, size)
         return lid
 
-    def _extract(self, blob: str, digest: str, diff_id: str) -> str:
-        from stackfile.store.archive import extract_layer
-        from stackfile.store.compress import HashingReader, open_decompressed
-
-        dest = self.layers.scratch_dir("pull-")
+    def _fetch_and_unpack(self, digest: str, size: int, diff_id: str, progress: Any) -> str:
+        """Download the blob and unpack it as it arrives (from the verified blob when the download
+        resumed or the blob was there); publish the layer only when both digests check out."""
+        dests = [self.layers.scratch_dir("pull-")]
         try:
-            with open(blob, "rb") as fh:
-                reader = HashingReader(open_decompressed(fh))
-                extract_layer(reader, dest, archive=f"layer {digest[:19]}")  # type: ignore[arg-type]
-                reader.drain()
-            if reader.digest != diff_id:
+            blob, unpacked = fetch_blob(
+                self.session,
+                self.paths,
+                self.ref.path,
+                digest,
+                size,
+                progress,
+                consume=lambda stream: self._unpack(stream, dests[0], digest),
+            )
+            self._event(digest, "Extracting", size, size)
+            if unpacked is None:
+                shutil.rmtree(dests[0], ignore_errors=True)
+                dests[0] = self.layers.scratch_dir("pull-")
+                with open(blob, "rb") as fh:
+                    unpacked = self._unpack(fh, dests[0], digest)
+            if unpacked != diff_id:
                 raise InvalidSpec(
-                    f"{self.where}: layer {digest[:19]} unpacks to {reader.digest}, "
+                    f"{self.where}: layer {digest[:19]} unpacks to {unpacked}, "
                     f"the image config says {diff_id}; nothing was stored"
                 )
             return self.layers.commit(
-                dest, layer_id=diff_id.split(":", 1)[1], diff_id=diff_id, origin=f"pull:{self.ref.repo}"
+                dests[0], layer_id=diff_id.split(":", 1)[1], diff_id=diff_id, origin=f"pull:{self.ref.repo}"
             )
         except BaseException:
-            shutil.rmtree(dest, ignore_errors=True)
+            shutil.rmtree(dests[0], ignore_errors=True)
             raise
+
+    @staticmethod
+    def _unpack(stream: Any, dest: Any, digest: str) -> str:
+        """Unpack a (gzip, zstd or plain) layer tar read from ``stream``; returns the tar's digest."""
+        from stackfile.store.archive import extract_layer
+        from stackfile.store.compress import HashingReader
+
+        reader = HashingReader(_decompressed(stream))
+        extract_layer(reader, dest, archive=f"layer {digest[:19]}")  # type: ignore[arg-type]
+        reader.drain()
+        return reader.digest
+
+
+class _Peeked:
+    """``inner`` with its first bytes (already read to sniff the compression) put back."""
+
+    def __init__(self, inner: Any, head: bytes) -> None:
+        self.inner, self.head = inner, head
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return bytes(self.inner.read(size))
+        if size < 0:
+            out, self.head = self.head + self.inner.read(), b""
+            return out
+        out, self.head = self.head[:size], self.head[size:]
+        if len(out) < size:
+            out += self.inner.read(size - len(out))
+        return out
+
+
+def _decompressed(stream: Any) -> Any:
+    """A reader of ``stream``'s uncompressed bytes (gzip, zstd or none), without seeking."""
+    from stackfile.store.compress import GZIP_MAGIC, ZSTD_MAGIC
+
+    head = stream.read(4)
+    source = _Peeked(stream, head)
+    if head.startswith(GZIP_MAGIC):
+        import gzip
+
+        return gzip.GzipFile(fileobj=source, mode="rb")  # type: ignore[call-overload]
+    if head == ZSTD_MAGIC:
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(source)  # type: ignore[arg-type]
+    return source
