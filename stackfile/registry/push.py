@@ -180,24 +180,25 @@ class _Pusher:
         return self._compress(lid)
 
     def _compress(self, lid: str) -> _Blob:
-        import zlib
+        import os
 
+        from stackfile.registry.gzip_parallel import ParallelGzip
         from stackfile.store.archive import layer_to_tar
         from stackfile.store.blobs import BlobStore
-        from stackfile.store.compress import HashingWriter
         from stackfile.store.layers import LayerStore
 
         writer = BlobStore(self.paths).writer()
         try:
-            gz = _GzipWriter(writer, zlib)
-            inner = HashingWriter(gz)
-            layer_to_tar(self.paths.layer(lid), inner)  # type: ignore[arg-type]
-            gz.close()
+            gz = ParallelGzip(writer, workers=max(2, min(os.cpu_count() or 2, 8)))
+            try:
+                layer_to_tar(self.paths.layer(lid), gz)  # type: ignore[arg-type]
+            finally:
+                gz.close()
             size = writer.size
             digest = writer.commit()
         finally:
             writer.abort()
-        LayerStore(self.paths).set_diff_id(lid, inner.digest)
+        LayerStore(self.paths).set_diff_id(lid, gz.diff_id)
         images_db(self.paths).execute(
             "INSERT INTO layer_blobs(layer_id, digest, size, media_type) VALUES(?,?,?,?) "
             "ON CONFLICT(layer_id, media_type) DO UPDATE SET digest=excluded.digest, size=excluded.size",
@@ -299,21 +300,3 @@ class _Pusher:
         import io
 
         self._send(location, digest, io.BytesIO(data), len(data), quiet=True)
-
-
-class _GzipWriter:
-    """gzip at level 1 (fast; the layer is read back by any gzip reader) into ``out``."""
-
-    def __init__(self, out: Any, zlib: Any) -> None:
-        self.out = out
-        self.comp = zlib.compressobj(1, zlib.DEFLATED, 31)
-
-    def write(self, data: bytes) -> int:
-        self.out.write(self.comp.compress(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.out.write(self.comp.flush())
