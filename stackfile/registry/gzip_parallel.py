@@ -1,8 +1,8 @@
 """gzip in parallel (as pigz does): the stream is cut into blocks, each compressed on a thread into
 a gzip member of its own, the members written in order. A multi-member gzip file is one gzip
 stream to every reader (Go's compress/gzip, Python's gzip, zcat), and zlib releases the GIL, so
-a layer compresses on every core; a block that does not compress is stored. The uncompressed stream's sha256 (the layer's diff id) is
-computed on the way, block by block."""
+a layer compresses on every core; a block that does not compress is stored. The uncompressed
+stream's sha256 (the layer's diff id) is computed on the way, block by block."""
 
 from __future__ import annotations
 
