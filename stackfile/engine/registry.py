@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from stackfile.events import EventSink, discard
-
+TYPE_CHECKING = False  # not typing's: every click command calls configure()
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from stackfile.events import EventSink
     from stackfile.store.images import ImageRecord
     from stackfile.store.paths import StorePaths
 
@@ -25,20 +23,20 @@ def configure(environ: Mapping[str, str]) -> None:
 
 
 def pull_image(
-    paths: StorePaths, ref: str, *, platform: str | None = None, sink: EventSink = discard
+    paths: StorePaths, ref: str, *, platform: str | None = None, sink: EventSink | None = None
 ) -> ImageRecord:
     """``image pull``: the image from its registry into the store."""
     from stackfile.registry.pull import pull
 
     paths.ensure()
-    return pull(paths, ref, platform=platform, sink=sink)
+    return pull(paths, ref, platform=platform, sink=sink or _discard)
 
 
-def push_image(paths: StorePaths, ref: str, *, sink: EventSink = discard) -> str:
+def push_image(paths: StorePaths, ref: str, *, sink: EventSink | None = None) -> str:
     """``image push``: the local image named ``ref`` to the registry its name gives; the manifest digest."""
     from stackfile.registry.push import push
 
-    return push(paths, ref, sink=sink)
+    return push(paths, ref, sink=sink or _discard)
 
 
 def login(server: str | None, username: str, password: str) -> str:
@@ -53,3 +51,7 @@ def logout(server: str | None) -> tuple[str, bool]:
     from stackfile.registry.options import current
 
     return do_logout(server, current())
+
+
+def _discard(event: object) -> None:
+    """The sink that ignores everything."""
