@@ -37,8 +37,14 @@ DOCKER = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else shutil.which
 
 def sh(argv: list[str], env: dict[str, str], stdin: str | None = None) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, input=stdin,
-                          stdin=None if stdin is not None else subprocess.DEVNULL)
+    proc = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+    )
     ms = (time.perf_counter() - t0) * 1000
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
@@ -58,7 +64,9 @@ def main() -> None:
     parser.add_argument("--no-peers", action="store_true")
     args = parser.parse_args()
     if missing_tools():
-        raise SystemExit(f"needs {', '.join(missing_tools())} (apt-get install docker-registry openssl apache2-utils)")
+        raise SystemExit(
+            f"needs {', '.join(missing_tools())} (apt-get install docker-registry openssl apache2-utils)"
+        )
     work = Path(tempfile.mkdtemp(prefix="stackfile-bench-registry-", dir="/var/tmp"))
     cfg = work / "docker-config"
     cfg.mkdir()
@@ -90,14 +98,17 @@ def main() -> None:
                 fresh = work / f"fresh-{i}"
                 sh([*sf, "--root", str(fresh), "image", "build", "-q", "-t", ref, str(ctx)], env)
                 rows.setdefault("stackfile push (first push of a build)", []).append(
-                    sh([*sf, "--root", str(fresh), "image", "push", "-q", ref], env))
+                    sh([*sf, "--root", str(fresh), "image", "push", "-q", ref], env)
+                )
                 shutil.rmtree(fresh, ignore_errors=True)
                 empty_registry()
                 rows.setdefault("stackfile push", []).append(
-                    sh([*sf, "--root", str(store), "image", "push", "-q", ref], env))
+                    sh([*sf, "--root", str(store), "image", "push", "-q", ref], env)
+                )
                 target = work / f"pull-{i}"
                 rows.setdefault("stackfile pull (empty store)", []).append(
-                    sh([*sf, "--root", str(target), "image", "pull", "-q", ref], env))
+                    sh([*sf, "--root", str(target), "image", "pull", "-q", ref], env)
+                )
                 shutil.rmtree(target, ignore_errors=True)
                 if peers:
                     subprocess.run([DOCKER, "rmi", "-f", ref], capture_output=True, env=env)
@@ -108,13 +119,18 @@ def main() -> None:
                 subprocess.run([DOCKER, "rmi", "-f", ref], capture_output=True, env=env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"registry push/pull of busybox + {args.mib} MiB random layer, loopback TLS + basic auth, "
-          f"{args.runs} runs (ms)")
+    print(
+        f"registry push/pull of busybox + {args.mib} MiB random layer, loopback TLS + basic auth, "
+        f"{args.runs} runs (ms)"
+    )
     print(f"{'':40} {'median':>8} {'min':>8} {'max':>8}")
     for name, values in rows.items():
         print(f"{name:40} {statistics.median(values):8.0f} {min(values):8.0f} {max(values):8.0f}")
-    for ours, theirs in (("stackfile push", "docker push"), ("stackfile push (first push of a build)", "docker push"),
-                         ("stackfile pull (empty store)", "docker pull")):
+    for ours, theirs in (
+        ("stackfile push", "docker push"),
+        ("stackfile push (first push of a build)", "docker push"),
+        ("stackfile pull (empty store)", "docker pull"),
+    ):
         if ours in rows and theirs in rows:
             ratio = statistics.median(rows[ours]) / statistics.median(rows[theirs])
             print(f"{ours} / {theirs}: {ratio:.2f}x")

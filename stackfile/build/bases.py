@@ -329,4 +329,6 @@ def resolve_image(paths: StorePaths, ref: str, where: Location | None = None) ->
     try:
         return pull(paths, ref)
     except StackfileError as exc:
-        raise (exc.with_location(where) if where is not None else exc) from None
+        error = type(exc)(f"image {ref!r} is not in the store, and pulling it failed: {exc.args[0]}",
+                          location=exc.location or where, hint=exc.hint, detail=exc.detail)
+        raise error from None

@@ -16,6 +16,7 @@ import json
 import re
 import ssl
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = ["Response", "Session", "is_loopback"]
 
 _PARAM = re.compile(r'(\w+)\s*=\s*(?:"([^"]*)"|([^\s,]+))')
 _BLOCK = 1 << 20
+_RETRY_PAUSES = (0.2, 0.5, 1.0)
 
 
 def is_loopback(host: str) -> bool:
@@ -280,6 +282,12 @@ class Session:
         sent.update(self._auth_header(scopes))
         try:
             raw = self._send(method, target, sent, body)
+            for pause in _RETRY_PAUSES if method in ("GET", "HEAD") and body is None else ():
+                if raw.status not in (500, 502, 503, 504) or raw.status in ok:
+                    break
+                raw.read()  # a registry that just (re)started or is overloaded: ask again, as Docker does
+                time.sleep(pause)
+                raw = self._send(method, target, sent, body)
             if (
                 raw.status == 401
                 and self._challenge is not None
