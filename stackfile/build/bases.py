@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from stackfile.errors import InvalidSpec, Location, Unavailable
+from stackfile.errors import InvalidSpec, Location, StackfileError, Unavailable
 from stackfile.store import lock
 from stackfile.store.images import ImageRecord, ImageStore
 from stackfile.store.layers import LayerStore
@@ -326,25 +326,53 @@ def host_mirror(etc: Path = Path("/etc/apt")) -> str:
     return "http://deb.debian.org/debian"
 
 
+def _normalized(ref: str) -> str:
+    """Docker's form of ``ref`` (``docker.io/library/busybox`` is ``busybox:latest``), or ``ref``
+    itself when it is a base source or not a valid name (the caller's error then names it)."""
+    if ref.startswith(("debootstrap:", "oci-archive:", "docker-archive:", "oci:")):
+        return ref
+    from stackfile.store.refs import normalize_name
+
+    try:
+        return normalize_name(ref)
+    except InvalidSpec:
+        return ref
+
+
+def _pullable(ref: str) -> bool:
+    from stackfile.store.refs import split_reference
+
+    return not isinstance(split_reference(ref), str)
+
+
 def resolve_image(paths: StorePaths, ref: str, where: Location | None = None) -> ImageRecord:
     """The image ``ref`` names in the store; base sources are materialised on first use.
 
-    A registry reference not in the store raises :class:`Unavailable` (pulls are not supported).
+    A registry reference not in the store is pulled (with the registry options the CLI installed).
     """
     found = ImageStore(paths).resolve(ref)
     if found is not None:
         return found
-    base = ref.removesuffix(":latest")
+    base = _normalized(ref).removesuffix(":latest")
     if base in BASE_NAMES or ref.startswith("debootstrap:"):
         return materialize_base(paths, base)
     if ref.startswith(("oci-archive:", "docker-archive:", "oci:")):
         from stackfile.store.transfer import import_source
 
         return import_source(paths, ref)
-    raise Unavailable(
-        f"image {ref!r} is not in the store, and registry pulls are not supported yet",
-        location=where,
-        hint="build it (an 'images:' recipe or a build: section), load an archive with "
-             "'stackfile image load -i FILE', or use a base source: scratch, busybox, host, "
-             "debootstrap:<suite>, oci-archive:<path>, docker-archive:<path>, oci:<dir>",
-    )
+    if ref.startswith("debootstrap:") or not _pullable(ref):
+        raise Unavailable(
+            f"image {ref!r} is not in the store",
+            location=where,
+            hint="build it (an 'images:' recipe or a build: section), load an archive with "
+                 "'stackfile image load -i FILE', or use a base source: scratch, busybox, host, "
+                 "debootstrap:<suite>, oci-archive:<path>, docker-archive:<path>, oci:<dir>",
+        )
+    from stackfile.registry.pull import pull
+
+    try:
+        return pull(paths, ref)
+    except StackfileError as exc:
+        error = type(exc)(f"image {ref!r} is not in the store, and pulling it failed: {exc.args[0]}",
+                          location=exc.location or where, hint=exc.hint, detail=exc.detail)
+        raise error from None

@@ -281,3 +281,13 @@ def system_prune(g: Any, all_images: bool, force: bool) -> None:
     click.echo(f"deleted {len(report['images'])} images, {report['layers']} layers, "
                f"{report['cache_entries']} build cache entries")
     click.echo(f"Total reclaimed space: {human_size(report['bytes'])}")
+
+
+def _registry_commands() -> None:
+    from stackfile.cli.registry_cmd import image_pull, image_push
+
+    image.add_command(image_pull)
+    image.add_command(image_push)
+
+
+_registry_commands()

@@ -54,6 +54,11 @@ COMMANDS: dict[str, str] = {
     "watch": "stackfile.cli.watch_cmd:watch",
     # beyond one machine
     "export": "stackfile.cli.export_cmd:export",
+    # registries
+    "login": "stackfile.cli.registry_cmd:login",
+    "logout": "stackfile.cli.registry_cmd:logout",
+    "pull": "stackfile.cli.registry_cmd:pull",
+    "push": "stackfile.cli.registry_cmd:push",
 }
 
 HIDDEN: set[str] = set()
@@ -155,6 +160,9 @@ def global_options(files: tuple[str, ...], project_name: str | None, project_dir
         root=root or environ.get("STACKFILE_ROOT") or "/var/lib/stackfile",
         environ=environ,
     )
+    from stackfile.engine.registry import configure
+
+    configure(environ)  # the registry settings (DOCKER_CONFIG, certs.d, insecure hosts) for any pull
 
 
 @cli.command()

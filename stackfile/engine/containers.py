@@ -286,8 +286,8 @@ def _remember(paths: StorePaths, ref: str, image: ImageRecord, stamp: list[list[
             pass
 
 
-def _run_image(paths: StorePaths, ref: str,
-               sink: EventSink | None) -> tuple[Mapping[str, Any], tuple[str, ...]]:
+def _run_image(paths: StorePaths, ref: str, sink: EventSink | None,
+               environ: Mapping[str, str] | None = None) -> tuple[Mapping[str, Any], tuple[str, ...]]:
     """(image config, lower dirs top first) of the image ``ref`` names, made if it is a base source."""
     stamp = _store_stamp(paths)
     hit = _remembered(paths, ref, stamp) if stamp and stamp[0] is not None else None
@@ -300,7 +300,7 @@ def _run_image(paths: StorePaths, ref: str,
         from stackfile.engine.images import ensure_image
         from stackfile.events import discard
 
-        image = ensure_image(paths, ref, sink or discard)
+        image = ensure_image(paths, ref, sink or discard, environ)
     return image.config, image.lower_dirs(paths)
 
 
@@ -310,7 +310,7 @@ def run(paths: StorePaths, opts: RunOptions, environ: Mapping[str, str],
     detached under a shim."""
     if opts.rm and opts.restart != "no":
         raise InvalidSpec("--rm and --restart cannot be combined", location=Location(key_path="--restart"))
-    config, layers = _run_image(paths, opts.image, sink)
+    config, layers = _run_image(paths, opts.image, sink, environ)
     spec = build_spec(config, layers, opts, environ)
     rt = runtime(paths)
     if not opts.detach:

@@ -24,13 +24,16 @@ __all__ = [
 ]
 
 
-def ensure_image(paths: StorePaths, ref: str, sink: EventSink = discard) -> ImageRecord:
-    """The image ``ref`` names; base sources are materialised on first use, as a pull would.
-
-    Registry references that are not in the store raise :class:`Unavailable`.
-    """
+def ensure_image(paths: StorePaths, ref: str, sink: EventSink = discard,
+                 environ: Mapping[str, str] | None = None) -> ImageRecord:
+    """The image ``ref`` names; base sources are materialised on first use, registry references
+    are pulled (with the registry settings of ``environ`` when given)."""
     from stackfile.build.bases import resolve_image
 
+    if environ is not None:
+        from stackfile.engine.registry import configure
+
+        configure(environ)
     paths.ensure()
     return resolve_image(paths, ref)
 

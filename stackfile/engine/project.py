@@ -63,7 +63,7 @@ __all__ = [
     "up",
 ]
 
-IMAGE_KINDS = (Kind.BUILD_IMAGE, Kind.ENSURE_IMAGE)
+IMAGE_KINDS = (Kind.BUILD_IMAGE, Kind.ENSURE_IMAGE, Kind.PULL_IMAGE)
 
 
 class UpOptions(NamedTuple):
@@ -227,7 +227,7 @@ def _build_all(ctx: ProjectContext, images_plan: Plan, buildable: list[str], app
     """Missing base images are ensured; every buildable image is built through the layer cache."""
     from stackfile.engine.project_build import build_refs
 
-    ensure = _only(images_plan, (Kind.ENSURE_IMAGE,))
+    ensure = _only(images_plan, (Kind.ENSURE_IMAGE, Kind.PULL_IMAGE))
     if ensure:
         _run(ensure, applier, sink)
     build_refs(ctx, buildable, applier.desired, force=force)

@@ -52,6 +52,7 @@ class Applier:
         return {
             Kind.CREATE_NETWORK: self.create_network, Kind.CREATE_VOLUME: self.create_volume,
             Kind.ENSURE_IMAGE: self.ensure_image, Kind.BUILD_IMAGE: self.build_image,
+            Kind.PULL_IMAGE: self.pull_image,
             Kind.CREATE_CONTAINER: self.create, Kind.RECREATE_CONTAINER: self.recreate,
             Kind.START_CONTAINER: self.start_existing, Kind.RESTART_CONTAINER: self.restart,
             Kind.STOP_CONTAINER: self.stop, Kind.REMOVE_CONTAINER: self.remove,
@@ -88,7 +89,13 @@ class Applier:
     def ensure_image(self, action: Action) -> None:
         from stackfile.engine.images import ensure_image
 
-        ensure_image(self.ctx.paths, action.name, self.ctx.sink)
+        ensure_image(self.ctx.paths, action.name, self.ctx.sink, self.ctx.environ)
+
+    def pull_image(self, action: Action) -> None:
+        from stackfile.engine.registry import configure, pull_image
+
+        configure(self.ctx.environ)
+        pull_image(self.ctx.paths, action.name, sink=self.ctx.sink)
 
     def build_image(self, action: Action) -> None:
         from stackfile.engine.project_build import build_service_image

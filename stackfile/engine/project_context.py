@@ -136,8 +136,10 @@ def open_project(opts: Any, *, sink: EventSink = discard, require_file: bool = T
     """Load the project named by the CLI options; without a file, fall back to the name only.
     ``services`` named on the command line are enabled as Compose does (their profiles too)."""
     from stackfile.engine.config import load  # type: ignore[import-not-found,unused-ignore]
+    from stackfile.engine.registry import configure
 
     paths = StorePaths.at(getattr(opts, "root", None))
+    configure(getattr(opts, "environ", None) or {})  # pulls of up/run/build use the user's registry settings
     try:
         project = load(opts, services=services)
     except NotFound:

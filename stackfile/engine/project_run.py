@@ -74,7 +74,7 @@ def run_oneoff(ctx: ProjectContext, opts: Any, service: str, argv: list[str], op
             build_service_image(ctx, desired.image, {service: desired})
         else:
             try:
-                ensure_image(ctx.paths, desired.image, ctx.sink)
+                ensure_image(ctx.paths, desired.image, ctx.sink, ctx.environ)
             except StackfileError as exc:  # say which service, where its image: is written
                 exc.message = f'service "{service}": {exc.message}'
                 raise exc.with_location(Location(key_path=f"services.{service}.image")) from None

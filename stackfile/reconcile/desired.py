@@ -45,6 +45,7 @@ class DesiredService(NamedTuple):
     hash: str = ""
     container_name: str = ""
     uses: tuple[str, ...] = ()  # services it needs besides depends_on (network_mode, volumes_from, links)
+    pull_policy: str = ""  # always, missing, never, build (Compose's spellings normalised)
 
     def container_name_for(self, project: str, number: int) -> str:
         return self.container_name or f"{project}-{self.name}-{number}"
@@ -138,6 +139,14 @@ def desired_services(stack: Any) -> dict[str, DesiredService]:
             name=name, image=image, buildable=buildable, replicas=_replicas(svc),
             depends_on=_depends(svc), networks=_networks(stack, svc), volumes=_volumes(stack, svc),
             fields=fields, hash=config_hash(fields), container_name=str(get(svc, "container_name", "")),
-            uses=_uses(svc),
+            uses=_uses(svc), pull_policy=_pull_policy(svc),
         )
     return out
+
+
+def _pull_policy(svc: Any) -> str:
+    """Compose's ``pull_policy`` as always, missing, never or build (if_not_present is missing;
+    daily/weekly are treated as missing: the store keeps no pull times)."""
+    policy = str(get(svc, "pull_policy", "") or "")
+    return {"if_not_present": "missing", "refresh": "always", "daily": "missing", "weekly": "missing"}.get(
+        policy, policy)

@@ -27,6 +27,7 @@ class Kind(enum.Enum):
     CREATE_VOLUME = "CreateVolume"
     ENSURE_IMAGE = "EnsureImage"
     BUILD_IMAGE = "BuildImage"
+    PULL_IMAGE = "PullImage"
     CREATE_CONTAINER = "CreateContainer"
     RECREATE_CONTAINER = "RecreateContainer"
     START_CONTAINER = "StartContainer"

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from stackfile.errors import NotFound
+from stackfile.errors import Location, NotFound
 from stackfile.reconcile import labels as L
 from stackfile.reconcile.desired import DesiredService, desired_services
 from stackfile.reconcile.hash import changed_fields, decode_fields
@@ -107,10 +107,18 @@ def _infrastructure(out: Plan, services: list[DesiredService], observed: Observe
         if not svc.image:
             continue
         missing = svc.image not in observed.images
-        if svc.buildable and not options.no_build and (missing or options.build):
-            cause = "not found" if missing else "--build"
+        policy = svc.pull_policy
+        if svc.buildable and not options.no_build and (missing or options.build or policy == "build"):
+            cause = "not found" if missing else "--build" if options.build else "pull_policy: build"
             keys.append(out.add(Action(f"image:{svc.image}", Kind.BUILD_IMAGE, cause, service=svc.name,
                                        name=svc.image)))
+        elif policy == "always" and not svc.buildable:
+            keys.append(out.add(Action(f"image:{svc.image}", Kind.PULL_IMAGE, "pull_policy: always",
+                                       service=svc.name, name=svc.image)))
+        elif missing and policy == "never" and not svc.buildable:
+            raise NotFound(f'service "{svc.name}": image {svc.image} is not in the store and its pull_policy '
+                           "is never", hint="pull it first (stackfile pull), or change pull_policy",
+                           location=Location(key_path=f"services.{svc.name}.pull_policy"))
         elif missing:
             keys.append(out.add(Action(f"image:{svc.image}", Kind.ENSURE_IMAGE, "not found", service=svc.name,
                                        name=svc.image)))

@@ -23,7 +23,7 @@ __all__ = ["GcReport", "collect", "container_layers", "dir_size"]
 
 # tmp/ entries the image store and builder make; anything else in tmp/ belongs to someone else
 OWN_TMP_PREFIXES = ("layer-", "busybox-", "host-", "debootstrap-", "import-", "copy-", "workdir-",
-                    "run-", "rm-", "load-", "save-")
+                    "run-", "rm-", "load-", "save-", "pull-")
 
 
 @dataclass(frozen=True)

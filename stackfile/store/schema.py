@@ -34,6 +34,32 @@ MIGRATIONS = [
     );
     CREATE INDEX image_names_by_image ON image_names(image_id)
     """,
+    # registry transfers: repository digests (name@sha256:... of a manifest), the compressed blob
+    # each layer was pulled as or pushed as, and where a blob was seen (for cross-repository mounts)
+    """
+    CREATE TABLE image_digests (
+        repo     TEXT NOT NULL,
+        digest   TEXT NOT NULL,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        manifest TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (repo, digest)
+    );
+    CREATE INDEX image_digests_by_image ON image_digests(image_id);
+    CREATE TABLE layer_blobs (
+        layer_id   TEXT NOT NULL,
+        digest     TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        media_type TEXT NOT NULL,
+        PRIMARY KEY (layer_id, media_type)
+    );
+    CREATE INDEX layer_blobs_by_digest ON layer_blobs(digest);
+    CREATE TABLE blob_sources (
+        digest   TEXT NOT NULL,
+        registry TEXT NOT NULL,
+        repo     TEXT NOT NULL,
+        PRIMARY KEY (digest, registry, repo)
+    )
+    """,
 ]
 
 _ready: set[str] = set()

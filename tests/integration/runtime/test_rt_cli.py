@@ -92,3 +92,17 @@ def test_detached_survives_the_cli_and_is_managed(root: Path) -> None:
     assert not (root / "containers" / cid).exists() and cgroup_dirs(cid) == []
     assert host_mounts_under(root) == []
     assert proc_start_time(pid) == 0
+
+
+def test_docker_spellings_and_digest_references_name_one_image(root: Path) -> None:
+    """Issue 11 item 6: docker.io/library/busybox:latest, library/busybox, busybox and busybox:latest
+    are one image, and busybox@<id> resolves."""
+    for ref in ("docker.io/library/busybox:latest", "library/busybox", "busybox", "busybox:latest"):
+        r = sf(root, "container", "run", "--rm", ref, "echo", ref)
+        assert (r.returncode, r.stdout) == (0, f"{ref}\n"), r.stderr
+    image_id = json.loads(sf(root, "image", "inspect", "busybox").stdout)[0]["Id"]
+    assert json.loads(sf(root, "image", "inspect", "docker.io/library/busybox").stdout)[0]["Id"] == image_id
+    r = sf(root, "container", "run", "--rm", f"busybox@{image_id}", "echo", "by-digest")
+    assert (r.returncode, r.stdout) == (0, "by-digest\n"), r.stderr
+    r = sf(root, "container", "run", "--rm", f"other@{image_id}", "true")
+    assert r.returncode != 0 and "other@" in r.stderr and "Traceback" not in r.stderr

@@ -333,3 +333,43 @@ def test_scaling_down_removes_outdated_then_the_highest_numbers() -> None:
     s, observed = _web_replicas(2, 2, 3, 4, outdated=(2,))
     got = str(plan(s, observed, PlanOptions(services=("web",), no_deps=True)))
     assert got == "#1 service:web:2, RemoveContainer, scale down"
+
+
+def _with_policy(policy: str, service: str = "worker", **extra: Any) -> Any:
+    def edit(c: dict[str, Any]) -> None:
+        c["services"][service].update(image="localhost:5000/team/worker:1", pull_policy=policy, **extra)
+
+    return stack(edit)
+
+
+def test_pull_policy_always_pulls_even_a_present_image() -> None:
+    s = _with_policy("always")
+    obs = running(s)
+    obs.images["localhost:5000/team/worker:1"] = "sha256:" + "c" * 64
+    assert "#1 image:localhost:5000/team/worker:1, PullImage, pull_policy: always" in str(plan(s, obs))
+
+
+@pytest.mark.parametrize("policy", ["missing", "if_not_present", ""])
+def test_pull_policy_missing_pulls_only_what_is_missing(policy: str) -> None:
+    s = _with_policy(policy)
+    obs = running(s)
+    assert "image:localhost:5000/team/worker:1, EnsureImage, not found" in str(plan(s, obs))
+    obs.images["localhost:5000/team/worker:1"] = "sha256:" + "c" * 64
+    assert "image:localhost" not in str(plan(s, obs))
+
+
+def test_pull_policy_never_refuses_a_missing_image_and_names_the_service() -> None:
+    s = _with_policy("never")
+    with pytest.raises(NotFound) as info:
+        plan(s, running(s))
+    assert 'service "worker"' in str(info.value) and "pull_policy" in str(info.value)
+    obs = running(s)
+    obs.images["localhost:5000/team/worker:1"] = "sha256:" + "c" * 64
+    assert "image:localhost" not in str(plan(s, obs))
+
+
+def test_pull_policy_build_builds_every_time() -> None:
+    s = _with_policy("build", build={"context": "/src"})
+    obs = running(s)
+    obs.images["localhost:5000/team/worker:1"] = "sha256:" + "c" * 64
+    assert "image:localhost:5000/team/worker:1, BuildImage, pull_policy: build" in str(plan(s, obs))
