@@ -47,7 +47,7 @@ def test_bash_completes_commands_and_service_names(tmp_path: Path) -> None:
                              timeout=60, check=True).stdout
         return sorted(w for w in out.splitlines() if w)
 
-    assert complete("stackfile", "lo") == ["logs"]
+    assert complete("stackfile", "lo") == ["login", "logout", "logs"]
     assert complete("stackfile", "-f", "stack.yaml", "logs", "w") == ["web", "worker"]
     assert complete("stackfile", "-f", "stack.yaml", "exec", "") == ["db", "web", "worker"]
     assert complete("stackfile", "-f", "nosuch.yaml", "up", "") == []  # no file: nothing, no error
