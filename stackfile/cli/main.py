@@ -148,7 +148,7 @@ def global_options(files: tuple[str, ...], project_name: str | None, project_dir
     tvars = key_values(template_vars, "--set", require_equals=True)
     file_list = list(files) or [f for f in environ.get("COMPOSE_FILE", "").split(
         environ.get("COMPOSE_PATH_SEPARATOR", os.pathsep)) if f]
-    return GlobalOptions(
+    opts = GlobalOptions(
         files=file_list,
         project_name=project_name,
         project_directory=project_directory,
@@ -163,6 +163,7 @@ def global_options(files: tuple[str, ...], project_name: str | None, project_dir
     from stackfile.engine.registry import configure
 
     configure(environ)  # the registry settings (DOCKER_CONFIG, certs.d, insecure hosts) for any pull
+    return opts
 
 
 @cli.command()
