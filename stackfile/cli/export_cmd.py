@@ -30,6 +30,14 @@ def _warn(project: Any, warnings: list[str]) -> None:
         click.echo(f"warning: {line}", err=True)
 
 
+def _images(obj: Any, project: Any, pin: bool) -> dict[str, str] | None:
+    if not pin:
+        return None
+    from stackfile.engine.export import pinned_images
+
+    return pinned_images(project, obj.root)
+
+
 @click.group()
 def export() -> None:
     """Write the stack for Kubernetes or Docker Swarm."""
@@ -66,6 +74,11 @@ def export() -> None:
     metavar="IMAGE",
     help="Image of the init containers that wait for dependencies.",
 )
+@click.option(
+    "--pin-digests",
+    is_flag=True,
+    help="Name every image by the digest its registry gave on push (repo@sha256:...).",
+)
 @click.pass_obj
 def kubernetes(
     obj: Any,
@@ -75,6 +88,7 @@ def kubernetes(
     published_type: str,
     volume_size: str,
     wait_image: str,
+    pin_digests: bool,
 ) -> None:
     """Kubernetes manifests: workloads, Services, probes, resources, Secrets, ConfigMaps, claims,
     NetworkPolicies (multi-document YAML; pipe it to `kubectl apply -f -`)."""
@@ -90,7 +104,7 @@ def kubernetes(
         volume_size=volume_size,
         wait_image=wait_image,
     )
-    result = export_kubernetes(project, opts)
+    result = export_kubernetes(project, opts, _images(obj, project, pin_digests))
     _warn(project, result.warnings)
     text = "".join(f"---\n{dump_yaml(doc)}" for doc in result.documents)
     _write(text, output, f"{project.name}.k8s.yaml")
@@ -100,13 +114,18 @@ def kubernetes(
 @click.option(
     "-o", "--output", metavar="DIR|FILE", help="Write here (a directory gets NAME.yaml); default stdout."
 )
+@click.option(
+    "--pin-digests",
+    is_flag=True,
+    help="Name every image by the digest its registry gave on push (repo@sha256:...).",
+)
 @click.pass_obj
-def swarm(obj: Any, output: str | None) -> None:
+def swarm(obj: Any, output: str | None, pin_digests: bool) -> None:
     """A compose file for `docker stack deploy -c - NAME`."""
     from stackfile.engine.export import export_swarm
     from stackfile.spec.dump import dump_yaml
 
     project = _load(obj)
-    result = export_swarm(project)
+    result = export_swarm(project, _images(obj, project, pin_digests))
     _warn(project, result.warnings)
     _write(dump_yaml(result.documents[0]), output, f"{project.name}.swarm.yaml")

@@ -26,6 +26,28 @@ def service_images(project: Project) -> dict[str, str]:
     return out
 
 
+def pinned_images(project: Project, root: str) -> dict[str, str]:
+    """Each service's image as ``repo@sha256:...``, the digest its registry gave when it was pushed
+    (``stackfile push``); an image that was never pushed is an error naming the service."""
+    from stackfile.store.paths import StorePaths
+    from stackfile.store.refs import repo_digest
+    from stackfile.store.schema import images_db
+
+    db = images_db(StorePaths.at(root))
+    out = {}
+    for name, ref in service_images(project).items():
+        if "@sha256:" in ref:
+            out[name] = ref
+            continue
+        pinned = repo_digest(db, ref)
+        if pinned is None:
+            raise NotFound(f'service "{name}": image {ref} has no registry digest in this store',
+                           location=Location(key_path=f"services.{name}.image"),
+                           hint="push it first (stackfile push), or pull it, then export again")
+        out[name] = pinned
+    return out
+
+
 def file_contents(project: Project, kind: str) -> dict[str, bytes]:
     """The content of every non-external secret or config (``kind``) of the project, by name."""
     out = {}

@@ -160,3 +160,17 @@ def is_base_source(ref: str) -> bool:
 def is_registry_ref(ref: str) -> bool:
     """True for references only a registry could satisfy (anything that is not a base source)."""
     return not is_base_source(ref)
+
+
+def repo_digest(db: sqlite3.Connection, ref: str) -> str | None:
+    """``repo@sha256:...`` for the image ``ref`` names, as a registry knows it: the manifest digest
+    the last push (or pull) of that repository recorded for it; None when it never went there."""
+    parts = split_reference(ref.strip())
+    image_id = resolve_image_id(db, ref)
+    if isinstance(parts, str) or image_id is None:
+        return None
+    domain, path, _tag, _digest = parts
+    repo = familiar_repo(domain, path)
+    row = db.execute("SELECT digest FROM image_digests WHERE repo=? AND image_id=? "
+                     "ORDER BY rowid DESC LIMIT 1", (repo, image_id)).fetchone()
+    return f"{repo}@{row[0]}" if row else None
