@@ -283,3 +283,14 @@ def wait(opts: GlobalOptions, refs: tuple[str, ...]) -> None:
     rt = engine.runtime(_paths(opts))
     for ref in refs:
         click.echo(str(rt.wait(ref)))
+
+
+def _register_changes() -> None:
+    """``create``/``update``/``rename``/``attach`` and ``connect``/``disconnect`` live in
+    :mod:`stackfile.cli.change_cmd`."""
+    from stackfile.cli.change_cmd import register_container
+
+    register_container(container)
+
+
+_register_changes()

@@ -12,7 +12,16 @@ import time
 from collections.abc import Iterator, Mapping
 
 from stackfile.errors import Conflict, Internal
-from stackfile.runtime.api import ContainerSpec, ContainerState, ContainerStatus, ExecSpec, LogLine
+from stackfile.runtime.api import (
+    ContainerSpec,
+    ContainerState,
+    ContainerStatus,
+    ExecSpec,
+    LogLine,
+    NetworkAttachment,
+    Resources,
+    to_plain,
+)
 from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.create import create_container, remove_dirs
 from stackfile.runtime.linux.errors import StartFailed
@@ -271,6 +280,64 @@ class LinuxRuntime:
         if self._state(cdir)[1] is ContainerState.PAUSED:
             raise Conflict(f"container {cdir.id[:12]} is paused", hint="unpause it first")
         return exec_attached(cdir, pid, spec)
+
+    # -- changes to a container that exists ----------------------------------------------
+    def update(self, ref: str, resources: Resources) -> None:
+        """Record new limits; a running (or paused) container's cgroup gets them now, and every
+        later start (``restart``, the restart policy) applies them. If the kernel refuses one, the
+        old limits are written back and nothing is recorded."""
+        cdir = self._dir(ref)
+        with _locked(cdir):
+            config = cdir.config()
+            old = spec_from_dict(config["spec"]).resources
+            if self._state(cdir)[1] in (ContainerState.RUNNING, ContainerState.PAUSED):
+                cg = cgroups.for_container(cdir.id)
+                try:
+                    cg.update(old, resources)
+                except OSError as exc:
+                    try:
+                        cg.update(resources, old)
+                    except OSError:
+                        pass
+                    raise Conflict(f"cannot update container {cdir.id[:12]}: the kernel refused the "
+                                   f"limits ({exc.strerror or exc})",
+                                   hint="a memory limit below what the container uses now cannot be "
+                                        "reclaimed; give a larger one") from None
+            config["spec"]["resources"] = to_plain(resources)
+            cdir.write_config(config)
+
+    def rename(self, ref: str, name: str, *, network: NetworkAttachment | None = None,
+               on_exit: tuple[str, ...] | None = None) -> None:
+        """Give the container another name: the name index points the new name at it (a name in
+        use is a Conflict) and forgets the old one; the id, hostname and processes stay. The
+        caller may move what it keyed by the name: ``network`` (a namespace file it moved) and
+        ``on_exit`` replace the spec's for every later start."""
+        from stackfile.runtime.linux.create import reserve_name
+        from stackfile.runtime.linux.refs import NAMES_DIR, check_name
+
+        check_name(name)
+        cdir = self._dir(ref)
+        with _locked(cdir):
+            config = cdir.config()
+            old = str(config["name"])
+            if old == name:
+                raise Conflict(f"the container is already called {name!r}",
+                               hint="choose a name different from the current one")
+            names = os.path.join(self.paths.containers_str, NAMES_DIR)
+            reserve_name(names, name, cdir.id, self.paths.containers_str)
+            config["name"] = name
+            config["spec"]["name"] = name
+            if network is not None:
+                config["spec"]["network"] = to_plain(network)
+            if on_exit is not None:
+                config["spec"]["on_exit"] = list(on_exit)
+            cdir.write_config(config)
+            link = os.path.join(names, old)
+            try:
+                if os.readlink(link) == cdir.id:
+                    os.unlink(link)
+            except OSError:
+                pass
 
     # -- queries -------------------------------------------------------------------------
     def logs(self, ref: str, *, follow: bool = False, tail: int | None = None,

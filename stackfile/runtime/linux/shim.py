@@ -341,3 +341,7 @@ def _supervise(run: Run, cdir: ContainerDir, ready: int | None, prepared: _Prepa
             cdir.write_state(state)
             return True
         state.restart_count += 1
+        try:
+            run.reload()
+        except (OSError, ValueError):  # removed meanwhile: the next start fails and says so
+            pass
