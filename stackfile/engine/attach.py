@@ -1,9 +1,9 @@
 """``attach``: a running container's output from now on, until it exits (or the caller detaches).
 
 The shim owns the container's stdio and writes its output to the log; attaching follows that log
-from the moment of the call, as ``docker attach`` shows only what comes after. Standard input is
-not forwarded: the shim gives PID 1 ``/dev/null`` (or keeps its pty), so ``exec -it`` is the way
-to type into a container.
+from the moment of the call, as ``docker attach`` shows only what comes after. A container made
+with ``stdin_open`` (``-i``) reads a FIFO its shim holds open (and copies to its pty when it has
+one); attaching writes what is typed there.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from stackfile.errors import Conflict, InvalidSpec, Location
 from stackfile.runtime.api import ContainerStatus, LogLine
 from stackfile.store.paths import StorePaths
 
-__all__ = ["DEFAULT_DETACH_KEYS", "attach_output", "exit_code", "parse_detach_keys", "running",
+__all__ = ["DEFAULT_DETACH_KEYS", "attach_output", "exit_code", "open_stdin", "parse_detach_keys", "running",
            "service_container", "signal"]
 
 DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"
@@ -60,6 +60,12 @@ def attach_output(paths: StorePaths, container_id: str) -> Iterator[LogLine]:
     from stackfile.runtime.linux.state import now_rfc3339
 
     return runtime(paths).logs(container_id, follow=True, since=now_rfc3339())
+
+
+def open_stdin(paths: StorePaths, container_id: str) -> tuple[int | None, bool]:
+    """(a write fd on the container's stdin or None when it has none open, whether it has a tty)."""
+    rt = runtime(paths)
+    return rt.open_stdin(container_id), rt.spec_of(container_id).process.tty
 
 
 def signal(paths: StorePaths, container_id: str, name: str) -> None:

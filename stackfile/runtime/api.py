@@ -271,6 +271,10 @@ class Runtime(Protocol):
         """Give the container a new name (a Conflict if another container has it); ``network``
         and ``on_exit``, when given, replace the spec's (what the caller keyed by the name)."""
 
+    def open_stdin(self, ref: str) -> int | None:
+        """A write fd on the running container's standard input (``attach``); None when it was
+        created without ``stdin_open``."""
+
     def exec(self, ref: str, spec: ExecSpec) -> int:
         """Run a process in the container's namespaces and cgroups; returns its exit code."""
 

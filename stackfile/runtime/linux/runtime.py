@@ -339,6 +339,26 @@ class LinuxRuntime:
             except OSError:
                 pass
 
+    def open_stdin(self, ref: str) -> int | None:
+        """A write end of the running container's standard input (what ``attach`` sends), or
+        None when it was created without ``stdin_open``. Its supervisor keeps the input open, so
+        closing this fd does not end PID 1's stdin."""
+        import errno
+
+        cdir = self._dir(ref)
+        self._running_pid(cdir)
+        if not cdir.config()["spec"]["process"].get("stdin_open"):
+            return None
+        try:
+            fd = os.open(cdir.sub("stdin"), os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno not in (errno.ENXIO, errno.ENOENT):
+                raise
+            raise Conflict(f"container {cdir.id[:12]} has no standard input to attach to",
+                           hint="it was started by an older stackfile; restart it") from None
+        os.set_blocking(fd, True)
+        return fd
+
     # -- queries -------------------------------------------------------------------------
     def logs(self, ref: str, *, follow: bool = False, tail: int | None = None,
              since: str | None = None) -> Iterator[LogLine]:

@@ -238,3 +238,50 @@ def test_attach_detach_keys_leave_the_container_running(project: Project) -> Non
     assert p.ps("a")[f"{p.name}-a-1"]["State"] == "running"
     bad = p.sf("attach", "--detach-keys", "ctrl-", "a", check=False)
     assert bad.returncode != 0 and "detach key" in bad.stderr
+
+
+def test_attach_sends_piped_input_to_a_container_made_with_i(project: Project) -> None:
+    p = project
+    p.write(STACK)
+    name = f"{p.name}-reader"
+    p.sf("container", "run", "-d", "-i", "--name", name, "busybox", "sh", "-c",
+         "read a; echo got:$a; read b; echo got:$b; exit 3")
+    try:
+        out = subprocess.run([*_cli(p), "container", "attach", name], input="hello\nworld\n",
+                             capture_output=True, text=True, timeout=30)
+        assert (out.returncode, out.stdout.split()) == (3, ["got:hello", "got:world"])
+    finally:
+        p.sf("container", "rm", "-f", name, check=False)
+
+
+def _read_until(fd: int, needle: bytes, timeout: float = 15) -> bytes:
+    import select
+
+    got = b""
+    deadline = time.monotonic() + timeout
+    while needle not in got and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            got += os.read(fd, 4096)
+    return got
+
+
+def test_attach_types_into_a_tty_service_and_detaches(project: Project) -> None:
+    p = project
+    p.write(STACK.replace("    command: [\"sleep\", \"1000\"]\n    networks: [front]\n",
+                          "    command: [\"sh\"]\n    stdin_open: true\n    tty: true\n    networks: [front]\n"))
+    p.sf("up", "-d", "a")
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.Popen([*_cli(p), "attach", "a"], stdin=slave, stdout=slave,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+        os.write(master, b"echo sum-$((40+2))\r")
+        assert b"sum-42" in _read_until(master, b"sum-42")
+        os.write(master, b"\x10\x11")
+        _, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0 and "read escape sequence" in err
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert p.ps("a")[f"{p.name}-a-1"]["State"] == "running"
+    assert "sum-42" in p.sf("logs", "a").stdout  # what the shell said went to the log as well
