@@ -267,8 +267,8 @@ def _read_until(fd: int, needle: bytes, timeout: float = 15) -> bytes:
 
 def test_attach_types_into_a_tty_service_and_detaches(project: Project) -> None:
     p = project
-    p.write(STACK.replace('    command: ["sleep", "1000"]\n    networks: [front]\n',
-                          '    command: ["sh"]\n    stdin_open: true\n    tty: true\n    networks: [front]\n'))
+    shell = '    command: ["sh"]\n    stdin_open: true\n    tty: true\n    networks: [front]\n'
+    p.write(STACK.replace('    command: ["sleep", "1000"]\n    networks: [front]\n', shell))
     p.sf("up", "-d", "a")
     master, slave = os.openpty()
     try:
