@@ -24,7 +24,17 @@ def scale(opts: Any, counts: Mapping[str, int], *, no_deps: bool = False,
     if not counts:
         raise InvalidSpec("scale needs at least one SERVICE=REPLICAS", hint="stackfile scale web=3")
     plan = PlanOptions(services=tuple(sorted(counts)), no_deps=no_deps, scale=dict(counts))
-    return up(opts, UpOptions(plan=plan), sink=sink)
+    return _forgetting(up(opts, UpOptions(plan=plan), sink=sink))
+
+
+def _forgetting(result: UpResult) -> UpResult:
+    """Drop the remembered no-op ``up`` entries: their containers still run, but a plain ``up -d``
+    now has work to do (scale back to the file's replicas, start what ``create`` made)."""
+    from stackfile.engine.project_fast import forget
+
+    if result.context is not None:
+        forget(result.context.paths)
+    return result
 
 
 class CreateRequest(Record):
@@ -52,4 +62,4 @@ def create(opts: Any, req: CreateRequest, *, sink: EventSink = discard) -> UpRes
     plan = PlanOptions(services=tuple(req.services), no_start=True, build=req.build, no_build=req.no_build,
                        force_recreate=req.force_recreate, no_recreate=req.no_recreate,
                        remove_orphans=req.remove_orphans, scale=dict(req.scale))
-    return up(opts, UpOptions(plan=plan), sink=sink)
+    return _forgetting(up(opts, UpOptions(plan=plan), sink=sink))

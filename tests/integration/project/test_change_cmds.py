@@ -160,12 +160,16 @@ def test_scale_numbers_new_replicas_after_the_highest_kept(project: Project) -> 
     p = project
     p.write(STACK)
     p.sf("up", "-d", "a")
+    p.sf("up", "-d", "a")  # a no-op, remembered for the fast path
     p.sf("scale", "a=3")
     assert sorted(p.ps("a")) == [f"{p.name}-a-{n}" for n in (1, 2, 3)]
     p.sf("container", "rm", "-f", f"{p.name}-a-2")
     p.sf("scale", "a=3")
     assert sorted(p.ps("a")) == [f"{p.name}-a-{n}" for n in (1, 3, 4)]
     assert all(r["State"] == "running" for r in p.ps("a").values())
+    p.sf("up", "-d", "a")  # as Compose: up goes back to the file's replicas (no stale no-op answer)
+    assert list(p.ps("a")) == [f"{p.name}-a-1"]
+    p.sf("scale", "a=2")
     p.sf("scale", "a=1")
     assert list(p.ps("a")) == [f"{p.name}-a-1"]
     bad = p.sf("scale", "a=two", check=False)
