@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from stackfile.events import EventSink
 
 __all__ = ["ConnectRequest", "Renamed", "UpdateRequest", "Updated", "connect", "create", "disconnect",
-           "rename", "update"]
+           "network_settings", "rename", "update"]
 
 _MIN_MEMORY = 6 * 1024 * 1024  # Docker's minimum
 
@@ -212,3 +212,23 @@ def disconnect(paths: StorePaths, network: str, container: str, *, force: bool =
 
         nm, sandbox = NetworkManager(paths), container
     nm.disconnect(sandbox, network, who=container)
+
+
+def network_settings(paths: StorePaths, ref: str) -> dict[str, Any]:
+    """Docker's ``NetworkSettings`` of ``inspect``: the networks the container is on now (those
+    ``network connect`` added included), keyed by network name."""
+    rt = runtime(paths)
+    status = rt.inspect(ref)
+    mode = rt.spec_of(status.id).network.mode
+    if mode != "path":
+        return {"Networks": {mode: {}} if mode in ("host", "none") else {}}
+    from stackfile.errors import NotFound
+    from stackfile.network.manager import NetworkManager
+
+    try:
+        endpoints = NetworkManager(paths).sandbox(status.name).endpoints
+    except NotFound:
+        endpoints = ()
+    return {"Networks": {e.network: {"IPAddress": e.address, "IPPrefixLen": e.prefixlen, "Gateway": e.gateway,
+                                     "MacAddress": e.mac, "Aliases": list(e.aliases), "Interface": e.ifname}
+                         for e in endpoints}}

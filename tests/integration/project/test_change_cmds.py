@@ -139,6 +139,8 @@ def test_network_connect_and_disconnect_a_running_container(project: Project) ->
     assert "1 packets received" in _sh(p, "a", f"ping -c 1 -W 2 {p.name}-b-1")
     members = json.loads(p.sf("network", "inspect", back).stdout)[0]["Containers"]
     assert members[a]["IPv4Address"] == f"{addr.group(1)}/24" and "extra" in members[a]["Aliases"]
+    nets = _inspect(p, a)["NetworkSettings"]["Networks"]  # type: ignore[index]
+    assert sorted(nets) == sorted([f"{p.name}_front", back]) and nets[back]["IPAddress"] == addr.group(1)
     again = p.sf("network", "connect", back, a, check=False)
     assert again.returncode != 0 and "already connected" in again.stderr
 
@@ -150,6 +152,7 @@ def test_network_connect_and_disconnect_a_running_container(project: Project) ->
     assert "eth1" not in _sh(p, "a", "ip -o -4 addr show")
     assert _resolve(p, "b", "extra") == []
     assert a not in json.loads(p.sf("network", "inspect", back).stdout)[0]["Containers"]
+    assert list(_inspect(p, a)["NetworkSettings"]["Networks"]) == [f"{p.name}_front"]  # type: ignore[index]
     missing = p.sf("network", "disconnect", back, a, check=False)
     assert missing.returncode != 0 and "not connected" in missing.stderr
     fixed = p.sf("network", "connect", "--ip", "10.89.250.77", back, a, check=False)
