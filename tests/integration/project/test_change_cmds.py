@@ -292,3 +292,37 @@ def test_attach_types_into_a_tty_service_and_detaches(project: Project) -> None:
         os.close(slave)
     assert p.ps("a")[f"{p.name}-a-1"]["State"] == "running"
     assert "sum-42" in p.sf("logs", "a").stdout  # what the shell said went to the log as well
+
+
+def test_rename_keeps_published_ports(project: Project) -> None:
+    import urllib.request
+
+    p = project
+    p.write("""
+services:
+  w:
+    image: busybox
+    init: true
+    command: ["sh", "-c", "echo hello > /tmp/index.html; exec httpd -f -p 80 -h /tmp"]
+    ports: ["80"]
+""")
+    p.sf("up", "-d")
+    host_port = p.sf("port", "w", "80").stdout.strip().rsplit(":", 1)[1]
+
+    def get() -> str:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{host_port}/index.html", timeout=2) as r:
+                    return r.read().decode()
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    assert get() == "hello\n"
+    p.sf("container", "rename", f"{p.name}-w-1", "web-renamed")
+    assert get() == "hello\n"  # the same host port, served under the new name
+    p.sf("container", "stop", "web-renamed")
+    p.sf("container", "start", "web-renamed")
+    assert get() == "hello\n"
+    assert p.sf("port", "w", "80").stdout.strip().endswith(f":{host_port}")
