@@ -157,6 +157,22 @@ def test_network_connect_and_disconnect_a_running_container(project: Project) ->
     assert missing.returncode != 0 and "not connected" in missing.stderr
     fixed = p.sf("network", "connect", "--ip", "10.89.250.77", back, a, check=False)
     assert fixed.returncode != 0 and "Traceback" not in fixed.stderr  # outside the network's subnet
+    p.sf("network", "connect", "--ip", _subnet_host(p, back, 200), back, a)  # a fixed address in it
+    assert f"inet {_subnet_host(p, back, 200)}/24" in _sh(p, "a", "ip -o -4 addr show eth1")
+    nope = p.sf("network", "connect", back, "no-such-container", check=False)
+    assert nope.returncode != 0 and "no such container" in nope.stderr
+    solo = f"{p.name}-solo"
+    p.sf("container", "run", "-d", "--name", solo, "busybox", "sleep", "1000")
+    try:
+        isolated = p.sf("network", "connect", back, solo, check=False)
+        assert isolated.returncode != 0 and "network mode 'none'" in isolated.stderr
+    finally:
+        p.sf("container", "rm", "-f", solo)
+
+
+def _subnet_host(p: Project, network: str, n: int) -> str:
+    subnet = json.loads(p.sf("network", "inspect", network).stdout)[0]["Subnet"]
+    return subnet.rsplit(".", 1)[0] + f".{n}"
 
 
 def test_scale_numbers_new_replicas_after_the_highest_kept(project: Project) -> None:
