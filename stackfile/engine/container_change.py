@@ -193,6 +193,7 @@ def connect(paths: StorePaths, req: ConnectRequest) -> dict[str, Any]:
     names = {status.name, status.id[:12], *req.aliases}
     ep = nm.connect(status.name, Attachment(req.network, tuple(sorted(names)), req.ipv4_address),
                     who=status.name)
+    _refresh_hosts(paths, status.id, nm.sandbox(status.name))
     return {"Network": ep.network, "IPv4Address": f"{ep.address}/{ep.prefixlen}", "Interface": ep.ifname,
             "HostInterface": ep.host_ifname, "Aliases": list(ep.aliases), "MacAddress": ep.mac}
 
@@ -211,7 +212,16 @@ def disconnect(paths: StorePaths, network: str, container: str, *, force: bool =
         from stackfile.network.manager import NetworkManager
 
         nm, sandbox = NetworkManager(paths), container
+        nm.disconnect(sandbox, network, who=container)
+        return
     nm.disconnect(sandbox, network, who=container)
+    _refresh_hosts(paths, status.id, nm.sandbox(sandbox))
+
+
+def _refresh_hosts(paths: StorePaths, container_id: str, sandbox: Any) -> None:
+    """The container's ``/etc/hosts`` lists its addresses on every network it is on now (Docker
+    rewrites it on connect and disconnect)."""
+    runtime(paths).set_etc_hosts(container_id, sandbox.etc_hosts)
 
 
 def network_settings(paths: StorePaths, ref: str) -> dict[str, Any]:

@@ -271,6 +271,9 @@ class Runtime(Protocol):
         """Give the container a new name (a Conflict if another container has it); ``network``
         and ``on_exit``, when given, replace the spec's (what the caller keyed by the name)."""
 
+    def set_etc_hosts(self, ref: str, text: str) -> None:
+        """Replace the container's ``/etc/hosts`` now and for every later start."""
+
     def open_stdin(self, ref: str) -> int | None:
         """A write fd on the running container's standard input (``attach``); None when it was
         created without ``stdin_open``."""

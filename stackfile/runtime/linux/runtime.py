@@ -339,6 +339,22 @@ class LinuxRuntime:
             except OSError:
                 pass
 
+    def set_etc_hosts(self, ref: str, text: str) -> None:
+        """Replace the container's ``/etc/hosts`` (its networks changed): the file bound over it
+        is rewritten in place, so a running container sees it at once; the record keeps it."""
+        cdir = self._dir(ref)
+        with _locked(cdir):
+            config = cdir.config()
+            config["spec"]["etc_hosts"] = text
+            cdir.write_config(config)
+            fd = os.open(cdir.sub("hosts"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+            try:
+                data = text.encode()
+                while data:
+                    data = data[os.write(fd, data):]
+            finally:
+                os.close(fd)
+
     def open_stdin(self, ref: str) -> int | None:
         """A write end of the running container's standard input (what ``attach`` sends), or
         None when it was created without ``stdin_open``. Its supervisor keeps the input open, so

@@ -137,6 +137,7 @@ def test_network_connect_and_disconnect_a_running_container(project: Project) ->
     assert _resolve(p, "b", a) == [addr.group(1)] == _resolve(p, "b", "extra")
     assert "1 packets received" in _sh(p, "b", "ping -c 1 -W 2 extra")
     assert "1 packets received" in _sh(p, "a", f"ping -c 1 -W 2 {p.name}-b-1")
+    assert f"{addr.group(1)}\t{a}\n" in _sh(p, "a", "cat /etc/hosts")  # its new address, as Docker
     members = json.loads(p.sf("network", "inspect", back).stdout)[0]["Containers"]
     assert members[a]["IPv4Address"] == f"{addr.group(1)}/24" and "extra" in members[a]["Aliases"]
     nets = _inspect(p, a)["NetworkSettings"]["Networks"]  # type: ignore[index]
@@ -150,6 +151,7 @@ def test_network_connect_and_disconnect_a_running_container(project: Project) ->
 
     p.sf("network", "disconnect", back, a)
     assert "eth1" not in _sh(p, "a", "ip -o -4 addr show")
+    assert addr.group(1) not in _sh(p, "a", "cat /etc/hosts")
     assert _resolve(p, "b", "extra") == []
     assert a not in json.loads(p.sf("network", "inspect", back).stdout)[0]["Containers"]
     assert list(_inspect(p, a)["NetworkSettings"]["Networks"]) == [f"{p.name}_front"]  # type: ignore[index]
