@@ -49,6 +49,9 @@ class AttachOps:
     def suspend_ports(self, sandbox_id: str) -> None:
         raise NotImplementedError
 
+    def destroy_sandbox(self, sandbox_id: str) -> None:
+        raise NotImplementedError
+
     def resume_ports(self, sandbox_id: str, who: str = "") -> list[BoundPort]:
         raise NotImplementedError
 
@@ -117,16 +120,19 @@ class AttachOps:
         container name becomes the new one among each endpoint's aliases), published ports (their
         proxy restarts under the new id) and the namespace file. Returns the new namespace path,
         or None when there is no sandbox ``old`` (host, none or container:... network modes)."""
-        from stackfile.network.netns import move_netns
+        from stackfile.network.netns import move_netns, remove_netns
 
         row = self.conn.execute("SELECT proxy_pid, netns_path FROM sandboxes WHERE id = ?",
                                 (old,)).fetchone()
         if row is None:
             return None
+        if self.conn.execute("SELECT 1 FROM sandboxes WHERE id = ?", (new,)).fetchone() is not None:
+            self.destroy_sandbox(new)  # the caller holds the name: a leftover of a crashed run
         serving = row["proxy_pid"] is not None
         if serving:
             self.suspend_ports(old)
         path = Path(row["netns_path"]).with_name(new)
+        remove_netns(path)  # a leftover file (no record names it)
         move_netns(Path(row["netns_path"]), path)
         with immediate(self.conn) as conn:
             conn.execute(f"INSERT INTO sandboxes({_COLUMNS}) SELECT ?, ?, {_COLUMNS.split(', ', 2)[2]} "

@@ -107,6 +107,12 @@ def test_rename_moves_the_dns_name_and_survives_a_restart(project: Project) -> N
     old = f"{p.name}-a-1"
     ip = _resolve(p, "b", old)
     assert len(ip) == 1
+    from stackfile.network.manager import NetworkManager
+    from stackfile.network.model import Attachment
+    from stackfile.store.paths import StorePaths
+
+    # a sandbox left under the new name by a crashed run (no container has the name) gives way
+    NetworkManager(StorePaths.at(p.root)).create_sandbox("renamed-a", [Attachment(f"{p.name}_front")])
     p.sf("container", "rename", old, "renamed-a")
     assert _resolve(p, "b", "renamed-a") == ip
     assert _resolve(p, "b", old) == []
