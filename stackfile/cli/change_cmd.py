@@ -103,17 +103,20 @@ def _container_create(run: click.Command) -> click.Command:
 @click.option("--cpus", type=float, help="Number of CPUs (0 removes the limit).")
 @click.option("-c", "--cpu-shares", type=int, help="CPU shares (relative weight; 0: the default).")
 @click.option("--pids-limit", type=int, help="Maximum number of processes (-1: unlimited).")
+@click.option("--memory-reservation", metavar="SIZE", help="Memory soft limit (0 removes it).")
+@click.option("--restart", metavar="POLICY", help="no | always | on-failure[:N] | unless-stopped.")
 @click.argument("refs", nargs=-1, required=True, metavar="CONTAINER...")
 @click.pass_obj
 def update(opts: GlobalOptions, refs: tuple[str, ...], memory: str | None, memory_swap: str | None,
-           cpus: float | None, cpu_shares: int | None, pids_limit: int | None) -> int:
-    """Update the resource limits of containers (running ones at once)."""
+           cpus: float | None, cpu_shares: int | None, pids_limit: int | None, memory_reservation: str | None,
+           restart: str | None) -> int:
+    """Update the resource limits and restart policy of containers (running ones at once)."""
     from stackfile.engine.container_change import UpdateRequest
     from stackfile.engine.container_change import update as engine_update
     from stackfile.errors import InvalidSpec, StackfileError
 
     req = UpdateRequest(memory=memory, memory_swap=memory_swap, cpus=cpus, cpu_shares=cpu_shares,
-                        pids_limit=pids_limit)
+                        pids_limit=pids_limit, memory_reservation=memory_reservation, restart=restart)
     failed = 0
     for ref in refs:
         try:

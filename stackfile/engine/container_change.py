@@ -38,6 +38,8 @@ class UpdateRequest(Record):
     cpus: float | None = None
     cpu_shares: int | None = None
     pids_limit: int | None = None
+    memory_reservation: str | None = None
+    restart: str | None = None  # no | always | on-failure[:N] | unless-stopped
 
 
 class Updated(Record):
@@ -95,9 +97,12 @@ def merge_resources(old: Resources, req: UpdateRequest) -> Resources:
         changes["cpu_shares"] = req.cpu_shares or None
     if req.pids_limit is not None:
         changes["pids_limit"] = req.pids_limit if req.pids_limit > 0 else None
-    if not changes:
+    if req.memory_reservation is not None:
+        changes["memory_reservation"] = _size(req.memory_reservation, "--memory-reservation") or None
+    if not changes and req.restart is None:
         raise InvalidSpec("you must provide one or more flags when using this command",
-                          hint="--memory, --memory-swap, --cpus, --cpu-shares or --pids-limit")
+                          hint="--memory, --memory-swap, --memory-reservation, --cpus, --cpu-shares, "
+                               "--pids-limit or --restart")
     new = old._replace(**changes)
     swap = new.memory_swap
     if swap is not None and swap != -1:
@@ -115,12 +120,21 @@ def merge_resources(old: Resources, req: UpdateRequest) -> Resources:
 def update(paths: StorePaths, ref: str, req: UpdateRequest) -> Updated:
     """``container update``: new limits for a container, applied to its cgroup at once when it
     runs, and kept for every later start."""
+    from stackfile.engine.containers import parse_restart
     from stackfile.runtime.api import to_plain
 
     rt = runtime(paths)
     status = rt.inspect(ref)
-    new = merge_resources(rt.spec_of(status.id).resources, req)
-    rt.update(status.id, new)
+    spec = rt.spec_of(status.id)
+    limits_given = req._replace(restart=None) != UpdateRequest()
+    new = merge_resources(spec.resources, req) if limits_given or req.restart is None else spec.resources
+    policy = parse_restart(req.restart) if req.restart is not None else None
+    if policy is not None and policy.name != "no" and spec.auto_remove:
+        from stackfile.errors import Conflict
+
+        raise Conflict("cannot update the restart policy of a container with --rm (auto-remove)",
+                       location=Location(key_path="--restart"))
+    rt.update(status.id, new, policy)
     return Updated(status.id, status.name, to_plain(new))
 
 

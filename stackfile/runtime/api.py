@@ -262,9 +262,10 @@ class Runtime(Protocol):
     def remove(self, ref: str, *, force: bool = False) -> None:
         """Remove a stopped container (``force`` kills it first): nothing is left behind."""
 
-    def update(self, ref: str, resources: Resources) -> None:
+    def update(self, ref: str, resources: Resources, restart: RestartPolicy | None = None) -> None:
         """Replace the container's limits (``container update``): recorded for every later
-        start, and written to a running container's cgroup at once."""
+        start, and written to a running container's cgroup at once; ``restart`` replaces the
+        restart policy (from the container's next exit on)."""
 
     def rename(self, ref: str, name: str, *, network: NetworkAttachment | None = None,
                on_exit: tuple[str, ...] | None = None) -> None:

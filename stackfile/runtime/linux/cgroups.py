@@ -216,6 +216,9 @@ class V1Cgroup(Cgroup):
             self._join("pids")
         if (new.memory, new.memory_swap) != (old.memory, old.memory_swap):
             self._memory(new)
+        if new.memory_reservation != old.memory_reservation:
+            soft = -1 if new.memory_reservation is None else new.memory_reservation
+            _write(self._file("memory", "memory.soft_limit_in_bytes"), soft)
         if os.path.isdir(self._dir("cpu")):
             quota = -1 if new.cpus is None else max(1000, int(new.cpus * _PERIOD))
             _write(self._file("cpu", "cpu.cfs_period_us"), _PERIOD)
@@ -317,6 +320,8 @@ class V2Cgroup(Cgroup):
                     swap = "max" if new.memory_swap is None or new.memory_swap < 0 else max(
                         0, new.memory_swap - new.memory)
                     _write(self._file("memory.swap.max"), swap)
+        if "memory" in available:
+            _write(self._file("memory.low"), 0 if new.memory_reservation is None else new.memory_reservation)
         if "cpu" in available:
             cpu = "max" if new.cpus is None else max(1000, int(new.cpus * _PERIOD))
             _write(self._file("cpu.max"), f"{cpu} {_PERIOD}")

@@ -20,6 +20,7 @@ from stackfile.runtime.api import (
     LogLine,
     NetworkAttachment,
     Resources,
+    RestartPolicy,
     to_plain,
 )
 from stackfile.runtime.linux import cgroups
@@ -282,15 +283,18 @@ class LinuxRuntime:
         return exec_attached(cdir, pid, spec)
 
     # -- changes to a container that exists ----------------------------------------------
-    def update(self, ref: str, resources: Resources) -> None:
-        """Record new limits; a running (or paused) container's cgroup gets them now, and every
-        later start (``restart``, the restart policy) applies them. If the kernel refuses one, the
-        old limits are written back and nothing is recorded."""
+    def update(self, ref: str, resources: Resources, restart: RestartPolicy | None = None) -> None:
+        """Record new limits (and restart policy, when given); a running (or paused) container's
+        cgroup gets the limits now, and every later start (``restart``, the restart policy)
+        applies them; its supervisor reads the policy when the container exits. If the kernel
+        refuses a limit, the old ones are written back and nothing is recorded."""
         cdir = self._dir(ref)
         with _locked(cdir):
             config = cdir.config()
             old = spec_from_dict(config["spec"]).resources
-            if self._state(cdir)[1] in (ContainerState.RUNNING, ContainerState.PAUSED):
+            if restart is not None:
+                config["spec"]["restart"] = to_plain(restart)
+            if old != resources and self._state(cdir)[1] in (ContainerState.RUNNING, ContainerState.PAUSED):
                 cg = cgroups.for_container(cdir.id)
                 try:
                     cg.update(old, resources)

@@ -19,6 +19,7 @@ from stackfile.runtime.linux.supervise import Run, backoff, should_restart
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from stackfile.runtime.api import RestartPolicy
     from stackfile.runtime.linux.launch import Launching
 
 __all__ = ["Zygote", "release", "run_shim", "serve_zygote", "spawn_shim"]
@@ -280,8 +281,18 @@ def _one_run(run: Run, state: State, ready: int | None, prepared: _Prepared | No
         os.write(ready, b"ok %d" % pid)
         os.close(ready)
     pump(sources, str(run.cdir.sub("log.json")), inputs)
-    return run.reap(pid, state, lambda code: should_restart(run.spec.restart, code, state.restart_count,
+    return run.reap(pid, state, lambda code: should_restart(_policy(run), code, state.restart_count,
                                                            run.cdir.stop_requested()))
+
+
+def _policy(run: Run) -> RestartPolicy:
+    """The restart policy as recorded now (``container update --restart`` may have changed it
+    while the container ran)."""
+    try:
+        run.reload()
+    except (OSError, ValueError):  # removed meanwhile: the policy it started with
+        pass
+    return run.spec.restart
 
 
 def _sleep_unless_stopped(cdir: ContainerDir, delay: float) -> bool:

@@ -350,3 +350,40 @@ services:
     p.sf("container", "start", "web-renamed")
     assert get() == "hello\n"
     assert p.sf("port", "w", "80").stdout.strip().endswith(f":{host_port}")
+
+
+def test_update_restart_policy_and_reservation_of_a_running_container(project: Project) -> None:
+    p = project
+    p.write(STACK)
+    name = f"{p.name}-policy"
+    gate = p.workdir / "gate"
+    gate.mkdir()
+    p.sf("container", "run", "-d", "--name", name, "-v", f"{gate}:/gate", "busybox", "sh", "-c",
+         "while [ ! -e /gate/go ]; do sleep 0.1; done; exit 3")
+    try:
+        cid = str(_inspect(p, name)["Id"])
+        # the policy changes while it runs: its supervisor reads it when the container exits
+        p.sf("container", "update", "--restart", "on-failure:2", "--memory-reservation", "16m", name)
+        assert _cgroup(cid, ("memory", "memory.soft_limit_in_bytes"), "memory.low") == str(16 << 20)
+        (gate / "go").touch()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            st = _inspect(p, name)
+            if st["State"] == "exited" and st["RestartCount"] == 2:
+                break
+            time.sleep(0.2)
+        st = _inspect(p, name)
+        assert (st["State"], st["RestartCount"], st["ExitCode"]) == ("exited", 2, 3)
+        policy = _inspect(p, name)["Config"]["restart"]  # type: ignore[index]
+        assert policy == {"name": "on-failure", "max_retries": 2}
+        bad = p.sf("container", "update", "--restart", "sometimes", name, check=False)
+        assert bad.returncode != 0 and "invalid restart policy" in bad.stderr
+    finally:
+        p.sf("container", "rm", "-f", name, check=False)
+    auto = f"{p.name}-auto"
+    p.sf("container", "run", "-d", "--rm", "--name", auto, "busybox", "sleep", "1000")
+    try:
+        refused = p.sf("container", "update", "--restart", "always", auto, check=False)
+        assert refused.returncode != 0 and "auto-remove" in refused.stderr
+    finally:
+        p.sf("container", "rm", "-f", auto, check=False)
