@@ -234,6 +234,11 @@ class VolumeManager:
             conn.execute("INSERT OR IGNORE INTO volume_refs(volume, container) VALUES (?, ?)",
                          (name, container))
 
+    def rename_user(self, old: str, new: str) -> None:
+        """The container ``old`` is called ``new`` now (``container rename``): its uses follow."""
+        with self.conn as conn:
+            conn.execute("UPDATE OR IGNORE volume_refs SET container = ? WHERE container = ?", (new, old))
+
     def release(self, container: str, *, remove_anonymous: bool = True) -> list[str]:
         """Forget ``container``'s uses; removes its anonymous volumes no one else uses. Returns those."""
         names = [r[0] for r in self.conn.execute("SELECT volume FROM volume_refs WHERE container = ?",

@@ -254,11 +254,14 @@ def unpause(opts: GlobalOptions, refs: tuple[str, ...]) -> int:
 @pass_opts
 def inspect(opts: GlobalOptions, refs: tuple[str, ...]) -> None:
     """Show containers' state and configuration as JSON."""
+    from stackfile.engine.container_change import network_settings
+
     rt = engine.runtime(_paths(opts))
     out = []
     for ref in refs:
         st = rt.inspect(ref)
-        out.append({**_as_dict(st), "Config": engine.spec_dict(rt, st.id)})
+        out.append({**_as_dict(st), "Config": engine.spec_dict(rt, st.id),
+                    "NetworkSettings": network_settings(_paths(opts), st.id)})
     click.echo(json.dumps(out, indent=2, default=str))
 
 
@@ -283,3 +286,14 @@ def wait(opts: GlobalOptions, refs: tuple[str, ...]) -> None:
     rt = engine.runtime(_paths(opts))
     for ref in refs:
         click.echo(str(rt.wait(ref)))
+
+
+def _register_changes() -> None:
+    """``create``/``update``/``rename``/``attach`` and ``connect``/``disconnect`` live in
+    :mod:`stackfile.cli.change_cmd`."""
+    from stackfile.cli.change_cmd import register_container
+
+    register_container(container)
+
+
+_register_changes()

@@ -166,3 +166,14 @@ def volume_prune(opts: GlobalOptions, all_: bool, force: bool) -> None:
     """Remove unused volumes."""
     for name in engine.volume_prune(_paths(opts), all=all_):
         click.echo(name)
+
+
+def _register_changes() -> None:
+    """``create``/``update``/``rename``/``attach`` and ``connect``/``disconnect`` live in
+    :mod:`stackfile.cli.change_cmd`."""
+    from stackfile.cli.change_cmd import register_network
+
+    register_network(network)
+
+
+_register_changes()

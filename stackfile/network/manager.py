@@ -18,6 +18,7 @@ from pathlib import Path
 
 from stackfile.errors import Conflict, InvalidSpec, Location, NotFound, Unavailable
 from stackfile.network import firewall, helpers, ipam, links, procnet, rows
+from stackfile.network.attach import AttachOps
 from stackfile.network.etcfiles import host_nameservers
 from stackfile.network.model import NetworkConfig, NetworkRecord
 from stackfile.network.names import bridge_name
@@ -82,7 +83,7 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class NetworkManager(SandboxOps):
+class NetworkManager(SandboxOps, AttachOps):
     """Networks and sandboxes of one store root (see the package doc for the lifecycle)."""
 
     def __init__(self, paths: StorePaths, *, resolv_conf: Path = Path("/etc/resolv.conf")) -> None:

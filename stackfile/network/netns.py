@@ -95,6 +95,20 @@ def create_netns(path: Path) -> None:
         raise Internal(f"could not create network namespace {path}: {exc}") from None
 
 
+def move_netns(old: Path, new: Path) -> None:
+    """Keep the namespace bound at ``old`` alive at ``new`` instead (a second bind mount, then the
+    first one goes); the processes inside are not touched."""
+    from stackfile.runtime.linux import _libc
+
+    new.touch(mode=0o600, exist_ok=False)
+    try:
+        _libc.mount(str(old), str(new), None, _libc.MS_BIND)
+    except OSError as exc:
+        new.unlink(missing_ok=True)
+        raise Internal(f"could not move network namespace {old} to {new}: {exc}") from None
+    remove_netns(old)
+
+
 def remove_netns(path: Path) -> None:
     """Detach the bind mount and delete the file (missing is fine)."""
     if not path.exists():

@@ -265,6 +265,23 @@ class Runtime(Protocol):
     def remove(self, ref: str, *, force: bool = False) -> None:
         """Remove a stopped container (``force`` kills it first): nothing is left behind."""
 
+    def update(self, ref: str, resources: Resources, restart: RestartPolicy | None = None) -> None:
+        """Replace the container's limits (``container update``): recorded for every later
+        start, and written to a running container's cgroup at once; ``restart`` replaces the
+        restart policy (from the container's next exit on)."""
+
+    def rename(self, ref: str, name: str, *, network: NetworkAttachment | None = None,
+               on_exit: tuple[str, ...] | None = None) -> None:
+        """Give the container a new name (a Conflict if another container has it); ``network``
+        and ``on_exit``, when given, replace the spec's (what the caller keyed by the name)."""
+
+    def set_etc_hosts(self, ref: str, text: str) -> None:
+        """Replace the container's ``/etc/hosts`` now and for every later start."""
+
+    def open_stdin(self, ref: str) -> int | None:
+        """A write fd on the running container's standard input (``attach``); None when it was
+        created without ``stdin_open``."""
+
     def exec(self, ref: str, spec: ExecSpec) -> int:
         """Run a process in the container's namespaces and cgroups; returns its exit code."""
 

@@ -19,6 +19,13 @@ SELECT DISTINCT e2.address, e2.aliases FROM endpoints e1
 JOIN endpoints e2 ON e2.network = e1.network
 WHERE e1.address = ?
 """
+# the peers on every network of the client's sandbox: a name not found on the network asked
+_ALL_PEERS = """
+SELECT DISTINCT e2.address, e2.aliases FROM endpoints e1
+JOIN endpoints e0 ON e0.sandbox_id = e1.sandbox_id
+JOIN endpoints e2 ON e2.network = e0.network
+WHERE e1.address = ?
+"""
 
 
 class Records:
@@ -36,8 +43,9 @@ class Records:
         if sandbox is None:
             return None
         name = next((target for alias, target in json.loads(sandbox[2]) if alias == name), name)
-        found = {IPv4Address(addr) for addr, aliases in rows
-                 if name in (a.lower() for a in json.loads(aliases))}
+        found = _named(rows, name)
+        if not found:  # Docker's DNS answers for the peers on any of the container's networks
+            found = _named(self._conn.execute(_ALL_PEERS, (client,)).fetchall(), name)
         for host, addr in json.loads(sandbox[0]):
             if host.lower() == name and ":" not in addr:
                 try:
@@ -48,3 +56,7 @@ class Records:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _named(rows: list[tuple[str, str]], name: str) -> set[IPv4Address]:
+    return {IPv4Address(addr) for addr, aliases in rows if name in (a.lower() for a in json.loads(aliases))}

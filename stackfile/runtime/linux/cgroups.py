@@ -51,6 +51,13 @@ def _keyed(text: str, key: str) -> int:
     return 0
 
 
+def _int(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return -1
+
+
 def _mkdir(path: str, parents: bool = False) -> None:
     """``Path.mkdir(parents=parents, exist_ok=True)``."""
     try:
@@ -131,6 +138,11 @@ class Cgroup:
             except ProcessLookupError:
                 pass
 
+    def update(self, old: Resources, new: Resources) -> None:
+        """Change the limits of a container that runs (``container update``): ``old`` is what was
+        applied, ``new`` what to apply; None means unlimited. Raises OSError from the kernel."""
+        raise NotImplementedError
+
     def freeze(self) -> None:
         raise NotImplementedError
 
@@ -195,6 +207,53 @@ class V1Cgroup(Cgroup):
         if r.pids_limit is not None and r.pids_limit > 0:
             _write(self._file("pids", "pids.max"), r.pids_limit)
 
+    def update(self, old: Resources, new: Resources) -> None:
+        """Write the new limits; a cpu or pids hierarchy the container was not in yet (it was not
+        limited there) gets its cgroup now, and every process of the container moves into it."""
+        if new.cpus is not None or new.cpu_shares is not None:
+            self._join("cpu")
+        if new.pids_limit is not None:
+            self._join("pids")
+        if (new.memory, new.memory_swap) != (old.memory, old.memory_swap):
+            self._memory(new)
+        if new.memory_reservation != old.memory_reservation:
+            soft = -1 if new.memory_reservation is None else new.memory_reservation
+            _write(self._file("memory", "memory.soft_limit_in_bytes"), soft)
+        if os.path.isdir(self._dir("cpu")):
+            quota = -1 if new.cpus is None else max(1000, int(new.cpus * _PERIOD))
+            _write(self._file("cpu", "cpu.cfs_period_us"), _PERIOD)
+            _write(self._file("cpu", "cpu.cfs_quota_us"), quota)
+            _write(self._file("cpu", "cpu.shares"), 1024 if new.cpu_shares is None else new.cpu_shares)
+        if os.path.isdir(self._dir("pids")):
+            _write(self._file("pids", "pids.max"), "max" if new.pids_limit is None else new.pids_limit)
+
+    def _memory(self, new: Resources) -> None:
+        """memory.limit_in_bytes must stay <= memory.memsw.limit_in_bytes at every step: which
+        one is written first depends on whether the limits grow or shrink."""
+        limit = -1 if new.memory is None else new.memory
+        swap = -1 if new.memory is None or new.memory_swap == -1 else (
+            new.memory_swap if new.memory_swap is not None else 2 * new.memory)
+        memsw = self._file("memory", "memory.memsw.limit_in_bytes")
+        writes = [(self._file("memory", "memory.limit_in_bytes"), limit)]
+        if os.path.exists(memsw):
+            writes = [(memsw, swap), *writes] if swap == -1 or (
+                limit != -1 and swap >= _int(_read(memsw))) else [*writes, (memsw, swap)]
+        for path, value in writes:
+            _write(path, value)
+
+    def _join(self, controller: str) -> None:
+        """Make the container's cgroup in ``controller`` and move its processes there (twice over:
+        a process forked during the first pass is in the list of the second)."""
+        if not os.path.isdir(os.path.join(self.root, controller)) or os.path.isdir(self._dir(controller)):
+            return
+        _mkdir(self._dir(controller), parents=True)
+        for _ in range(2):
+            for pid in self.pids():
+                try:
+                    _write(self._file(controller, "cgroup.procs"), pid)
+                except ProcessLookupError:
+                    continue
+
     def freeze(self) -> None:
         _write(self._file("freezer", "freezer.state"), "FROZEN")
         _wait_for(lambda: _read(self._file("freezer", "freezer.state")).strip() == "FROZEN")
@@ -245,6 +304,31 @@ class V2Cgroup(Cgroup):
             _write(self._file("cpu.weight"), 1 + ((max(2, r.cpu_shares) - 2) * 9999) // 262142)
         if r.pids_limit is not None and r.pids_limit > 0:
             _write(self._file("pids.max"), r.pids_limit)
+
+    def update(self, old: Resources, new: Resources) -> None:
+        """Write the new limits into the unified tree ("max" where unlimited)."""
+        available = set(_read(os.path.join(self.root, "stackfile", "cgroup.subtree_control")).split())
+        _check_controllers(new, available, self.root)
+        if "memory" in available:
+            if new.memory is None:
+                _write(self._file("memory.max"), "max")
+                if os.path.exists(self._file("memory.swap.max")):
+                    _write(self._file("memory.swap.max"), "max")
+            else:
+                _write(self._file("memory.max"), new.memory)
+                if os.path.exists(self._file("memory.swap.max")):
+                    swap = "max" if new.memory_swap is None or new.memory_swap < 0 else max(
+                        0, new.memory_swap - new.memory)
+                    _write(self._file("memory.swap.max"), swap)
+        if "memory" in available:
+            _write(self._file("memory.low"), 0 if new.memory_reservation is None else new.memory_reservation)
+        if "cpu" in available:
+            cpu = "max" if new.cpus is None else max(1000, int(new.cpus * _PERIOD))
+            _write(self._file("cpu.max"), f"{cpu} {_PERIOD}")
+            weight = 100 if new.cpu_shares is None else 1 + ((max(2, new.cpu_shares) - 2) * 9999) // 262142
+            _write(self._file("cpu.weight"), weight)
+        if "pids" in available:
+            _write(self._file("pids.max"), "max" if new.pids_limit is None else new.pids_limit)
 
     def freeze(self) -> None:
         _write(self._file("cgroup.freeze"), 1)

@@ -14,7 +14,7 @@ from stackfile.runtime.linux.specjson import spec_to_dict
 from stackfile.runtime.linux.state import ContainerDir, now_rfc3339, touch
 from stackfile.store.paths import StorePaths
 
-__all__ = ["create_container", "default_hosts", "default_resolv_conf", "remove_dirs"]
+__all__ = ["create_container", "default_hosts", "default_resolv_conf", "remove_dirs", "reserve_name"]
 
 _PROPAGATIONS = ("", "private", "rprivate", "shared", "rshared", "slave", "rslave")
 
@@ -76,7 +76,8 @@ def _check_mounts(spec: ContainerSpec) -> None:
                               hint=", ".join(_PROPAGATIONS[1:]))
 
 
-def _reserve(names: str, name: str, cid: str, containers: str) -> None:
+def reserve_name(names: str, name: str, cid: str, containers: str) -> None:
+    """Point ``names/<name>`` at ``cid`` atomically; a Conflict if a live container has it."""
     link = os.path.join(names, name)
     try:
         os.symlink(cid, link)
@@ -112,7 +113,7 @@ def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "",
               etc_roots=spec.layers, short_links=paths.short_links_str)
     names = os.path.join(paths.containers_str, NAMES_DIR)
     os.makedirs(names, mode=0o700, exist_ok=True)
-    _reserve(names, name, cid, paths.containers_str)
+    reserve_name(names, name, cid, paths.containers_str)
     try:
         for sub in ("upper", "work", "rootfs", *(() if spec.layers else ("empty",))):
             os.makedirs(cdir.sub(sub), mode=0o755)

@@ -26,17 +26,24 @@ def _emit(out: int, stream: str, text: str) -> None:
     os.write(out, (line + "\n").encode())
 
 
-def pump(sources: dict[int, str], log_path: str) -> None:
-    """Copy each fd (→ stream name) into ``log_path`` line by line until every fd hits EOF."""
+def pump(sources: dict[int, str], log_path: str, inputs: dict[int, int] | None = None) -> None:
+    """Copy each fd (→ stream name) into ``log_path`` line by line until every fd hits EOF;
+    meanwhile copy each of ``inputs`` (fd → fd: the stdin FIFO → a pty's master) as it comes.
+    The inputs are closed at the end."""
     out = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     partial = dict.fromkeys(sources, b"")
     sel = selectors.DefaultSelector()
     for fd in sources:
         sel.register(fd, selectors.EVENT_READ)
+    for fd in inputs or ():
+        sel.register(fd, selectors.EVENT_READ)
     try:
-        while sel.get_map():
+        while any(fd in partial for fd in sel.get_map()):
             for key, _ in sel.select():
                 fd = int(key.fd)
+                if inputs and fd in inputs:
+                    _copy(fd, inputs[fd])
+                    continue
                 try:
                     chunk = os.read(fd, 65536)
                 except OSError:  # EIO: the pty's other side is gone
@@ -53,9 +60,22 @@ def pump(sources: dict[int, str], log_path: str) -> None:
                         _emit(out, sources[fd], partial[fd].decode("utf-8", "replace"))
                     sel.unregister(fd)
                     os.close(fd)
+                    del partial[fd]
     finally:
         sel.close()
         os.close(out)
+        for fd in inputs or ():
+            os.close(fd)
+
+
+def _copy(src: int, dst: int) -> None:
+    """One read of ``src`` written to ``dst`` (a pty whose other side went: dropped)."""
+    try:
+        data = os.read(src, 65536)
+        while data:
+            data = data[os.write(dst, data):]
+    except OSError:
+        pass
 
 
 def _parse(raw: str) -> LogLine | None:

@@ -12,7 +12,17 @@ import time
 from collections.abc import Iterator, Mapping
 
 from stackfile.errors import Conflict, Internal
-from stackfile.runtime.api import ContainerSpec, ContainerState, ContainerStatus, ExecSpec, LogLine
+from stackfile.runtime.api import (
+    ContainerSpec,
+    ContainerState,
+    ContainerStatus,
+    ExecSpec,
+    LogLine,
+    NetworkAttachment,
+    Resources,
+    RestartPolicy,
+    to_plain,
+)
 from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.create import create_container, remove_dirs
 from stackfile.runtime.linux.errors import StartFailed
@@ -271,6 +281,103 @@ class LinuxRuntime:
         if self._state(cdir)[1] is ContainerState.PAUSED:
             raise Conflict(f"container {cdir.id[:12]} is paused", hint="unpause it first")
         return exec_attached(cdir, pid, spec)
+
+    # -- changes to a container that exists ----------------------------------------------
+    def update(self, ref: str, resources: Resources, restart: RestartPolicy | None = None) -> None:
+        """Record new limits (and restart policy, when given); a running (or paused) container's
+        cgroup gets the limits now, and every later start (``restart``, the restart policy)
+        applies them; its supervisor reads the policy when the container exits. If the kernel
+        refuses a limit, the old ones are written back and nothing is recorded."""
+        cdir = self._dir(ref)
+        with _locked(cdir):
+            config = cdir.config()
+            old = spec_from_dict(config["spec"]).resources
+            if restart is not None:
+                config["spec"]["restart"] = to_plain(restart)
+            if old != resources and self._state(cdir)[1] in (ContainerState.RUNNING, ContainerState.PAUSED):
+                cg = cgroups.for_container(cdir.id)
+                try:
+                    cg.update(old, resources)
+                except OSError as exc:
+                    try:
+                        cg.update(resources, old)
+                    except OSError:
+                        pass
+                    raise Conflict(f"cannot update container {cdir.id[:12]}: the kernel refused the "
+                                   f"limits ({exc.strerror or exc})",
+                                   hint="a memory limit below what the container uses now cannot be "
+                                        "reclaimed; give a larger one") from None
+            config["spec"]["resources"] = to_plain(resources)
+            cdir.write_config(config)
+
+    def rename(self, ref: str, name: str, *, network: NetworkAttachment | None = None,
+               on_exit: tuple[str, ...] | None = None) -> None:
+        """Give the container another name: the name index points the new name at it (a name in
+        use is a Conflict) and forgets the old one; the id, hostname and processes stay. The
+        caller may move what it keyed by the name: ``network`` (a namespace file it moved) and
+        ``on_exit`` replace the spec's for every later start."""
+        from stackfile.runtime.linux.create import reserve_name
+        from stackfile.runtime.linux.refs import NAMES_DIR, check_name
+
+        check_name(name)
+        cdir = self._dir(ref)
+        with _locked(cdir):
+            config = cdir.config()
+            old = str(config["name"])
+            if old == name:
+                raise Conflict(f"the container is already called {name!r}",
+                               hint="choose a name different from the current one")
+            names = os.path.join(self.paths.containers_str, NAMES_DIR)
+            reserve_name(names, name, cdir.id, self.paths.containers_str)
+            config["name"] = name
+            config["spec"]["name"] = name
+            if network is not None:
+                config["spec"]["network"] = to_plain(network)
+            if on_exit is not None:
+                config["spec"]["on_exit"] = list(on_exit)
+            cdir.write_config(config)
+            link = os.path.join(names, old)
+            try:
+                if os.readlink(link) == cdir.id:
+                    os.unlink(link)
+            except OSError:
+                pass
+
+    def set_etc_hosts(self, ref: str, text: str) -> None:
+        """Replace the container's ``/etc/hosts`` (its networks changed): the file bound over it
+        is rewritten in place, so a running container sees it at once; the record keeps it."""
+        cdir = self._dir(ref)
+        with _locked(cdir):
+            config = cdir.config()
+            config["spec"]["etc_hosts"] = text
+            cdir.write_config(config)
+            fd = os.open(cdir.sub("hosts"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+            try:
+                data = text.encode()
+                while data:
+                    data = data[os.write(fd, data):]
+            finally:
+                os.close(fd)
+
+    def open_stdin(self, ref: str) -> int | None:
+        """A write end of the running container's standard input (what ``attach`` sends), or
+        None when it was created without ``stdin_open``. Its supervisor keeps the input open, so
+        closing this fd does not end PID 1's stdin."""
+        import errno
+
+        cdir = self._dir(ref)
+        self._running_pid(cdir)
+        if not cdir.config()["spec"]["process"].get("stdin_open"):
+            return None
+        try:
+            fd = os.open(cdir.sub("stdin"), os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as exc:
+            if exc.errno not in (errno.ENXIO, errno.ENOENT):
+                raise
+            raise Conflict(f"container {cdir.id[:12]} has no standard input to attach to",
+                           hint="it was started by an older stackfile; restart it") from None
+        os.set_blocking(fd, True)
+        return fd
 
     # -- queries -------------------------------------------------------------------------
     def logs(self, ref: str, *, follow: bool = False, tail: int | None = None,

@@ -19,6 +19,7 @@ from stackfile.runtime.linux.supervise import Run, backoff, should_restart
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from stackfile.runtime.api import RestartPolicy
     from stackfile.runtime.linux.launch import Launching
 
 __all__ = ["Zygote", "release", "run_shim", "serve_zygote", "spawn_shim"]
@@ -163,13 +164,26 @@ def spawn_shim(store_root: str, container_id: str) -> str:
     return text
 
 
-def _start(run: Run, state: State) -> tuple[int, dict[int, str]]:
+def _stdin(run: Run) -> int:
+    """PID 1's standard input: ``/dev/null``, or with ``stdin_open`` the container's ``stdin``
+    FIFO (what ``attach`` writes), held open read-write so that it never ends."""
+    if not run.spec.process.stdin_open:
+        return os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+    path = run.cdir.sub("stdin")
+    try:
+        os.mkfifo(path, 0o600)
+    except FileExistsError:
+        pass
+    return os.open(path, os.O_RDWR | os.O_CLOEXEC)
+
+
+def _start(run: Run, state: State) -> tuple[int, dict[int, str], dict[int, int]]:
     """Start PID 1 with its output going to pipes (or to a pty made in the container); returns
-    PID 1 and the fds to pump (fd → stream)."""
+    PID 1, the fds to pump (fd → stream) and the inputs to copy (the stdin FIFO → pty master)."""
     if run.spec.process.tty:
         pid, master = run.start_on_console(state)
-        return pid, {master: "stdout"}
-    null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+        return pid, {master: "stdout"}, ({_stdin(run): master} if run.spec.process.stdin_open else {})
+    null = _stdin(run)
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     try:
@@ -181,7 +195,7 @@ def _start(run: Run, state: State) -> tuple[int, dict[int, str]]:
     finally:
         for fd in (out_w, err_w, null):
             os.close(fd)
-    return pid, {out_r: "stdout", err_r: "stderr"}
+    return pid, {out_r: "stdout", err_r: "stderr"}, {}
 
 
 class _Prepared:
@@ -206,7 +220,7 @@ def _prepare(run: Run) -> _Prepared | None:
     if run.spec.process.tty:
         return None
     try:
-        null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+        null = _stdin(run)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
     except OSError:
@@ -253,11 +267,12 @@ def _one_run(run: Run, state: State, ready: int | None, prepared: _Prepared | No
     """Start once (``prepared``: let it exec) and pump logs until PID 1 is gone; None if the
     start failed."""
     try:
+        inputs: dict[int, int] = {}
         if prepared is not None:
             pid = run.finish(prepared.launching, supervisor=os.getpid(), state=state)
             sources = prepared.sources
         else:
-            pid, sources = _start(run, state)
+            pid, sources, inputs = _start(run, state)
     except Exception as exc:
         if ready is not None:
             os.write(ready, f"{getattr(exc, 'code', 125)} {getattr(exc, 'message', exc)}".encode())
@@ -265,9 +280,19 @@ def _one_run(run: Run, state: State, ready: int | None, prepared: _Prepared | No
     if ready is not None:
         os.write(ready, b"ok %d" % pid)
         os.close(ready)
-    pump(sources, str(run.cdir.sub("log.json")))
-    return run.reap(pid, state, lambda code: should_restart(run.spec.restart, code, state.restart_count,
+    pump(sources, str(run.cdir.sub("log.json")), inputs)
+    return run.reap(pid, state, lambda code: should_restart(_policy(run), code, state.restart_count,
                                                            run.cdir.stop_requested()))
+
+
+def _policy(run: Run) -> RestartPolicy:
+    """The restart policy as recorded now (``container update --restart`` may have changed it
+    while the container ran)."""
+    try:
+        run.reload()
+    except (OSError, ValueError):  # removed meanwhile: the policy it started with
+        pass
+    return run.spec.restart
 
 
 def _sleep_unless_stopped(cdir: ContainerDir, delay: float) -> bool:
@@ -341,3 +366,7 @@ def _supervise(run: Run, cdir: ContainerDir, ready: int | None, prepared: _Prepa
             cdir.write_state(state)
             return True
         state.restart_count += 1
+        try:
+            run.reload()
+        except (OSError, ValueError):  # removed meanwhile: the next start fails and says so
+            pass

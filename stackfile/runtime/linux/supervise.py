@@ -51,6 +51,12 @@ class Run:
         self.cgroup = cgroups.for_container(cdir.id)
         self.oom_before = 0
 
+    def reload(self) -> None:
+        """Read the container's config again before a restart: ``container update`` and
+        ``container rename`` change it while the container lives."""
+        self.config = self.cdir.config()
+        self.spec = spec_from_dict(self.config["spec"])
+
     def plan(self) -> LaunchPlan:
         """Resolve the spec (user, caps, overlay options, network to join)."""
         spec = self.spec

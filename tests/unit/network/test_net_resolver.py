@@ -77,3 +77,12 @@ def test_views_follow_shared_networks(db: Path) -> None:
 def test_refusals(db: Path) -> None:
     assert ask(db, "10.89.9.9", "web")[0] == REFUSED  # not one of our containers
     assert ask(db, "10.89.1.4", "db", internal=True)[0] == REFUSED  # not visible, not forwarded
+
+
+def test_a_container_on_two_networks_resolves_peers_on_either(db: Path) -> None:
+    # web1 (front and back) asks through front's server: db lives on back alone (Docker answers)
+    assert ask(db, "10.89.1.2", "db") == (NOERROR, ["10.89.2.3"])
+    # a name found on the network asked answers with that network's addresses only
+    assert ask(db, "10.89.1.2", "client") == (NOERROR, ["10.89.1.4"])
+    assert ask(db, "10.89.2.2", "www") == (NOERROR, ["10.89.1.3"])
+    assert ask(db, "10.89.1.4", "db", internal=True)[0] == REFUSED  # client shares no network with db
