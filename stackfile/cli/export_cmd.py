@@ -35,7 +35,10 @@ def _images(obj: Any, project: Any, pin: bool) -> dict[str, str] | None:
         return None
     from stackfile.engine.export import pinned_images
 
-    return pinned_images(project, obj.root)
+    images, warnings = pinned_images(project, obj.root)
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
+    return images
 
 
 @click.group()

@@ -26,26 +26,31 @@ def service_images(project: Project) -> dict[str, str]:
     return out
 
 
-def pinned_images(project: Project, root: str) -> dict[str, str]:
+def pinned_images(project: Project, root: str) -> tuple[dict[str, str], list[str]]:
     """Each service's image as ``repo@sha256:...``, the digest its registry gave when it was pushed
-    (``stackfile push``); an image that was never pushed is an error naming the service."""
+    (``stackfile push``) or pulled, and warnings. A built image that was never pushed is an error
+    naming the service; another image without a known digest keeps its tag, with a warning."""
     from stackfile.store.paths import StorePaths
     from stackfile.store.refs import repo_digest
     from stackfile.store.schema import images_db
 
     db = images_db(StorePaths.at(root))
-    out = {}
+    recipes = project.config.get("images") or {}
+    out, warnings = {}, []
     for name, ref in service_images(project).items():
-        if "@sha256:" in ref:
-            out[name] = ref
-            continue
-        pinned = repo_digest(db, ref)
-        if pinned is None:
+        svc = project.config["services"][name]
+        pinned = ref if "@sha256:" in ref else repo_digest(db, ref)
+        if pinned is not None:
+            out[name] = pinned
+        elif svc.get("build") is not None or svc.get("image") in recipes:
             raise NotFound(f'service "{name}": image {ref} has no registry digest in this store',
                            location=Location(key_path=f"services.{name}.image"),
-                           hint="push it first (stackfile push), or pull it, then export again")
-        out[name] = pinned
-    return out
+                           hint="push it first (stackfile push), then export again")
+        else:
+            out[name] = ref
+            warnings.append(f"services.{name}.image: {ref} is not pinned (no digest known here; pull it "
+                            "to pin it)")
+    return out, warnings
 
 
 def file_contents(project: Project, kind: str) -> dict[str, bytes]:

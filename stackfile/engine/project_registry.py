@@ -64,8 +64,9 @@ def pull_project(
 def push_project(
     opts: Any, services: list[str], *, keep_going: bool = False, sink: EventSink = discard
 ) -> list[tuple[str, str]]:
-    """Push each named service's image that has an ``image:`` name, building those with ``build:``
-    first; returns (service, error) of the failures when ``keep_going``."""
+    """Push the image of each named service that builds one (``build:`` or an ``images:`` recipe)
+    and has an ``image:`` name, building it first, as Compose v2 does (a service that only names an
+    image is skipped); returns (service, error) of the failures when ``keep_going``."""
     from stackfile.engine.project_build import build_service_image
     from stackfile.engine.project_context import open_project
     from stackfile.engine.registry import push_image
@@ -77,12 +78,11 @@ def push_project(
     done: set[str] = set()
     for name, svc in selected.items():
         model = stack.services[name]
-        if model.image is None or svc.image in done:
+        if model.image is None or not svc.buildable or svc.image in done:
             continue
         done.add(svc.image)
         try:
-            if svc.buildable:
-                build_service_image(ctx, svc.image, selected)
+            build_service_image(ctx, svc.image, selected)
             push_image(ctx.paths, svc.image, sink=sink)
         except StackfileError as exc:
             if not keep_going:

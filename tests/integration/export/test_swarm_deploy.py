@@ -9,9 +9,12 @@ removes the bridge Swarm made.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.registry.regsupport import PASSWORD, USER, Registry, missing_tools, running_registry
 from tests.support.ground_truth import docker_cli
 
 pytestmark = pytest.mark.ground_truth("docker")
@@ -74,19 +78,24 @@ def stack_name(swarm: None) -> Iterator[str]:
     try:
         yield name
     finally:
-        _docker("stack", "rm", name, check=False)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # the stack's network goes last; then its volume is free
-            if f"{name}_default" not in _docker("network", "ls", "--format", "{{.Name}}").stdout.split():
-                break
-            time.sleep(0.5)
-        for _ in range(20):
-            if (
-                _docker("volume", "rm", f"{name}_cache-data", check=False).returncode == 0
-                or f"{name}_cache-data" not in _docker("volume", "ls", "-q").stdout.split()
-            ):
-                break
-            time.sleep(0.5)
+        _remove_stack(name)
+
+
+def _remove_stack(name: str) -> None:
+    """Remove the stack, wait for its network to go, then remove its volume (idempotent)."""
+    _docker("stack", "rm", name, check=False)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the stack's network goes last; then its volume is free
+        if f"{name}_default" not in _docker("network", "ls", "--format", "{{.Name}}").stdout.split():
+            break
+        time.sleep(0.5)
+    for _ in range(20):
+        if (
+            _docker("volume", "rm", f"{name}_cache-data", check=False).returncode == 0
+            or f"{name}_cache-data" not in _docker("volume", "ls", "-q").stdout.split()
+        ):
+            break
+        time.sleep(0.5)
 
 
 def _replicas(name: str) -> dict[str, str]:
@@ -151,3 +160,128 @@ def test_exported_stack_deploys_and_answers(stack_name: str, tmp_path: Path) -> 
         assert "200 OK" in reply, reply
         pages.add(reply.strip().splitlines()[-1])
     assert len(pages) == 2 and all(p.startswith("hello-from-") for p in pages)  # two replicas, each answering
+
+
+BUILT_STACK = """\
+services:
+  web:
+    build: ./web
+    image: {image}
+    deploy:
+      replicas: 2
+  cache:
+    image: busybox:latest
+    command: ["sleep", "3600"]
+    volumes: ["cache-data:/data"]
+volumes:
+  cache-data: {{}}
+"""
+WEB_DOCKERFILE = """\
+FROM busybox
+RUN mkdir -p /www && echo built-by-stackfile > /www/index.html
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+"""
+
+
+@pytest.fixture
+def private_registry() -> Iterator[Registry]:
+    if missing_tools():
+        pytest.fail(
+            f"the registry tests' tools are missing: {', '.join(missing_tools())} (install.sh installs them)"
+        )
+    work = Path(tempfile.mkdtemp(prefix="stackfile-swarm-registry-", dir="/var/tmp"))
+    try:
+        with running_registry(work) as reg:
+            yield reg
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_a_built_image_pushed_to_a_private_registry_runs_on_swarm(
+    stack_name: str, private_registry: Registry, store_root: Path, tmp_path: Path
+) -> None:
+    """The issue's acceptance: stackfile builds and pushes to a private registry (TLS from a private
+    CA trusted the Docker way, basic auth); export swarm pins the pushed digest; Swarm pulls it, both
+    services reach their replica counts, and the built image answers."""
+    image = f"{private_registry.host}/sfx/web:1"
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "Dockerfile").write_text(WEB_DOCKERFILE)
+    (tmp_path / "stack.yaml").write_text(BUILT_STACK.format(image=image))
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("STACKFILE", "DOCKER_"))},
+        "DOCKER_CONFIG": str(config),
+    }
+
+    def sf(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "stackfile",
+                "--root",
+                str(store_root),
+                "-f",
+                str(tmp_path / "stack.yaml"),
+                "-p",
+                stack_name,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=env,
+            input=stdin,
+        )
+
+    login = sf("login", private_registry.host, "-u", USER, "--password-stdin", stdin=PASSWORD)
+    assert login.returncode == 0, login.stderr
+    push = sf("push")  # builds first: web has build: and an image: name
+    assert push.returncode == 0, push.stderr
+    export = sf("export", "swarm", "--pin-digests", "-o", str(tmp_path / "swarm.yaml"))
+    assert export.returncode == 0, export.stderr
+    exported = (tmp_path / "swarm.yaml").read_text()
+    assert re.search(rf"image: \"?{re.escape(private_registry.host)}/sfx/web@sha256:[0-9a-f]{{64}}", exported)
+
+    try:
+        deploy = subprocess.run(
+            [
+                DOCKER,
+                "stack",
+                "deploy",
+                "--with-registry-auth",
+                "-c",
+                str(tmp_path / "swarm.yaml"),
+                stack_name,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert deploy.returncode == 0, deploy.stderr
+        want = {f"{stack_name}_web": "2/2", f"{stack_name}_cache": "1/1"}
+        deadline = time.monotonic() + 120
+        while _replicas(stack_name) != want and time.monotonic() < deadline:
+            time.sleep(1)
+        assert _replicas(stack_name) == want, _docker(
+            "service", "ps", "--no-trunc", f"{stack_name}_web"
+        ).stdout
+
+        cache = _docker(
+            "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={stack_name}_cache"
+        ).stdout.split()
+        found = _docker("exec", cache[0], "nslookup", "tasks.web").stdout
+        addresses = sorted(set(re.findall(r"Address:\s*(10\.\d+\.\d+\.\d+)", found)))
+        assert len(addresses) == 2, found
+        for address in addresses:
+            reply = _docker(
+                "exec", cache[0], "sh", "-c", f'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 5 {address} 8080'
+            ).stdout
+            assert reply.strip().splitlines()[-1] == "built-by-stackfile", reply
+    finally:  # the nodes pulled the image into Docker's store: remove it once the stack is gone
+        _remove_stack(stack_name)
+        refs = _docker("images", "-q", "--no-trunc", f"{private_registry.host}/sfx/web").stdout.split()
+        if refs:
+            _docker("image", "rm", "-f", *sorted(set(refs)), check=False)
