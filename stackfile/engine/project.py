@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from stackfile.engine.project_apply import Applier, wait_healthy
 from stackfile.engine.project_context import ProjectContext, open_project
+from stackfile.engine.project_lock import changing
 from stackfile.engine.project_logs import logs
 from stackfile.engine.project_ops import (
     exec_,
@@ -89,6 +90,13 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
     """Converge the project to its stack file; raises the first failure with the rest as detail."""
     loaded_ns = time.time_ns()
     ctx = open_project(opts, sink=sink)
+    if options.dry_run:
+        return _up(ctx, opts, options, sink, loaded_ns)
+    with changing(ctx.paths, ctx.name, sink):
+        return _up(ctx, opts, options, sink, loaded_ns)
+
+
+def _up(ctx: ProjectContext, opts: Any, options: UpOptions, sink: EventSink, loaded_ns: int) -> UpResult:
     desired = desired_services(ctx.config)
     selected = select_services(desired, options.plan.services, options.plan.no_deps)
     refs = sorted({desired[s].image for s in selected if desired[s].image})
@@ -239,12 +247,19 @@ class DownOptions(NamedTuple):
 def down(opts: Any, options: DownOptions = DownOptions(), *, sink: EventSink = discard) -> UpResult:
     """Remove the project's containers, networks (and volumes, images): from labels, file or not."""
     ctx = open_project(opts, sink=sink, require_file=False)
-    services = tuple(ctx.service_names()) if ctx.project is not None else None
-    observed = ctx.observe()
-    the_plan = plan_down(observed, services=services, remove_orphans=options.remove_orphans,
-                         volumes=options.volumes, images=_rmi(ctx, options.rmi))
     if options.dry_run:
+        services = tuple(ctx.service_names()) if ctx.project is not None else None
+        the_plan = plan_down(ctx.observe(), services=services, remove_orphans=options.remove_orphans,
+                             volumes=options.volumes, images=_rmi(ctx, options.rmi))
         return UpResult(ctx.name, the_plan, warnings=the_plan.warnings, context=ctx)
+    with changing(ctx.paths, ctx.name, sink):
+        return _down(ctx, options, sink)
+
+
+def _down(ctx: ProjectContext, options: DownOptions, sink: EventSink) -> UpResult:
+    services = tuple(ctx.service_names()) if ctx.project is not None else None
+    the_plan = plan_down(ctx.observe(), services=services, remove_orphans=options.remove_orphans,
+                         volumes=options.volumes, images=_rmi(ctx, options.rmi))  # under the lock
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
     _stop_watch(ctx)
