@@ -101,7 +101,7 @@ def _up(ctx: ProjectContext, opts: Any, options: UpOptions, sink: EventSink, loa
     selected = select_services(desired, options.plan.services, options.plan.no_deps)
     refs = sorted({desired[s].image for s in selected if desired[s].image})
     applier = Applier(ctx, desired, timeout=options.timeout, wait_timeout=options.wait_timeout)
-    the_plan = plan(ctx.config, ctx.observe(refs), options.plan)
+    the_plan = plan(ctx.config, ctx.observe(refs, sound_only=True), options.plan)
     if options.dry_run:
         return UpResult(ctx.name, the_plan, services=selected, warnings=the_plan.warnings, context=ctx)
     images_plan = _only(the_plan, IMAGE_KINDS)
@@ -109,7 +109,7 @@ def _up(ctx: ProjectContext, opts: Any, options: UpOptions, sink: EventSink, loa
     if images_plan or (buildable and not options.plan.no_build):
         _build_all(ctx, images_plan, buildable if not options.plan.no_build else [], applier, sink,
                    options.plan.build)
-        the_plan = plan(ctx.config, ctx.observe(refs), options.plan._replace(build=False))
+        the_plan = plan(ctx.config, ctx.observe(refs, sound_only=True), options.plan._replace(build=False))
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
     warming = _prewarm(ctx, the_plan)
@@ -184,7 +184,9 @@ def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list
     if all(s.state.value == "running" for s in mine):
         remember(ctx.paths, opts, options.plan, ctx.project, selected,
                  [{"name": s.name, "id": s.id} for s in mine],
-                 extra_files=dockerfiles(ctx, buildable, desired_services(ctx.config)), loaded_ns=loaded_ns)
+                 extra_files=dockerfiles(ctx, buildable, desired_services(ctx.config)), loaded_ns=loaded_ns,
+                 networks=[{"bridge": n.bridge, "dns_pid": n.dns_pid, "id": n.id}
+                           for n in ctx.networks.list_networks(project=ctx.name)])
 
 
 def wait_healthy_or_running(ctx: ProjectContext, service: str, timeout: float | None) -> None:
