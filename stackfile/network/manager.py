@@ -219,6 +219,12 @@ class NetworkManager(SandboxOps):
                     links.enslave(host_ifname, rec.bridge)
             return fresh
 
+    def repair_network(self, name: str) -> NetworkRecord:
+        """Bring back what the network ``name`` lost: bridge (with its veths), DNS server, rules."""
+        rec = self._repair(self.inspect_network(name))
+        firewall.install(rec.bridge, IPv4Network(rec.subnet), rec.internal)  # idempotent
+        return rec
+
     def _start_dns(self, rec: NetworkRecord, wait: bool) -> int:
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
