@@ -8,6 +8,7 @@ import os
 from functools import partial
 from pathlib import Path
 
+from stackfile.build.sweep import interrupted
 from stackfile.engine.check import Finding
 from stackfile.store.paths import StorePaths
 
@@ -50,6 +51,13 @@ def _remove_incomplete(paths: StorePaths, cid: str) -> None:
 
 def _remove(paths: StorePaths, cid: str) -> None:
     _runtime(paths).remove(cid, force=True)  # type: ignore[attr-defined]
+
+
+def _state(paths: StorePaths, cid: str) -> str:
+    try:
+        return str(_runtime(paths).inspect(cid).state.value)  # type: ignore[attr-defined]
+    except (OSError, ValueError, KeyError):
+        return "dead"
 
 
 def check(paths: StorePaths) -> list[Finding]:
@@ -101,6 +109,18 @@ def check(paths: StorePaths) -> list[Finding]:
             )
             continue
         spec = config.get("spec")
+        labels = spec.get("labels") if isinstance(spec, dict) else None
+        if isinstance(labels, dict) and interrupted(labels, _state(paths, cid)):
+            out.append(
+                Finding(
+                    "containers",
+                    name,
+                    "a RUN step's container left by a build that was killed",
+                    "remove it (and stop its command)",
+                    partial(_remove, paths, cid),
+                )
+            )
+            continue
         layers = spec.get("layers", ()) if isinstance(spec, dict) else ()
         for layer in layers:
             if str(layer).startswith(layers_dir) and not Path(str(layer)).is_dir():

@@ -46,8 +46,11 @@ def store_processes(paths: StorePaths) -> list[tuple[int, str, str]]:
     container id), ``dns`` (a network id), ``proxy`` (a sandbox id), and ``container`` (a process in
     the cgroup of one of this root's containers: its id)."""
     root, db = paths.root_str, paths.db_str
-    mine = {c for c in os.listdir(paths.containers) if not c.startswith(".")} if paths.containers.is_dir() \
+    mine = (
+        {c for c in os.listdir(paths.containers) if not c.startswith(".")}
+        if paths.containers.is_dir()
         else set()
+    )
     out = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():

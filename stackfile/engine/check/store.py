@@ -15,6 +15,7 @@ from stackfile.engine.check import Finding
 from stackfile.store import lock
 from stackfile.store.gc import OWN_TMP_PREFIXES, container_layers
 from stackfile.store.layers import dir_size, now_rfc3339, remove_tree
+from stackfile.store.owner import alive, owner_of
 from stackfile.store.paths import StorePaths
 from stackfile.store.schema import images_db
 
@@ -37,6 +38,12 @@ def _locked(paths: StorePaths, fn: Callable[..., Any], *args: Any) -> Callable[[
             fn(*args)
 
     return run
+
+
+def _gone(name: str) -> bool:
+    """Scratch work whose process is gone (or that names none): not a build still running."""
+    owner = owner_of(name)
+    return owner is None or not alive(owner)
 
 
 def _sha256(path: Path) -> str:
@@ -69,6 +76,8 @@ def _blobs(paths: StorePaths) -> list[Finding]:
                 )
             )
     for name in sorted(os.listdir(paths.ingest)) if paths.ingest.is_dir() else []:
+        if not _gone(name):
+            continue
         out.append(
             Finding(
                 "blobs",
@@ -132,7 +141,7 @@ def _layers(paths: StorePaths) -> list[Finding]:
                 )
             )
     for name in sorted(os.listdir(paths.tmp)) if paths.tmp.is_dir() else []:
-        if name.startswith((*OWN_TMP_PREFIXES, "rm-")):
+        if name.startswith((*OWN_TMP_PREFIXES, "rm-")) and _gone(name):
             out.append(
                 Finding(
                     "layers",
