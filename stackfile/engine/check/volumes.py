@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 from functools import partial
 
 from stackfile.engine.check import Finding
+from stackfile.store.owner import alive, owner_of
 from stackfile.store.paths import StorePaths
 
 __all__ = ["check"]
@@ -33,6 +35,11 @@ def check(paths: StorePaths) -> list[Finding]:
                     partial(vm.data_dir(name).mkdir, parents=True, mode=0o755),
                 )
             )
+        for stale in sorted(vm.data_dir(name).parent.glob(".fill-*")):
+            owner = owner_of(stale.name[1:])
+            if owner is None or not alive(owner):
+                out.append(Finding("volumes", name, f"{stale.name}: a fill from its image that was "
+                                   "interrupted", "delete it", partial(shutil.rmtree, stale)))
         for user in rec.users:
             if user not in containers:
                 out.append(
