@@ -147,8 +147,8 @@ def test_an_interrupted_fill_is_done_again_whole(vm: VolumeManager, tmp_path: Pa
     (layer / "srv/data").mkdir(parents=True)
     for name in ("a", "b", "c"):
         (layer / "srv/data" / name).write_text(name)
-    vm.create("d")
-    stale = vm.data_dir("d").parent / ".fill-999999999.1-dead"
+    vm.create("p_d")  # what the project's volume "d" is called
+    stale = vm.data_dir("p_d").parent / ".fill-999999999.1-dead"
     stale.mkdir()
     (stale / "a").write_text("a")  # half of what the killed fill copied
     mounts = vm.mounts_for("db", [{"type": "volume", "source": "d", "target": "/srv/data"}], project="p",
@@ -156,4 +156,5 @@ def test_an_interrupted_fill_is_done_again_whole(vm: VolumeManager, tmp_path: Pa
     data = Path(mounts[0].source)
     assert sorted(p.name for p in data.iterdir()) == ["a", "b", "c"]
     assert not stale.exists()
-    assert not list(vm.data_dir("d").parent.glob(".fill-*"))
+    assert data == vm.data_dir("p_d")
+    assert not list(vm.data_dir("p_d").parent.glob(".fill-*"))
