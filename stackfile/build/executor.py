@@ -47,7 +47,7 @@ class BuildFailed(InvalidSpec):
         detail = "\n".join(f"  | {line}" for line in tail) if tail else None
         from stackfile.build.exhaustion import step_failed_hint
 
-        hint = step_failed_hint(tail) or "the lines above are the end of the command's output"
+        hint = step_failed_hint(tail, code) or "the lines above are the end of the command's output"
         super().__init__(f"build step '{description}' failed with exit code {code}", location=location,
                          detail=detail, hint=hint)
         self.code = code

@@ -34,9 +34,12 @@ def exhausted(exc: BaseException, step: str, root: str, location: Location | Non
     return Unavailable(f"{step}: {what}{where}", location=location, hint=hint)
 
 
-def step_failed_hint(tail: list[str]) -> str | None:
+def step_failed_hint(tail: list[str], code: int = 1) -> str | None:
     """A hint for a RUN command that failed on its own because a resource ran out."""
     text = "\n".join(tail)
+    if code == 137:  # SIGKILL: what the out-of-memory killer sends
+        return ("the command was killed (SIGKILL), most often by the out-of-memory killer: give the "
+                "build more memory or make the step use less")
     if "No space left on device" in text:
         return _HINTS[errno.ENOSPC][1]
     if "Too many open files" in text:
