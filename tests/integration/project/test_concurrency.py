@@ -104,3 +104,45 @@ def test_four_projects_at_once(store_root: Path, tmp_path: Path) -> None:
     finally:
         for p in projects:
             p.sf("down", "-v", "-t", "1", check=False, file=False)
+
+
+WATCHED = """
+services:
+  web:
+    image: busybox
+    init: true
+    command: ["httpd", "-f", "-p", "80", "-h", "/etc"]
+    develop:
+      watch:
+        - {action: restart, path: ./conf}
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_watch_against_down(project: Project) -> None:
+    project.write(WATCHED)
+    (project.workdir / "conf").mkdir()
+    started = project.sf("up", "-d", "--watch")
+    pid = int(started.stderr.split("(pid ")[1].split(")")[0])
+    for i in range(5):  # restarts the watcher applies, racing the down
+        (project.workdir / "conf" / f"f{i}").write_text(str(i))
+        time.sleep(0.05)
+    down = _start(project, "down", "-v", "-t", "1")
+    for i in range(5, 10):
+        (project.workdir / "conf" / f"f{i}").write_text(str(i))
+        time.sleep(0.05)
+    code, output = _finish(down)
+    assert code == 0, output
+    deadline = time.monotonic() + 10
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(pid), "the watcher outlived down"
+    assert project.ps() == {}
+    check = project.sf("system", "check", file=False, check=False)
+    assert check.returncode == 0, check.stdout
