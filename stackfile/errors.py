@@ -133,6 +133,7 @@ class StackfileError(Exception):
     """Base of every error stackfile raises on purpose."""
 
     category: Category = Category.INTERNAL
+    also: tuple[StackfileError, ...] = ()  # more errors found in the same pass (all of a file's)
 
     def __init__(
         self,
@@ -171,6 +172,8 @@ class StackfileError(Exception):
             text += "\n" + self.detail.rstrip()
         if self.hint:
             text += f"\nhint: {self.hint}"
+        for other in self.also:
+            text += f"\nerror: {other.render()}"
         return text
 
     def to_dict(self) -> dict[str, object]:
@@ -184,6 +187,7 @@ class StackfileError(Exception):
             "column": loc.column if loc else None,
             "key_path": loc.key_path if loc else None,
             "hint": self.hint,
+            **({"also": [e.to_dict() for e in self.also]} if self.also else {}),
         }
 
     def __str__(self) -> str:

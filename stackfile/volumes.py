@@ -16,6 +16,7 @@ import errno
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 import sqlite3
 import stat
@@ -26,7 +27,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from stackfile.errors import Conflict, InvalidSpec, Location, NotFound, PermissionDenied
-from stackfile.runtime.api import Mount
+from stackfile.runtime.api import TMPFS_OPTIONS_HINT, Mount, split_tmpfs_options
 from stackfile.store.db import connect, ensure_schema
 from stackfile.store.paths import StorePaths
 
@@ -329,7 +330,9 @@ class VolumeManager:
             size = next((o.split("=", 1)[1] for o in opts.split(",") if o.startswith("size=")), None)
             mode = next((o.split("=", 1)[1] for o in opts.split(",") if o.startswith("mode=")), None)
             where = Location(key_path=f"services.{service.name}.tmpfs")
-            mounts.append(_tmpfs({"tmpfs": {"size": _size(size, where), "mode": mode}}, target, where))
+            mount = _tmpfs({"tmpfs": {"size": _size(size, where), "mode": mode}}, target, where)
+            flags = _tmpfs_flags(opts, where)
+            mounts.append(mount._replace(options=flags, read_only="ro" in flags))
         return mounts
 
     def _mount(self, service: str, entry: Any, where: Location, project: str, container: str,
@@ -359,11 +362,11 @@ class VolumeManager:
         if layers and not _get(opts, "nocopy"):
             self.populate(rec.name, layers, target)
         self.use(rec.name, container)
-        src = Path(rec.mountpoint)
-        subpath = _get(opts, "subpath")
+        subpath = _get(opts, "subpath") or ""
         if subpath:
-            src = _inside(src, subpath, where)
-        return Mount(type="volume", target=target, source=str(src), read_only=read_only)
+            _check_subpath(Path(rec.mountpoint), subpath, where)
+        return Mount(type="volume", target=target, source=rec.mountpoint, read_only=read_only,
+                     subpath=subpath)
 
     def _bind(self, service: str, entry: Any, where: Location, target: str, read_only: bool,
               project_dir: Path) -> Mount:
@@ -377,7 +380,9 @@ class VolumeManager:
                 source.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise PermissionDenied(f"service {service!r}: cannot create bind source {source}: "
-                                       f"{exc.strerror}", location=where) from None
+                                       f"{exc.strerror}", location=where,
+                                       hint="create the directory yourself, or give a source whose parent "
+                                            "is a directory stackfile can write") from None
         propagation = _get(opts, "propagation") or ""
         if propagation not in ("", "private", "rprivate", "shared", "rshared", "slave", "rslave"):
             raise InvalidSpec(f"service {service!r}: invalid bind propagation {propagation!r}",
@@ -400,6 +405,13 @@ def _tmpfs(entry: Any, target: str, where: Location) -> Mount:
     return Mount(type="tmpfs", target=target, tmpfs_size=size, tmpfs_mode=mode)
 
 
+def _tmpfs_flags(opts: str, where: Location) -> tuple[str, ...]:
+    try:
+        return split_tmpfs_options(opts)[1]
+    except ValueError as exc:
+        raise InvalidSpec(str(exc), location=where, hint=TMPFS_OPTIONS_HINT) from None
+
+
 def _size(text: str | None, where: Location) -> int | None:
     if text is None:
         return None
@@ -416,85 +428,127 @@ def _check_name(name: str) -> None:
         raise InvalidSpec(f"invalid volume name {name!r}", hint="letters, digits, '_', '.', '-'")
 
 
-def _inside(base: Path, sub: str, where: Location) -> Path:
-    path = (base / sub.lstrip("/")).resolve()
-    if path != base.resolve() and base.resolve() not in path.parents:
+def _check_subpath(base: Path, sub: str, where: Location) -> None:
+    """``sub`` must stay in the volume and name a directory there (resolved inside it, as the
+    runtime resolves it again when it mounts)."""
+    from stackfile.runtime.linux.rootpath import Root
+
+    norm = posixpath.normpath(sub.lstrip("/"))
+    if norm == ".." or norm.startswith("../"):
         raise InvalidSpec(f"volume subpath {sub!r} leaves the volume", location=where)
-    if not path.is_dir():
-        raise NotFound(f"volume subpath {sub!r} does not exist in the volume", location=where)
-    return path
+    try:
+        with Root(str(base)) as root:
+            os.close(root.open_dir(sub))
+    except OSError:
+        raise NotFound(f"volume subpath {sub!r} does not exist in the volume", location=where) from None
 
 
 # ---------------------------------------------------------------------- image content → volume
 def _overlay_copy(layer: Path, target: str, dest: Path) -> bool:
     """Merge ``layer``'s content at ``target`` into ``dest`` with overlay semantics (whiteouts,
-    opaque dirs). Symlinks are copied as links, never followed; paths never leave the layer."""
-    src = layer / target.strip("/")
-    real = os.path.realpath(src)
-    if real != str(src) and not real.startswith(os.path.realpath(layer) + os.sep):
+    opaque dirs). ``target`` is resolved inside the layer; both trees are then walked through
+    directory fds without following a symlink, so neither a link in the image nor one a container
+    sharing the volume swaps in meanwhile can take a read or a write to the host."""
+    from stackfile.runtime.linux.rootpath import Root, lstat_at
+
+    try:
+        with Root(str(layer)) as src_root:
+            sfd, name = src_root.parent(target)
+    except (FileNotFoundError, NotADirectoryError, ValueError):
         return False
     try:
-        st = os.lstat(src)
-    except FileNotFoundError:
-        return False
-    if _is_whiteout(st) or not stat.S_ISDIR(st.st_mode):
-        _clear(dest)
-        return False
-    if _opaque(src):
-        _clear(dest)
-    os.chown(dest, st.st_uid, st.st_gid)
-    os.chmod(dest, stat.S_IMODE(st.st_mode))
-    _merge_dir(src, dest)
+        st = lstat_at(sfd, name)
+        if st is None:
+            return False
+        dfd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            if _is_whiteout(st) or not stat.S_ISDIR(st.st_mode):
+                _clear(dfd)
+                return False
+            src = os.open(name, _NOFOLLOW_DIR, dir_fd=sfd)
+            try:
+                if _opaque(src):
+                    _clear(dfd)
+                os.fchown(dfd, st.st_uid, st.st_gid)
+                os.fchmod(dfd, stat.S_IMODE(st.st_mode))
+                _merge_dir(src, dfd)
+            finally:
+                os.close(src)
+        finally:
+            os.close(dfd)
+    finally:
+        os.close(sfd)
     return True
 
 
-def _merge_dir(src: Path, dest: Path) -> None:
-    for entry in os.scandir(src):
-        st = entry.stat(follow_symlinks=False)
-        out = dest / entry.name
+_NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _merge_dir(src: int, dest: int) -> None:
+    from stackfile.runtime.linux.rootpath import lstat_at, make_dir_at, remove_at
+
+    for entry in sorted(os.listdir(src)):
+        st = os.stat(entry, dir_fd=src, follow_symlinks=False)
         if _is_whiteout(st):
-            _remove(out)
+            remove_at(dest, entry)
         elif stat.S_ISDIR(st.st_mode):
-            if out.is_symlink() or (out.exists() and not out.is_dir()):
-                _remove(out)
-            if _opaque(Path(entry.path)):
-                _remove(out)
-            out.mkdir(exist_ok=True)
-            os.chown(out, st.st_uid, st.st_gid)
-            os.chmod(out, stat.S_IMODE(st.st_mode))
-            _merge_dir(Path(entry.path), out)
-        else:
-            _remove(out)
+            sub_src = os.open(entry, _NOFOLLOW_DIR, dir_fd=src)
+            try:
+                old = lstat_at(dest, entry)
+                if old is not None and (not stat.S_ISDIR(old.st_mode) or _opaque(sub_src)):
+                    remove_at(dest, entry)
+                sub = make_dir_at(dest, entry, stat.S_IMODE(st.st_mode))
+                try:
+                    os.fchown(sub, st.st_uid, st.st_gid)
+                    os.fchmod(sub, stat.S_IMODE(st.st_mode))
+                    _merge_dir(sub_src, sub)
+                finally:
+                    os.close(sub)
+            finally:
+                os.close(sub_src)
+        elif stat.S_ISLNK(st.st_mode) or stat.S_ISREG(st.st_mode):
+            remove_at(dest, entry)
             if stat.S_ISLNK(st.st_mode):
-                os.symlink(os.readlink(entry.path), out)
-            elif stat.S_ISREG(st.st_mode):
-                shutil.copy2(entry.path, out, follow_symlinks=False)
+                os.symlink(os.readlink(entry, dir_fd=src), entry, dir_fd=dest)
+                os.chown(entry, st.st_uid, st.st_gid, dir_fd=dest, follow_symlinks=False)
             else:
-                continue  # devices, fifos and sockets are not copied into volumes
-            os.lchown(out, st.st_uid, st.st_gid)
+                _copy_file(src, dest, entry, st)
+        # devices, fifos and sockets are not copied into volumes
+
+
+def _copy_file(src: int, dest: int, name: str, st: os.stat_result) -> None:
+    fin = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=src)
+    try:
+        out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                      dir_fd=dest)
+        try:
+            while chunk := os.read(fin, 1 << 20):
+                os.write(out, chunk)
+            os.fchown(out, st.st_uid, st.st_gid)
+            os.fchmod(out, stat.S_IMODE(st.st_mode))
+            os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
+        finally:
+            os.close(out)
+    finally:
+        os.close(fin)
 
 
 def _is_whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
-def _opaque(path: Path) -> bool:
+def _opaque(fd: int) -> bool:
     for attr in ("trusted.overlay.opaque", "user.overlay.opaque"):
         try:
-            if os.getxattr(path, attr, follow_symlinks=False) == b"y":
+            if os.getxattr(fd, attr) == b"y":
                 return True
         except OSError:
             continue
     return False
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
+def _clear(dest: int) -> None:
+    from stackfile.runtime.linux.rootpath import remove_at
 
-
-def _clear(dest: Path) -> None:
-    for child in dest.iterdir():
-        _remove(child)
+    for child in os.listdir(dest):
+        remove_at(dest, child)

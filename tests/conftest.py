@@ -7,13 +7,14 @@ with the reason when the feature is missing. On CI (root, this machine kind) not
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ["tests.support.ground_truth"]  # --corpus, and the summary of checks against Docker/a corpus
 
 IS_ROOT = os.geteuid() == 0
 
@@ -31,26 +32,18 @@ ROOT_REASON = "needs root (namespaces, overlayfs, cgroups, netlink)"
 needs_root = pytest.mark.skipif(not (IS_ROOT and HAS_OVERLAY), reason=ROOT_REASON)
 
 
-@pytest.fixture(scope="session")
-def session_store_root() -> Iterator[Path]:
-    """A store root for the whole session, on the same filesystem as /var/tmp (overlay-capable)."""
-    base = Path(tempfile.mkdtemp(prefix="stackfile-test-", dir="/var/tmp"))
-    try:
-        yield base
-    finally:
-        _unmount_below(base)
-        shutil.rmtree(base, ignore_errors=True)
-
-
 @pytest.fixture()
 def store_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A fresh store root for one test, removed afterwards (mounts under it are detached first)."""
+    """A fresh store root for one test, removed afterwards with everything the test left running or
+    made in the kernel for it: processes (shims, containers, DNS servers, proxies), nft tables, links,
+    mounts and cgroups (see tests/support/cleanup.py)."""
+    from tests.support.cleanup import clean_store_root
+
     base = Path(tempfile.mkdtemp(prefix="stackfile-store-", dir="/var/tmp"))
     try:
         yield base
     finally:
-        _unmount_below(base)
-        shutil.rmtree(base, ignore_errors=True)
+        clean_store_root(base)
 
 
 def _unmount_below(base: Path) -> None:
@@ -92,7 +85,10 @@ def container_store(prefix: str, cli: Callable[..., object]) -> Iterator[Path]:
     finally:
         containers = base / "containers"
         ids = [n for n in os.listdir(containers) if not n.startswith(".")] if containers.exists() else []
-        if ids:
-            cli(base, "container", "rm", "-f", *ids)
-        _unmount_below(base)
-        shutil.rmtree(base, ignore_errors=True)
+        try:
+            if ids:
+                cli(base, "container", "rm", "-f", *ids)
+        finally:
+            from tests.support.cleanup import clean_store_root
+
+            clean_store_root(base)  # whatever rm left: processes, links, tables, mounts, cgroups

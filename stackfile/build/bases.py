@@ -29,9 +29,41 @@ __all__ = ["BASE_NAMES", "materialize_base", "resolve_image"]
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 BASE_NAMES = ("scratch", "busybox", "host")
+# The ``host`` base's short list.
 PASSWD = ("root:x:0:0:root:/root:/bin/sh\n"
           "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
 GROUP = "root:x:0:\nstaff:x:50:\nnogroup:x:65534:\n"
+# The users, groups and shadow entries of buildroot's skeleton, as the official ``busybox`` image
+# ships them (docker-library/busybox installs system/skeleton/etc/{passwd,group,shadow} and locks
+# root's password: CVE-2019-5021).
+BUSYBOX_PASSWD = ("root:x:0:0:root:/root:/bin/sh\n"
+                  "daemon:x:1:1:daemon:/usr/sbin:/bin/false\n"
+                  "bin:x:2:2:bin:/bin:/bin/false\n"
+                  "sys:x:3:3:sys:/dev:/bin/false\n"
+                  "sync:x:4:100:sync:/bin:/bin/sync\n"
+                  "mail:x:8:8:mail:/var/spool/mail:/bin/false\n"
+                  "www-data:x:33:33:www-data:/var/www:/bin/false\n"
+                  "operator:x:37:37:Operator:/var:/bin/false\n"
+                  "nobody:x:65534:65534:nobody:/home:/bin/false\n")
+BUSYBOX_GROUP = "".join(f"{g}\n" for g in (
+    "root:x:0:", "daemon:x:1:", "bin:x:2:", "sys:x:3:", "adm:x:4:", "tty:x:5:", "disk:x:6:", "lp:x:7:",
+    "mail:x:8:", "kmem:x:9:", "wheel:x:10:root", "cdrom:x:11:", "dialout:x:18:", "floppy:x:19:",
+    "video:x:28:", "audio:x:29:", "tape:x:32:", "www-data:x:33:", "operator:x:37:", "utmp:x:43:",
+    "plugdev:x:46:", "staff:x:50:", "lock:x:54:", "netdev:x:82:", "users:x:100:", "nogroup:x:65534:"))
+BUSYBOX_SHADOW = "".join(f"{u}:*:10933:0:99999:7:::\n" for u in (
+    "root", "daemon", "bin", "sys", "sync", "mail", "www-data", "operator", "nobody"))
+# Directories the official image has beyond the applets: buildroot's device table (mode only,
+# owned by root), then the passwd homes its builder creates, owned by their user and group.
+BUSYBOX_DIRS = (("var/www", 0o755, 0, 0), ("etc/network/if-up.d", 0o755, 0, 0),
+                ("etc/network/if-pre-up.d", 0o755, 0, 0), ("etc/network/if-down.d", 0o755, 0, 0),
+                ("etc/network/if-post-down.d", 0o755, 0, 0), ("usr/sbin", 0o755, 1, 1),
+                ("var/spool/mail", 0o755, 8, 8), ("home", 0o755, 65534, 65534))
+# /usr/share/zoneinfo/Etc/UTC (TZif2, 114 bytes): the image's /etc/localtime, so ``date`` says UTC
+# even on a host without tzdata.
+UTC_TZIF = bytes.fromhex(
+    "545a696632000000000000000000000000000000000000000000000000000000000000000000000100000004"
+    "00000000000055544300545a6966320000000000000000000000000000000000000000000000000000000000"
+    "00000000000100000004000000000000555443000a555443300a")
 
 
 def materialize_base(paths: StorePaths, ref: str) -> ImageRecord:
@@ -121,26 +153,38 @@ def _busybox(paths: StorePaths) -> tuple[list[str], dict[str, object]]:
 
 
 def _fill_busybox(dest: Path, binary: str) -> None:
+    """The official image's tree: every applet in /bin (``busybox --install /bin``), plus the
+    applet paths of ``--list-full`` (/usr/bin/env, /sbin/...), buildroot's skeleton /etc and homes."""
     (dest / "bin").mkdir(mode=0o755)
     shutil.copy2(binary, dest / "bin" / "busybox")
     os.chmod(dest / "bin" / "busybox", 0o755)
     listing = subprocess.run([binary, "--list-full"], capture_output=True, text=True, check=True).stdout
-    for applet in sorted(set(listing.split())):
-        link = dest / applet
-        link.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-        if not os.path.lexists(link):
-            link.symlink_to("/bin/busybox")
-    for d in ("proc", "sys", "dev", "etc", "root", "run", "var", "home", "usr/local/bin"):
+    applets = sorted(set(listing.split()))
+    for d in ("proc", "sys", "dev", "etc", "root", "run", "var", "usr/local/bin"):
         (dest / d).mkdir(parents=True, exist_ok=True, mode=0o755)
+    for rel, mode, uid, gid in BUSYBOX_DIRS:
+        (dest / rel).mkdir(parents=True, exist_ok=True)
+        os.chmod(dest / rel, mode)
+        os.chown(dest / rel, uid, gid)
+    for applet in [*applets, *(f"bin/{os.path.basename(a)}" for a in applets)]:
+        link = dest / applet
+        if not os.path.lexists(link):
+            link.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+            link.symlink_to("/bin/busybox")
     os.chmod(dest / "root", 0o700)
     (dest / "tmp").mkdir(exist_ok=True)
     os.chmod(dest / "tmp", 0o1777)
-    _write_etc(dest / "etc")
+    etc = dest / "etc"
+    _write_etc(etc, BUSYBOX_PASSWD, BUSYBOX_GROUP)
+    (etc / "shadow").write_text(BUSYBOX_SHADOW)
+    os.chmod(etc / "shadow", 0o600)
+    (etc / "localtime").write_bytes(UTC_TZIF)
+    os.chmod(etc / "localtime", 0o644)
 
 
-def _write_etc(etc: Path) -> None:
-    (etc / "passwd").write_text(PASSWD)
-    (etc / "group").write_text(GROUP)
+def _write_etc(etc: Path, passwd: str = PASSWD, group: str = GROUP) -> None:
+    (etc / "passwd").write_text(passwd)
+    (etc / "group").write_text(group)
     (etc / "hosts").write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
     (etc / "nsswitch.conf").write_text("passwd: files\ngroup: files\nhosts: files dns\n")
     for name in ("passwd", "group", "hosts", "nsswitch.conf"):

@@ -141,15 +141,29 @@ def _run_in_process(paths: StorePaths, cid: str, output: Callable[[str], None]) 
 
 def drop_stubs(upper: Path, view: LayeredView) -> None:
     """Remove runtime-made, unchanged entries: empty mount-target files and bare copied-up dirs."""
+    upper_fd = os.open(upper, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _drop_stub_files(upper_fd, view)
+    finally:
+        os.close(upper_fd)
+    _prune_dirs(upper, upper, view)
+
+
+def _drop_stub_files(upper_fd: int, view: LayeredView) -> None:
     for rel in RUNTIME_STUBS:
-        path = upper / rel
-        try:
-            st = os.lstat(path)
+        head, name = os.path.split(rel)
+        try:  # the upper dir's own etc/, never a link the RUN step left there (it may aim at the host)
+            dfd = os.open(head, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=upper_fd)
         except OSError:
             continue
-        if stat.S_ISREG(st.st_mode) and st.st_size == 0 and view.find(rel) is None:
-            path.unlink()
-    _prune_dirs(upper, upper, view)
+        try:
+            st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode) and st.st_size == 0 and view.find(rel) is None:
+                os.unlink(name, dir_fd=dfd)
+        except OSError:
+            continue
+        finally:
+            os.close(dfd)
 
 
 def _prune_dirs(top: Path, directory: Path, view: LayeredView) -> bool:

@@ -34,7 +34,8 @@ def _names(project: Any, what: str) -> list[str]:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+              help="Output format.")
 @click.option("--services", "what", flag_value="services", help="Print the service names.")
 @click.option("--volumes", "what", flag_value="volumes", help="Print the volume names.")
 @click.option("--networks", "what", flag_value="networks", help="Print the network names.")
@@ -75,7 +76,8 @@ def config(
 
 @click.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "dot", "mermaid"]), default="text", show_default=True
+    "--format", "fmt", type=click.Choice(["text", "dot", "mermaid"]), default="text", show_default=True,
+    help="Output format: an indented tree, Graphviz dot or a Mermaid flowchart.",
 )
 @click.pass_obj
 def graph(obj: Any, fmt: str) -> None:

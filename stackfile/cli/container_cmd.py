@@ -115,7 +115,7 @@ def _as_dict(st: Any) -> dict[str, Any]:
 
 @container.command("ls")
 @click.option("-a", "--all", "show_all", is_flag=True, help="Show stopped containers too.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.option("--filter", "filters", multiple=True, metavar="label=KEY=VALUE", help="Filter by label.")
 @click.option("-q", "--quiet", is_flag=True, help="Only ids.")
 @pass_opts
@@ -144,9 +144,9 @@ def ls(opts: GlobalOptions, show_all: bool, fmt: str, filters: tuple[str, ...], 
 
 
 @container.command()
-@click.option("-f", "--follow", is_flag=True)
+@click.option("-f", "--follow", is_flag=True, help="Follow log output.")
 @click.option("--tail", default="all", help="Number of lines from the end, or 'all'.")
-@click.option("-t", "--timestamps", is_flag=True)
+@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
 @click.option("--since", default=None, help="RFC 3339 time, Unix time, or a duration like 10m.")
 @click.argument("ref")
 @pass_opts
@@ -162,13 +162,13 @@ def logs(opts: GlobalOptions, ref: str, follow: bool, tail: str, timestamps: boo
 
 
 @container.command("exec", context_settings={"allow_interspersed_args": False})
-@click.option("-i", "--interactive", is_flag=True)
-@click.option("-t", "--tty", is_flag=True)
-@click.option("-d", "--detach", is_flag=True)
-@click.option("-u", "--user", default="")
-@click.option("-w", "--workdir", default="")
-@click.option("-e", "--env", multiple=True)
-@click.option("--privileged", is_flag=True)
+@click.option("-i", "--interactive", is_flag=True, help="Keep stdin open.")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-terminal.")
+@click.option("-d", "--detach", is_flag=True, help="Run the command in the background.")
+@click.option("-u", "--user", default="", help="User name or uid[:gid].")
+@click.option("-w", "--workdir", default="", help="Working directory inside the container.")
+@click.option("-e", "--env", multiple=True, metavar="KEY[=VALUE]", help="Set an environment variable.")
+@click.option("--privileged", is_flag=True, help="All capabilities, no masked paths.")
 @click.argument("ref")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_opts
@@ -203,7 +203,7 @@ def start(opts: GlobalOptions, refs: tuple[str, ...]) -> int:
 
 
 @container.command()
-@click.option("-t", "--time", "timeout", type=float, default=None)
+@click.option("-t", "--time", "timeout", type=float, default=None, help="Seconds to wait before SIGKILL.")
 @click.argument("refs", nargs=-1, required=True)
 @pass_opts
 def restart(opts: GlobalOptions, refs: tuple[str, ...], timeout: float | None) -> int:
@@ -214,7 +214,7 @@ def restart(opts: GlobalOptions, refs: tuple[str, ...], timeout: float | None) -
 
 
 @container.command()
-@click.option("-s", "--signal", "sig", default="SIGKILL")
+@click.option("-s", "--signal", "sig", default="SIGKILL", help="Signal to send.")
 @click.argument("refs", nargs=-1, required=True)
 @pass_opts
 def kill(opts: GlobalOptions, refs: tuple[str, ...], sig: str) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from stackfile.cli.build_fast import build_command, event_line
+from stackfile.cli.completion_cmd import complete_services
 from stackfile.cli.main import key_values
 from stackfile.cli.term import human_size
 from stackfile.events import Event
@@ -60,7 +61,7 @@ def _build_args(items: tuple[str, ...], environ: dict[str, str]) -> dict[str, st
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
 @click.option("--pull", is_flag=True, help="Ignored (there is no registry).")
 @_BUILD_ARG
@@ -101,7 +102,7 @@ def image_build(g: Any, context: str, dockerfile: str | None, tags: tuple[str, .
 
 
 @image.command("ls")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.option("-q", "--quiet", is_flag=True, help="Only ids.")
 @click.pass_obj
 def image_ls(g: Any, fmt: str, quiet: bool) -> None:
@@ -162,7 +163,7 @@ def image_inspect(g: Any, refs: tuple[str, ...]) -> None:
 
 @image.command("history")
 @click.argument("ref")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.pass_obj
 def image_history(g: Any, ref: str, fmt: str) -> None:
     """Show the steps that made an image."""
@@ -211,7 +212,7 @@ def image_prune(g: Any, all_images: bool, force: bool) -> None:
 @click.argument("refs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, metavar="FILE", help="Archive to write.")
 @click.option("--format", "fmt", type=click.Choice(["docker-archive", "oci-archive"]),
-              default="docker-archive")
+              default="docker-archive", help="Archive layout: docker save's or an OCI image layout.")
 @click.pass_obj
 def image_save(g: Any, refs: tuple[str, ...], output: str, fmt: str) -> None:
     """Write images to an archive (docker-archive: gzip layers; oci-archive: zstd layers)."""
@@ -222,7 +223,7 @@ def image_save(g: Any, refs: tuple[str, ...], output: str, fmt: str) -> None:
 
 @image.command("load")
 @click.option("-i", "--input", "archive", required=True, metavar="FILE", help="Archive to read.")
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.pass_obj
 def image_load(g: Any, archive: str, quiet: bool) -> None:
     """Load images from a Docker or OCI archive."""
@@ -250,7 +251,7 @@ def system() -> None:
 
 
 @system.command("df")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.pass_obj
 def system_df(g: Any, fmt: str) -> None:
     """Show disk use by images, containers and the build cache."""

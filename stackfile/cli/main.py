@@ -49,8 +49,11 @@ COMMANDS: dict[str, str] = {
     "images": "stackfile.cli.project_cmd:images",
     "ls": "stackfile.cli.project_cmd:ls",
     "init": "stackfile.cli.init_cmd:init",
+    "completion": "stackfile.cli.completion_cmd:completion",
     # watch
     "watch": "stackfile.cli.watch_cmd:watch",
+    # beyond one machine
+    "export": "stackfile.cli.export_cmd:export",
 }
 
 HIDDEN: set[str] = set()
@@ -128,11 +131,19 @@ def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
         project_directory: str | None, env_files: tuple[str, ...], profiles: tuple[str, ...],
         environment_name: str | None, template_vars: tuple[str, ...], root: str | None) -> None:
     """stackfile: one YAML file in, a running, isolated, hot-reloading stack out."""
+    ctx.obj = global_options(files, project_name, project_directory, env_files, profiles, environment_name,
+                             template_vars, root)
+
+
+def global_options(files: tuple[str, ...], project_name: str | None, project_directory: str | None,
+                   env_files: tuple[str, ...], profiles: tuple[str, ...], environment_name: str | None,
+                   template_vars: tuple[str, ...], root: str | None) -> GlobalOptions:
+    """The options every sub-command gets, from the global flags and the environment."""
     environ = dict(os.environ)
     tvars = key_values(template_vars, "--set", require_equals=True)
     file_list = list(files) or [f for f in environ.get("COMPOSE_FILE", "").split(
         environ.get("COMPOSE_PATH_SEPARATOR", os.pathsep)) if f]
-    ctx.obj = GlobalOptions(
+    return GlobalOptions(
         files=file_list,
         project_name=project_name,
         project_directory=project_directory,
@@ -147,7 +158,7 @@ def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format.")
 def version(fmt: str) -> None:
     """Show the stackfile version."""
     import platform

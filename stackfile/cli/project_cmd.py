@@ -11,7 +11,9 @@ from typing import Any
 
 import click
 
+from stackfile.cli.completion_cmd import complete_services
 from stackfile.cli.main import GlobalOptions
+from stackfile.errors import StackfileError
 
 
 def _parse_scale(items: tuple[str, ...]) -> dict[str, int]:
@@ -35,7 +37,7 @@ def _short(name: str, project: str) -> str:
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("-d", "--detach", is_flag=True, help="Run containers in the background.")
 @click.option("--wait", is_flag=True, help="Wait for services to be running/healthy (implies -d).")
 @click.option("--wait-timeout", type=float, help="Maximum seconds to wait with --wait.")
@@ -66,24 +68,41 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
         raise click.UsageError("--force-recreate and --no-recreate are incompatible")
     if build and no_build:
         raise click.UsageError("--build and --no-build are incompatible")
+    if (detach or wait) and (abort_on_container_exit or exit_code_from):
+        raise click.UsageError("--detach cannot be combined with --abort-on-container-exit or "
+                               "--exit-code-from")
     flags = {"services": services, "no_deps": no_deps, "force_recreate": force_recreate,
              "no_recreate": no_recreate, "remove_orphans": remove_orphans, "build": build,
              "no_build": no_build, "no_start": no_start, "scale": _parse_scale(scale)}
     detach = detach or wait
     if detach and not dry_run and not wait and not watch:
-        from stackfile.engine.project_fast import unchanged
+        from stackfile.cli.project_fast import report_running
+        from stackfile.engine.project_fast import unchanged_entry
 
-        if unchanged(g, flags) is not None:
+        entry = unchanged_entry(g, flags)
+        if entry is not None:
+            report_running([c["name"] for c in entry["containers"]])
             return 0
     from stackfile.reconcile.planner import PlanOptions
 
     plan_options = PlanOptions(**flags)  # type: ignore[arg-type]
+    import time
+
     from stackfile.cli.project_render import EventPrinter
     from stackfile.engine.project import UpOptions
     from stackfile.engine.project import up as engine_up
 
-    result = engine_up(g, UpOptions(plan=plan_options, dry_run=dry_run, wait=wait, wait_timeout=wait_timeout,
-                                    timeout=timeout), sink=EventPrinter())
+    options = UpOptions(plan=plan_options, dry_run=dry_run, wait=wait, wait_timeout=wait_timeout,
+                        timeout=timeout, exit_code_from=exit_code_from or "")
+    started_ns = time.time_ns()  # an attached up shows this run's output, not the old lines
+    try:
+        result = engine_up(g, options, sink=EventPrinter())
+    except StackfileError:
+        if not (detach or dry_run or no_start):
+            from stackfile.cli.project_attach import show_after_failure
+
+            show_after_failure(g, options, started_ns, color=not no_color, prefix=not no_log_prefix)
+        raise
     if dry_run:
         for warning in result.warnings:
             click.echo(f"WARN {warning}", err=True)
@@ -102,7 +121,7 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
 
     return attach(g, result, abort=abort_on_container_exit or bool(exit_code_from),
                   exit_code_from=exit_code_from, timeout=timeout, color=not no_color,
-                  prefix=not no_log_prefix, watch=watch)
+                  prefix=not no_log_prefix, watch=watch, since_ns=started_ns)
 
 
 @click.command()
@@ -128,9 +147,10 @@ def down(g: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bool,
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("-a", "--all", "all_", is_flag=True, help="Show stopped containers too.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", default="table", metavar="FORMAT",
+              help="table, json, or a Go template: '{{.Name}} {{.State}}', 'table {{.Name}}\\t{{.Service}}'.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show IDs.")
 @click.option("--services", "only_services", is_flag=True, help="Only show service names.")
 @click.option("--status", multiple=True, help="Filter by state (repeatable).",
@@ -139,6 +159,11 @@ def down(g: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bool,
 def ps(g: GlobalOptions, services: tuple[str, ...], all_: bool, fmt: str, quiet: bool, only_services: bool,
        status: tuple[str, ...]) -> None:
     """List the project's containers."""
+    from stackfile.cli.gotemplate import is_template
+
+    if fmt not in ("table", "json") and not is_template(fmt):
+        raise click.BadParameter(f"{fmt!r}: expected table, json or a Go template such as '{{{{.Name}}}}'",
+                                 param_hint="--format")
     from stackfile.engine.project_status import ps_report
 
     rows, watcher = ps_report(g, services, all=all_ or bool(status), status_filter=status)
@@ -151,6 +176,11 @@ def ps(g: GlobalOptions, services: tuple[str, ...], all_: bool, fmt: str, quiet:
     elif fmt == "json":
         for r in rows:
             click.echo(json.dumps(r, sort_keys=True))
+    elif is_template(fmt):
+        from stackfile.cli.project_render import ps_template
+
+        for line in ps_template(fmt, rows):
+            click.echo(line)
     else:
         from stackfile.cli.project_render import ps_table
 
@@ -168,23 +198,25 @@ def _watcher_line(w: dict[str, Any]) -> str:
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("-f", "--follow", is_flag=True, help="Follow log output.")
 @click.option("-n", "--tail", default="all", help="Number of lines from the end (or 'all').")
 @click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
 @click.option("--since", help="Show logs since a timestamp (RFC 3339) or relative (42m).")
-@click.option("--no-color", is_flag=True)
-@click.option("--no-log-prefix", is_flag=True)
+@click.option("--until", help="Show logs before a timestamp (RFC 3339) or relative (42m).")
+@click.option("--no-color", is_flag=True, help="Produce monochrome output.")
+@click.option("--no-log-prefix", is_flag=True, help="Don't print a prefix in logs.")
 @click.pass_obj
 def logs(g: GlobalOptions, services: tuple[str, ...], follow: bool, tail: str, timestamps: bool,
-         since: str | None, no_color: bool, no_log_prefix: bool) -> None:
+         since: str | None, until: str | None, no_color: bool, no_log_prefix: bool) -> None:
     """Show the containers' output."""
     from stackfile.cli.project_render import LogPrinter
     from stackfile.engine.project_logs import logs as engine_logs
 
     if tail != "all" and not tail.isdigit():
         raise click.BadParameter("a number or 'all'", param_hint="--tail")
-    lines = engine_logs(g, services, follow=follow, tail=None if tail == "all" else int(tail), since=since)
+    lines = engine_logs(g, services, follow=follow, tail=None if tail == "all" else int(tail), since=since,
+                        until=until)
     printer: LogPrinter | None = None
     try:
         for line in lines:
@@ -206,7 +238,7 @@ def _simple(verb: str, help_text: str, extra: list[Any] | None = None) -> click.
 
     command.__doc__ = help_text
     cmd = click.command(name=verb, help=help_text)(command)
-    cmd = click.argument("services", nargs=-1)(cmd)
+    cmd = click.argument("services", nargs=-1, shell_complete=complete_services)(cmd)
     for decorator in extra or []:
         cmd = decorator(cmd)
     return cmd
@@ -223,7 +255,7 @@ unpause = _simple("unpause", "Unpause containers.")
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("-f", "--force", is_flag=True, help="Don't ask to confirm.")
 @click.option("-s", "--stop", "stop_first", is_flag=True, help="Stop the containers first.")
 @click.option("-v", "--volumes", is_flag=True, help="Remove anonymous volumes too.")
@@ -244,7 +276,7 @@ def rm(g: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: boo
 
 
 @click.command(name="exec", context_settings={"allow_interspersed_args": False})
-@click.argument("service")
+@click.argument("service", shell_complete=complete_services)
 @click.argument("command", nargs=-1, required=True)
 @click.option("-T", "--no-TTY", "no_tty", is_flag=True, help="Don't allocate a TTY.")
 @click.option("-u", "--user", default="", help="Run as this user.")
@@ -267,10 +299,10 @@ def exec_(g: GlobalOptions, service: str, command: tuple[str, ...], no_tty: bool
 
 
 @click.command(context_settings={"allow_interspersed_args": False})
-@click.argument("service")
+@click.argument("service", shell_complete=complete_services)
 @click.argument("command", nargs=-1)
 @click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
-@click.option("-d", "--detach", is_flag=True, help="Run in the background and print the name.")
+@click.option("-d", "--detach", is_flag=True, help="Run in the background and print the container ID.")
 @click.option("--name", default="", help="Container name.")
 @click.option("--entrypoint", default=None, help="Override the entrypoint.")
 @click.option("-u", "--user", default="", help="Run as this user.")
@@ -304,7 +336,7 @@ def run(g: GlobalOptions, service: str, command: tuple[str, ...], remove: bool, 
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.pass_obj
 def top(g: GlobalOptions, services: tuple[str, ...]) -> None:
     """Show the processes of running containers."""
@@ -319,9 +351,9 @@ def top(g: GlobalOptions, services: tuple[str, ...]) -> None:
 
 
 @click.command()
-@click.argument("service")
+@click.argument("service", shell_complete=complete_services)
 @click.argument("private_port", type=int)
-@click.option("--protocol", type=click.Choice(["tcp", "udp"]), default="tcp")
+@click.option("--protocol", type=click.Choice(["tcp", "udp"]), default="tcp", help="tcp or udp.")
 @click.option("--index", type=int, default=1, help="Container index of the service.")
 @click.pass_obj
 def port(g: GlobalOptions, service: str, private_port: int, protocol: str, index: int) -> None:
@@ -332,8 +364,8 @@ def port(g: GlobalOptions, service: str, private_port: int, protocol: str, index
 
 
 @click.command()
-@click.argument("services", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.argument("services", nargs=-1, shell_complete=complete_services)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show image IDs.")
 @click.pass_obj
 def images(g: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool) -> None:
@@ -357,7 +389,7 @@ def images(g: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool) -
 
 @click.command()
 @click.option("-a", "--all", "all_", is_flag=True, help="Show stopped projects too.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="Output format.")
 @click.option("-q", "--quiet", is_flag=True, help="Only show names.")
 @click.pass_obj
 def ls(g: GlobalOptions, all_: bool, fmt: str, quiet: bool) -> None:

@@ -122,13 +122,24 @@ def _flags(services: tuple[str, ...]) -> dict[str, Any]:
 def noop(argv: list[str], environ: dict[str, str]) -> bool:
     """True when ``argv`` is an ``up -d`` the fast path proves would change nothing."""
     parsed = parse(argv, environ)
-    return parsed is not None and _unchanged(*parsed)
+    return parsed is not None and _unchanged(*parsed) is not None
 
 
-def _unchanged(opts: Any, services: tuple[str, ...]) -> bool:
-    from stackfile.engine.project_fast import unchanged
+def _unchanged(opts: Any, services: tuple[str, ...]) -> list[str] | None:
+    """The running containers of an ``up -d`` that would change nothing, or None."""
+    from stackfile.engine.project_fast import unchanged_entry
 
-    return unchanged(opts, _flags(services)) is not None
+    entry = unchanged_entry(opts, _flags(services))
+    return [c["name"] for c in entry["containers"]] if entry is not None else None
+
+
+def report_running(names: list[str]) -> None:
+    """A no-op ``up -d`` says each container is ``Running``, as Compose does (without importing
+    project_render: it imports typing)."""
+    from stackfile.cli.term import echo, style
+
+    for name in sorted(names):
+        echo(f" {style('✔', fg='green')} Container {name:<30} Running", err=True)
 
 
 def up_detached(opts: Any, services: tuple[str, ...]) -> int:
@@ -164,10 +175,11 @@ def main() -> None:
             sys.exit(boundary(lambda: config(*plain_config), environ))
     try:
         parsed = parse(sys.argv[1:], environ)
-        hit = parsed is not None and _unchanged(*parsed)
+        running = _unchanged(*parsed) if parsed is not None else None
     except Exception:  # any doubt: the full CLI decides, and reports errors properly
-        parsed, hit = None, False
-    if hit:
+        parsed, running = None, None
+    if running is not None:
+        report_running(running)
         sys.exit(0)
     if parsed is not None:  # parsed cleanly: nothing has run yet, and the rest is the engine's
         from stackfile.cli.boundary import boundary

@@ -47,15 +47,22 @@ class EventPrinter:
             echo(f" {style('✔', fg='green')} {_subject(action):<40} {word:<9} "
                        f"{event.elapsed:5.1f}s", err=True)
         elif action is not None and event.kind in ("action.failed", "action.warn"):
-            mark = style("✘", fg="red")
-            echo(f" {mark} {_subject(action):<40} Error     {event.error}", err=True)
+            # the message itself comes once, with its location and hint: as the command's error
+            # (failed) or as a WARN line (a wait that is not required)
+            word = "Error" if event.kind == "action.failed" else "Warning"
+            echo(f" {style('✘', fg='red')} {_subject(action):<40} {word:<9} {event.elapsed:5.1f}s", err=True)
         elif event.kind.startswith("container.") and event.message:
             verb = event.kind.split(".", 1)[1]
             past = {"stop": "Stopped", "start": "Started", "restart": "Restarted", "kill": "Killed",
-                    "pause": "Paused", "unpause": "Unpaused", "remove": "Removed"}.get(verb, verb)
+                    "pause": "Paused", "unpause": "Unpaused", "remove": "Removed",
+                    "running": "Running"}.get(verb, verb)
             echo(f" {style('✔', fg='green')} Container {event.message:<30} {past}", err=True)
-        elif event.kind.startswith("build.") and event.kind != "build.step.done" and event.message:
-            echo(f"   {event.message}", err=True)
+        elif event.kind.startswith("build."):  # the numbered steps with their times, as `build` prints
+            from stackfile.cli.build_fast import event_line
+
+            line = event_line(event.kind, lambda name, default: getattr(event, name, default), False)
+            if line is not None:
+                echo(line[0], err=True)
 
 
 def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> None:
@@ -106,8 +113,12 @@ def _ago(stamp: str, now: float) -> str:
 
 
 def _command(text: str, width: int = 20) -> str:
-    flat = " ".join(text.split())
-    return f'"{flat[:width]}…"' if len(flat) > width else f'"{flat}"'
+    """Docker's COMMAND cell: cut to ``width`` with an ellipsis, then quoted as Go's strconv.Quote."""
+    import json
+
+    from stackfile.engine.project_status import ellipsis
+
+    return json.dumps(ellipsis(text, width), ensure_ascii=False)
 
 
 def ps_table(rows: list[dict[str, Any]]) -> None:
@@ -119,3 +130,18 @@ def ps_table(rows: list[dict[str, Any]]) -> None:
              for r in rows]
     table(shown, [("Name", "NAME"), ("Image", "IMAGE"), ("Command", "COMMAND"), ("Service", "SERVICE"),
                   ("CreatedAt", "CREATED"), ("Status", "STATUS"), ("Ports", "PORTS")])
+
+
+PS_FIELDS = ("ID", "Name", "Names", "Image", "Command", "Project", "Service", "CreatedAt", "RunningFor",
+             "State", "Status", "Health", "ExitCode", "Ports", "Publishers", "Labels")
+
+
+def ps_template(fmt: str, rows: list[dict[str, Any]]) -> list[str]:
+    """``ps --format`` with a Go template, over the JSON rows plus Docker's ``RunningFor``."""
+    import time
+
+    from stackfile.cli.gotemplate import render
+
+    now = time.time()
+    shown = [{**r, "RunningFor": _ago(str(r["CreatedAt"]), now)} for r in rows]
+    return render(fmt, shown, sorted({*PS_FIELDS, *(k for r in rows for k in r)}))

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from stackfile.cli.completion_cmd import complete_services
 from stackfile.events import Event
 
 _SHOWN = ("watch", "container", "image", "build", "network", "volume")
@@ -35,7 +36,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete_services)
 @click.option("--no-up", is_flag=True, help="Do not build and start the services first.")
 @click.option("--prune", is_flag=True, help="After a rebuild, remove the old image if unnamed and unused.")
 @click.option("-d", "--detach", is_flag=True, help="Watch in the background (stop it with --stop or 'down').")

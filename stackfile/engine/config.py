@@ -11,7 +11,8 @@ __all__ = ["graph_levels", "load", "options_from"]
 
 
 def options_from(
-    opts: Any, *, stdin: str | None = None, interpolate: bool = True, cwd: str | None = None
+    opts: Any, *, stdin: str | None = None, interpolate: bool = True, cwd: str | None = None,
+    services: list[str] | tuple[str, ...] = (),
 ) -> LoadOptions:
     """Build :class:`LoadOptions` from the CLI's ``GlobalOptions`` (or any object with its fields)."""
     return LoadOptions(
@@ -26,16 +27,19 @@ def options_from(
         stdin=stdin,
         cwd=cwd,
         interpolate=interpolate,
+        services=list(services),
     )
 
 
-def load(opts: Any, *, stdin: str | None = None, interpolate: bool = True, cwd: str | None = None) -> Project:
-    """Load the project the global options describe (``-f -`` reads stdin unless ``stdin`` is given)."""
+def load(opts: Any, *, stdin: str | None = None, interpolate: bool = True, cwd: str | None = None,
+         services: list[str] | tuple[str, ...] = ()) -> Project:
+    """Load the project the global options describe (``-f -`` reads stdin unless ``stdin`` is given);
+    ``services`` named on the command line are enabled even when their profiles are not active."""
     if stdin is None and "-" in (getattr(opts, "files", None) or []):
         import sys
 
         stdin = sys.stdin.read()
-    return load_project(options_from(opts, stdin=stdin, interpolate=interpolate, cwd=cwd))
+    return load_project(options_from(opts, stdin=stdin, interpolate=interpolate, cwd=cwd, services=services))
 
 
 def graph_levels(project: Project) -> list[list[str]]:

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from stackfile.engine.container_options import RunOptions, RunResult
 from stackfile.errors import InvalidSpec, Location
 from stackfile.runtime.api import (
+    TMPFS_OPTIONS_HINT,
     ContainerSpec,
     ExecSpec,
     Mount,
@@ -21,6 +22,7 @@ from stackfile.runtime.api import (
     Process,
     Resources,
     RestartPolicy,
+    split_tmpfs_options,
     to_plain,
 )
 from stackfile.runtime.linux.errors import StartFailed
@@ -146,10 +148,14 @@ def _bind(spec: str) -> Mount:
 def _tmpfs(spec: str) -> Mount:
     """``--tmpfs /path[:size=64m,mode=1777]``."""
     target, _, opts = spec.partition(":")
-    options = _pairs(tuple(o for o in opts.split(",") if o), "--tmpfs")
+    try:
+        options, flags = split_tmpfs_options(opts)
+    except ValueError as exc:
+        raise InvalidSpec(str(exc), location=Location(key_path="--tmpfs"), hint=TMPFS_OPTIONS_HINT) from None
     size = _memory(options["size"], "--tmpfs") if "size" in options else None
     mode = int(options["mode"], 8) if "mode" in options else None
-    return Mount("tmpfs", target, tmpfs_size=size, tmpfs_mode=mode)
+    return Mount("tmpfs", target, tmpfs_size=size, tmpfs_mode=mode, options=flags,
+                 read_only="ro" in flags)
 
 
 def _argv(config: Mapping[str, Any], opts: RunOptions) -> tuple[str, ...]:
@@ -338,23 +344,9 @@ def exec_in(paths: StorePaths, ref: str, argv: tuple[str, ...], *, env: tuple[st
 
 def parse_since(value: str | None, now: float | None = None) -> str | None:
     """``--since``: an RFC 3339 time, a Unix timestamp, or a duration back from now (``10m``)."""
-    if not value:
-        return None
-    if "T" in value and value[:4].isdigit():
-        return value if value.endswith("Z") else value + "Z"
-    from stackfile.spec.units import parse_duration
+    from stackfile.engine.log_time import parse_log_time
 
-    now = time.time() if now is None else now
-    try:
-        stamp = float(value)
-    except ValueError:
-        try:
-            stamp = now - parse_duration(value) / 1e9
-        except ValueError:
-            raise InvalidSpec(f"invalid --since {value!r}", location=Location(key_path="--since"),
-                              hint="an RFC 3339 time, a Unix timestamp, or a duration like 10m") from None
-    seconds = int(stamp)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int((stamp - seconds) * 1e9):09d}Z"
+    return parse_log_time(value, "since", None if now is None else int(now * 1e9))
 
 
 def age_seconds(stamp: str) -> float:

@@ -32,6 +32,7 @@ from stackfile.engine.project_ops import (
     top,
     unpause,
 )
+from stackfile.errors import NotFound
 from stackfile.events import Event, EventSink, discard
 from stackfile.reconcile.desired import desired_services
 from stackfile.reconcile.executor import ExecutionResult, execute
@@ -42,6 +43,8 @@ __all__ = [
     "DownOptions",
     "UpOptions",
     "UpResult",
+    "attached_after_failure",
+    "create_infrastructure",
     "down",
     "exec_",
     "images",
@@ -72,6 +75,7 @@ class UpOptions(NamedTuple):
     wait: bool = False
     wait_timeout: float | None = None
     timeout: float | None = None
+    exit_code_from: str = ""  # attached up: checked against the services started before anything is done
 
 
 @dataclass
@@ -89,7 +93,9 @@ class UpResult:
 def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard) -> UpResult:
     """Converge the project to its stack file; raises the first failure with the rest as detail."""
     loaded_ns = time.time_ns()
-    ctx = open_project(opts, sink=sink)
+    ctx = open_project(opts, sink=sink, services=options.plan.services)
+    disabled = tuple(getattr(ctx.project, "disabled_services", None) or ())
+    options = options._replace(plan=options.plan._replace(disabled=disabled)) if disabled else options
     if options.dry_run:
         return _up(ctx, opts, options, sink, loaded_ns)
     with changing(ctx.paths, ctx.name, sink):
@@ -99,6 +105,9 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
 def _up(ctx: ProjectContext, opts: Any, options: UpOptions, sink: EventSink, loaded_ns: int) -> UpResult:
     desired = desired_services(ctx.config)
     selected = select_services(desired, options.plan.services, options.plan.no_deps)
+    if options.exit_code_from and options.exit_code_from not in selected:
+        raise NotFound(f"no such service: {options.exit_code_from}",
+                       hint="--exit-code-from names a service this up starts: " + ", ".join(selected))
     refs = sorted({desired[s].image for s in selected if desired[s].image})
     applier = Applier(ctx, desired, timeout=options.timeout, wait_timeout=options.wait_timeout)
     the_plan = plan(ctx.config, ctx.observe(refs, sound_only=True), options.plan)
@@ -125,9 +134,31 @@ def _up(ctx: ProjectContext, opts: Any, options: UpOptions, sink: EventSink, loa
         for name in selected:
             if desired[name].replicas:
                 wait_healthy_or_running(ctx, name, options.wait_timeout)
-    _remember(ctx, opts, options, selected, buildable, loaded_ns)
     full = _merge(images_plan, the_plan)
+    mine = _service_containers(ctx, selected)
+    acted = {a.name for a in full}
+    for status in sorted(mine, key=lambda s: s.name):
+        if status.name not in acted and status.state.value == "running":
+            sink(Event("container.running", status.name))  # left as it was: Compose says Running
+    _remember(ctx, opts, options, mine, selected, buildable, loaded_ns)
     return UpResult(ctx.name, full, result, selected, the_plan.warnings, ctx)
+
+
+def attached_after_failure(opts: Any, options: UpOptions) -> tuple[ProjectContext, list[str]]:
+    """After an attached ``up`` failed (a dependency that did not start): the project and the
+    services it would have attached to, so that their output can still be shown as Compose does."""
+    ctx = open_project(opts)
+    selected = select_services(desired_services(ctx.config), options.plan.services, options.plan.no_deps)
+    return ctx, selected
+
+
+def create_infrastructure(ctx: ProjectContext, service: str) -> None:
+    """The networks and volumes ``service`` uses, created when missing (``run`` on a fresh project
+    creates what its one-off container needs, as Compose does)."""
+    the_plan = plan(ctx.config, ctx.observe(), PlanOptions(services=(service,), no_deps=True))
+    infra = _only(the_plan, (Kind.CREATE_NETWORK, Kind.CREATE_VOLUME))
+    if infra:
+        _run(infra, Applier(ctx, desired_services(ctx.config)), ctx.sink)
 
 
 def _prewarm(ctx: ProjectContext, the_plan: Plan) -> Any:
@@ -173,14 +204,18 @@ def _discard_warm(ctx: ProjectContext, warming: Any) -> None:
         discard()
 
 
-def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, selected: list[str],
+def _service_containers(ctx: ProjectContext, selected: list[str]) -> list[Any]:
+    from stackfile.reconcile import labels as L
+
+    return [s for s in ctx.containers() if s.labels.get(L.SERVICE) in selected
+            and s.labels.get(L.ONEOFF) != "True"]
+
+
+def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, mine: list[Any], selected: list[str],
               buildable: list[str], loaded_ns: int) -> None:
     from stackfile.engine.project_build import dockerfiles
     from stackfile.engine.project_fast import remember
-    from stackfile.reconcile import labels as L
 
-    mine = [s for s in ctx.containers() if s.labels.get(L.SERVICE) in selected
-            and s.labels.get(L.ONEOFF) != "True"]
     if all(s.state.value == "running" for s in mine):
         remember(ctx.paths, opts, options.plan, ctx.project, selected,
                  [{"name": s.name, "id": s.id} for s in mine],
@@ -250,18 +285,21 @@ def down(opts: Any, options: DownOptions = DownOptions(), *, sink: EventSink = d
     """Remove the project's containers, networks (and volumes, images): from labels, file or not."""
     ctx = open_project(opts, sink=sink, require_file=False)
     if options.dry_run:
-        services = tuple(ctx.service_names()) if ctx.project is not None else None
-        the_plan = plan_down(ctx.observe(), services=services, remove_orphans=options.remove_orphans,
-                             volumes=options.volumes, images=_rmi(ctx, options.rmi))
+        the_plan = _down_plan(ctx, options)
         return UpResult(ctx.name, the_plan, warnings=the_plan.warnings, context=ctx)
     with changing(ctx.paths, ctx.name, sink):
         return _down(ctx, options, sink)
 
 
+def _down_plan(ctx: ProjectContext, options: DownOptions) -> Plan:
+    # a service its profiles leave out is still the stack's: Compose's down removes its containers
+    services = tuple(ctx.defined_service_names()) if ctx.project is not None else None
+    return plan_down(ctx.observe(), services=services, remove_orphans=options.remove_orphans,
+                     volumes=options.volumes, images=_rmi(ctx, options.rmi))
+
+
 def _down(ctx: ProjectContext, options: DownOptions, sink: EventSink) -> UpResult:
-    services = tuple(ctx.service_names()) if ctx.project is not None else None
-    the_plan = plan_down(ctx.observe(), services=services, remove_orphans=options.remove_orphans,
-                         volumes=options.volumes, images=_rmi(ctx, options.rmi))  # under the lock
+    the_plan = _down_plan(ctx, options)  # observed under the lock
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
     _stop_watch(ctx)

@@ -14,7 +14,7 @@ from typing import Any
 
 from stackfile.engine.project_containers import create_container, remove_container, start_container
 from stackfile.engine.project_context import ProjectContext
-from stackfile.errors import Conflict, InvalidSpec, Location, NotFound, StackfileError, Unavailable
+from stackfile.errors import Conflict, Location, NotFound, StackfileError, Unavailable
 from stackfile.reconcile import labels as L
 from stackfile.reconcile.desired import DesiredService, get, network_name, volume_name
 from stackfile.reconcile.executor import Cancelled, Handler
@@ -147,7 +147,7 @@ class Applier:
                         raise
             if code != 0:
                 raise Unavailable(
-                    f"service {action.service!r} did not complete successfully: exit {code}",
+                    f'service "{action.service}" didn\'t complete successfully: exit {code}',  # as Compose
                     detail=logs_tail(self.ctx, status.id) or None,
                     hint="dependents with condition service_completed_successfully were not started")
 
@@ -181,14 +181,12 @@ def wait_healthy(ctx: ProjectContext, service: str, timeout: float | None,
                  cancelled: threading.Event | None = None) -> None:
     """Block until every container of ``service`` is healthy; unhealthy or exited raises with
     context, and ``cancelled`` (Ctrl-C in the executor) stops the wait."""
-    from stackfile.engine.project_containers import ensure_monitors
+    from stackfile.engine.project_containers import ensure_monitors, service_health
 
     deadline = None if timeout is None else time.monotonic() + timeout
+    if ctx.config is not None and service_health(ctx, service) is None:
+        _no_healthcheck(ctx, service)
     ensure_monitors(ctx, [service])
-    svc = ctx.service_config(service)
-    if svc is not None and get(svc.get("healthcheck") or {}, "disable", False):
-        raise InvalidSpec(f"service {service!r} has its healthcheck disabled but is waited on as healthy",
-                          location=Location(key_path=f"services.{service}.healthcheck"))
     while True:
         pending = []
         for status in ctx.containers():
@@ -214,3 +212,18 @@ def wait_healthy(ctx: ProjectContext, service: str, timeout: float | None,
             time.sleep(POLL)
         elif cancelled.wait(POLL):
             raise Cancelled(f"stopped waiting for {', '.join(pending)} to be healthy")
+
+
+def _no_healthcheck(ctx: ProjectContext, service: str) -> None:
+    """Compose's failure when a dependency waited on as healthy has no healthcheck (neither its
+    own nor its image's ``HEALTHCHECK``, or ``disable: true``): at once, not a hang."""
+    names = [s.name for s in ctx.containers()
+             if s.labels.get(L.SERVICE) == service and s.labels.get(L.ONEOFF) != "True"] or [service]
+    svc = ctx.service_config(service) or {}
+    disabled = get(svc.get("healthcheck") or {}, "disable", False)
+    raise Unavailable(f"dependency failed to start: container {names[0]} has no healthcheck configured",
+                      location=Location(key_path=f"services.{service}.healthcheck" if disabled
+                                        else f"services.{service}"),
+                      hint="its healthcheck is disabled" if disabled else
+                      "add a healthcheck to the service (or a HEALTHCHECK to its image), or depend on it "
+                      "with condition: service_started")

@@ -8,9 +8,10 @@ from typing import Any
 from stackfile.engine import project_spec as S
 from stackfile.engine.project_context import ProjectContext
 from stackfile.engine.project_mounts import service_mounts
-from stackfile.errors import NotFound, StackfileError
+from stackfile.errors import InvalidSpec, Location, NotFound, StackfileError
+from stackfile.events import Event
 from stackfile.reconcile import labels as L
-from stackfile.reconcile.desired import DesiredService, get, network_name
+from stackfile.reconcile.desired import DesiredService, get, network_name, service_image
 from stackfile.reconcile.health import health_config
 from stackfile.reconcile.health_main import health_path, spawn, stop_monitor
 from stackfile.runtime.api import ContainerSpec, NetworkAttachment
@@ -47,13 +48,16 @@ def _fields_label(desired: DesiredService) -> str:
 
 
 def _attachments(ctx: ProjectContext, service: Any, container_name: str) -> list[Any]:
+    """One attachment per network; the names are the service's, the container's, the network's
+    aliases and a ``hostname`` the service sets (Docker's DNS answers for it too)."""
     from stackfile.network.model import Attachment
 
     out = []
     nets = service.networks or {"default": None}
     for key in service.network_names() if service.networks else ["default"]:
         cfg = nets.get(key)
-        aliases = {service.name, container_name, *(cfg.aliases if cfg else ())}
+        aliases = {service.name, container_name, *(cfg.aliases if cfg else ()),
+                   *((service.hostname,) if service.hostname else ())}
         out.append(Attachment(network=network_name(ctx.stack, key), aliases=tuple(sorted(aliases)),
                               ipv4_address=cfg.ipv4_address if cfg else None,
                               mac=(cfg.mac_address if cfg else None) or service.mac_address))
@@ -65,6 +69,17 @@ def _port_bindings(service: Any) -> list[Any]:
 
     return [PortBinding(container_port=p.target, host_port=p.published or None, host_ip=p.host_ip or "",
                         protocol=p.protocol or "tcp") for p in service.ports]
+
+
+def _links(service: Any) -> list[tuple[str, str]]:
+    """``links`` as (alias, service) pairs: ``db:database`` makes ``database`` resolve to ``db``
+    for this container (Docker's links on a user-defined network are names in its DNS)."""
+    out = []
+    for link in service.links:
+        target, _, alias = str(link).partition(":")
+        if alias and alias != target:
+            out.append((alias, target))
+    return out
 
 
 def _network(ctx: ProjectContext, service: Any, container_name: str, hostname: str,
@@ -81,9 +96,11 @@ def _network(ctx: ProjectContext, service: Any, container_name: str, hostname: s
     with contextlib.suppress(StackfileError):
         ctx.networks.destroy_sandbox(container_name)  # a leftover of an interrupted run
     sandbox = ctx.networks.create_sandbox(
-        container_name, _attachments(ctx, service, container_name), hostname=hostname,
-        extra_hosts=service.extra_hosts, dns=service.dns, dns_search=service.dns_search,
-        dns_options=service.dns_opt, ports=_port_bindings(service) if publish else (), who=service.name)
+        container_name, _attachments(ctx, service, container_name),
+        hostname=f"{hostname}.{service.domainname}" if service.domainname else hostname,
+        link_aliases=_links(service), extra_hosts=service.extra_hosts, dns=service.dns,
+        dns_search=service.dns_search, dns_options=service.dns_opt,
+        ports=_port_bindings(service) if publish else (), who=service.name)
     attachment = NetworkAttachment(mode="path", netns_path=sandbox.netns_path)
     return attachment, sandbox.etc_hosts, sandbox.resolv_conf
 
@@ -109,9 +126,16 @@ def container_spec(ctx: ProjectContext, desired: DesiredService, number: int, *,
     image = ctx.images.get(desired.image)
     name = name or desired.container_name_for(ctx.name, number)
     hostname = service.hostname or name
+    if (service.network_mode or "").startswith(("service:", "container:")):
+        if service.hostname:  # the other container's names are this one's (Docker's rule)
+            raise InvalidSpec("conflicting options: hostname and the network mode",
+                              location=Location(key_path=f"services.{service.name}.hostname"),
+                              hint=f"drop hostname: or network_mode: {service.network_mode}")
+        hostname = ""
     layers = image.lower_dirs(ctx.paths)
     mounts = service_mounts(ctx, service, name, layers)
-    mounts += S.file_mounts(service, ctx.stack, ctx.state_dir, ctx.environ)
+    mounts += S.file_mounts(service, ctx.stack, ctx.state_dir, ctx.environ,
+                            warn=lambda text: ctx.sink(Event("project.warning", text)))
     proc = S.process(service, image.config)
     network, hosts, resolv = _network(ctx, service, name, hostname, publish)
     return ContainerSpec(
@@ -163,8 +187,8 @@ def service_health(ctx: ProjectContext, service_name: str) -> Any:
         return None
     check = service.get("healthcheck")
     image_config: dict[str, Any] = {}
-    if check is None or get(check, "test") is None:
-        record = ctx.images.resolve(service.get("image") or "")
+    if check is None or get(check, "test") is None:  # the image's HEALTHCHECK is the default
+        record = ctx.images.resolve(service_image(ctx.config, service_name, service)[0])
         image_config = record.config if record is not None else {}
     return health_config(check, image_config)
 

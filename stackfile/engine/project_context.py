@@ -53,6 +53,10 @@ class ProjectContext:
     def service_names(self) -> list[str]:
         return sorted((self.config or {}).get("services") or {})
 
+    def defined_service_names(self) -> list[str]:
+        """Every service of the file, those its inactive profiles leave out included."""
+        return sorted({*self.service_names(), *(getattr(self.project, "disabled_services", None) or ())})
+
     @property
     def state_dir(self) -> Path:
         return self.paths.project(self.name)
@@ -132,13 +136,15 @@ def project_name_fallback(opts: Any) -> str:
     return re.sub(r"[^a-z0-9_-]", "", str(name).lower()) or "default"
 
 
-def open_project(opts: Any, *, sink: EventSink = discard, require_file: bool = True) -> ProjectContext:
-    """Load the project named by the CLI options; without a file, fall back to the name only."""
+def open_project(opts: Any, *, sink: EventSink = discard, require_file: bool = True,
+                 services: list[str] | tuple[str, ...] = ()) -> ProjectContext:
+    """Load the project named by the CLI options; without a file, fall back to the name only.
+    ``services`` named on the command line are enabled as Compose does (their profiles too)."""
     from stackfile.engine.config import load  # type: ignore[import-not-found,unused-ignore]
 
     paths = StorePaths.at(getattr(opts, "root", None))
     try:
-        project = load(opts)
+        project = load(opts, services=services)
     except NotFound:
         if require_file:
             raise

@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - other interpreters
 if TYPE_CHECKING:
     from stackfile.store.paths import StorePaths
 
-__all__ = ["cache_key", "fast_flags", "forget", "lookup", "remember", "unchanged"]
+__all__ = ["cache_key", "fast_flags", "forget", "lookup", "remember", "unchanged", "unchanged_entry"]
 
 VOLATILE_ENV = frozenset({"_", "OLDPWD", "SHLVL", "COLUMNS", "LINES", "PS1", "SSH_CLIENT", "SSH_CONNECTION",
                           "SSH_TTY", "TERM", "WINDOWID", "STY", "TMUX", "TMUX_PANE"})
@@ -127,11 +127,18 @@ def unchanged(opts: Any, plan_options: Any) -> list[str] | None:
 
     ``plan_options`` is a ``PlanOptions`` or a plain mapping of the same flags (the CLI's).
     """
+    entry = unchanged_entry(opts, plan_options)
+    return list(entry["services"]) if entry is not None else None
+
+
+def unchanged_entry(opts: Any, plan_options: Any) -> dict[str, Any] | None:
+    """What :func:`unchanged` found remembered (``services``, ``containers``: name and id of each
+    running container), or None."""
     flags = fast_flags(plan_options)
     if flags is None:
         return None
-    entry = lookup(getattr(opts, "root", None) or "/var/lib/stackfile", cache_key(opts, flags))
-    return list(entry["services"]) if entry is not None else None
+    return lookup(getattr(opts, "root", None) or "/var/lib/stackfile", cache_key(opts, flags))
+
 
 
 def _inputs(files: Iterable[str], working_dir: str, env_files: Iterable[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""``logs``: the lines of a project's containers, merged by time, optionally followed."""
+"""``logs``: the lines of a project's containers, grouped per container or followed as they come."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from stackfile.engine.project_context import ProjectContext, open_project
 from stackfile.events import EventSink, discard
 from stackfile.reconcile import labels as L
 
-__all__ = ["ContainerLine", "follow_containers", "logs", "normalize_since"]
+__all__ = ["ContainerLine", "follow_containers", "logs", "normalize_since", "run_lines", "since_ns"]
 
 DRAIN = 0.5  # seconds to keep reading after a stop request
 
@@ -36,14 +36,17 @@ class ContainerLine(NamedTuple):
 
 
 def _lines(ctx: ProjectContext, status: Any, follow: bool, tail: int | None,
-           since: str | None) -> Iterator[ContainerLine]:
+           since: str | None, until: str | None = None) -> Iterator[ContainerLine]:
+    """One container's lines; those after ``until`` (RFC 3339 UTC, nanoseconds) end the stream."""
     service = status.labels.get(L.SERVICE, "")
     for line in ctx.runtime.logs(status.id, follow=follow, tail=tail, since=since):
+        if until is not None and line.time > until:  # both RFC 3339 UTC with 9 fraction digits
+            return
         yield ContainerLine(status.name, service, line.time, line.stream, line.text, ctx.name)
 
 
 def follow_containers(ctx: ProjectContext, statuses: list[Any], *, tail: int | None = None,
-                      since: str | None = None,
+                      since: str | None = None, until: str | None = None,
                       stop: threading.Event | None = None,
                       ended: Callable[[Any], None] | None = None) -> Iterator[ContainerLine]:
     """Interleave followed logs of several containers as lines arrive (one reader thread each).
@@ -54,7 +57,7 @@ def follow_containers(ctx: ProjectContext, statuses: list[Any], *, tail: int | N
 
     def reader(status: Any) -> None:
         try:
-            for line in _lines(ctx, status, True, tail, since):
+            for line in _lines(ctx, status, True, tail, since, until):
                 q.put(line)
                 if stop is not None and stop.is_set():
                     break
@@ -82,47 +85,46 @@ def follow_containers(ctx: ProjectContext, statuses: list[Any], *, tail: int | N
             yield item
 
 
+def run_lines(ctx: ProjectContext, statuses: list[Any], *, since: str | None = None) -> list[ContainerLine]:
+    """The lines the containers have logged (from ``since``), merged by time."""
+    lines = [line for s in statuses for line in _lines(ctx, s, False, None, since)]
+    return sorted(lines, key=lambda line: line.time)
+
+
 class _Ended(NamedTuple):
     """The end of one container's followed stream."""
 
     status: Any
 
 
+def since_ns(ns: int) -> str:
+    """A ``since`` (RFC 3339, nanoseconds) for the instant ``ns`` (``time.time_ns()``)."""
+    from stackfile.engine.log_time import rfc3339_ns
+
+    return rfc3339_ns(ns)
+
+
 def normalize_since(text: str | None, now: float | None = None) -> str | None:
     """``--since`` as RFC 3339: relative (``42m``, ``1h30m``), a Unix time, a date, or RFC 3339."""
-    import time
+    from stackfile.engine.log_time import parse_log_time
 
-    from stackfile.errors import InvalidSpec
-    from stackfile.spec.units import parse_duration
-
-    if not text:
-        return None
-    now = time.time() if now is None else now
-    value = text.strip()
-    try:
-        if value.replace(".", "", 1).isdigit():
-            stamp = float(value)
-        elif value[0].isdigit() and value[-1].isalpha() and "-" not in value:
-            stamp = now - parse_duration(value) / 1e9
-        else:
-            return value if "T" in value else value + "T00:00:00Z"
-    except ValueError:
-        raise InvalidSpec(f"invalid --since value {text!r}",
-                          hint="a duration (42m, 1h30m), a Unix time, or 2026-01-02T15:04:05Z") from None
-    whole = int(stamp)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((stamp - whole) * 1e9):09d}Z"
+    return parse_log_time(text, "since", None if now is None else int(now * 1e9))
 
 
 def logs(opts: Any, services: Iterable[str] = (), *, follow: bool = False, tail: int | None = None,
-         since: str | None = None, sink: EventSink = discard) -> Iterator[ContainerLine]:
-    """The services' log lines; without ``follow`` all of them sorted by time."""
+         since: str | None = None, until: str | None = None,
+         sink: EventSink = discard) -> Iterator[ContainerLine]:
+    """The services' log lines (``since``/``until``: Docker's time values). Without ``follow``
+    grouped per container, each in its order, as Compose prints them."""
+    from stackfile.engine.log_time import parse_log_time
     from stackfile.engine.project_ops import select
 
+    since = parse_log_time(since, "since")
+    until = parse_log_time(until, "until")
     ctx = open_project(opts, sink=sink, require_file=False)
     statuses = select(ctx, services, oneoff=True)
-    since = normalize_since(since)
-    if follow:
-        yield from follow_containers(ctx, statuses, tail=tail, since=since)
+    if follow and (until is None or until > since_ns(time.time_ns())):
+        yield from follow_containers(ctx, statuses, tail=tail, since=since, until=until)
         return
-    lines = [line for s in statuses for line in _lines(ctx, s, False, tail, since)]
-    yield from sorted(lines, key=lambda line: line.time)
+    for status in statuses:
+        yield from _lines(ctx, status, False, tail, since, until)

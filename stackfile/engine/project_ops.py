@@ -46,7 +46,7 @@ def select(ctx: ProjectContext, services: Iterable[str] = (), *, all: bool = Tru
     """The project's containers of ``services`` (all when empty), one-offs only when asked."""
     wanted = set(services)
     if ctx.project is not None:
-        valid = ctx.service_names()
+        valid = ctx.defined_service_names()
         for name in sorted(wanted - set(valid)):
             raise NotFound(f"no such service: {name}", hint="services are: " + ", ".join(valid))
     return [s for s in ctx.containers(all=all)
@@ -273,16 +273,16 @@ def run(opts: Any, service: str, argv: list[str], options: RunOptions = RunOptio
         sink: EventSink = discard) -> tuple[str, int]:
     """A one-off container of ``service`` (dependencies started first unless ``no_deps``).
 
-    Returns ``(container name, exit code)``; with ``detach`` the code is 0 and it keeps running.
+    Returns ``(container id, exit code)``; with ``detach`` the code is 0 and it keeps running.
     """
     import secrets
 
     from stackfile.engine.project_run import run_oneoff
 
-    ctx = open_project(opts, sink=sink)
+    ctx = open_project(opts, sink=sink, services=[service])  # a profiled service runs when named
     ctx.stack.service(service)
     name = options.name or f"{ctx.name}-{service}-run-{secrets.token_hex(6)}"
-    return name, run_oneoff(ctx, opts, service, argv, options, name)
+    return run_oneoff(ctx, opts, service, argv, options, name)
 
 
 def top(opts: Any, services: Iterable[str] = (), *,

@@ -6,7 +6,8 @@ configs as files under the project's state dir so they can be bind-mounted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -79,34 +80,84 @@ def restart_policy(service: Any) -> RestartPolicy:
     return RestartPolicy(name=name, max_retries=retries or 0)
 
 
-def _file_source(kind: str, name: str, top: Any, state_dir: Path) -> str:
-    if top is None:
-        raise InvalidSpec(f"undefined {kind[:-1]} {name!r}", location=Location(key_path=f"{kind}.{name}"))
-    if top.file:
-        return str(top.file)
-    if top.environment is not None or top.content is not None:
-        out = state_dir / kind / name
-        out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        text = top.content if top.content is not None else top.extension("_resolved", "") or ""
-        out.write_text(text)
-        out.chmod(0o444)
-        return str(out)
-    raise InvalidSpec(f"{kind[:-1]} {name!r} has no file, environment or content",
-                      location=Location(key_path=f"{kind}.{name}"),
-                      hint="external secrets and configs need a secret store, which stackfile has not")
+def _undefined(kind: str, name: str) -> InvalidSpec:
+    return InvalidSpec(f"undefined {kind[:-1]} {name!r}", location=Location(key_path=f"{kind}.{name}"))
 
 
-def file_mounts(service: Any, stack: Any, state_dir: Path, environ: Mapping[str, str]) -> list[Mount]:
-    """Secrets at ``/run/secrets/<name>`` and configs at ``/<name>`` (or their ``target``), read-only."""
+def _id(value: str | None, key: str) -> int:
+    """A secret's or config's ``uid``/``gid``: a number, as Compose requires (0 when unset)."""
+    if value is None or value == "":
+        return 0
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise InvalidSpec(f"invalid {key.rsplit('.', 1)[-1]} {value!r}", location=Location(key_path=key),
+                          hint="a numeric id such as 1000 (names are not looked up)")
+    return number
+
+
+def _materialise(kind: str, service: str, index: int, ref: Any, text: str, target: str,
+                 state_dir: Path) -> str:
+    """Write an environment/inline secret or config for one service reference, owned and
+    moded as the reference says (Compose: ``mode`` 0444, uid 0 and gid 0 by default); the new
+    file replaces the old one by rename, so a running container keeps what it was given."""
+    key = f"services.{service}.{kind}[{index}]"
+    uid, gid = _id(ref.uid, f"{key}.uid"), _id(ref.gid, f"{key}.gid")
+    try:
+        mode = ref.mode_bits(0o444)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= 0o7777:
+        raise InvalidSpec(f"invalid mode {ref.mode!r}", location=Location(key_path=f"{key}.mode"),
+                          hint="an octal file mode such as 0400 or 0440")
+    folder = state_dir / kind / service
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    out = folder / target.strip("/").replace("/", "__")
+    tmp = out.with_name(out.name + ".new")
+    tmp.unlink(missing_ok=True)
+    tmp.write_text(text)
+    os.chown(tmp, uid, gid)
+    tmp.chmod(mode)
+    tmp.replace(out)
+    return str(out)
+
+
+def _unsupported(kind: str) -> str:
+    """Compose's warning for ``uid``/``gid``/``mode`` on a file-sourced secret or config."""
+    return f"{'secrets' if kind == 'secrets' else 'config'} `uid`, `gid` and `mode` are not supported, " \
+           "they will be ignored"
+
+
+def file_mounts(service: Any, stack: Any, state_dir: Path, environ: Mapping[str, str],
+                warn: Callable[[str], None] | None = None) -> list[Mount]:
+    """Secrets at ``/run/secrets/<name>`` and configs at ``/<name>`` (or their ``target``), read-only.
+
+    An environment or inline (``content``) source becomes a file with the reference's ``mode``,
+    ``uid`` and ``gid``; a ``file`` source is bind-mounted as it is on the host, and giving it
+    ``uid``/``gid``/``mode`` calls ``warn`` with Compose's warning.
+    """
     mounts = []
     for kind, base in (("secrets", "/run/secrets/"), ("configs", "/")):
-        for ref in getattr(service, kind):
+        for index, ref in enumerate(getattr(service, kind)):
             top = getattr(stack, kind).get(ref.source)
-            if top is not None and top.environment is not None and top.file is None:
-                top = top.model_copy(update={"content": environ.get(top.environment, "")})
-            source = _file_source(kind, ref.source, top, state_dir)
+            if top is None:
+                raise _undefined(kind, ref.source)
             target = ref.target or ref.source
             if not target.startswith("/"):
                 target = base + target
+            if top.file:
+                source = str(top.file)
+                if (ref.uid or ref.gid or ref.mode is not None) and warn is not None:
+                    warn(_unsupported(kind))
+            elif top.environment is not None or top.content is not None:
+                text = environ.get(top.environment, "") if top.environment is not None else top.content
+                source = _materialise(kind, service.name, index, ref, text or "", target, state_dir)
+            else:
+                raise InvalidSpec(f"{kind[:-1]} {ref.source!r} has no file, environment or content",
+                                  location=Location(key_path=f"{kind}.{ref.source}"),
+                                  hint="external secrets and configs need a secret store, which stackfile "
+                                       "has not")
             mounts.append(Mount(type="bind", source=source, target=target, read_only=True))
     return mounts

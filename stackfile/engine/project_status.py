@@ -14,7 +14,7 @@ from stackfile.events import EventSink, discard
 from stackfile.reconcile import labels as L
 from stackfile.store.paths import StorePaths
 
-__all__ = ["human_duration", "ps", "ps_entry", "ps_report", "watcher_entry"]
+__all__ = ["docker_command", "ellipsis", "human_duration", "ps", "ps_entry", "ps_report", "watcher_entry"]
 
 
 def _epoch(stamp: str | None) -> float | None:
@@ -42,13 +42,56 @@ def human_duration(seconds: float) -> str:
     return f"{hours // 24} days"
 
 
+def ellipsis(text: str, width: int) -> str:
+    """Docker's ``Ellipsis``: ``text`` cut to ``width`` characters, the last one an ellipsis."""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def docker_command(argv: Iterable[str]) -> str:
+    """The command as Docker lists it: arguments with a space in single quotes
+    (``sh -c 'echo hi; sleep 1'``)."""
+    path, *args = list(argv) or [""]
+    return " ".join([path, *(f"'{a}'" if " " in a else a for a in args)])
+
+
+def _mounts(ctx: ProjectContext, status: Any) -> list[Any]:
+    try:
+        spec = ctx.runtime.spec_of(status.id)
+    except (StackfileError, KeyError, OSError):
+        return []
+    return sorted((m for m in spec.mounts if m.type in ("bind", "volume")), key=lambda m: m.target)
+
+
+def _mount_fields(ctx: ProjectContext, status: Any) -> dict[str, str]:
+    """Compose's ``Mounts`` (volume names, bind sources, each cut to 15) and ``LocalVolumes``."""
+    import os
+
+    mounts = _mounts(ctx, status)
+    names = [os.path.basename(os.path.dirname(m.source)) if m.type == "volume" else m.source for m in mounts]
+    return {"Mounts": ",".join(ellipsis(n, 15) for n in names),
+            "LocalVolumes": str(sum(1 for m in mounts if m.type == "volume"))}
+
+
+def _networks(ctx: ProjectContext, status: Any) -> str:
+    """The networks the container is attached to, sorted and comma-joined (Docker's ``Networks``)."""
+    try:
+        return ",".join(sorted({e.network for e in ctx.networks.sandbox(status.name).endpoints}))
+    except (StackfileError, ImportError):
+        pass
+    try:
+        mode = ctx.runtime.spec_of(status.id).network.mode
+    except (StackfileError, KeyError, OSError):
+        return ""
+    return mode if mode in ("host", "none") else ""
+
+
 def _status_text(status: Any, health: str, now: float) -> str:
     state = status.state.value
     if state in ("running", "paused", "restarting"):
         started = _epoch(status.started_at) or now
         text = f"Up {human_duration(now - started)}"
-        if health:
-            text += f" ({health})"
+        if health:  # Docker: "Up 3 seconds (healthy)", "Up 1 second (health: starting)"
+            text += f" (health: {health})" if health == "starting" else f" ({health})"
         if state == "paused":
             text += " (Paused)"
         return text if state != "restarting" else f"Restarting ({status.exit_code or 0})"
@@ -76,8 +119,10 @@ def ps_entry(ctx: ProjectContext, status: Any, now: float | None = None) -> dict
                       for p in publishers)
     return {
         "ID": status.id[:12], "Name": status.name, "Names": status.name, "Image": status.image,
-        "Command": " ".join(status.command), "Project": ctx.name,
+        "Command": docker_command(status.command), "Project": ctx.name,
         "Service": status.labels.get(L.SERVICE, ""), "CreatedAt": status.created_at,
+        "RunningFor": f"{human_duration(max(now - (_epoch(status.created_at) or now), 0.0))} ago",
+        "Networks": _networks(ctx, status), **_mount_fields(ctx, status), "Size": "0B",
         "State": status.state.value, "Status": _status_text(status, health, now), "Health": health,
         "ExitCode": status.exit_code or 0, "Publishers": publishers, "Ports": ports,
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(status.labels.items())),

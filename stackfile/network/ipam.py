@@ -12,9 +12,18 @@ from ipaddress import IPv4Address, IPv4Network
 
 from stackfile.errors import Conflict, InvalidSpec, Location, Unavailable
 
-__all__ = ["DEFAULT_POOL", "choose_address", "choose_subnet", "parse_subnet"]
+__all__ = ["DEFAULT_POOL", "choose_address", "choose_subnet", "mac_for", "parse_subnet"]
 
 DEFAULT_POOL = IPv4Network("10.89.0.0/16")
+
+
+def mac_for(address: IPv4Address) -> str:
+    """The MAC Docker gives an endpoint: ``02:42`` then the four bytes of its IPv4 address.
+
+    A container recreated on the same IP then has the same MAC, so the host's and its peers'
+    neighbour entries for that IP stay right (with a random MAC they pointed at the gone
+    container's address for seconds, and its published port did not answer)."""
+    return ":".join(f"{b:02x}" for b in (0x02, 0x42, *address.packed))
 
 
 def _key(network: str, key: str) -> Location:

@@ -63,9 +63,15 @@ class SandboxOps:
         dns_search: str | Sequence[str] | None = (),
         dns_options: str | Sequence[str] | None = (),
         ports: Sequence[PortBinding] = (),
+        link_aliases: Sequence[tuple[str, str]] = (),
         who: str = "",
     ) -> Sandbox:
-        """Make the sandbox; ``who`` (the service name) only improves error messages."""
+        """Make the sandbox; ``who`` (the service name) only improves error messages.
+
+        ``link_aliases`` (``links``) are (alias, name) pairs: for this sandbox's DNS queries the
+        alias answers as the name does. An ``extra_hosts`` address ``host-gateway`` becomes the
+        gateway of the sandbox's first network (Docker writes its host's address on the default
+        bridge)."""
         extra = parse_extra_hosts(extra_hosts or (), who)
         dns, dns_search, dns_options = _strs(dns), _strs(dns_search), _strs(dns_options)
         nets = [self._network_for(a, who) for a in attachments]
@@ -78,8 +84,8 @@ class SandboxOps:
                               location=Location(key_path=f"services.{who}.ports"))
         bound = bind_all(ports, who)
         try:
-            self._record(sandbox_id, attachments, nets, hostname, extra, (dns, dns_search, dns_options),
-                         bound, who)
+            self._record(sandbox_id, attachments, nets, hostname, _gateway_for(extra, nets, who),
+                         (dns, dns_search, dns_options), bound, who, link_aliases)
         except BaseException:
             for sock, _ in bound:
                 sock.close()
@@ -106,17 +112,19 @@ class SandboxOps:
 
     def _record(self, sandbox_id: str, atts: Sequence[Attachment], nets: Sequence[NetworkRecord],
                 hostname: str, extra: list[tuple[str, str]], dns: tuple[list[str], list[str], list[str]],
-                bound: list[tuple[socket.socket, BoundPort]], who: str) -> None:
+                bound: list[tuple[socket.socket, BoundPort]], who: str,
+                link_aliases: Sequence[tuple[str, str]] = ()) -> None:
         conn = self.conn
         with immediate(conn):
             if conn.execute("SELECT 1 FROM sandboxes WHERE id = ?", (sandbox_id,)).fetchone():
                 raise Conflict(f"sandbox {sandbox_id[:12]} already exists")
             conn.execute(
                 "INSERT INTO sandboxes(id, netns_path, hostname, extra_hosts, dns, hosts_files, ports, "
-                "proxy_pid, created_at, resolv) VALUES (?,?,?,?,?,?,?,NULL,?,?)",
+                "proxy_pid, created_at, resolv, links) VALUES (?,?,?,?,?,?,?,NULL,?,?,?)",
                 (sandbox_id, str(self.netns_path(sandbox_id)), hostname, json.dumps(extra),
                  json.dumps(dns[0]), "[]", _ports_json([b for _, b in bound]),
-                 datetime.now(UTC).isoformat(), json.dumps([dns[1], dns[2]])),
+                 datetime.now(UTC).isoformat(), json.dumps([dns[1], dns[2]]),
+                 json.dumps(sorted([str(a).lower(), str(n).lower()] for a, n in link_aliases))),
             )
             for i, (att, net) in enumerate(zip(atts, nets, strict=True)):
                 used = [r[0] for r in conn.execute("SELECT address FROM endpoints WHERE network = ?",
@@ -128,7 +136,7 @@ class SandboxOps:
                     "INSERT INTO endpoints(sandbox_id, network, ifname, host_ifname, address, aliases, mac) "
                     "VALUES (?,?,?,?,?,?,?)",
                     (sandbox_id, net.name, f"eth{i}", veth_name(self.paths, sandbox_id, net.name), str(addr),
-                     json.dumps(sorted(set(att.aliases))), att.mac or ""),
+                     json.dumps(sorted(set(att.aliases))), att.mac or ipam.mac_for(addr)),
                 )
 
     def _plumb(self, sandbox_id: str, nets: Sequence[NetworkRecord]) -> None:
@@ -258,6 +266,19 @@ class SandboxOps:
         with immediate(self.conn) as conn:
             conn.execute("UPDATE sandboxes SET proxy_pid = ?, ports = ? WHERE id = ?",
                          (pid, _ports_json([b for _, b in bound]), sandbox_id))
+
+
+def _gateway_for(extra: list[tuple[str, str]], nets: Sequence[NetworkRecord],
+                 who: str) -> list[tuple[str, str]]:
+    """``extra_hosts`` with ``host-gateway`` replaced by the first (non-internal) network's gateway."""
+    if not any(addr == "host-gateway" for _, addr in extra):
+        return extra
+    gateway = next((n.gateway for n in nets if not n.internal), nets[0].gateway if nets else None)
+    if gateway is None:
+        raise InvalidSpec(f"service {who!r}: extra_hosts host-gateway needs a network",
+                          location=Location(key_path=f"services.{who}.extra_hosts" if who else None),
+                          hint="attach the service to a network, or give the address")
+    return sorted((name, gateway if addr == "host-gateway" else addr) for name, addr in extra)
 
 
 def _strs(value: str | Sequence[str] | None) -> list[str]:

@@ -52,6 +52,8 @@ MIGRATIONS = [
     """,
     # resolv.conf search domains and options of a sandbox
     "ALTER TABLE sandboxes ADD COLUMN resolv TEXT NOT NULL DEFAULT '[[], []]'",
+    # a sandbox's links: [[alias, name]], the alias resolves like the name for it alone
+    "ALTER TABLE sandboxes ADD COLUMN links TEXT NOT NULL DEFAULT '[]'",
 ]
 
 

@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 
 from stackfile.reconcile.hash import config_fields, config_hash
 
-__all__ = ["Dependency", "DesiredService", "desired_services", "get", "network_name", "volume_name"]
+__all__ = ["Dependency", "DesiredService", "desired_services", "get", "network_name", "service_image",
+           "volume_name"]
 
 
 def get(obj: Any, key: str, default: Any = None) -> Any:
@@ -43,7 +44,7 @@ class DesiredService(NamedTuple):
     fields: Mapping[str, str] = MappingProxyType({})
     hash: str = ""
     container_name: str = ""
-    uses: tuple[str, ...] = ()  # services it needs besides depends_on (network_mode, volumes_from)
+    uses: tuple[str, ...] = ()  # services it needs besides depends_on (network_mode, volumes_from, links)
 
     def container_name_for(self, project: str, number: int) -> str:
         return self.container_name or f"{project}-{self.name}-{number}"
@@ -87,6 +88,8 @@ def _uses(svc: Any) -> tuple[str, ...]:
         text = str(entry)
         if not text.startswith("container:"):
             out.add(text.split(":", 1)[0])
+    for link in get(svc, "links", []) or []:  # Compose starts a linked service first
+        out.add(str(link).split(":", 1)[0])
     return tuple(sorted(out))
 
 
@@ -115,7 +118,9 @@ def _volumes(stack: Any, svc: Any) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
-def _image(stack: Any, name: str, svc: Any) -> tuple[str, bool]:
+def service_image(stack: Any, name: str, svc: Any) -> tuple[str, bool]:
+    """The image reference a service runs (``<project>-<service>`` when it is built and has no
+    ``image``) and whether stackfile builds it."""
     image = get(svc, "image", "")
     images = get(stack, "images", {}) or {}
     if get(svc, "build") is not None:
@@ -128,7 +133,7 @@ def desired_services(stack: Any) -> dict[str, DesiredService]:
     out = {}
     for name, svc in sorted(get(stack, "services", {}).items()):
         fields = config_fields(svc)
-        image, buildable = _image(stack, name, svc)
+        image, buildable = service_image(stack, name, svc)
         out[name] = DesiredService(
             name=name, image=image, buildable=buildable, replicas=_replicas(svc),
             depends_on=_depends(svc), networks=_networks(stack, svc), volumes=_volumes(stack, svc),

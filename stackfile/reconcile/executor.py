@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from queue import SimpleQueue
 
-from stackfile.errors import StackfileError
+from stackfile.errors import Location, StackfileError
 from stackfile.events import Event, EventSink, discard
 from stackfile.reconcile.plan import Action, Kind, Plan
 
@@ -53,23 +53,47 @@ class ExecutionResult:
         return not self.failed and not self.skipped
 
     def raise_for_failure(self, plan: Plan) -> None:
-        """Raise the first failure (in plan order), with the others and the skipped ones as detail."""
+        """Raise the first failure (in plan order), in the user's words (``service "web": ...``,
+        located at the service's key), with the others and the skipped ones as detail."""
         if self.ok:
             return
         order = [a.key for a in plan.ordered()]
         first_key = min(self.failed, key=order.index) if self.failed else ""
-        lines = [f"{plan.actions[k].target}: {e}" for k, e in sorted(self.failed.items()) if k != first_key]
-        lines += [f"{plan.actions[k].target}: not done ({why})" for k, why in sorted(self.skipped.items())]
-        detail = "\n".join(lines) or None
+        lines = [_said(plan.actions[k], _message(self.failed[k])) for k in order
+                 if k in self.failed and k != first_key]
+        failed = {plan.actions[k].subject for k in self.failed}
+        skipped = [plan.actions[k] for k in order if k in self.skipped]
+        lines += [f"{a.subject}: {_not_done(a)}, {self.skipped[a.key]}" for a in skipped
+                  if a.subject not in failed]
+        detail = "\n".join(dict.fromkeys(lines)) or None
         if first_key:
             err = self.failed[first_key]
             action = plan.actions[first_key]
             if isinstance(err, StackfileError):
-                err.message = f"{action.target}: {err.message}"
+                err.message = _said(action, err.message)
                 err.detail = "\n".join(filter(None, [err.detail, detail])) or None
+                if action.key_path and (err.location is None or not err.location.key_path):
+                    err.with_location(Location(key_path=action.key_path))  # a more precise one stays
                 raise err
-            raise StackfileError(f"{action.target}: {type(err).__name__}: {err}", detail=detail) from err
+            raise StackfileError(_said(action, f"{type(err).__name__}: {err}"), detail=detail) from err
         raise StackfileError("some actions were not done", detail=detail)
+
+
+def _not_done(action: Action) -> str:
+    starts = (Kind.CREATE_CONTAINER, Kind.RECREATE_CONTAINER, Kind.START_CONTAINER, Kind.RESTART_CONTAINER)
+    return "not started" if action.kind in starts else "not done"
+
+
+def _message(err: BaseException) -> str:
+    return err.message if isinstance(err, StackfileError) else f"{type(err).__name__}: {err}"
+
+
+def _said(action: Action, message: str) -> str:
+    """``message`` prefixed with the action's subject, unless it already names it."""
+    name = action.subject.split(" ", 1)[1].strip('"')
+    if f"{action.subject.split(' ', 1)[0]} {name!r}" in message or action.subject in message:
+        return message
+    return f"{action.subject}: {message}"
 
 
 def execute(plan: Plan, handlers: Mapping[Kind, Handler], *, sink: EventSink = discard,
@@ -107,7 +131,7 @@ def execute(plan: Plan, handlers: Mapping[Kind, Handler], *, sink: EventSink = d
             action = plan.actions[key]
             if error is None or not action.required:
                 if error is not None:
-                    result.warnings.append(f"{action.target}: {error}")
+                    result.warnings.append(_said(action, _message(error)))
                 result.done.append(key)
                 for deps in pending.values():
                     deps.discard(key)
@@ -170,12 +194,12 @@ def _skip_dependents(plan: Plan, failed: str, pending: dict[str, set[str]], resu
         for dependent in plan.graph.dependents(key):
             if (dependent, key) in plan.soft and dependent in pending:
                 pending[dependent].discard(key)
-                result.warnings.append(f"{plan.actions[dependent].target}: started although "
-                                       f"{plan.actions[failed].target} failed (required: false)")
+                result.warnings.append(f"{plan.actions[dependent].subject}: started although "
+                                       f"{plan.actions[failed].subject} failed (required: false)")
                 continue
             if dependent in pending:
                 del pending[dependent]
-                why = f"{plan.actions[failed].target} failed"
+                why = f"{plan.actions[failed].subject} failed"
                 result.skipped[dependent] = why
                 action = plan.actions[dependent]
                 sink(ActionEvent("action.skipped", f"{action.target}: {why}", action=action, error=why))

@@ -1,7 +1,8 @@
 """The detached health monitor of one container (see :mod:`stackfile.reconcile.health`).
 
 ``python -m stackfile.reconcile.health_main ROOT PROJECT CONTAINER_ID CONFIG_JSON``; started by
-:func:`spawn`, it probes until the container it was started for stops, then exits.
+:func:`spawn`, it probes until the container stops, then exits. When the restart policy restarts the
+container, the record starts over (``starting``) and the new process is probed, as Docker does.
 """
 
 from __future__ import annotations
@@ -117,9 +118,40 @@ def run_probe(runtime: Any, container_id: str, config: HealthConfig) -> Probe:
             os.close(saved[1])
         out.seek(0)
         output = out.read(OUTPUT_LIMIT).decode(errors="replace")
-    if thread.is_alive():
+    if thread.is_alive():  # kill it, as Docker does, so hung probes do not pile up in the container
+        _kill_probes(os.getpid(), container_id)
+        thread.join(5.0)
         return Probe(start, time.time(), -1, f"health check exceeded timeout ({config.timeout:g}s)")
     return Probe(start, time.time(), int(box.get("code", 1)), output + box.get("error", ""))
+
+
+def _kill_probes(parent: int, container_id: str) -> None:
+    """SIGKILL the descendants of ``parent`` that are in the container's cgroup: the exec processes
+    a probe forked (each joins the cgroup) and the probe commands they started inside."""
+    import signal
+
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    mark = f"/stackfile/{container_id}"
+    todo = list(children.get(parent, ()))
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, ())
+        try:
+            with open(f"/proc/{pid}/cgroup") as fh:
+                if mark not in fh.read():
+                    continue
+            os.kill(pid, signal.SIGKILL)
+        except OSError:  # gone meanwhile
+            pass
 
 
 def monitor(runtime: Any, container_id: str, config: HealthConfig, path: Path) -> None:
@@ -141,8 +173,16 @@ def monitor(runtime: Any, container_id: str, config: HealthConfig, path: Path) -
         state = getattr(status.state, "value", status.state)
         if state == "paused":
             continue
-        if state not in ("running", "restarting") or status.pid != pid:
+        if state == "restarting":
+            continue
+        if state != "running":
             return
+        if status.pid != pid:  # restarted by its policy: a new process, health starts over
+            pid = status.pid
+            record = HealthRecord(container_pid=pid or 0, monitor_pid=os.getpid())
+            write_health(path, record)
+            times = ProbeTimes(config, monotonic())
+            continue
         record.record(run_probe(runtime, container_id, config), config, counts)
         write_health(path, record)
 

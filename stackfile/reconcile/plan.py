@@ -57,6 +57,24 @@ class Action(NamedTuple):
     def key(self) -> str:
         return f"{self.target}/{self.kind.value}"
 
+    @property
+    def subject(self) -> str:
+        """What the action is about in the user's words, as Compose writes them: ``service "web"``
+        (an image the service needs too), ``container "shop-web-1"``, ``network "shop_default"``."""
+        kind, _, rest = self.target.partition(":")
+        if kind == "service":
+            return f'service "{self.service or rest.split(":")[0]}"'
+        if self.service and kind == "image":
+            return f'service "{self.service}"'
+        return f'{kind} "{self.name or rest}"'
+
+    @property
+    def key_path(self) -> str | None:
+        """The stack file key the action comes from (``services.web``, ``services.web.image``)."""
+        if not self.service or self.target.startswith("container:"):
+            return None
+        return f"services.{self.service}" + (".image" if self.target.startswith("image:") else "")
+
 
 class Plan:
     """A DAG of actions; an edge ``a -> b`` means ``a`` runs after ``b``."""

@@ -37,6 +37,7 @@ class PlanOptions(NamedTuple):
     no_build: bool = False
     no_start: bool = False
     scale: Mapping[str, int] = MappingProxyType({})
+    disabled: tuple[str, ...] = ()  # services the active profiles leave out: not orphans
 
 
 def select_services(desired: Mapping[str, DesiredService], names: tuple[str, ...],
@@ -108,9 +109,11 @@ def _infrastructure(out: Plan, services: list[DesiredService], observed: Observe
         missing = svc.image not in observed.images
         if svc.buildable and not options.no_build and (missing or options.build):
             cause = "not found" if missing else "--build"
-            keys.append(out.add(Action(f"image:{svc.image}", Kind.BUILD_IMAGE, cause, name=svc.image)))
+            keys.append(out.add(Action(f"image:{svc.image}", Kind.BUILD_IMAGE, cause, service=svc.name,
+                                       name=svc.image)))
         elif missing:
-            keys.append(out.add(Action(f"image:{svc.image}", Kind.ENSURE_IMAGE, "not found", name=svc.image)))
+            keys.append(out.add(Action(f"image:{svc.image}", Kind.ENSURE_IMAGE, "not found", service=svc.name,
+                                       name=svc.image)))
     return keys
 
 
@@ -167,16 +170,10 @@ def _service_actions(out: Plan, svc: DesiredService, observed: ObservedState, op
     """Containers are created as soon as their resources exist (in parallel) and started in
     dependency order: only the start waits for dependencies."""
     replicas = options.scale.get(svc.name, svc.replicas)
-    existing: dict[int, ObservedContainer] = {}
-    extra: list[ObservedContainer] = []
-    for c in observed.service_containers(svc.name):
-        if 1 <= c.number <= replicas and c.number not in existing:
-            existing[c.number] = c
-        else:
-            extra.append(c)
+    existing, extra = _replicas(svc, observed, options, recreated, replicas)
     keys = []
-    for number in range(1, replicas + 1):
-        action = _decide(svc, existing.get(number), number, observed, options, recreated)
+    for number in sorted(existing):
+        action = _decide(svc, existing[number], number, observed, options, recreated)
         if action is None:
             continue
         if action.kind is Kind.START_CONTAINER:
@@ -188,10 +185,37 @@ def _service_actions(out: Plan, svc: DesiredService, observed: ObservedState, op
             start = action._replace(kind=Kind.START_CONTAINER, cause=cause, container="")
             keys.append(out.add(start, after=[keys[-1], *start_after], soft=start_soft))
     for c in sorted(extra, key=lambda c: (-c.number, c.name)):
-        cause = "scale down" if c.number > replicas else "duplicate container"
+        cause = "duplicate container" if existing.get(c.number) is not None else "scale down"
         keys.append(out.add(Action(f"service:{svc.name}:{c.number}", Kind.REMOVE_CONTAINER, cause,
                                    service=svc.name, number=c.number, name=c.name, container=c.id)))
     return keys
+
+
+def _replicas(svc: DesiredService, observed: ObservedState, options: PlanOptions, recreated: set[str],
+              replicas: int) -> tuple[dict[int, ObservedContainer | None], list[ObservedContainer]]:
+    """Compose's numbering: the containers kept by number (None: to create) and those to remove.
+    Scaling down removes outdated containers first, then the highest numbers; new replicas take
+    the numbers after the highest one kept, so a removed ``web-2`` is not refilled (``web-4``)."""
+    kept: dict[int, ObservedContainer | None] = {}
+    extra: list[ObservedContainer] = []
+    for c in observed.service_containers(svc.name):  # by number; a second one with a number goes
+        if c.number in kept or c.number < 1:
+            extra.append(c)
+        else:
+            kept[c.number] = c
+
+    def outdated_then_highest(c: ObservedContainer) -> tuple[bool, int]:
+        return not _recreate_reason(svc, c, observed, options, recreated), -c.number
+
+    if len(kept) > replicas:
+        surplus = sorted((c for c in kept.values() if c is not None), key=outdated_then_highest)
+        for c in surplus[:len(kept) - replicas]:
+            extra.append(c)
+            del kept[c.number]
+    after = max(kept, default=0)
+    for offset in range(1, replicas - len(kept) + 1):
+        kept[after + offset] = None
+    return kept, extra
 
 
 def _decide(svc: DesiredService, c: ObservedContainer | None, number: int, observed: ObservedState,
@@ -232,7 +256,8 @@ def _recreate_reason(svc: DesiredService, c: ObservedContainer, observed: Observ
 
 def _orphans(out: Plan, desired: Mapping[str, DesiredService], observed: ObservedState,
              options: PlanOptions) -> None:
-    orphans = sorted((c for c in observed.containers if not c.oneoff and c.service not in desired),
+    orphans = sorted((c for c in observed.containers
+                      if not c.oneoff and c.service not in desired and c.service not in options.disabled),
                      key=lambda c: c.name)
     for c in orphans:
         if options.remove_orphans:
@@ -242,6 +267,15 @@ def _orphans(out: Plan, desired: Mapping[str, DesiredService], observed: Observe
             out.warnings.append(
                 f"found orphan container {c.name} (service {c.service!r} is not in the stack); "
                 "run with --remove-orphans to remove it")
+
+
+def _down_removes(c: ObservedContainer, services: tuple[str, ...] | None, remove_orphans: bool) -> bool:
+    """Compose's rule: a service's container goes; another service's (an orphan) only with
+    ``--remove-orphans``; a one-off ``run`` container is an orphan once it has exited and is never
+    removed while it runs."""
+    if c.oneoff:
+        return c.state in ("exited", "dead") and (services is None or remove_orphans)
+    return services is None or remove_orphans or c.service in services
 
 
 def plan_down(observed: ObservedState, *, services: tuple[str, ...] | None = None,
@@ -254,11 +288,11 @@ def plan_down(observed: ObservedState, *, services: tuple[str, ...] | None = Non
     networks, then volumes (``volumes``) and ``images`` (name -> cause) go after all containers.
     """
     out = Plan()
-    keep = [c for c in observed.containers
-            if services is None or remove_orphans or c.oneoff or c.service in services]
+    keep = [c for c in observed.containers if _down_removes(c, services, remove_orphans)]
     stops: dict[str, list[str]] = {}
     for c in sorted(keep, key=lambda c: c.name):
-        cause = "orphan" if services is not None and c.service not in services and not c.oneoff else "down"
+        orphan = services is not None and (c.oneoff or c.service not in services)
+        cause = "orphan" if orphan else "down"
         remove = Action(f"container:{c.name}", Kind.REMOVE_CONTAINER, cause, service=c.service,
                         number=c.number, name=c.name, container=c.id)
         after = []
@@ -273,7 +307,11 @@ def plan_down(observed: ObservedState, *, services: tuple[str, ...] | None = Non
                     out.graph.add_edge(dep_key, f"container:{c.name}/{Kind.STOP_CONTAINER.value}")
     containers = [k for k, a in out.actions.items() if a.kind is Kind.REMOVE_CONTAINER]
     left = {c.id for c in observed.containers} - {c.id for c in keep}
-    for c in sorted((c for c in observed.containers if c.id in left), key=lambda c: c.name):
+    for c in sorted((c for c in observed.containers if c.id in left and c.oneoff and c.running),
+                    key=lambda c: c.name):
+        out.warnings.append(f"one-off container {c.name} is still running: down leaves it, as Compose does "
+                            "(networks in use are kept); stop it, then down --remove-orphans removes it")
+    for c in sorted((c for c in observed.containers if c.id in left and not c.oneoff), key=lambda c: c.name):
         out.warnings.append(f"found orphan container {c.name} (service {c.service!r} is not in the stack); "
                             "run with --remove-orphans to remove it (networks in use are kept)")
     if not left:

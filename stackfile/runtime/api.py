@@ -37,6 +37,7 @@ else:
     Protocol = object  # Runtime is only ever used as a type
 
 __all__ = [
+    "TMPFS_OPTIONS_HINT",
     "ContainerSpec",
     "ContainerState",
     "ContainerStatus",
@@ -68,7 +69,9 @@ class Mount(Record):
     """One mount inside the container.
 
     ``type`` is ``bind`` (source is a host path), ``tmpfs`` (source ignored) or ``volume``
-    (source is the volume's host data directory, mounted like a bind).
+    (source is the volume's host data directory, mounted like a bind). ``subpath`` names a
+    directory inside ``source`` to mount instead; the runtime resolves it inside ``source`` when
+    it mounts, so a container writing to the volume cannot point it at the host meanwhile.
     """
 
     type: Literal["bind", "tmpfs", "volume"]
@@ -79,6 +82,28 @@ class Mount(Record):
     tmpfs_size: int | None = None  # bytes
     tmpfs_mode: int | None = None
     options: tuple[str, ...] = ()
+    subpath: str = ""
+
+
+_TMPFS_FLAGS = ("dev", "exec", "nodev", "noexec", "nosuid", "ro", "rw", "suid")
+TMPFS_OPTIONS_HINT = "size=, mode= and the flags " + ", ".join(_TMPFS_FLAGS)
+
+
+def split_tmpfs_options(text: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """``size=1m,mode=700,exec,ro`` as ({"size": "1m", "mode": "700"}, ("exec", "ro")); a tmpfs
+    is ``nosuid,nodev,noexec`` (Docker's defaults) unless ``suid``/``dev``/``exec`` is given.
+    Raises ValueError naming an unknown option."""
+    values: dict[str, str] = {}
+    flags = []
+    for option in (o.strip() for o in text.split(",")):
+        key, sep, value = option.partition("=")
+        if sep and key in ("size", "mode"):
+            values[key] = value
+        elif not sep and option in _TMPFS_FLAGS:
+            flags.append(option)
+        elif option:
+            raise ValueError(f"unknown tmpfs option {option!r}")
+    return values, tuple(flags)
 
 
 class Resources(Record):
@@ -213,13 +238,14 @@ class LogLine(Record):
 class Runtime(Protocol):
     """Container lifecycle on one host. Ids are 64 hex chars; names and short ids resolve too."""
 
-    def create(self, spec: ContainerSpec, *, image: str = "") -> str:
-        """Prepare the container's directories and config; nothing runs yet. Returns the id."""
+    def create(self, spec: ContainerSpec, *, image: str = "", container_id: str = "") -> str:
+        """Prepare the container's directories and config; nothing runs yet. Returns the id
+        (``container_id`` when given: 64 hex digits the caller chose, e.g. for the hostname)."""
 
     def start(self, ref: str) -> None:
         """Start the container under a detached supervisor (shim); returns once PID 1 is running."""
 
-    def run_attached(self, spec: ContainerSpec, *, image: str = "") -> int:
+    def run_attached(self, spec: ContainerSpec, *, image: str = "", container_id: str = "") -> int:
         """Create, start and wait with the container's stdio on the caller's; returns the exit code."""
 
     def stop(self, ref: str, timeout: float | None = None) -> None:

@@ -43,9 +43,10 @@ def canonical_service(name: str, service: dict[str, Any], ctx: Context) -> dict[
             from stackfile.spec.hints import TRANSFORM_HINTS
 
             below = getattr(exc, "key_path", "")  # service_keys.KeyedValueError: where inside the value
+            where = f"{key}{'' if not below or below.startswith('[') else '.'}{below}"
             raise InvalidSpec(
-                f"service {name!r}: invalid {key}{f'.{below}' if below else ''}: {exc}",
-                location=Location(key_path=f"services.{name}.{key}{f'.{below}' if below else ''}"),
+                f"service {name!r}: invalid {where}: {exc}",
+                location=Location(key_path=f"services.{name}.{where}"),
                 hint=getattr(exc, "hint", None) or TRANSFORM_HINTS.get(key),
             ) from None
     if "environment" in out or "env_file" in out:
@@ -99,7 +100,11 @@ def used_resources(services: dict[str, Any]) -> dict[str, set[str]]:
         used["networks"].update(svc.get("networks") or {})
         used["models"].update(svc.get("models") or {})
         for mount in svc.get("volumes") or []:
-            if mount.get("type") == "volume" and mount.get("source"):
+            if isinstance(mount, str):  # a raw (--no-interpolate) service keeps the short syntax
+                source, sep, _ = mount.partition(":")
+                if sep and source and not source.startswith(("/", ".", "~", "$")):
+                    used["volumes"].add(source)
+            elif mount.get("type") == "volume" and mount.get("source"):
                 used["volumes"].add(mount["source"])
         for kind in ("secrets", "configs"):
             used[kind].update(

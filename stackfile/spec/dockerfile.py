@@ -650,11 +650,13 @@ class _Builder:
         retries = _flag(ins, "retries")
         if retries is not None and not retries.isdigit():
             raise where.error(f"invalid --retries={retries}", "a whole number, e.g. --retries=3")
+        if retries is not None and int(retries) < 1:
+            raise where.error(f"--retries must be at least 1 (not {int(retries)})")
         return Healthcheck(
-            test=test, interval=_duration_flag(ins, "interval", where),
-            timeout=_duration_flag(ins, "timeout", where),
-            start_period=_duration_flag(ins, "start-period", where),
-            start_interval=_duration_flag(ins, "start-interval", where),
+            test=test, interval=_interval_flag(ins, "interval", where),
+            timeout=_interval_flag(ins, "timeout", where),
+            start_period=_interval_flag(ins, "start-period", where),
+            start_interval=_interval_flag(ins, "start-interval", where),
             retries=int(retries) if retries is not None else None, source=src,
         )
 
@@ -694,6 +696,15 @@ def _duration_flag(ins: _Instruction, name: str, where: _Where) -> float | None:
         return parse_duration_text(value)
     except ValueError:
         raise where.error(f"invalid --{name}={value}", "a Go duration such as 30s, 1m30s or 500ms") from None
+
+
+def _interval_flag(ins: _Instruction, name: str, where: _Where) -> float | None:
+    """A HEALTHCHECK duration; as Docker's builder, one under 1ms (0s included) is refused."""
+    value = _duration_flag(ins, name, where)
+    if value is not None and value < 0.001:
+        raise where.error(f'Interval "{name}" cannot be less than 1ms',
+                          "leave the option out for its default, or give at least 1ms")
+    return value
 
 
 def _command(text: str) -> tuple[tuple[str, ...], bool]:

@@ -58,9 +58,11 @@ class _Resolver:
                 hint="a service cannot extend itself, directly or indirectly",
             )
         if name not in services:
+            # the error is the referrer's: locate its extends, not the missing name
+            where_file, where = chain[-1] if chain else (file, name)
             raise InvalidSpec(
                 f"cannot extend service {name!r}: no such service" + (f" in {file}" if file else ""),
-                location=Location(file, key_path=f"services.{name}"),
+                location=Location(where_file, key_path=f"services.{where}.extends.service"),
                 hint="valid services: " + ", ".join(sorted(services)),
             )
         if len(chain) >= MAX_CHAIN:

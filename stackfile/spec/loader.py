@@ -17,7 +17,7 @@ from stackfile.spec.interpolate import interpolate
 from stackfile.spec.merge import merge_all, merge_mappings
 from stackfile.spec.parse import Positions, parse_yaml
 from stackfile.spec.paths import resolve_paths
-from stackfile.spec.profiles import active_profiles, apply_profiles
+from stackfile.spec.profiles import active_profiles, apply_profiles, disabled_services, enable_services
 from stackfile.spec.project import Project
 from stackfile.spec.tags import strip_tags
 
@@ -38,6 +38,7 @@ class LoadOptions:
     environ: dict[str, str] = field(default_factory=dict)
     stdin: str | None = None
     cwd: str | None = None
+    services: list[str] = field(default_factory=list)  # named on the command line: enabled
     interpolate: bool = True
 
 
@@ -57,6 +58,7 @@ class _Session:
         self.loading: set[str] = set()
         self.warnings: list[str] = []
         self.positions: list[tuple[str, Positions]] = []
+        self.other_positions: list[tuple[str, Positions]] = []  # included and extended files
 
     def unset(self, name: str) -> None:
         warning = f"the {name} variable is not set; defaulting to a blank string"
@@ -94,8 +96,7 @@ class _Session:
         text = self.render(self.read(path), path, env)
         display = "<stdin>" if path == "-" else path
         data, positions = parse_yaml(text, display)
-        if main:
-            self.positions.append((display, positions))
+        (self.positions if main else self.other_positions).append((display, positions))
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -258,13 +259,22 @@ def locate(exc: StackfileError) -> StackfileError:
     return _locate_in(exc, _last_positions)
 
 
-def _locate_in(exc: StackfileError, positions_by_file: list[tuple[str, Positions]]) -> StackfileError:
-    """Give an error that only knows its key path the file:line:col where that key is written."""
+def _locate_in(
+    exc: StackfileError,
+    positions_by_file: list[tuple[str, Positions]],
+    included: list[tuple[str, Positions]] = [],  # noqa: B006 - read only
+) -> StackfileError:
+    """Give an error that only knows its key path the file:line:col where that key is written.
+
+    A key path without a file is looked up in the main files (the last one that has it wins, as
+    in the merge); one that names its file, in that file, which may be an included one.
+    """
     loc = exc.location
     if loc is None or loc.line is not None or not loc.key_path:
         return exc
     path = _key_tuple(loc.key_path)
-    files = [(f, p) for f, p in reversed(positions_by_file) if loc.file in (None, f)]
+    searched = positions_by_file if loc.file is None else [*included, *positions_by_file]
+    files = [(f, p) for f, p in reversed(searched) if loc.file in (None, f)]
     while path:
         for file, positions in files:
             if path in positions:
@@ -285,7 +295,7 @@ def load_project(opts: LoadOptions) -> Project:
     try:
         project = _run(opts, session, files, workdir, env)
     except StackfileError as exc:
-        raise _locate_in(exc, session.positions) from None
+        raise _locate_in(exc, session.positions, session.other_positions) from None
     except RecursionError:  # a backstop: each known deep input has its own limit and message
         raise InvalidSpec(
             "stack file is nested too deeply to load",
@@ -308,8 +318,9 @@ def _run(
     merged = _apply_environment(merged, opts.environment_name)
     merged = _extends(merged, lambda p: session.load_services(p, env))  # extends added by an overlay
     merged = strip_tags(merged)
-    profiles = active_profiles(opts.profiles, env)
+    profiles = enable_services(merged, active_profiles(opts.profiles, env), opts.services)
     defined = set(merged.get("services") or {}) if isinstance(merged.get("services"), dict) else set()
+    disabled = disabled_services(merged, profiles)
     merged = apply_profiles(merged, profiles)
     name = _project_name(opts, env, merged, workdir)
     ctx = Context(workdir, name, env, home=session.ctx.home)
@@ -326,6 +337,7 @@ def _run(
         config=config,
         profiles=profiles,
         warnings=session.warnings,
+        disabled_services=disabled,
     )
     if opts.interpolate:
         project.model  # noqa: B018 - typed now (~5 ms), so a bad value fails here, with its file and line

@@ -292,6 +292,27 @@ def _check_depth(text: str, file: str) -> None:
         loader.dispose()
 
 
+_CLOSERS = {"[": "]", "{": "}", '"': '"', "'": "'"}
+
+
+def _unclosed(text: str, exc: Any) -> tuple[str, str]:
+    """Where the construct the parser was in began (`` in the flow sequence that began at line 4,
+    column 14``), and a hint: the error's own position is where the parser gave up, often lines
+    after the bracket or quote that was never closed."""
+    hint = "check indentation, quoting and ':' separators"
+    start: Any = exc.context_mark
+    what = (exc.context or "").removeprefix("while parsing ").removeprefix("while scanning ")
+    if start is None or not what or exc.problem_mark is None:
+        return "", hint
+    what = what.removeprefix("a ")
+    began = f" (in the {what} that began at line {start.line + 1}, column {start.column + 1})"
+    lines = text.splitlines()
+    opener = lines[start.line][start.column:start.column + 1] if start.line < len(lines) else ""
+    if opener in _CLOSERS and ("flow" in what or "quoted" in what):
+        hint = f"close the {opener} of line {start.line + 1} with {_CLOSERS[opener]}, or " + hint
+    return began, hint
+
+
 def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     """Parse one YAML document; return ``(data, positions)``. Errors name file:line:col."""
     _check_depth(text, file)
@@ -302,11 +323,9 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     except yaml.MarkedYAMLError as exc:
         mark: Any = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        raise InvalidSpec(
-            f"invalid YAML: {exc.problem or exc.context}",
-            location=loc,
-            hint="check indentation, quoting and ':' separators",
-        ) from None
+        began, hint = _unclosed(text, exc)
+        raise InvalidSpec(f"invalid YAML: {exc.problem or exc.context}{began}", location=loc,
+                          hint=hint) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a NUL, a control character)
         before = text[: exc.position]
         loc = Location(file, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)

@@ -58,6 +58,7 @@ class Project:
     config: dict[str, Any]
     profiles: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    disabled_services: list[str] = field(default_factory=list)  # defined, left out by profiles
 
     @cached_property
     def model(self) -> Stack:

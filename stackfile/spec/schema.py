@@ -153,15 +153,20 @@ def _kind_ok(value: Any, kind: Any) -> bool:
     return any(_kind_ok(value, k) for k in kind)
 
 
-def validate(value: Any, node: dict[str, Any], path: Path = ()) -> None:
-    """Raise :class:`SchemaError` for the first violation of ``node`` by ``value``."""
+Errors = list[SchemaError] | None  # where a collecting validation adds violations
+
+
+def validate(value: Any, node: dict[str, Any], path: Path = (), errors: Errors = None) -> None:
+    """Raise :class:`SchemaError` for the first violation of ``node`` by ``value``; with ``errors``,
+    each member of a mapping or list is checked on its own and its violation added there (a
+    ``oneOf`` branch is still tried strictly: its first violation rejects it)."""
     if type(value) in _TAGGED:
         value = value.value
         if value is None:
             return
     ref = node.get("$ref")
     if ref is not None:
-        validate(value, _resolve(ref), path)
+        validate(value, _resolve(ref), path, errors)
     kind = node.get("type")
     if kind is not None and not _kind_ok(value, kind):
         kinds = [kind] if isinstance(kind, str) else kind
@@ -171,13 +176,13 @@ def validate(value: Any, node: dict[str, Any], path: Path = ()) -> None:
     if "anyOf" in node:
         _one_of(value, node["anyOf"], path)
     for sub in node.get("allOf", ()):
-        validate(value, sub, path)
+        validate(value, sub, path, errors)
     if "enum" in node and value not in node["enum"] and str(value) not in map(str, node["enum"]):
         raise SchemaError(path, "must be one of " + ", ".join(map(str, node["enum"])))
     if isinstance(value, dict):
-        _object(value, node, path)
+        _object(value, node, path, errors)
     elif isinstance(value, list):
-        _array(value, node, path)
+        _array(value, node, path, errors)
     elif any(k in node for k in _SCALAR_KEYS):
         _scalar(value, node, path)
 
@@ -216,7 +221,23 @@ def _one_of(value: Any, options: list[dict[str, Any]], path: Path) -> None:
     raise _type_error(path, kinds, value)
 
 
-def _object(value: dict[str, Any], node: dict[str, Any], path: Path) -> None:
+def _member(value: Any, node: dict[str, Any], path: Path, errors: Errors) -> None:
+    if errors is None:
+        validate(value, node, path)
+        return
+    try:
+        validate(value, node, path, errors)
+    except SchemaError as exc:
+        errors.append(exc)
+
+
+def _raise(exc: SchemaError, errors: Errors) -> None:
+    if errors is None:
+        raise exc
+    errors.append(exc)
+
+
+def _object(value: dict[str, Any], node: dict[str, Any], path: Path, errors: Errors) -> None:
     props = node.get("properties", {})
     patterns = node.get("patternProperties", {})
     extra = node.get("additionalProperties", True)
@@ -227,21 +248,22 @@ def _object(value: dict[str, Any], node: dict[str, Any], path: Path) -> None:
                 sub.get("enum") or _resolve(sub["$ref"]).get("enum") if "$ref" in sub else sub.get("enum")
             )
             hint = f"add {key}: " + (f"one of {', '.join(map(str, choices))}" if choices else "<value>")
-            raise SchemaError(path, f"missing property '{key}'", hint)
+            _raise(SchemaError(path, f"missing property '{key}'", hint), errors)
     for key, item in value.items():
         sub = (*path, key)
         if key in props:
-            validate(item, props[key], sub)
+            _member(item, props[key], sub, errors)
             continue
         matched = [p for p in patterns if _pattern(p).search(key)]
         for pattern in matched:
-            validate(item, patterns[pattern], sub)
+            _member(item, patterns[pattern], sub, errors)
         if matched:
             continue
         if extra is False:
-            raise SchemaError(path, f"additional property {key!r} not allowed", _suggest(key, props), at=sub)
-        if isinstance(extra, dict):
-            validate(item, extra, sub)
+            _raise(SchemaError(path, f"additional property {key!r} not allowed", _suggest(key, props),
+                               at=sub), errors)
+        elif isinstance(extra, dict):
+            _member(item, extra, sub, errors)
 
 
 _EXAMPLES = {
@@ -278,17 +300,17 @@ def _suggest(key: str, props: dict[str, Any]) -> str:
     )
 
 
-def _array(value: list[Any], node: dict[str, Any], path: Path) -> None:
+def _array(value: list[Any], node: dict[str, Any], path: Path, errors: Errors) -> None:
     items = node.get("items")
     if isinstance(items, dict):
         for i, item in enumerate(value):
-            validate(item, items, (*path, i))
+            _member(item, items, (*path, i), errors)
     if node.get("uniqueItems"):
         seen: set[str] = set()
         for i, item in enumerate(value):
             key = json.dumps(item, sort_keys=True, default=str)
             if key in seen:
-                raise SchemaError((*path, i), f"duplicate entry {item!r} (items must be unique)")
+                _raise(SchemaError((*path, i), f"duplicate entry {item!r} (items must be unique)"), errors)
             seen.add(key)
 
 
@@ -297,17 +319,37 @@ def validate_document(
 ) -> None:
     """Validate one (interpolated) file against the schema; errors name file:line:col and key path.
 
-    ``prefix`` locates a partial document (an ``environments:`` overlay) inside its file.
+    Every violation of the file is reported at once, in file order: the first is raised, the
+    others ride along in its ``also``. ``prefix`` locates a partial document (an ``environments:``
+    overlay) inside its file.
     """
+    errors: list[SchemaError] = []
     try:
-        validate(doc, schema())
+        validate(doc, schema(), (), errors)
     except SchemaError as exc:
-        exc.path, exc.at = (*prefix, *exc.path), (*prefix, *exc.at)
-        where = exc.at
-        pos = None
-        while where and pos is None:
-            pos = (positions or {}).get(where)
-            where = where[:-1] if pos is None else where
-        key = dotted(exc.path) or "(top level)"
-        loc = Location(file, pos[0] if pos else None, pos[1] if pos else None, key)
-        raise InvalidSpec(f"{key} {exc.message}", location=loc, hint=exc.hint) from None
+        errors.append(exc)
+    if not errors:
+        return
+    found = [_located(exc, file, positions or {}, prefix) for exc in errors]
+    found.sort(key=_file_order)
+    first = found[0]
+    first.also = tuple(found[1:])
+    raise first
+
+
+def _file_order(err: InvalidSpec) -> tuple[bool, int, int]:
+    loc = err.location
+    if loc is None or loc.line is None:
+        return (True, 0, 0)
+    return (False, loc.line, loc.column or 0)
+
+
+def _located(exc: SchemaError, file: str | None, positions: Positions, prefix: Path) -> InvalidSpec:
+    path, where = (*prefix, *exc.path), (*prefix, *exc.at)
+    pos = None
+    while where and pos is None:
+        pos = positions.get(where)
+        where = where[:-1] if pos is None else where
+    key = dotted(path) or "(top level)"
+    loc = Location(file, pos[0] if pos else None, pos[1] if pos else None, key)
+    return InvalidSpec(f"{key} {exc.message}", location=loc, hint=exc.hint)

@@ -71,14 +71,19 @@ def _bind_source(mount: dict[str, Any], ctx: Context) -> None:
 
 def volumes(value: Any, ctx: Context) -> list[Any]:
     out = []
-    for item in value or []:
+    for i, item in enumerate(value or []):
         mount = parse_volume(item) if isinstance(item, str) else dict(item)
         if isinstance(mount.get("bind"), dict) and mount["bind"].get("create_host_path") in (False, "false"):
             mount["bind"] = {k: v for k, v in mount["bind"].items() if k != "create_host_path"}
         if isinstance(item, dict) and mount.get("type") == "bind" and not mount.get("source"):
-            raise ValueError('invalid mount config for type "bind": field source must not be empty')
+            raise KeyedValueError('invalid mount config for type "bind": field source must not be empty',
+                                  f"[{i}].source", "name the host path to mount, e.g. source: ./data")
         if isinstance(mount.get("tmpfs"), dict) and mount["tmpfs"].get("size") is not None:
-            mount["tmpfs"] = {**mount["tmpfs"], "size": size(mount["tmpfs"]["size"], ctx)}
+            try:
+                mount["tmpfs"] = {**mount["tmpfs"], "size": size(mount["tmpfs"]["size"], ctx)}
+            except ValueError as exc:
+                raise KeyedValueError(str(exc), f"[{i}].tmpfs.size",
+                                      "a byte size such as 64m or 1g") from None
         _bind_source(mount, ctx)
         out.append(mount)
     return out
@@ -259,7 +264,11 @@ def _resources(value: Any, ctx: Context) -> Any:
     out = dict(value or {})
     for part in ("limits", "reservations"):
         if isinstance(out.get(part), dict) and out[part].get("memory") is not None:
-            out[part] = {**out[part], "memory": size(out[part]["memory"], ctx)}
+            try:
+                out[part] = {**out[part], "memory": size(out[part]["memory"], ctx)}
+            except ValueError as exc:
+                raise KeyedValueError(str(exc), f"resources.{part}.memory",
+                                      f"resources.{part}.memory is a byte size such as 512m") from None
         if isinstance(out.get(part), dict) and isinstance(out[part].get("devices"), list):
             out[part] = {**out[part], "devices": [_device_request(d) for d in out[part]["devices"]]}
     return out

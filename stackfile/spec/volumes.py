@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from functools import lru_cache
 from typing import Any
 
@@ -68,6 +69,15 @@ def _split(spec: str) -> list[str]:
     return parts
 
 
+def _clean(target: str) -> str:
+    """The target as compose-go's ``path.Clean`` leaves it: ``/var/www/html/`` -> ``/var/www/html``,
+    ``//a/./b/../c`` -> ``/a/c`` (Windows paths kept as written)."""
+    if is_windows_path(target):
+        return target
+    cleaned = posixpath.normpath(target)
+    return cleaned[1:] if cleaned.startswith("//") else cleaned
+
+
 def parse_volume(spec: str) -> dict[str, Any]:
     """Parse a short volume spec; ``ValueError`` explains what is wrong. Returns a fresh dict."""
     parsed = _parse_cached(spec)
@@ -88,6 +98,7 @@ def _parse_cached(spec: str) -> dict[str, Any]:
         volume["target"] = parts[0]
     else:
         volume["source"], volume["target"] = parts[0], parts[1]
+    volume["target"] = _clean(volume["target"])
     if len(parts) == 3:
         _options(volume, parts[2])
     if is_file_path(volume.get("source", "")):

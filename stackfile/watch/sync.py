@@ -1,31 +1,28 @@
 """Write host files straight into a running container's root file system.
 
 No tar, no exec: the container's root (``/proc/<pid>/root``, see ``Runtime.rootfs_path``) is opened
-once as a directory fd and every path below it is walked one component at a time with
-``O_NOFOLLOW``. A symlink met on the way is resolved *inside* the container (an absolute link
-restarts at the container's root, ``..`` never climbs above it), so no link can redirect a write
-to the host. Files are replaced atomically: written to a temp file in the target directory, given
-their owner and mode, then renamed over the old one. A replaced file keeps its owner and mode; a
-new file gets the owner of its directory and the host file's permission bits; a new directory the
-owner and mode of its parent.
+once as a directory fd (a :class:`~stackfile.runtime.linux.rootpath.Root`) and every path below it
+is resolved inside the container (openat2 ``RESOLVE_IN_ROOT``, or the ``O_NOFOLLOW`` walk): an
+absolute link restarts at the container's root, ``..`` never climbs above it, so no link can
+redirect a write to the host. Below the target directory the tree is mirrored through directory
+fds, never by path. Files are replaced atomically: written to a temp file in the target directory,
+given their owner and mode, then renamed over the old one. A replaced file keeps its owner and
+mode; a new file gets the owner of its directory and the host file's permission bits; a new
+directory the owner and mode of its parent.
 """
 
 from __future__ import annotations
 
 import errno
-import itertools
 import os
-import posixpath
 import shutil
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["ContainerRoot", "SyncStats"]
+from stackfile.runtime.linux.rootpath import Root, lstat_at, make_dir_at, remove_at, split, temp_name
 
-_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_MAX_LINKS = 40
-_counter = itertools.count()
+__all__ = ["ContainerRoot", "SyncStats"]
 
 Select = Callable[[str, bool], bool]  # (path relative to the synced tree, is_dir) -> take it?
 
@@ -39,49 +36,22 @@ class SyncStats:
     unchanged: int = 0
 
 
-class ContainerRoot:
+class ContainerRoot(Root):
     """A container's root file system, opened once; every write stays below it."""
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-        self._fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-    def __enter__(self) -> ContainerRoot:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def put(self, src: str, dest: str) -> bool:
         """Make container path ``dest`` a copy of host file or symlink ``src`` (atomic replace).
 
         Returns False when it already was one (same size and mtime, or same link target).
         """
-        parent, name = _split(dest)
+        parent, name = split(dest)
         dfd = self.open_dir(parent, create=True)
         try:
-            host, old = os.lstat(src), _lstat_at(dfd, name)
+            host, old = os.lstat(src), lstat_at(dfd, name)
             if old is not None and _same(dfd, name, old, src, host):
                 return False
             _replace(src, host, dfd, name, old)
             return True
-        finally:
-            os.close(dfd)
-
-    def remove(self, dest: str) -> bool:
-        """Delete container path ``dest`` (recursively); False when it was not there."""
-        parent, name = _split(dest)
-        try:
-            dfd = self.open_dir(parent, create=False)
-        except (FileNotFoundError, NotADirectoryError):
-            return False
-        try:
-            return _remove_at(dfd, name)
         finally:
             os.close(dfd)
 
@@ -92,7 +62,7 @@ class ContainerRoot:
         entries missing on the host are deleted (entries ``select`` rejects are never touched).
         """
         stats = SyncStats()
-        parent, name = _split(dest) if dest.strip("/") else ("/", "")
+        parent, name = split(dest) if dest.strip("/") else ("/", "")
         pfd = self.open_dir(parent, create=True)
         try:
             dfd = _subdir(pfd, name) if name else os.dup(pfd)
@@ -104,99 +74,18 @@ class ContainerRoot:
             os.close(dfd)
         return stats
 
-    def open_dir(self, path: str, *, create: bool) -> int:
-        """An fd of container directory ``path``, symlinks resolved inside the container."""
-        parts = [p for p in path.split("/") if p not in ("", ".")]
-        stack = [os.dup(self._fd)]
-        links = 0
-        try:
-            while parts:
-                name = parts.pop(0)
-                if name == "..":
-                    if len(stack) > 1:
-                        os.close(stack.pop())
-                    continue
-                try:
-                    stack.append(_open_or_make(stack[-1], name, create))
-                except OSError as exc:
-                    target = _link_target(stack[-1], name, exc)
-                    links += 1
-                    if links > _MAX_LINKS:
-                        raise OSError(errno.ELOOP, "too many symbolic links", path) from exc
-                    if target.startswith("/"):
-                        while len(stack) > 1:
-                            os.close(stack.pop())
-                    parts = [p for p in target.split("/") if p not in ("", ".")] + parts
-            return stack.pop()
-        finally:
-            for fd in stack:
-                os.close(fd)
-
-
-def _split(dest: str) -> tuple[str, str]:
-    norm = posixpath.normpath("/" + dest)
-    parent, name = posixpath.split(norm)
-    if not name:
-        raise ValueError("cannot replace the container's root directory")
-    return parent, name
-
-
-def _lstat_at(dfd: int, name: str) -> os.stat_result | None:
-    try:
-        return os.stat(name, dir_fd=dfd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-
-
-def _open_or_make(dfd: int, name: str, create: bool) -> int:
-    try:
-        return os.open(name, _DIR, dir_fd=dfd)
-    except FileNotFoundError:
-        if not create:
-            raise
-    parent = os.fstat(dfd)
-    try:
-        os.mkdir(name, 0o700, dir_fd=dfd)
-    except FileExistsError:
-        return os.open(name, _DIR, dir_fd=dfd)
-    fd = os.open(name, _DIR, dir_fd=dfd)
-    os.fchown(fd, parent.st_uid, parent.st_gid)
-    os.fchmod(fd, stat.S_IMODE(parent.st_mode))
-    return fd
-
-
-def _link_target(dfd: int, name: str, exc: OSError) -> str:
-    """The target of symlink ``name``, or re-raise ``exc`` when ``name`` is not a symlink."""
-    if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
-        raise exc
-    st = _lstat_at(dfd, name)
-    if st is None or not stat.S_ISLNK(st.st_mode):
-        raise exc
-    return os.readlink(name, dir_fd=dfd)
-
 
 def _subdir(dfd: int, name: str) -> int:
     """Open (making it, or replacing a non-directory) directory ``name`` under ``dfd``."""
-    old = _lstat_at(dfd, name)
+    old = lstat_at(dfd, name)
     if old is not None and not stat.S_ISDIR(old.st_mode):
-        _remove_at(dfd, name)
-    return _open_or_make(dfd, name, True)
-
-
-def _remove_at(dfd: int, name: str) -> bool:
-    st = _lstat_at(dfd, name)
-    if st is None:
-        return False
-    if stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(name, dir_fd=dfd)
-    else:
-        os.unlink(name, dir_fd=dfd)
-    return True
+        remove_at(dfd, name)
+    return make_dir_at(dfd, name)
 
 
 def _replace(src: str, host: os.stat_result, dfd: int, name: str, old: os.stat_result | None) -> None:
     """Atomically make ``name`` in ``dfd`` a copy of host ``src`` (a file or a symlink)."""
-    tmp = f".{name[:200]}.stackfile-sync-{os.getpid()}-{next(_counter)}"
+    tmp = temp_name(name)
     keep_old = old is not None and (stat.S_ISREG(old.st_mode) or stat.S_ISLNK(old.st_mode))
     owner = old if keep_old and old is not None else os.fstat(dfd)
     try:
@@ -248,7 +137,7 @@ def _send(fin: int, out: int, size: int) -> None:
 
 
 def _sync_dir(src: str, dfd: int, rel: str, select: Select, prune: bool, stats: SyncStats) -> None:
-    existing = {name: _lstat_at(dfd, name) for name in os.listdir(dfd)}
+    existing = {name: lstat_at(dfd, name) for name in os.listdir(dfd)}
     seen: set[str] = set()
     with os.scandir(src) as it:
         entries = sorted(it, key=lambda e: e.name)
@@ -276,7 +165,7 @@ def _sync_dir(src: str, dfd: int, rel: str, select: Select, prune: bool, stats: 
         for name in sorted(set(existing) - seen):
             old = existing[name]
             path = f"{rel}/{name}" if rel else name
-            if old is not None and select(path, stat.S_ISDIR(old.st_mode)) and _remove_at(dfd, name):
+            if old is not None and select(path, stat.S_ISDIR(old.st_mode)) and remove_at(dfd, name):
                 stats.removed += 1
 
 

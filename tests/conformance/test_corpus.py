@@ -1,4 +1,4 @@
-"""Run the shared Compose conformance corpus against ``stackfile config`` and require >= 90%."""
+"""Score ``stackfile config`` against an external Compose conformance corpus (``--corpus DIR``): >= 90%."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-CORPUS = (REPO / ".." / "shared" / "conformance").resolve()
 THRESHOLD = 0.90
 
 
@@ -19,14 +17,15 @@ def _stackfile() -> str:
     return str(script) if script.exists() else f"{sys.executable} -m stackfile"
 
 
-@pytest.mark.skipif(not (CORPUS / "run.py").is_file(), reason=f"conformance corpus not found at {CORPUS}")
-def test_conformance_corpus_pass_rate() -> None:
+@pytest.mark.ground_truth("corpus")
+def test_conformance_corpus_pass_rate(pytestconfig: pytest.Config) -> None:
+    corpus = Path(pytestconfig.getoption("corpus"))
     template = (
         f"{_stackfile()} -f {{file}} -p {{project}} --profile {{profile}} --env-file {{env_file}} "
         "config --format json"
     )
     proc = subprocess.run(
-        [sys.executable, str(CORPUS / "run.py"), "-q", template], capture_output=True, text=True, timeout=900
+        [sys.executable, str(corpus / "run.py"), "-q", template], capture_output=True, text=True, timeout=900
     )
     last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
     m = re.fullmatch(r"(\d+) passed, (\d+) failed", last)

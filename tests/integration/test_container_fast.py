@@ -19,6 +19,7 @@ import pytest
 from stackfile.cli.container_fast import parse
 from stackfile.engine.containers import RunOptions
 from tests.conftest import container_store, needs_root
+from tests.support.cleanup import cgroup_dirs
 
 FAST = ("import sys; sys.argv[0] = 'stackfile'; "  # as the console script: exits through os._exit
         "from stackfile.cli.project_fast import main; main()")
@@ -120,8 +121,8 @@ def _containers(root: Path) -> list[str]:
     return sorted(n for n in os.listdir(d) if not n.startswith(".")) if d.exists() else []
 
 
-def _cgroups(cid: str) -> list[Path]:
-    return [p for p in Path("/sys/fs/cgroup").glob(f"*/stackfile/{cid}")]
+def _cgroups(cid: str) -> list[str]:
+    return cgroup_dirs(cid)
 
 
 @needs_root

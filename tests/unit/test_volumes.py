@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stackfile.errors import Conflict, InvalidSpec, NotFound
+from stackfile.errors import Conflict, InvalidSpec, NotFound, PermissionDenied
 from stackfile.runtime.api import Mount
 from stackfile.spec.model import ServiceVolume, Volume
 from stackfile.store.paths import StorePaths
@@ -94,9 +94,11 @@ def test_bad_mounts_name_service_and_key(vm: VolumeManager, tmp_path: Path, entr
 def test_bind_source_that_cannot_be_created(vm: VolumeManager, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     entry = {"type": "bind", "source": "file/sub", "target": "/x", "bind": {"create_host_path": True}}
-    with pytest.raises(Exception, match="cannot create bind source") as info:
+    with pytest.raises(PermissionDenied, match="cannot create bind source") as info:
         vm.mounts_for("web", [entry], project="p", container="c", project_dir=tmp_path)
     assert "services.web.volumes[0]" in str(info.value)
+    assert f"{tmp_path / 'file/sub'}: Not a directory" in info.value.message
+    assert info.value.hint is not None and "create the directory yourself" in info.value.hint
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root (whiteout device nodes, chown)")

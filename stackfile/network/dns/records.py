@@ -1,7 +1,8 @@
 """Name records for the DNS server, read from the store for each query (WAL readers are cheap).
 
 A querying container is known by its source address; it sees the names (service, container,
-aliases) of every sandbox on any network it is attached to, plus its own ``extra_hosts``.
+aliases) of every sandbox on any network it is attached to, plus its own ``extra_hosts``; its
+``links`` aliases answer as the names they stand for.
 """
 
 from __future__ import annotations
@@ -30,15 +31,19 @@ class Records:
         """(addresses for ``name`` as ``client`` sees it, client's upstream DNS); None if unknown client."""
         rows = self._conn.execute(_PEERS, (client,)).fetchall()
         sandbox = self._conn.execute(
-            "SELECT s.extra_hosts, s.dns FROM sandboxes s JOIN endpoints e ON e.sandbox_id = s.id "
+            "SELECT s.extra_hosts, s.dns, s.links FROM sandboxes s JOIN endpoints e ON e.sandbox_id = s.id "
             "WHERE e.address = ?", (client,)).fetchone()
         if sandbox is None:
             return None
+        name = next((target for alias, target in json.loads(sandbox[2]) if alias == name), name)
         found = {IPv4Address(addr) for addr, aliases in rows
                  if name in (a.lower() for a in json.loads(aliases))}
         for host, addr in json.loads(sandbox[0]):
             if host.lower() == name and ":" not in addr:
-                found.add(IPv4Address(addr))
+                try:
+                    found.add(IPv4Address(addr))
+                except ValueError:  # not an address (a name): the hosts file has it, not DNS
+                    continue
         return sorted(found), list(json.loads(sandbox[1]))
 
     def close(self) -> None:

@@ -33,14 +33,19 @@ __all__ = [
     "PR_CAP_AMBIENT_RAISE",
     "PR_GET_CHILD_SUBREAPER",
     "PR_SET_CHILD_SUBREAPER",
+    "PR_SET_DUMPABLE",
     "PR_SET_KEEPCAPS",
     "PR_SET_NAME",
     "PR_SET_NO_NEW_PRIVS",
     "PR_SET_PDEATHSIG",
+    "RESOLVE_IN_ROOT",
+    "RESOLVE_NO_MAGICLINKS",
+    "RESOLVE_NO_SYMLINKS",
     "capget",
     "capset",
     "get_child_subreaper",
     "mount",
+    "openat2",
     "pivot_root",
     "prctl",
     "seccomp_filter",
@@ -73,6 +78,7 @@ MS_STRICTATIME = 1 << 24
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_KEEPCAPS = 8
 PR_SET_NAME = 15
 PR_CAPBSET_DROP = 24
@@ -217,3 +223,27 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
         data[i].permitted = (permitted >> shift) & 0xFFFFFFFF
         data[i].inheritable = (inheritable >> shift) & 0xFFFFFFFF
     _check(_libc.capset(ctypes.byref(header), data), "capset", hex(effective), hex(permitted))
+
+
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
+RESOLVE_IN_ROOT = 0x10
+_SYS_OPENAT2 = 437  # the same number on every architecture (the unified syscall table, Linux 5.6)
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+def openat2(dirfd: int, path: str, flags: int, mode: int, resolve: int) -> int:
+    """openat2(2): an fd of ``path`` looked up from ``dirfd`` under the ``RESOLVE_*`` rules.
+
+    Raises :class:`OSError` with the errno (``ENOSYS`` where the kernel predates 5.6) and the path.
+    """
+    how = _OpenHow(flags, mode, resolve)
+    fd = _libc.syscall(ctypes.c_long(_SYS_OPENAT2), ctypes.c_int(dirfd), _b(path), ctypes.byref(how),
+                       ctypes.c_size_t(ctypes.sizeof(how)))
+    if fd < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
+    return int(fd)

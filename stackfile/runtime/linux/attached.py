@@ -7,7 +7,7 @@ import os
 from stackfile.runtime.api import ExecSpec
 from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.caps import cap_sets
-from stackfile.runtime.linux.plan import container_env, seccomp_for
+from stackfile.runtime.linux.plan import container_env, seccomp_for, ulimits_for
 from stackfile.runtime.linux.specjson import spec_from_dict
 from stackfile.runtime.linux.state import ContainerDir, State, peer_pid_lookup
 from stackfile.runtime.linux.supervise import Run
@@ -87,7 +87,8 @@ def exec_attached(cdir: ContainerDir, pid1: int, spec: ExecSpec) -> int:
     privileged = spec.privileged or cspec.privileged
     req = ExecRequest(spec.argv, env, spec.cwd or cspec.process.cwd or "/", identity,
                       cap_sets(cspec.cap_add, cspec.cap_drop, privileged=privileged, root=identity.uid == 0),
-                      no_new_privs=not privileged, seccomp=None if spec.privileged else seccomp_for(cspec))
+                      no_new_privs=not privileged, seccomp=None if spec.privileged else seccomp_for(cspec),
+                      ulimits=ulimits_for(cspec))
     cg = cgroups.for_container(cdir.id)
     null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
     try:

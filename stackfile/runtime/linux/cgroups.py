@@ -90,6 +90,12 @@ class Cgroup:
         """Make the directories and write the limits."""
         raise NotImplementedError
 
+    def mounts(self) -> list[tuple[str, str]]:
+        """What the container sees under ``/sys/fs/cgroup``, as (path below it, host directory):
+        its own cgroup in every hierarchy it has one in (Docker mounts the container's cgroup
+        there, read-only, so runtimes inside can read their limits). Call after :meth:`create`."""
+        raise NotImplementedError
+
     def procs_files(self) -> list[str]:
         """The ``cgroup.procs`` files a process writes itself into to join."""
         return [os.path.join(d, "cgroup.procs") for d in self.dirs() if os.path.isdir(d)]
@@ -161,6 +167,12 @@ class V1Cgroup(Cgroup):
     def join_files(self) -> list[str]:
         return [os.path.join(d, "tasks") for d in self.dirs() if os.path.isdir(d)]
 
+    def mounts(self) -> list[tuple[str, str]]:
+        """One directory per hierarchy the container has a cgroup in (``memory``, ``freezer``,
+        and ``cpu``/``pids`` when it is limited there); the others stay absent, which a runtime
+        inside reads as "no limit" (the container's processes are not limited there either)."""
+        return [(c, d) for c in _V1_CONTROLLERS if os.path.isdir(d := self._dir(c))]
+
     def create(self, resources: Resources) -> None:
         r = resources
         wanted = {*_V1_ALWAYS, *(("cpu",) if r.cpus is not None or r.cpu_shares is not None else ()),
@@ -205,10 +217,16 @@ class V2Cgroup(Cgroup):
     def _file(self, name: str) -> str:
         return os.path.join(self.root, "stackfile", self.id, name)
 
+    def mounts(self) -> list[tuple[str, str]]:
+        """The container's directory of the unified tree is ``/sys/fs/cgroup`` itself."""
+        return [("", d) for d in self.dirs() if os.path.isdir(d)]
+
     def create(self, resources: Resources) -> None:
         parent = os.path.join(self.root, "stackfile")
+        available = set(_read(os.path.join(self.root, "cgroup.controllers")).split())
+        _check_controllers(resources, available, self.root)
         _mkdir(parent)
-        wanted = set(_read(os.path.join(self.root, "cgroup.controllers")).split()) & {"memory", "cpu", "pids"}
+        wanted = available & {"memory", "cpu", "pids"}
         for d in (self.root, parent):
             if wanted:
                 _write(os.path.join(d, "cgroup.subtree_control"), " ".join(f"+{c}" for c in sorted(wanted)))
@@ -244,6 +262,22 @@ class V2Cgroup(Cgroup):
             _write(kill, 1)
         else:
             super().kill_all()
+
+
+def _check_controllers(r: Resources, available: set[str], root: str) -> None:
+    """Refuse limits whose v2 controller this hierarchy lacks (the kernel would say only EACCES
+    on the missing ``memory.max``, after the cgroup was made)."""
+    needs = {"memory": r.memory is not None or r.memory_reservation is not None,
+             "cpu": r.cpus is not None or r.cpu_shares is not None,
+             "pids": r.pids_limit is not None and r.pids_limit > 0}
+    missing = sorted(c for c, needed in needs.items() if needed and c not in available)
+    if missing:
+        raise Unavailable(
+            f"cannot set the {'/'.join(missing)} limit: the cgroup v2 hierarchy at {root} has no "
+            f"{'/'.join(missing)} controller (cgroup.controllers: {' '.join(sorted(available)) or 'none'})",
+            hint="run without that limit, or give this host the controller in cgroup v2: it is bound to a "
+                 "cgroup v1 hierarchy (hybrid layout) or not delegated to this cgroup; booting with "
+                 "systemd.unified_cgroup_hierarchy=1 gives all of them")
 
 
 def _wait_for(check: Callable[[], bool], timeout: float = 2.0) -> None:

@@ -9,7 +9,7 @@ from stackfile.runtime.api import ContainerSpec
 from stackfile.runtime.linux import _libc
 from stackfile.runtime.linux.plan import make_plan
 from stackfile.runtime.linux.process import parse_signal
-from stackfile.runtime.linux.refs import NAMES_DIR, check_name
+from stackfile.runtime.linux.refs import NAMES_DIR, check_name, resolve_ref
 from stackfile.runtime.linux.specjson import spec_to_dict
 from stackfile.runtime.linux.state import ContainerDir, now_rfc3339, touch
 from stackfile.store.paths import StorePaths
@@ -43,6 +43,23 @@ def default_resolv_conf(host_network: bool) -> str:
         lines = [ln for ln in lines if not (ln.split()[:1] == ["nameserver"] and
                                             ln.split()[1:2] and ln.split()[1].startswith(("127.", "::1")))]
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def _read(path: str) -> str:
+    with open(path) as fh:
+        return fh.read()
+
+
+def _as_peer(paths: StorePaths, spec: ContainerSpec) -> ContainerSpec:
+    """A container in another's network namespace takes that container's hostname, domain name,
+    /etc/hosts and /etc/resolv.conf (Docker's rule), unless the spec gives its own."""
+    peer = ContainerDir(paths.container_str(resolve_ref(paths.containers_str, spec.network.container_id)))
+    config = peer.config()
+    return spec._replace(
+        hostname=spec.hostname or str(config.get("hostname") or ""),
+        domainname=spec.domainname or str((config.get("spec") or {}).get("domainname") or ""),
+        etc_hosts=spec.etc_hosts if spec.etc_hosts is not None else _read(peer.sub("hosts")),
+        resolv_conf=spec.resolv_conf if spec.resolv_conf is not None else _read(peer.sub("resolv.conf")))
 
 
 def _check_mounts(spec: ContainerSpec) -> None:
@@ -90,9 +107,13 @@ def _reserve(names: str, name: str, cid: str, containers: str) -> None:
         os.close(fd)
 
 
-def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "") -> str:
-    """Validate ``spec`` (user, caps, sysctls, mounts) and write ``containers/<id>/``; returns the id."""
-    cid = os.urandom(32).hex()
+def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "",
+                     container_id: str = "") -> str:
+    """Validate ``spec`` (user, caps, sysctls, mounts) and write ``containers/<id>/``; returns the
+    id (``container_id`` if given)."""
+    if container_id and not (len(container_id) == 64 and all(c in "0123456789abcdef" for c in container_id)):
+        raise InvalidSpec(f"invalid container id {container_id!r}", hint="64 lower-case hex digits")
+    cid = container_id or os.urandom(32).hex()
     name = spec.name or f"c-{cid[:12]}"
     check_name(name)
     _check_mounts(spec)
@@ -100,6 +121,8 @@ def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "")
     host_net = spec.network.mode == "host"
     if spec.network.mode == "path" and not spec.network.netns_path:
         raise InvalidSpec("network mode 'path' needs a netns_path")
+    if spec.network.mode == "container" and not spec.hostname:
+        spec = _as_peer(paths, spec)
     hostname = spec.hostname or (os.uname().nodename if host_net else cid[:12])
     cdir = ContainerDir(paths.container_str(cid))
     make_plan(spec, store_root=paths.root_str, cdir=cdir.path, container_id=cid, hostname=hostname,

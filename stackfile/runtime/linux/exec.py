@@ -1,5 +1,6 @@
-"""Run a process in a running container: fork, join its cgroups, setns ipc/uts/net/pid/mnt (mnt
-last, in a single-threaded child), fork again into the pid namespace, drop privileges, exec.
+"""Run a process in a running container: fork, become non-dumpable, join its cgroups, setns
+ipc/uts/net/pid/mnt (mnt last, in a single-threaded child), fork again into the pid namespace, drop
+privileges, exec (through the sealed entry program: :func:`.process.exec_command`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux.caps import CapSets
 from stackfile.runtime.linux.errors import StartFailed
 from stackfile.runtime.linux.launch import _read_all, _report
-from stackfile.runtime.linux.process import ExecFailed, drop_privileges, exec_command
+from stackfile.runtime.linux.process import drop_privileges, exec_command, exec_failure, non_dumpable
 from stackfile.runtime.linux.users import Identity
 
 __all__ = ["ExecRequest", "exec_in"]
@@ -23,13 +24,14 @@ _NAMESPACES = (("ipc", c.CLONE_NEWIPC), ("uts", c.CLONE_NEWUTS), ("net", c.CLONE
 
 
 class ExecRequest:
-    """A resolved exec: argv, env, cwd, identity, capability sets."""
+    """A resolved exec: argv, env, cwd, identity, capability sets, rlimits, seccomp filter."""
 
     def __init__(self, argv: tuple[str, ...], env: dict[str, str], cwd: str, identity: Identity,
-                 caps: CapSets, no_new_privs: bool, seccomp: bytes | None = None) -> None:
+                 caps: CapSets, no_new_privs: bool, seccomp: bytes | None = None,
+                 ulimits: tuple[tuple[int, int, int], ...] = ()) -> None:
         self.argv, self.env, self.cwd = argv, env, cwd
         self.identity, self.caps, self.no_new_privs = identity, caps, no_new_privs
-        self.seccomp = seccomp
+        self.seccomp, self.ulimits = seccomp, ulimits
 
 
 def _inner(req: ExecRequest, fds: tuple[int, int, int], w: int) -> None:
@@ -37,11 +39,9 @@ def _inner(req: ExecRequest, fds: tuple[int, int, int], w: int) -> None:
         if fd != target:
             os.dup2(fd, target)
     try:
-        drop_privileges(req.identity, req.caps, no_new_privs=req.no_new_privs, seccomp=req.seccomp)
-        exec_command(req.argv, req.env, req.cwd)
-    except ExecFailed as exc:
-        _report(w, exc.code, str(exc))
-        os._exit(exc.code)
+        drop_privileges(req.identity, req.caps, no_new_privs=req.no_new_privs, ulimits=req.ulimits,
+                        seccomp=req.seccomp)
+        exec_command(req.argv, req.env, req.cwd, w)
     except BaseException as exc:
         _report(w, 126, str(exc))
     os._exit(126)
@@ -49,6 +49,7 @@ def _inner(req: ExecRequest, fds: tuple[int, int, int], w: int) -> None:
 
 def _child(pid1: int, cgroup_procs: list[str], req: ExecRequest, fds: tuple[int, int, int], w: int,
            detach: bool, console: socket.socket | None) -> None:
+    non_dumpable()  # before any namespace: no /proc/PID/exe of the host's Python from inside
     ns_fds = [(os.open(f"/proc/{pid1}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC), flag)
               for name, flag in _NAMESPACES]
     for procs in cgroup_procs:
@@ -103,7 +104,7 @@ def exec_in(pid1: int, cgroup_procs: list[str], req: ExecRequest, fds: tuple[int
     if theirs is not None:
         theirs.close()
     data = _read_all(r).decode("utf-8", "replace")
-    error = next((line[1:] for line in data.splitlines() if line.startswith("E")), "")
+    error = exec_failure(data, req.argv[0])
     if ours is not None:
         with ours:
             _, got, _, _ = socket.recv_fds(ours, 16, 1) if not error else (b"", [], 0, None)

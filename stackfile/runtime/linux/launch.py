@@ -6,7 +6,8 @@ namespace back at once. On cgroup v1 PID 1 first moves itself into its cgroups (
 global lock); on v2, while PID 1 unshares mnt/uts/ipc(/net) and builds its rootfs, the caller
 moves it (``cgroup.procs``). Either way the caller then writes ``G`` on a go pipe; PID 1 execs
 only after that. A close-on-exec pipe reports ``P`` when PID 1 is at its go point (rootfs built,
-privileges dropped), failures as ``E<code> <message>``; EOF without one means exec succeeded.
+privileges dropped), failures as ``E<code> <message>`` (or ``x<errno>`` from the sealed entry
+program that execs the command: :mod:`.entry`); EOF without one means exec succeeded.
 :func:`begin` / :meth:`Launching.finish` split a start there: a prepared container (``up``) waits
 at its go point until its start.
 """
@@ -22,10 +23,11 @@ from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux.errors import StartFailed
 from stackfile.runtime.linux.plan import LaunchPlan
 from stackfile.runtime.linux.process import (
-    ExecFailed,
     drop_privileges,
     exec_command,
+    exec_failure,
     forwarded_signals,
+    non_dumpable,
     reap_as_init,
 )
 from stackfile.runtime.linux.rootfs import build_rootfs, pivot
@@ -99,14 +101,6 @@ def _await_go(w: int, go: int) -> None:
     os.close(go)
 
 
-def _exec(plan: LaunchPlan, w: int) -> None:
-    try:
-        exec_command(plan.argv, plan.env, plan.cwd)
-    except ExecFailed as exc:
-        _report(w, exc.code, str(exc))
-        os._exit(exc.code)
-
-
 def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int, console: int) -> None:
     _stdio(fds, (w, go, console) if console >= 0 else (w, go))
     if console >= 0:
@@ -128,12 +122,11 @@ def _pid1(plan: LaunchPlan, fds: tuple[int, int, int], w: int, go: int, console:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, forwarded_signals())
         child = os.fork()
         if child == 0:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            _exec(plan, w)
+            exec_command(plan.argv, plan.env, plan.cwd, w)
         os.close(w)
         c.set_process_title("/sbin/init")
         reap_as_init(child, mask)
-    _exec(plan, w)
+    exec_command(plan.argv, plan.env, plan.cwd, w)
 
 
 def _describe(exc: BaseException) -> str:
@@ -164,6 +157,7 @@ def _attach(procs_files: tuple[str, ...], pid: int) -> str:
 def _child(plan: LaunchPlan, fds: tuple[int, int, int], pipes: tuple[int, int], join_fd: int,
            console: int) -> None:
     w, go = pipes
+    non_dumpable()  # before any namespace: no /proc/PID/exe of the host's Python from inside
     error = _attach(plan.cgroup_join, 0)  # cgroup v1: PID 1 joins itself, first thing
     if error:
         _report(w, 125, error)
@@ -198,10 +192,11 @@ def _fork_in_new_pid_ns() -> int:
 class Launching:
     """A PID 1 forked by :func:`begin`, held at its go point until :meth:`finish`."""
 
-    __slots__ = ("attach_error", "data", "go_w", "pid", "r")
+    __slots__ = ("argv0", "attach_error", "data", "go_w", "pid", "r")
 
-    def __init__(self, pid: int, r: int, go_w: int, attach_error: str) -> None:
+    def __init__(self, pid: int, r: int, go_w: int, attach_error: str, argv0: str = "") -> None:
         self.pid, self.r, self.go_w, self.attach_error, self.data = pid, r, go_w, attach_error, b""
+        self.argv0 = argv0
 
     def at_gate(self) -> bool:
         """Wait until PID 1 reports it is at its go point (True) or failed before it (False)."""
@@ -225,7 +220,7 @@ class Launching:
                 pass
         os.close(self.go_w)  # without G, PID 1 exits at its go point
         data = (self.data + _read_all(self.r)).decode("utf-8", "replace")
-        error = next((line[1:] for line in data.splitlines() if line.startswith("E")), "")
+        error = exec_failure(data, self.argv0)
         if self.attach_error and not error:
             error = f"125 {self.attach_error}"
         if error:
@@ -264,7 +259,7 @@ def begin(plan: LaunchPlan, fds: tuple[int, int, int], console: int = -1) -> Lau
     for fd in (w, go_r, join_fd):
         if fd >= 0:
             os.close(fd)
-    return Launching(pid, r, go_w, _attach(plan.cgroup_procs, pid))
+    return Launching(pid, r, go_w, _attach(plan.cgroup_procs, pid), plan.argv[0])
 
 
 def launch(plan: LaunchPlan, fds: tuple[int, int, int], console: int = -1) -> int:

@@ -17,7 +17,8 @@ from stackfile.runtime.linux.caps import CapSets, cap_sets, parse_caps
 from stackfile.runtime.linux.seccomp import default_filter
 from stackfile.runtime.linux.users import Identity, read_etc_file, resolve_user
 
-__all__ = ["DEFAULT_PATH", "LaunchPlan", "container_env", "make_plan", "overlay_options", "seccomp_for"]
+__all__ = ["DEFAULT_PATH", "LaunchPlan", "container_env", "make_plan", "overlay_options", "seccomp_for",
+           "ulimits_for"]
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _OPTION_LIMIT = 4000
@@ -54,6 +55,7 @@ class LaunchPlan(Record):
     shm_size: int = 64 << 20
     cgroup_procs: tuple[str, ...] = ()  # the supervisor writes PID 1's pid here (cgroup v2)
     cgroup_join: tuple[str, ...] = ()  # PID 1 writes 0 here first thing (cgroup v1 tasks: no global lock)
+    cgroup_mounts: tuple[tuple[str, str], ...] = ()  # (path below /sys/fs/cgroup, host cgroup dir)
     console: bool = False  # a pty made inside the container (its devpts) is PID 1's stdio and ctty
     seccomp: bytes | None = None  # BPF program installed last before exec
 
@@ -104,7 +106,9 @@ def _check_sysctls(sysctls: Mapping[str, str], host_net: bool) -> None:
                                    "kernel.shm*/msg*/sem, fs.mqueue.*")
 
 
-def _ulimits(spec: ContainerSpec) -> tuple[tuple[int, int, int], ...]:
+def ulimits_for(spec: ContainerSpec) -> tuple[tuple[int, int, int], ...]:
+    """The spec's ``ulimits`` as sorted (RLIMIT_*, soft, hard); :class:`InvalidSpec` if one is bad.
+    PID 1 and every ``exec`` session get them (Docker's)."""
     out = []
     for name in sorted(spec.ulimits):
         soft, hard = spec.ulimits[name]
@@ -149,7 +153,7 @@ def make_plan(spec: ContainerSpec, *, store_root: str, cdir: str, container_id: 
         no_new_privs=not spec.privileged,
         init=spec.init,
         sysctls=dict(spec.sysctls),
-        ulimits=_ulimits(spec),
+        ulimits=ulimits_for(spec),
         shm_size=spec.shm_size or 64 << 20,
         console=proc.tty,
         seccomp=seccomp_for(spec),
@@ -157,8 +161,9 @@ def make_plan(spec: ContainerSpec, *, store_root: str, cdir: str, container_id: 
 
 
 def seccomp_for(spec: ContainerSpec) -> bytes | None:
-    """The default filter unless privileged or unconfined; namespaces allowed with CAP_SYS_ADMIN."""
+    """The default filter unless privileged or unconfined; mounts, namespaces and the other
+    CAP_SYS_ADMIN calls allowed with CAP_SYS_ADMIN (as Docker's profile)."""
     if spec.privileged or not spec.seccomp:
         return None
     admin = "SYS_ADMIN" in parse_caps(spec.cap_add, "cap_add") - parse_caps(spec.cap_drop, "cap_drop")
-    return default_filter(allow_namespaces=admin)
+    return default_filter(admin=admin)

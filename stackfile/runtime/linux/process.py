@@ -1,5 +1,6 @@
 """The last steps before exec, shared by a container's PID 1 and ``exec``: limits, identity,
-capabilities, no_new_privs, working directory, exec. Also the tiny reaping init for ``init: true``.
+capabilities, no_new_privs, working directory, descriptors, signals, exec (through the sealed entry
+program of :mod:`.entry`). Also the tiny reaping init for ``init: true``.
 
 These run in forked children after pivot_root, so nothing here may import lazily.
 """
@@ -14,16 +15,18 @@ from collections.abc import Mapping
 from stackfile.errors import InvalidSpec
 from stackfile.runtime.linux import _libc as c
 from stackfile.runtime.linux.caps import CapSets, last_cap
+from stackfile.runtime.linux.entry import REPORT_FD, available, exec_via_entry
 from stackfile.runtime.linux.users import Identity
 
 TYPE_CHECKING = False  # not typing's: typing costs ~3 ms to import (see stackfile/record.py)
 if TYPE_CHECKING:
     import signal
+    from typing import NoReturn
 else:  # signal's C core: signal.py only adds three enums, built at import (~0.5 ms of every run)
     import _signal as signal
 
-__all__ = ["ExecFailed", "drop_privileges", "exec_command", "forwarded_signals", "parse_signal",
-           "reap_as_init"]
+__all__ = ["ExecFailed", "drop_privileges", "exec_command", "exec_failure", "forwarded_signals",
+           "non_dumpable", "parse_signal", "reap_as_init"]
 
 _NOT_FORWARDED = {signal.SIGCHLD, signal.SIGKILL, signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN,
                   signal.SIGTTOU}
@@ -66,38 +69,115 @@ def drop_privileges(identity: Identity, caps: CapSets, *, no_new_privs: bool,
         c.seccomp_filter(seccomp)
 
 
-def exec_command(argv: tuple[str, ...], env: Mapping[str, str], cwd: str) -> None:
-    """chdir and execvpe with the container's PATH; raises :class:`ExecFailed` (127/126)."""
+def non_dumpable() -> None:
+    """PR_SET_DUMPABLE 0: from inside a container, ``/proc/PID/exe`` (the host's interpreter) and
+    the rest of ``/proc/PID`` of the caller cannot be opened without CAP_SYS_PTRACE. Call it
+    before joining any of a container's namespaces; the final exec makes the process dumpable."""
+    c.prctl(c.PR_SET_DUMPABLE, 0)
+
+
+def exec_command(argv: tuple[str, ...], env: Mapping[str, str], cwd: str, report: int) -> NoReturn:
+    """chdir, keep only fds 0-2, restore default signals, exec with the container's PATH; never returns.
+
+    The exec goes through the sealed entry program (:mod:`.entry`), which reports a failure to
+    exec on ``report`` (moved to fd 3, close-on-exec) as ``x<errno>``; read it with
+    :func:`exec_failure`. A failure before that is reported as ``E<code> <message>``. Exit 127
+    (not found) or 126 after a failure.
+    """
     try:
         os.chdir(cwd)
+        paths = _candidates(argv[0], env)
+    except ExecFailed as exc:
+        _fail(report, exc.code, str(exc))
     except OSError as exc:
-        raise ExecFailed(126, f"cannot change to working directory {cwd!r}: {exc.strerror}") from None
+        _fail(report, 126, f"cannot change to working directory {cwd!r}: {exc.strerror}")
+    _only_stdio_and(report)
+    _default_signals()
+    if available():
+        exec_via_entry(paths, list(argv), dict(env))
+    os.set_inheritable(REPORT_FD, False)  # a direct exec: the pipe must close with it
     try:
-        if "/" in argv[0]:
-            os.execve(argv[0], list(argv), dict(env))
-        _execvpe(argv[0], list(argv), dict(env))
+        _execve_first(paths, list(argv), dict(env))
     except OSError as exc:
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            where = "" if "/" in argv[0] else " in $PATH"
-            raise ExecFailed(127, f"exec: {argv[0]!r}: executable file not found{where}") from None
-        raise ExecFailed(126, f"exec: {argv[0]!r}: {exc.strerror}") from None
+        code, message = _exec_error(argv[0], exc.errno or errno.ENOEXEC)
+        _fail(REPORT_FD, code, message)
 
 
-def _execvpe(file: str, argv: list[str], env: dict[str, str]) -> None:
-    """``os.execvpe`` (same search, same error raised) without ``os.get_exec_path``, which imports
-    :mod:`warnings`: PID 1 runs this after pivot_root, where the host's modules cannot be imported."""
+def exec_failure(data: str, argv0: str) -> str:
+    """The error (``"<code> <message>"``) in a report pipe's ``data``, or "" if the exec succeeded."""
+    for line in data.splitlines():
+        if line.startswith("E"):
+            return line[1:]
+        if line.startswith("x") and line[1:].isdigit():
+            code, message = _exec_error(argv0, int(line[1:]))
+            return f"{code} {message}"
+    return ""
+
+
+def _exec_error(argv0: str, err: int) -> tuple[int, str]:
+    if err in (errno.ENOENT, errno.ENOTDIR):
+        where = "" if "/" in argv0 else " in $PATH"
+        return 127, f"exec: {argv0!r}: executable file not found{where}"
+    return 126, f"exec: {argv0!r}: {os.strerror(err)}"
+
+
+def _fail(report: int, code: int, message: str) -> NoReturn:
+    try:
+        os.write(report, f"E{code} {message}\n".encode())
+    except OSError:
+        pass
+    os._exit(code)
+
+
+def _candidates(file: str, env: Mapping[str, str]) -> list[str]:
+    """Where ``os.execvpe`` would look for ``file``, in order (without ``os.get_exec_path``, which
+    imports :mod:`warnings`: PID 1 runs this after pivot_root, where host modules cannot be imported)."""
+    if not file:
+        raise ExecFailed(127, "exec: '': executable file not found in $PATH")
+    if "/" in file:
+        return [file]
     path = env.get("PATH")
+    return [os.path.join(folder, file) for folder in (os.defpath if path is None else path).split(os.pathsep)]
+
+
+def _only_stdio_and(report: int) -> None:
+    """Move ``report`` to fd 3 (inherited: the entry program marks it close-on-exec) and close
+    every other descriptor above 2, whatever the launching process left open."""
+    if report == REPORT_FD:
+        os.set_inheritable(REPORT_FD, True)
+    else:
+        os.dup2(report, REPORT_FD)
+    os.closerange(REPORT_FD + 1, _FD_LIMIT)
+
+
+_FD_LIMIT = 0x7FFFFFFF  # close_range(2) up to INT_MAX: one call, whatever RLIMIT_NOFILE is
+
+
+def _default_signals() -> None:
+    """Docker's start: every signal at its default disposition (ignored ones survive exec; the
+    host's Python ignores SIGPIPE and SIGXFSZ, its callers SIGINT and SIGHUP) and none blocked."""
+    for sig in signal.valid_signals():
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            try:
+                signal.signal(sig, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
+def _execve_first(paths: list[str], argv: list[str], env: dict[str, str]) -> NoReturn:
+    """``os.execvpe``'s search over ``paths``: raises the first error other than not-found, else the last."""
     saved: OSError | None = None
     last: OSError | None = None
-    for folder in (os.defpath if path is None else path).split(os.pathsep):
+    for path in paths:
         try:
-            os.execve(os.path.join(folder, file), argv, env)
+            os.execve(path, argv, env)
         except (FileNotFoundError, NotADirectoryError) as exc:
             last = exc
         except OSError as exc:
             last = exc
             saved = saved or exc
-    raise saved or last or FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), file)
+    raise saved or last or FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), argv[0])
 
 
 def parse_signal(name: str | int) -> int:

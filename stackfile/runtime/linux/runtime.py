@@ -118,9 +118,9 @@ class LinuxRuntime:
         return state.pid
 
     # -- lifecycle -----------------------------------------------------------------------
-    def create(self, spec: ContainerSpec, *, image: str = "") -> str:
+    def create(self, spec: ContainerSpec, *, image: str = "", container_id: str = "") -> str:
         """Validate ``spec``, reserve the name and write the container's directory."""
-        return create_container(self.paths, spec, image=image)
+        return create_container(self.paths, spec, image=image, container_id=container_id)
 
     def start(self, ref: str) -> None:
         """Start under a detached shim; returns once PID 1 runs (raises StartFailed otherwise)."""
@@ -160,11 +160,11 @@ class LinuxRuntime:
             code, _, message = error.partition(" ")
             raise StartFailed(int(code) if code.isdigit() else 125, message or error)
 
-    def run_attached(self, spec: ContainerSpec, *, image: str = "") -> int:
+    def run_attached(self, spec: ContainerSpec, *, image: str = "", container_id: str = "") -> int:
         """Create, start and wait with the caller's stdio; ``auto_remove`` removes it afterwards."""
         from stackfile.runtime.linux.attached import run_foreground
 
-        cid = self.create(spec, image=image)
+        cid = self.create(spec, image=image, container_id=container_id)
         try:
             return run_foreground(self.paths, ContainerDir(self.paths.container_str(cid)))
         finally:

@@ -95,7 +95,8 @@ class Run:
             self.cgroup.create(self.spec.resources)
             join = tuple(self.cgroup.join_files())
             procs = () if join else tuple(self.cgroup.procs_files())
-            plan = plan._replace(cgroup_join=join, cgroup_procs=procs)
+            plan = plan._replace(cgroup_join=join, cgroup_procs=procs,
+                                 cgroup_mounts=tuple(self.cgroup.mounts()))
             self.oom_before = self.cgroup.oom_kills()
             return begin(plan, fds, console)
         except BaseException:

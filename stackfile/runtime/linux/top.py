@@ -30,9 +30,25 @@ def _uid(status: bytes) -> str:
     return "?"
 
 
+def user_names(pid: int) -> dict[str, str]:
+    """uid -> user name from the /etc/passwd of ``pid``'s root (the container's), symlinks
+    resolved inside that root; empty when it cannot be read."""
+    from stackfile.runtime.linux.users import read_etc_file
+
+    text = read_etc_file((f"/proc/{pid}/root",), "passwd")
+    names: dict[str, str] = {}
+    for line in text.splitlines():
+        row = line.split(":")
+        if len(row) >= 3 and row[2].isdigit():
+            names.setdefault(row[2], row[0])
+    return names
+
+
 def processes(pids: list[int]) -> list[dict[str, str]]:
-    """PID, PPID, USER (uid), TIME and CMD of each pid still alive, in pid order."""
+    """PID, PPID, USER, TIME and CMD of each pid still alive, in pid order; USER is the name the
+    container's /etc/passwd gives the uid (the uid when it has none), as ``docker top`` shows."""
     out = []
+    names: dict[str, str] | None = None
     for pid in sorted(pids):
         stat = _read(f"/proc/{pid}/stat")
         if not stat:
@@ -41,6 +57,9 @@ def processes(pids: list[int]) -> list[dict[str, str]]:
         if not cmd:
             cmd = b"[" + stat[stat.find(b"(") + 1: stat.rfind(b")")] + b"]"
         ppid = stat[stat.rfind(b")") + 2:].split()[1].decode()
-        out.append({"PID": str(pid), "PPID": ppid, "USER": _uid(_read(f"/proc/{pid}/status")),
+        if names is None:  # one root for the whole container
+            names = user_names(pid)
+        uid = _uid(_read(f"/proc/{pid}/status"))
+        out.append({"PID": str(pid), "PPID": ppid, "USER": names.get(uid, uid),
                     "TIME": _cpu_time(stat), "CMD": cmd.decode("utf-8", "replace")})
     return out

@@ -1,16 +1,16 @@
 """Resolve ``user``/``group`` strings against a container's /etc/passwd and /etc/group.
 
 The files are read on the host side, from the container's upper dir and then its layers, top
-first (or from ``/proc/<pid>/root`` of a running container), without following symlinks out.
+first (or from ``/proc/<pid>/root`` of a running container), with every symlink resolved inside.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from stackfile.errors import InvalidSpec
 from stackfile.record import Record
+from stackfile.runtime.linux.rootpath import Root
 
 __all__ = ["Identity", "read_etc_file", "resolve_user"]
 
@@ -25,17 +25,19 @@ class Identity(Record):
 
 
 def read_etc_file(roots: Sequence[str], name: str) -> str:
-    """Content of ``etc/<name>`` from the first root (top first) that has it; "" if none."""
+    """Content of ``etc/<name>`` from the first root (top first) that has it; "" if none.
+
+    The path is resolved inside each root (:class:`~stackfile.runtime.linux.rootpath.Root`): an
+    image or a running container cannot point ``/etc`` or the file at one of the host's."""
     for root in roots:
-        path = os.path.join(root, "etc", name)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            with Root(root) as r:
+                data = r.read(f"/etc/{name}")
         except FileNotFoundError:
             continue
         except OSError:
             return ""
-        with os.fdopen(fd, "rb") as fh:
-            return fh.read(1 << 20).decode("utf-8", "replace")
+        return data.decode("utf-8", "replace")
     return ""
 
 

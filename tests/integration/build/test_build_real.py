@@ -15,6 +15,7 @@ from stackfile.errors import InvalidSpec
 from stackfile.events import Event
 from stackfile.store.paths import StorePaths
 from tests.conftest import needs_root
+from tests.support.cleanup import cgroup_dirs
 
 pytestmark = needs_root
 
@@ -234,8 +235,7 @@ def test_ctrl_c_during_a_run_ends_the_build_at_once_and_leaves_nothing(store_roo
     assert proc.returncode == 130
     assert took < 3.0, f"the build took {took:.1f} s to stop"  # not a grace period
     assert [d for d in os.listdir(root / "containers") if not d.startswith(".")] == []
-    assert [c for c in os.listdir("/sys/fs/cgroup")
-            if os.path.exists(f"/sys/fs/cgroup/{c}/stackfile/{cids[0]}")] == []
+    assert cgroup_dirs(cids[0]) == []
     (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo 1 > /one\nRUN echo quick\n")
     sink = Sink()
     build_dockerfile(StorePaths.at(root), str(ctx), sink=sink)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -94,3 +95,35 @@ def test_project_build_tags_like_compose(store_root: Path, tmp_path: Path) -> No
     assert "VERSION=3" in doc["Config"]["Env"]
     missing = sf(root, "-f", str(proj / "compose.yaml"), "build", "nope", ok=False)
     assert missing.returncode == 14 and "services are: api, web" in missing.stderr
+
+
+def test_gc_keeps_the_layers_of_live_containers(store_root: Path, tmp_path: Path) -> None:
+    """An image removed while a container runs from it: prune -a and system prune leave the
+    container's layers, so it keeps running, exec sees its files, and it restarts; once the
+    container is gone, the next prune frees them."""
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo kept > /kept\n")
+    sf(store_root, "image", "build", "-q", "-t", "live", str(ctx))
+    from stackfile.store.images import ImageStore
+    from stackfile.store.paths import StorePaths
+
+    layers = set(ImageStore(StorePaths.at(store_root)).get("live").layers)
+    assert len(layers) == 2  # busybox and the RUN step
+    cid = sf(store_root, "container", "run", "-d", "live", "sleep", "1000").stdout.strip()
+    try:
+        before = set(os.listdir(store_root / "layers"))
+        sf(store_root, "image", "rm", "-f", "live")
+        assert "live" not in sf(store_root, "image", "ls").stdout
+        sf(store_root, "image", "prune", "-a")
+        sf(store_root, "system", "prune", "-a")
+        after = set(os.listdir(store_root / "layers"))
+        assert after == before, (before - after)  # busybox's and the RUN layer: the container uses both
+        assert layers <= after
+        assert sf(store_root, "container", "exec", cid, "cat", "/kept").stdout == "kept\n"
+        sf(store_root, "container", "restart", "-t", "0", cid)
+        assert sf(store_root, "container", "exec", cid, "cat", "/kept").stdout == "kept\n"
+    finally:
+        sf(store_root, "container", "rm", "-f", cid, ok=False)
+    sf(store_root, "system", "prune", "-a")
+    assert set(os.listdir(store_root / "layers")).isdisjoint(layers)  # now nothing refers to them

@@ -14,6 +14,7 @@ import pytest
 from stackfile.network import Attachment, NetworkConfig, NetworkManager, PortBinding
 from stackfile.network.ipam import overlapping
 from stackfile.network.links import delete_link, host_subnets
+from stackfile.network.names import ports_table
 from stackfile.network.netns import create_netns, remove_netns
 from tests.conftest import needs_root
 
@@ -81,11 +82,13 @@ def test_remote_clients_keep_their_address(nm: NetworkManager, remote: tuple[str
         while ask(client_ns, host_ip) != client_ip and time.monotonic() < deadline:
             time.sleep(0.05)
         assert ask(client_ns, host_ip) == client_ip  # DNAT: the container sees the remote client
+        tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+        assert ports_table(nm.paths, sb.id) in tables  # so the check below can fail
     finally:
         nm.destroy_sandbox(sb.id)
         nm.remove_network("e_net")
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
-    assert "stackfile_p" not in tables or sb.id not in tables
+    assert ports_table(nm.paths, sb.id) not in tables  # the sandbox's DNAT table went with it
 
 
 def test_outbound_is_masqueraded_and_internal_stays_in(nm: NetworkManager, remote: tuple[str, str], procs,

@@ -78,8 +78,9 @@ def test_static_address_subnet_and_concurrent_networks(nm: NetworkManager) -> No
         with pytest.raises(Conflict, match="attached"):
             nm.remove_network("l_fixed")
         assert nm.get_network("l_overlap") is None
-        assert sorted(nm.sandbox_ids()) == [sb.id] or sid("fixed2") not in nm.sandbox_ids()
-        assert not nm.netns_path(sid("fixed2")).exists()
+        ids = nm.sandbox_ids()  # the failed creations left no record and no netns behind
+        assert sb.id in ids and sid("fixed2") not in ids and sid("fixed3") not in ids, ids
+        assert not nm.netns_path(sid("fixed2")).exists() and not nm.netns_path(sid("fixed3")).exists()
         nm.destroy_sandbox(sb.id)
     finally:
         for name in ("l_fixed", "l_n0", "l_n1", "l_n2", "l_n3"):
@@ -154,21 +155,23 @@ def test_helpers_exit_when_their_store_is_gone(tmp_path: Path) -> None:
     """A crashed CLI or a deleted store root leaves no DNS server or proxy running."""
     from stackfile.network import firewall
     from stackfile.network.links import delete_link
-    from stackfile.network.names import ports_table
+    from stackfile.network.names import ports_table, veth_name
     from stackfile.store.paths import StorePaths
     from tests.conftest import _unmount_below
 
     root = Path(tempfile.mkdtemp(prefix="stackfile-orphan-", dir="/var/tmp"))
     other = NetworkManager(StorePaths.at(root).ensure())
     rec = other.ensure_network(NetworkConfig("o_net", "o"))
+    sid_ = sid("orphan")
+    proxy_pid = None
     try:
-        sb = other.create_sandbox(sid("orphan"), [Attachment("o_net", ("o",))], ports=[PortBinding(80)])
-        proxy_pid = other.conn.execute("SELECT proxy_pid FROM sandboxes").fetchone()[0]
-        assert helpers.is_running(rec.dns_pid, rec.id) and helpers.is_running(proxy_pid, sb.id)
-    finally:
-        _unmount_below(root)
-        shutil.rmtree(root)
-    try:
+        try:
+            sb = other.create_sandbox(sid_, [Attachment("o_net", ("o",))], ports=[PortBinding(80)])
+            proxy_pid = other.conn.execute("SELECT proxy_pid FROM sandboxes").fetchone()[0]
+            assert helpers.is_running(rec.dns_pid, rec.id) and helpers.is_running(proxy_pid, sb.id)
+        finally:
+            _unmount_below(root)
+            shutil.rmtree(root)
         deadline = time.monotonic() + 8
         while time.monotonic() < deadline and (helpers.is_running(rec.dns_pid, rec.id)
                                                or helpers.is_running(proxy_pid, sb.id)):
@@ -176,10 +179,12 @@ def test_helpers_exit_when_their_store_is_gone(tmp_path: Path) -> None:
         assert not helpers.is_running(rec.dns_pid, rec.id) and not helpers.is_running(proxy_pid, sb.id)
         tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
         assert ports_table(other.paths, sb.id) not in tables and rec.bridge in tables  # the proxy's DNAT went
-    finally:
+    finally:  # also when create_sandbox failed: the bridge, its table and the DNS server are the test's
         helpers.stop(rec.dns_pid, rec.id)
-        helpers.stop(proxy_pid, sb.id)
-        delete_link(sb.endpoints[0].host_ifname)
+        if proxy_pid is not None:
+            helpers.stop(proxy_pid, sid_)
+        delete_link(veth_name(other.paths, sid_, "o_net"))
+        firewall.remove_ports(ports_table(other.paths, sid_))
         firewall.remove(rec.bridge)
         delete_link(rec.bridge)
 
@@ -301,4 +306,6 @@ def test_helper_stop_is_prompt_and_frees_its_sockets(nm: NetworkManager) -> None
                     again.bind((rec.gateway, 53))  # no SO_REUSEADDR: fails while the server holds it
         finally:
             nm.remove_network(rec.name)
-    assert sorted(took)[1] < 0.1, took
+    # Not a speed check (the 200 ms of the old command-line wait is timed in bench/network.py): it
+    # catches stop() waiting out its kill timeout instead of the exit, seconds, which no load explains.
+    assert max(took) < 5.0, took

@@ -37,28 +37,34 @@ def sid(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def stack(nm: NetworkManager) -> Iterator[dict[str, Sandbox]]:
-    """front: web (x2 replicas), client; back: db (only on back); web-1 is on both; internal: lonely."""
-    nm.ensure_network(NetworkConfig("t_front", "t"))
-    nm.ensure_network(NetworkConfig("t_back", "t"))
-    nm.ensure_network(NetworkConfig("t_int", "t", internal=True))
-    sbs = {
-        "web1": nm.create_sandbox(sid("web1"), [Attachment("t_front", ("web", "t-web-1", "www")),
-                                                Attachment("t_back", ("web", "t-web-1"))],
-                                  hostname="web1",
-                                  ports=[PortBinding(80, ""), PortBinding(5353, "", "127.0.0.1", "udp")],
-                                  who="web"),
-        "web2": nm.create_sandbox(sid("web2"), [Attachment("t_front", ("web", "t-web-2"), mac=MAC)],
-                                  hostname="web2"),
-        "client": nm.create_sandbox(sid("client"), [Attachment("t_front", ("client",))],
-                                    extra_hosts=["extra.example=10.89.250.9"]),
-        "db": nm.create_sandbox(sid("db"), [Attachment("t_back", ("db",))]),
-        "lonely": nm.create_sandbox(sid("lonely"), [Attachment("t_int", ("lonely",))]),
-    }
-    yield sbs
-    for sb in sbs.values():
-        nm.destroy_sandbox(sb.id)
-    for net in ("t_front", "t_back", "t_int"):
-        nm.remove_network(net)
+    """front: web (x2 replicas), client; back: db (only on back); web-1 is on both; internal: lonely.
+    Whatever was made is removed afterwards, also when a later creation fails."""
+    sbs: dict[str, Sandbox] = {}
+    try:
+        nm.ensure_network(NetworkConfig("t_front", "t"))
+        nm.ensure_network(NetworkConfig("t_back", "t"))
+        nm.ensure_network(NetworkConfig("t_int", "t", internal=True))
+        sbs["web1"] = nm.create_sandbox(sid("web1"), [Attachment("t_front", ("web", "t-web-1", "www")),
+                                                      Attachment("t_back", ("web", "t-web-1"))],
+                                        hostname="web1",
+                                        ports=[PortBinding(80, ""),
+                                               PortBinding(5353, "", "127.0.0.1", "udp")],
+                                        who="web")
+        sbs["web2"] = nm.create_sandbox(sid("web2"), [Attachment("t_front", ("web", "t-web-2"), mac=MAC)],
+                                        hostname="web2")
+        sbs["client"] = nm.create_sandbox(sid("client"), [Attachment("t_front", ("client",))],
+                                          extra_hosts=["extra.example=10.89.250.9"])
+        sbs["db"] = nm.create_sandbox(sid("db"), [Attachment("t_back", ("db",))])
+        sbs["lonely"] = nm.create_sandbox(sid("lonely"), [Attachment("t_int", ("lonely",))])
+        yield sbs
+    finally:
+        try:
+            for name in ("web1", "web2", "client", "db", "lonely"):  # also a half-made one
+                nm.destroy_sandbox(sid(name))
+        finally:
+            for net in ("t_front", "t_back", "t_int"):
+                if nm.get_network(net):
+                    nm.remove_network(net)
 
 
 def test_interfaces_addresses_and_etc_files(stack: dict[str, Sandbox]) -> None:

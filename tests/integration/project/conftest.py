@@ -48,3 +48,8 @@ def project(store_root: Path, tmp_path: Path) -> Iterator[Project]:
         yield proj
     finally:
         proj.sf("down", "-v", "-t", "1", "--remove-orphans", check=False, file=False)
+        left = proj.sf("container", "ls", "-q", "--filter", f"label=io.stackfile.project={proj.name}",
+                       check=False, file=False).stdout.split()
+        if left:  # one-off run containers still running: down leaves them, as Compose does
+            proj.sf("container", "stop", "-t", "0", *left, check=False, file=False)
+            proj.sf("down", "-v", "-t", "1", "--remove-orphans", check=False, file=False)

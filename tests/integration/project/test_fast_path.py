@@ -69,3 +69,24 @@ def test_up_d_that_changes_things_runs_without_click_and_reports_like_click(proj
     assert bad.stdout.split() == ["False", "14"]
     via_click = p.sf("up", "-d", "--no-color", "nosuch", check=False)  # --no-color: the click path
     assert (via_click.returncode, via_click.stderr) == (14, bad.stderr)
+
+
+def test_a_no_op_up_d_says_each_container_is_running_on_every_path(project: Project) -> None:
+    """As Compose prints it: `` ✔ Container NAME  Running`` for each container left as it was,
+    from the fast path, the click command and a full plan that changes only one service."""
+    p = project
+    p.write("services:\n  a:\n    image: busybox\n    command: [sleep, '1000']\n"
+            "  b:\n    image: busybox\n    command: [sleep, '1000']\n    depends_on: [a]\n")
+    p.sf("up", "-d")
+    names = [f"{p.name}-a-1", f"{p.name}-b-1"]
+    expected = [f" ✔ Container {n:<30} Running" for n in names]
+    fast = probe_up(p)
+    assert fast.stdout.split() == ["False", "0"], fast.stderr  # answered before click
+    assert fast.stderr.splitlines() == expected
+    via_click = p.sf("up", "-d", "--no-color")
+    assert via_click.stderr.splitlines() == expected
+    p.write("services:\n  a:\n    image: busybox\n    command: [sleep, '1000']\n"
+            "  b:\n    image: busybox\n    command: [sleep, '1001']\n    depends_on: [a]\n")
+    changed = p.sf("up", "-d").stderr.splitlines()
+    assert expected[0] in changed and expected[1] not in changed
+    assert any("Recreated" in line and names[1] in line for line in changed), changed

@@ -6,7 +6,6 @@ that were never started (a failure, an interrupted up) are left created with not
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import time
 from stackfile.runtime.linux.state import to_ns
 from tests.conftest import needs_root, processes_of
 from tests.integration.project.conftest import Project
+from tests.support.cleanup import cgroup_dirs
 
 pytestmark = needs_root
 
@@ -45,9 +45,7 @@ def ids(p: Project) -> dict[str, str]:
 def leftovers(cid: str) -> list[str]:
     """Processes (shim or in the container's cgroup) and cgroups of a container."""
     found = [f"pid {pid}" for pid in processes_of(cid)]
-    for ctl in os.listdir("/sys/fs/cgroup"):
-        if os.path.isdir(f"/sys/fs/cgroup/{ctl}/stackfile/{cid}"):
-            found.append(f"cgroup {ctl}")
+    found += [f"cgroup {d}" for d in cgroup_dirs(cid)]
     return found
 
 

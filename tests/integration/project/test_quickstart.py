@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import needs_root
+from tests.support.cleanup import cgroup_dirs
 
 pytestmark = needs_root
 
@@ -76,7 +77,7 @@ def leftovers(p: Project, ids: list[str]) -> list[str]:
         found += [f"volume {v.name}" for v in (p.root / "volumes").glob("*")]
     found += [f"container dir {c.name}" for c in (p.root / "containers").glob("[0-9a-f]*")]
     for cid in ids:
-        found += [f"cgroup {c}" for c in Path("/sys/fs/cgroup").glob(f"*/stackfile/{cid}*")]
+        found += [f"cgroup {c}" for c in cgroup_dirs(cid)]
         found += [f"process for {cid[:12]}: {_stat(pid)}" for pid in Path("/proc").glob("[0-9]*")
                   if _cmdline(pid).find(cid) >= 0]
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout

@@ -145,9 +145,11 @@ services:
 """)
     proc = p.sf("up", "-d", check=False)
     assert proc.returncode != 0
-    assert "service 'migrate' did not complete successfully: exit 3" in proc.stderr
+    assert 'stack.yaml:3:3 (services.migrate): service "migrate" didn\'t complete successfully: exit 3' \
+        in proc.stderr
     assert "cannot migrate" in proc.stderr
-    assert "service:app:1: not done (service:migrate failed)" in proc.stderr
+    assert 'service "app": not started, service "migrate" failed' in proc.stderr
+    assert "service:" not in proc.stderr
     assert p.ps()[f"{p.name}-app-1"]["State"] == "created"
 
 

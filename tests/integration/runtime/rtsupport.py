@@ -30,9 +30,10 @@ class Env:
 
 
 def cgroup_dirs(cid: str) -> list[Path]:
-    """Every cgroup directory the container may have, v1 or v2, that exists."""
-    return [p for p in CGROUP_ROOT.glob(f"*/stackfile/{cid}")] + [
-        p for p in (CGROUP_ROOT / "stackfile" / cid,) if p.exists()]
+    """The container's cgroup directories that exist, where the runtime puts them (v1 or v2)."""
+    from tests.support.cleanup import cgroup_dirs as runtime_cgroup_dirs
+
+    return [Path(d) for d in runtime_cgroup_dirs(cid)]
 
 
 def host_mounts_under(path: Path) -> list[str]:

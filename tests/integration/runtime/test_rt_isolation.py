@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -54,7 +55,13 @@ def test_no_host_mount_points_in_mountinfo(env: Env, box: str) -> None:
     points = [line.split()[4] for line in out.splitlines()]
     assert "/" in points and "/proc" in points and "/dev/pts" in points
     for point in points:
-        assert not point.startswith(("/var/tmp", "/work", "/sys/fs/cgroup", "/root", "/home")), point
+        assert not point.startswith(("/var/tmp", "/work", "/root", "/home")), point
+    for line in out.splitlines():  # under /sys/fs/cgroup: only the container's own cgroups (Docker's view)
+        fields = line.split()
+        if fields[4].startswith("/sys/fs/cgroup"):
+            fstype = fields[fields.index("-") + 1]
+            own = fstype in ("cgroup", "cgroup2") and fields[3].startswith("/stackfile/")
+            assert own or (fstype == "tmpfs" and fields[4] == "/sys/fs/cgroup"), line
     root_line = next(ln for ln in out.splitlines() if ln.split()[4] == "/")
     assert "lowerdir=busybox" in root_line or "lowerdir=../" not in root_line
     assert str(env.paths.root) not in root_line  # relative overlay options: no host path
@@ -91,9 +98,14 @@ def test_cgroup_limits_written_and_exec_joins_cgroups(env: Env, box: str) -> Non
         v2 = CGROUP_ROOT / "stackfile" / box
         assert (v2 / "cpu.max").read_text().split() == ["50000", "100000"]
     _, out = sh(env, box, "cat /proc/self/cgroup")
-    assert f"/stackfile/{box}" in out
-    procs = set(env.rt.top(box)[0]["PID"] for _ in [0])
-    assert procs
+    membership = {ln.split(":")[1] or "unified": ln.split(":", 2)[2] for ln in out.splitlines()}
+    for d in dirs.values():  # the exec'd process is in the container's cgroup of every hierarchy used
+        controller = d.parent.parent.name if d.parent.parent != CGROUP_ROOT else "unified"
+        assert membership[controller] == f"/stackfile/{box}", (controller, out)
+    rows = env.rt.top(box)
+    assert "sleep 1000" in [r["CMD"] for r in rows]  # PID 1, found through the cgroup
+    for row in rows:  # and top lists nothing outside it
+        assert f"/stackfile/{box}" in Path(f"/proc/{row['PID']}/cgroup").read_text(), row
 
 
 def test_exec_exit_codes_env_user_workdir(env: Env, box: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import subprocess
 import tarfile
 import uuid
@@ -13,16 +12,10 @@ from pathlib import Path
 import pytest
 
 from stackfile.spec.ignore import IgnoreRules
+from tests.support.ground_truth import docker_cli
 
-
-def _docker_ready() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    probe = subprocess.run(["docker", "image", "inspect", "busybox"], capture_output=True, check=False)
-    return probe.returncode == 0
-
-
-pytestmark = pytest.mark.skipif(not _docker_ready(), reason="needs a Docker daemon with a busybox image")
+pytestmark = pytest.mark.ground_truth("docker")  # deselected, and counted, without a Docker daemon
+DOCKER = docker_cli() or "docker"
 
 FILES = [
     "app.py", "README.md", "CHANGES.md", "docs/README.md", "docs/guide.md", "docs/img/logo.png",
@@ -53,15 +46,15 @@ def _docker_files(context: Path) -> set[str]:
     tag = f"stackfile-h2-ignore-{uuid.uuid4().hex[:10]}"
     container = None
     try:
-        subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], check=True, capture_output=True,
+        subprocess.run([DOCKER, "build", "-q", "-t", tag, str(context)], check=True, capture_output=True,
                        timeout=120, env={"DOCKER_BUILDKIT": "0", "PATH": os.environ.get("PATH", "/usr/bin")})
-        container = subprocess.run(["docker", "create", tag], check=True, capture_output=True,
+        container = subprocess.run([DOCKER, "create", tag], check=True, capture_output=True,
                                    text=True).stdout.strip()
-        data = subprocess.run(["docker", "export", container], check=True, capture_output=True).stdout
+        data = subprocess.run([DOCKER, "export", container], check=True, capture_output=True).stdout
     finally:
         if container:
-            subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
-        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, check=False)
+            subprocess.run([DOCKER, "rm", "-f", container], capture_output=True, check=False)
+        subprocess.run([DOCKER, "rmi", "-f", tag], capture_output=True, check=False)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         members = tar.getmembers()
     return {m.name.removeprefix("ctx/") for m in members if m.isfile() and m.name.startswith("ctx/")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,3 +162,56 @@ def test_source_locations_are_not_part_of_the_key(paths: StorePaths, context: Pa
     counter.counts()
     second = build(paths, recipe(context, *moved), fake, counter)
     assert counter.counts() == (4, 0) and second.id == first.id
+
+
+def _copied(paths: StorePaths, image: object, rel: str) -> Path:
+    return Path(paths.layer(image.layers[3])) / "app" / rel  # type: ignore[attr-defined]
+
+
+def test_mode_change_misses_from_the_copy_on(paths: StorePaths, context: Path) -> None:
+    fake, counter = FakeExecutor(paths), Counter()
+    first = build(paths, recipe(context, *STEPS), fake, counter)
+    counter.counts()
+    os.chmod(context / "src" / "a.txt", 0o755)  # same content, same mtime: only the mode differs
+    second = build(paths, recipe(context, *STEPS), fake, counter)
+    assert counter.counts() == (2, 2)
+    assert second.layers[:3] == first.layers[:3] and second.layers[3] != first.layers[3]
+    assert stat.S_IMODE(_copied(paths, second, "a.txt").stat().st_mode) == 0o755
+
+
+def test_symlink_target_change_misses_from_the_copy_on(paths: StorePaths, context: Path) -> None:
+    fake, counter = FakeExecutor(paths), Counter()
+    os.symlink("a.txt", context / "src" / "link")
+    first = build(paths, recipe(context, *STEPS), fake, counter)
+    counter.counts()
+    (context / "src" / "link").unlink()
+    os.symlink("sub/b.txt", context / "src" / "link")
+    second = build(paths, recipe(context, *STEPS), fake, counter)
+    assert counter.counts() == (2, 2)
+    assert second.layers[3] != first.layers[3]
+    assert os.readlink(_copied(paths, second, "link")) == "sub/b.txt"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown)")
+def test_owner_in_the_copy_step_changes_the_key_and_the_source_owner_does_not(
+        paths: StorePaths, context: Path) -> None:
+    """COPY writes 0:0 (or --chown's owner) whatever the context files' owner, as Docker does: a
+    source chown changes nothing copied, so it keeps the cache; --chown changes the output, so it misses."""
+    fake, counter = FakeExecutor(paths), Counter()
+    first = build(paths, recipe(context, *STEPS), fake, counter)
+    counter.counts()
+    os.chown(context / "src" / "a.txt", 1234, 1234)
+    time.sleep(0.03)
+    again = build(paths, recipe(context, *STEPS), fake, counter)
+    assert counter.counts() == (4, 0) and again.id == first.id
+    copied = _copied(paths, again, "a.txt").stat()
+    assert (copied.st_uid, copied.st_gid) == (0, 0)
+    steps = list(STEPS)
+    steps[3] = ir.Copy(("src",), "/app/", chown="1000:1000")
+    owned = build(paths, recipe(context, *steps), fake, counter)
+    assert counter.counts() == (2, 2)
+    assert _copied(paths, owned, "a.txt").stat().st_uid == 1000
+    steps[3] = ir.Copy(("src",), "/app/", chown="1000:1000", chmod="600")
+    moded = build(paths, recipe(context, *steps), fake, counter)
+    assert counter.counts() == (2, 2)  # --chmod is part of the key too
+    assert stat.S_IMODE(_copied(paths, moded, "a.txt").stat().st_mode) == 0o600

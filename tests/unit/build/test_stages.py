@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stackfile.build.builder import Builder, build_many
-from stackfile.errors import InvalidSpec, NotFound
+from stackfile.errors import InvalidSpec, NotFound, Unavailable
 from stackfile.spec import recipe as ir
 from stackfile.store.paths import StorePaths
 from tests.unit.build.fakes import FakeExecutor
@@ -104,9 +104,11 @@ def test_failed_run_names_step_file_line_and_output(paths: StorePaths) -> None:
 
 def test_missing_base_image_is_unavailable_with_hint(paths: StorePaths) -> None:
     recipe = ir.Recipe(stages=(ir.Stage(ir.From("nginx:1.25", source=ir.Source("Dockerfile", 1))),))
-    with pytest.raises(Exception, match="registry pulls are not supported") as err:
+    with pytest.raises(Unavailable, match="registry pulls are not supported") as err:
         Builder(paths, executor=FakeExecutor(paths)).build(recipe)
-    assert err.value.location.line == 1  # type: ignore[attr-defined]
+    assert err.value.location is not None and err.value.location.line == 1
+    assert err.value.hint is not None and "stackfile image load -i FILE" in err.value.hint
+    assert "busybox" in err.value.hint and "oci-archive:<path>" in err.value.hint  # what is valid
 
 
 def test_build_many_orders_dependent_recipes_and_tags_each(paths: StorePaths) -> None:
@@ -138,5 +140,6 @@ def test_base_sources_resolve_with_or_without_latest(paths: StorePaths) -> None:
     assert first.names == ("busybox:latest",)
     assert resolve_image(paths, "busybox").id == first.id
     assert resolve_image(paths, "scratch").layers == ()
-    with pytest.raises(Exception, match="registry pulls are not supported"):
+    with pytest.raises(Unavailable, match="registry pulls are not supported") as err:
         resolve_image(paths, "docker://busybox:1.36")
+    assert err.value.hint is not None and "docker-archive:<path>" in err.value.hint

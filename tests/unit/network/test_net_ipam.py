@@ -69,3 +69,8 @@ def test_dnat_script_skips_loopback_and_ipv6() -> None:
     assert 'iifname != "lo" iifname != "sf*" fib daddr type local tcp dport 8080 dnat to 10.89.0.2:80' in text
     assert "ip daddr 192.0.2.2 udp dport 5353 dnat to 10.89.0.2:53" in text
     assert "9000" not in text and text.count("dnat to") == 2
+
+
+def test_an_endpoint_mac_is_derived_from_its_address_as_docker_does() -> None:
+    assert ipam.mac_for(IPv4Address("10.89.3.17")) == "02:42:0a:59:03:11"
+    assert ipam.mac_for(IPv4Address("172.17.0.2")) == "02:42:ac:11:00:02"  # docker0's first container

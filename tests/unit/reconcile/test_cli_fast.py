@@ -31,14 +31,15 @@ def full_cli_options(argv: list[str], environ: dict[str, str], monkeypatch: pyte
     ["--project-directory", "/srv", "--env-file", ".env.prod", "up", "web", "-d"],
 ])
 def test_same_options_as_the_full_cli(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    parsed = parse(argv, dict(ENV))
-    assert parsed is not None
-    opts, services = parsed
     full = full_cli_options(argv[: argv.index("up") + 1], ENV, monkeypatch)
     import os
 
-    full.environ = dict(ENV)  # type: ignore[attr-defined]
+    parsed = parse(argv, dict(os.environ))  # the environment the full CLI just read, ENV included
+    assert parsed is not None
+    opts, services = parsed
+    assert vars(opts).keys() <= vars(full).keys()
     assert {k: getattr(opts, k) for k in vars(opts)} == {k: getattr(full, k) for k in vars(opts)}
+    assert opts.environ == dict(os.environ) and opts.environ["STACKFILE_ROOT"] == "/var/tmp/x"
     assert cache_key(opts, FLAGS) == cache_key(full, FLAGS)
     assert services == tuple(a for a in argv[argv.index("up") + 1:] if not a.startswith("-"))
     assert os.environ.get("COMPOSE_PROFILES") == "p1"

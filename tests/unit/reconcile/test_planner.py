@@ -286,3 +286,50 @@ def test_no_start_creates_without_waiting_for_health() -> None:
 #4 service:db:1, CreateContainer, no existing container (after #1, #2, #3)
 #5 service:web:1, CreateContainer, no existing container (after #1, #2)
 #6 service:worker:1, CreateContainer, no existing container (after #1, #2)"""
+
+
+def test_down_leaves_one_offs_as_compose() -> None:
+    """A running one-off is never removed by down; an exited one is an orphan (``--remove-orphans``)."""
+    observed = ObservedState("demo", networks={"demo_default": {}})
+    web = container("web", 1)
+    oneoff = {L.ONEOFF: "True"}
+    running = ObservedContainer("r" * 64, "demo-web-run-1", "web", 1, "running", oneoff, oneoff=True)
+    exited = ObservedContainer("e" * 64, "demo-web-run-2", "web", 1, "exited", oneoff, oneoff=True)
+    observed.containers = [web, running, exited]
+    plain = plan_down(observed, services=("web",), remove_orphans=False)
+    assert [a.name for a in plain.actions.values()] == ["demo-web-1", "demo-web-1"]
+    assert plain.warnings == [
+        "one-off container demo-web-run-1 is still running: down leaves it, as Compose does "
+        "(networks in use are kept); stop it, then down --remove-orphans removes it"]
+    orphans = plan_down(observed, services=("web",), remove_orphans=True)
+    assert str(orphans) == """\
+#1 container:demo-web-1, StopContainer, down
+#2 container:demo-web-run-2, RemoveContainer, orphan
+#3 container:demo-web-1, RemoveContainer, down (after #1)"""
+
+
+def _web_replicas(replicas: int, *numbers: int, outdated: tuple[int, ...] = ()) -> tuple[Any, ObservedState]:
+    s = stack(lambda c: c["services"]["web"].update(deploy={"replicas": replicas}))
+    web = desired_services(s)["web"]
+    observed = running(stack())
+    observed.containers = [c for c in observed.containers if c.service != "web"] + [
+        container("web", n, "old" if n in outdated else web.hash, web.fields) for n in numbers]
+    return s, observed
+
+
+def test_a_removed_replica_is_not_refilled_as_compose() -> None:
+    """web-2 removed behind Compose's back: ``up`` creates web-4 (after the highest number), not web-2."""
+    s, observed = _web_replicas(3, 1, 3)
+    got = str(plan(s, observed, PlanOptions(services=("web",), no_deps=True)))
+    assert got == """\
+#1 service:web:4, CreateContainer, no existing container
+#2 service:web:4, StartContainer, new container (after #1)"""
+
+
+def test_scaling_down_removes_outdated_then_the_highest_numbers() -> None:
+    s, observed = _web_replicas(2, 2, 3, 4)
+    got = str(plan(s, observed, PlanOptions(services=("web",), no_deps=True)))
+    assert got == "#1 service:web:4, RemoveContainer, scale down"
+    s, observed = _web_replicas(2, 2, 3, 4, outdated=(2,))
+    got = str(plan(s, observed, PlanOptions(services=("web",), no_deps=True)))
+    assert got == "#1 service:web:2, RemoveContainer, scale down"

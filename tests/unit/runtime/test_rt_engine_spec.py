@@ -82,7 +82,7 @@ def test_bad_flags() -> None:
 
 
 def test_parse_since() -> None:
-    assert parse_since("2026-01-01T00:00:00Z") == "2026-01-01T00:00:00Z"
+    assert parse_since("2026-01-01T00:00:00Z") == "2026-01-01T00:00:00.000000000Z"
     assert parse_since("10s", now=100.0) == "1970-01-01T00:01:30.000000000Z"
     assert parse_since("60", now=0) == "1970-01-01T00:01:00.000000000Z"
     assert parse_since(None) is None

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from stackfile.errors import InvalidSpec
@@ -193,6 +197,23 @@ def test_healthcheck_forms() -> None:
     assert got[2] == Healthcheck(("NONE",), disable=True, source=S(4))
 
 
+@pytest.mark.parametrize(("flags", "message"), [
+    ("--start-period=0s", 'HEALTHCHECK: Interval "start-period" cannot be less than 1ms'),
+    ("--interval=0s", 'HEALTHCHECK: Interval "interval" cannot be less than 1ms'),
+    ("--timeout=500us", 'HEALTHCHECK: Interval "timeout" cannot be less than 1ms'),
+    ("--retries=0", "HEALTHCHECK: --retries must be at least 1 (not 0)"),
+])
+def test_healthcheck_refuses_what_dockers_builder_refuses(flags: str, message: str) -> None:
+    """Docker 20.10's builder: ``dockerfile parse error line 2: Interval "start-period" cannot be
+    less than 1ms``; the error names the Dockerfile's line."""
+    with pytest.raises(InvalidSpec) as info:
+        steps(f"FROM x\nHEALTHCHECK {flags} CMD true\n")
+    assert info.value.message == message
+    assert info.value.location is not None and info.value.location.line == 2
+    assert steps("FROM x\nHEALTHCHECK --start-period=1ms --retries=1 CMD true\n")[0] == Healthcheck(
+        ("CMD-SHELL", "true"), start_period=0.001, retries=1, source=S(2))
+
+
 def test_heredocs() -> None:
     text = "FROM x\nRUN <<EOF\necho a\n  echo b\nEOF\nRUN python3 <<-PY\n\tprint(1)\n\tPY\nCMD x\n"
     got = steps(text)
@@ -295,10 +316,28 @@ def test_split_raw_words_keeps_quotes() -> None:
     assert split_raw_words('a "b c" d\\ e \'f g\'') == ["a", '"b c"', "d\\ e", "'f g'"]
 
 
-def test_recipe_is_deterministic() -> None:
-    text = "FROM x\nENV B=2 A=1\nLABEL z=1 a=2\n"
-    assert parse(text) == parse(text)
-    assert hash(parse(text).stages) == hash(parse(text).stages)
+DETERMINISM = (
+    "import sys\nfrom stackfile.spec.dockerfile import parse_dockerfile\n"
+    "args = {'Q': '1', 'P': '2'}\n"
+    "print(repr(parse_dockerfile(sys.stdin.read(), path='/ctx/Dockerfile', build_args=args)))\n"
+)
+
+
+def test_recipe_is_deterministic_across_hash_seeds() -> None:
+    """Set or dict-of-set ordering would differ between interpreters with other hash seeds; one
+    process compares a value with itself, so parse in several processes with fixed, different seeds."""
+    text = ("ARG Q P Z=3\nFROM x AS a\nENV B=2 A=1 C=$Q\nLABEL z=1 a=2 m=3 k=4\nEXPOSE 80 443/udp 22 8080\n"
+            "VOLUME /b /a /c\nFROM a\nCOPY --from=a --chmod=644 y z w /dst/\nRUN --mount=type=cache,target=/c"
+            " echo $P\nHEALTHCHECK CMD true\n")
+    outs = set()
+    for seed in ("0", "1", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-c", DETERMINISM], input=text, capture_output=True, text=True,
+                              env=env, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        outs.add(proc.stdout.rstrip("\n"))
+    assert len(outs) == 1, outs
+    assert repr(parse(text, build_args={"Q": "1", "P": "2"})) in outs  # and this process agrees
 
 
 def test_hostile_inputs_fail_cleanly_or_parse() -> None:

@@ -1,4 +1,5 @@
-"""Every invalid case of the shared corpus gives one located, actionable StackfileError."""
+"""Every invalid case of an external conformance corpus (``--corpus DIR``) gives one located,
+actionable StackfileError. The project's own cases are in ``test_load_invalid_files.py``."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ import pytest
 from stackfile.errors import StackfileError
 from stackfile.spec.loader import LoadOptions, load_project
 
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "conformance" / "invalid"
-CASES = (
-    sorted(p for p in CORPUS.resolve().glob("*") if (p / "case.json").is_file()) if CORPUS.exists() else []
-)
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    corpus = metafunc.config.getoption("corpus")
+    invalid = Path(corpus) / "invalid" if corpus else None
+    cases = sorted(p for p in invalid.glob("*") if (p / "case.json").is_file()) if invalid else []
+    # without a corpus, one placeholder that the ground_truth plugin deselects and counts
+    metafunc.parametrize("case", cases or [None], ids=lambda p: p.name if p else "no-corpus")
 
 
-@pytest.mark.skipif(not CASES, reason=f"conformance corpus not found at {CORPUS}")
-@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+@pytest.mark.ground_truth("corpus")
 def test_invalid_case_is_located_and_has_a_hint(case: Path) -> None:
     meta = json.loads((case / "case.json").read_text())
     opts = LoadOptions(

@@ -82,6 +82,16 @@ def test_graph_and_order(load) -> None:
     assert graph.levels()[0] == ["image:base", "network:default", "network:front", "volume:data"]
 
 
-def test_typed_model_is_built_lazily(load) -> None:
-    model = load(STACK).model
-    assert model is not None
+def test_typed_model_is_built_at_load_and_only_once(load) -> None:
+    project = load(STACK)
+    built = vars(project).get("model")  # the loader types it, so a bad value fails the load itself
+    assert built is not None and project.model is built  # cached, not rebuilt on each access
+    assert sorted(built.services) == ["api", "db", "web"]
+    assert built.services["web"].image == "app"
+
+
+def test_typed_model_is_built_lazily_for_a_raw_load(load) -> None:
+    project = load(STACK, interpolate=False)
+    assert "model" not in vars(project)  # `config --no-interpolate` never pays for it
+    assert sorted(project.config["services"]) == ["api", "db", "web"]
+    assert list(project.config["volumes"]) == ["data"]  # the short syntax 'data:/d' still counts as a use

@@ -69,3 +69,11 @@ def test_override_replaces_the_mount_with_the_same_target(load, project_dir) -> 
 def test_bind_without_source_is_rejected(load) -> None:
     with pytest.raises(InvalidSpec, match="source"):
         load("services:\n  a:\n    image: x\n    volumes: [{type: bind, target: /app}]\n")
+
+
+def test_short_syntax_paths_are_cleaned_as_compose_cleans_them(service, project_dir) -> None:
+    """awesome-compose's ``./app:/var/www/html/``: Compose's config gives target /var/www/html."""
+    vols = service("services:\n  a:\n    image: x\n    volumes:\n"
+                   "      ['./app/:/var/www/html/', '~/c/:/c//d/./e/../f/:ro', '/anon/']\n")["volumes"]
+    assert [(v.get("source"), v["target"]) for v in vols] == [
+        (str(project_dir / "app"), "/var/www/html"), ("/home/u/c", "/c/d/f"), (None, "/anon")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import glob
+from pathlib import Path
 
 import pytest
 import yaml
@@ -180,10 +180,12 @@ def test_parse_size_rejects(text: str) -> None:
         parse_size(text)
 
 
-def test_every_conformance_expectation_builds() -> None:
-    files = sorted(glob.glob("/work/shared/conformance/valid/*/expected/docker-compose-v2.40.3.yaml"))
-    if not files:
-        pytest.skip("conformance corpus not present")
+@pytest.mark.ground_truth("corpus")
+def test_every_conformance_expectation_builds(pytestconfig: pytest.Config) -> None:
+    """What Compose v2 printed for each valid case of the corpus (--corpus) builds a typed model."""
+    corpus = Path(pytestconfig.getoption("corpus"))
+    files = sorted(corpus.glob("valid/*/expected/docker-compose-v2.*.yaml"))
+    assert len(files) > 100, f"corpus looks incomplete: {len(files)} expectations under {corpus}/valid"
     for path in files:
         with open(path) as fh:
             build_stack(yaml.safe_load(fh))

@@ -1,0 +1,112 @@
+"""``stackfile export kubernetes|swarm``: the stack for an engine that spans machines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _load(obj: Any) -> Any:
+    from stackfile.engine.config import load
+
+    return load(obj)
+
+
+def _write(text: str, output: str | None, name: str) -> None:
+    if not output:
+        click.echo(text, nl=False)
+        return
+    path = Path(output)
+    if path.is_dir():
+        path = path / name
+    path.write_text(text)
+    click.echo(f"wrote {path}", err=True)
+
+
+def _warn(project: Any, warnings: list[str]) -> None:
+    for line in [*project.warnings, *warnings]:
+        click.echo(f"warning: {line}", err=True)
+
+
+@click.group()
+def export() -> None:
+    """Write the stack for Kubernetes or Docker Swarm."""
+
+
+@export.command()
+@click.option(
+    "-o", "--output", metavar="DIR|FILE", help="Write here (a directory gets NAME.yaml); default stdout."
+)
+@click.option(
+    "-n", "--namespace", metavar="NS", help="Namespace of every object (a Namespace is written first)."
+)
+@click.option(
+    "--host-path", is_flag=True, help="Mount bind mounts as hostPath volumes (default: leave them out)."
+)
+@click.option(
+    "--published-type",
+    type=click.Choice(["ClusterIP", "NodePort", "LoadBalancer"]),
+    default="ClusterIP",
+    show_default=True,
+    help="Service type of services with published ports.",
+)
+@click.option(
+    "--volume-size",
+    default="1Gi",
+    show_default=True,
+    metavar="QUANTITY",
+    help="Storage each volume claim requests (Compose volumes have no size).",
+)
+@click.option(
+    "--wait-image",
+    default="busybox:1.36",
+    show_default=True,
+    metavar="IMAGE",
+    help="Image of the init containers that wait for dependencies.",
+)
+@click.pass_obj
+def kubernetes(
+    obj: Any,
+    output: str | None,
+    namespace: str | None,
+    host_path: bool,
+    published_type: str,
+    volume_size: str,
+    wait_image: str,
+) -> None:
+    """Kubernetes manifests: workloads, Services, probes, resources, Secrets, ConfigMaps, claims,
+    NetworkPolicies (multi-document YAML; pipe it to `kubectl apply -f -`)."""
+    from stackfile.engine.export import export_kubernetes
+    from stackfile.export.kubernetes import KubeOptions
+    from stackfile.spec.dump import dump_yaml
+
+    project = _load(obj)
+    opts = KubeOptions(
+        namespace=namespace,
+        host_path=host_path,
+        published_type=published_type,
+        volume_size=volume_size,
+        wait_image=wait_image,
+    )
+    result = export_kubernetes(project, opts)
+    _warn(project, result.warnings)
+    text = "".join(f"---\n{dump_yaml(doc)}" for doc in result.documents)
+    _write(text, output, f"{project.name}.k8s.yaml")
+
+
+@export.command()
+@click.option(
+    "-o", "--output", metavar="DIR|FILE", help="Write here (a directory gets NAME.yaml); default stdout."
+)
+@click.pass_obj
+def swarm(obj: Any, output: str | None) -> None:
+    """A compose file for `docker stack deploy -c - NAME`."""
+    from stackfile.engine.export import export_swarm
+    from stackfile.spec.dump import dump_yaml
+
+    project = _load(obj)
+    result = export_swarm(project)
+    _warn(project, result.warnings)
+    _write(dump_yaml(result.documents[0]), output, f"{project.name}.swarm.yaml")
