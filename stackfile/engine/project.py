@@ -155,7 +155,7 @@ def attached_after_failure(opts: Any, options: UpOptions) -> tuple[ProjectContex
 def create_infrastructure(ctx: ProjectContext, service: str) -> None:
     """The networks and volumes ``service`` uses, created when missing (``run`` on a fresh project
     creates what its one-off container needs, as Compose does)."""
-    the_plan = plan(ctx.config, ctx.observe(), PlanOptions(services=(service,), no_deps=True))
+    the_plan = plan(ctx.config, ctx.observe(sound_only=True), PlanOptions(services=(service,), no_deps=True))
     infra = _only(the_plan, (Kind.CREATE_NETWORK, Kind.CREATE_VOLUME))
     if infra:
         _run(infra, Applier(ctx, desired_services(ctx.config)), ctx.sink)
