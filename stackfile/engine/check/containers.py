@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from functools import partial
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from stackfile.store.paths import StorePaths
 __all__ = ["check", "container_dirs"]
 
 NAMES = ".names"
+YOUNG_SECONDS = 60.0  # a container directory younger than this may be a create in progress
 
 
 def container_dirs(paths: StorePaths) -> dict[str, dict[str, object] | None]:
@@ -53,6 +55,13 @@ def _remove(paths: StorePaths, cid: str) -> None:
     _runtime(paths).remove(cid, force=True)  # type: ignore[attr-defined]
 
 
+def _young(paths: StorePaths, cid: str) -> bool:
+    try:
+        return time.time() - (paths.containers / cid).stat().st_mtime < YOUNG_SECONDS
+    except OSError:
+        return False
+
+
 def _state(paths: StorePaths, cid: str) -> str:
     try:
         return str(_runtime(paths).inspect(cid).state.value)  # type: ignore[attr-defined]
@@ -85,6 +94,8 @@ def check(paths: StorePaths) -> list[Finding]:
             )
     layers_dir = str(paths.layers)
     for cid, config in dirs.items():
+        if (config is None or names.get(str(config.get("name", ""))) != cid) and _young(paths, cid):
+            continue  # a create in progress (config and name come last): not ours to judge yet
         if config is None:
             out.append(
                 Finding(
