@@ -12,6 +12,7 @@ syntax; ``spec.model.ServiceVolume`` or plain dicts) into ``runtime.api.Mount`` 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -262,11 +263,35 @@ class VolumeManager:
         dest = Path(self.inspect(name).mountpoint)
         copied = False
         if not any(dest.iterdir()):
-            for layer in reversed(layers):
-                copied |= _overlay_copy(Path(layer), target, dest)
+            copied = self._fill(dest, layers, target)
         with self.conn as conn:
             conn.execute("UPDATE volumes SET populated = 1 WHERE name = ?", (name,))
         return copied
+
+    def _fill(self, dest: Path, layers: Sequence[str], target: str) -> bool:
+        """Copy into a staging directory beside ``dest``, then rename it over the empty ``dest``
+        (atomic): a fill killed half-way leaves an empty volume and a staging directory of a dead
+        process, removed by the next fill, never a half-filled volume taken as filled."""
+        from stackfile.store.owner import alive, owner_of, token
+
+        for stale in dest.parent.glob(".fill-*"):
+            owner = owner_of(stale.name[1:])
+            if owner is None or not alive(owner):
+                shutil.rmtree(stale, ignore_errors=True)
+        staging = dest.parent / f".fill-{token()}-{os.urandom(4).hex()}"
+        staging.mkdir(mode=dest.stat().st_mode & 0o7777)
+        try:
+            copied = False
+            for layer in reversed(layers):
+                copied |= _overlay_copy(Path(layer), target, staging)
+            os.rename(staging, dest)  # replaces the empty directory; ENOTEMPTY if filled meanwhile
+            return copied
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            return False
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     # ------------------------------------------------------------------ service mounts
     def mounts_for(

@@ -45,6 +45,9 @@ class BuildFailed(InvalidSpec):
 
     def __init__(self, description: str, code: int, tail: list[str], location: Location) -> None:
         detail = "\n".join(f"  | {line}" for line in tail) if tail else None
+        from stackfile.build.exhaustion import step_failed_hint
+
+        hint = step_failed_hint(tail, code) or "the lines above are the end of the command's output"
         super().__init__(f"build step '{description}' failed with exit code {code}", location=location,
-                         detail=detail, hint="the lines above are the end of the command's output")
+                         detail=detail, hint=hint)
         self.code = code

@@ -21,8 +21,10 @@ from typing import Any
 
 from stackfile.build.executor import BuildFailed, RunJob
 from stackfile.build.rootfs import LayeredView
+from stackfile.build.sweep import BUILD_LABEL, OWNER_LABEL, sweep
 from stackfile.errors import Location
 from stackfile.store.layers import LayerStore
+from stackfile.store.owner import token
 from stackfile.store.paths import StorePaths
 
 __all__ = ["RuntimeExecutor"]
@@ -38,19 +40,23 @@ class RuntimeExecutor:
 
     def __init__(self, paths: StorePaths) -> None:
         self.paths = paths
+        self._swept = False
 
     def run(self, job: RunJob, output: Callable[[str], None]) -> Path | None:
         from stackfile.runtime import get_runtime
         from stackfile.runtime.api import ContainerSpec, Mount, NetworkAttachment, Process
 
         runtime = get_runtime(self.paths)
+        if not self._swept:  # once per builder, before its first RUN: what killed builds left
+            self._swept = True
+            sweep(self.paths, runtime)
         spec = ContainerSpec(
             name=f"stackfile-build-{uuid.uuid4().hex[:16]}",
             layers=job.layers,
             process=Process(argv=job.argv, env=dict(job.env), cwd=job.cwd, user=job.user),
             network=NetworkAttachment(mode="none" if job.network == "none" else "host"),
             mounts=tuple(Mount(type="bind", source=c.source, target=c.target) for c in job.cache_dirs),
-            labels={"stackfile.build": "1", "stackfile.build.image": job.image},
+            labels={BUILD_LABEL: "1", "stackfile.build.image": job.image, OWNER_LABEL: token()},
         )
         cid = runtime.create(spec, image=job.image)
         try:

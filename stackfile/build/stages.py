@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from stackfile.build.copy import CopyPlan, SourceItem, copy_into, ensure_dirs, v
 from stackfile.build.describe import describe
 from stackfile.build.events import StepCached, StepDone, StepOutput, StepStarted
 from stackfile.build.executor import CacheDir, RunJob
+from stackfile.build.exhaustion import exhausted
 from stackfile.build.plan import PlannedStep, StagePlan, location_of
 from stackfile.build.rootfs import LayeredView, lookup_id
 from stackfile.build.statcache import sha256
@@ -87,7 +89,13 @@ class StageRunner:
         self.b.ran += 1
         self.b.sink(StepStarted(message=text, **info))
         t0 = time.perf_counter()
-        entry = self.b.cache.put(ps.key, self._execute(ps, layers))
+        try:
+            entry = self.b.cache.put(ps.key, self._execute(ps, layers))
+        except (OSError, sqlite3.OperationalError) as exc:
+            clear = exhausted(exc, text, self.b.paths.root_str, location_of(ps.step))
+            if clear is None:
+                raise
+            raise clear from None
         self.b.sink(StepDone(message=text, seconds=time.perf_counter() - t0, **info))
         self.entries[ps.key] = entry
         return entry

@@ -283,6 +283,36 @@ def system_prune(g: Any, all_images: bool, force: bool) -> None:
     click.echo(f"Total reclaimed space: {human_size(report['bytes'])}")
 
 
+@system.command("check")
+@click.option("--repair", is_flag=True, help="Fix what can be fixed, say what was done, then check again.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def system_check(g: Any, repair: bool, as_json: bool) -> None:
+    """Verify the store: blobs, layers, images, containers, networks, volumes, leftovers on the host.
+
+    Exits 0 only when the store is sound (after --repair: when nothing is left to fix)."""
+    import json
+
+    from stackfile.engine.check import check
+
+    report = check(_paths(g), repair=repair)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for f in report.repaired:
+            click.echo(f"repaired  {f.area:<10} {f.subject}: {f.problem} -> {f.repair}")
+        for f, error in report.failed:
+            click.echo(f"FAILED    {f.area:<10} {f.subject}: {f.repair}: {error}")
+        for f in report.findings:
+            fix = f" (--repair: {f.repair})" if f.repair and not repair else ""
+            hint = f" (hint: {f.hint})" if f.hint else ""
+            click.echo(f"problem   {f.area:<10} {f.subject}: {f.problem}{fix}{hint}")
+        click.echo("the store is sound" if report.sound else f"{len(report.findings)} problem(s) found",
+                   err=not report.sound)
+    if not report.sound:
+        raise SystemExit(1)
+
+
 def _registry_commands() -> None:
     from stackfile.cli.registry_cmd import image_pull, image_push
 

@@ -38,6 +38,8 @@ class EventPrinter:
         action = getattr(event, "action", None)
         if event.kind == "project.warning":
             echo(style("WARN ", fg="yellow") + event.message, err=True)
+        elif event.kind == "project.waiting":
+            echo(event.message, err=True)
         elif self.quiet:
             return
         elif action is not None and event.kind == "action.done":

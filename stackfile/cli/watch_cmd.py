@@ -24,7 +24,7 @@ def render_watch_event(event: Event) -> None:
         click.echo(f"{stamp} {click.style('✔', fg='green')} {event.message} ({took:.1f} ms)")
     elif kind == "watch.error":
         click.echo(f"{stamp} {click.style('✘', fg='red')} {event.message}", err=True)
-    elif kind in ("watch.notice", "project.warning"):
+    elif kind in ("watch.notice", "project.warning", "project.waiting"):
         click.echo(f"{stamp} {click.style('!', fg='yellow')} {event.message}", err=True)
     elif event.message and kind.split(".")[0] in _SHOWN:
         click.echo(f"{stamp}   {event.message}")

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from stackfile.engine.project_apply import Applier, wait_healthy
 from stackfile.engine.project_context import ProjectContext, open_project
+from stackfile.engine.project_lock import changing
 from stackfile.engine.project_logs import logs
 from stackfile.engine.project_ops import (
     exec_,
@@ -95,6 +96,13 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
     ctx = open_project(opts, sink=sink, services=options.plan.services)
     disabled = tuple(getattr(ctx.project, "disabled_services", None) or ())
     options = options._replace(plan=options.plan._replace(disabled=disabled)) if disabled else options
+    if options.dry_run:
+        return _up(ctx, opts, options, sink, loaded_ns)
+    with changing(ctx.paths, ctx.name, sink):
+        return _up(ctx, opts, options, sink, loaded_ns)
+
+
+def _up(ctx: ProjectContext, opts: Any, options: UpOptions, sink: EventSink, loaded_ns: int) -> UpResult:
     desired = desired_services(ctx.config)
     selected = select_services(desired, options.plan.services, options.plan.no_deps)
     if options.exit_code_from and options.exit_code_from not in selected:
@@ -102,7 +110,7 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
                        hint="--exit-code-from names a service this up starts: " + ", ".join(selected))
     refs = sorted({desired[s].image for s in selected if desired[s].image})
     applier = Applier(ctx, desired, timeout=options.timeout, wait_timeout=options.wait_timeout)
-    the_plan = plan(ctx.config, ctx.observe(refs), options.plan)
+    the_plan = plan(ctx.config, ctx.observe(refs, sound_only=True), options.plan)
     if options.dry_run:
         return UpResult(ctx.name, the_plan, services=selected, warnings=the_plan.warnings, context=ctx)
     images_plan = _only(the_plan, IMAGE_KINDS)
@@ -110,7 +118,7 @@ def up(opts: Any, options: UpOptions = UpOptions(), *, sink: EventSink = discard
     if images_plan or (buildable and not options.plan.no_build):
         _build_all(ctx, images_plan, buildable if not options.plan.no_build else [], applier, sink,
                    options.plan.build)
-        the_plan = plan(ctx.config, ctx.observe(refs), options.plan._replace(build=False))
+        the_plan = plan(ctx.config, ctx.observe(refs, sound_only=True), options.plan._replace(build=False))
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
     warming = _prewarm(ctx, the_plan)
@@ -147,7 +155,7 @@ def attached_after_failure(opts: Any, options: UpOptions) -> tuple[ProjectContex
 def create_infrastructure(ctx: ProjectContext, service: str) -> None:
     """The networks and volumes ``service`` uses, created when missing (``run`` on a fresh project
     creates what its one-off container needs, as Compose does)."""
-    the_plan = plan(ctx.config, ctx.observe(), PlanOptions(services=(service,), no_deps=True))
+    the_plan = plan(ctx.config, ctx.observe(sound_only=True), PlanOptions(services=(service,), no_deps=True))
     infra = _only(the_plan, (Kind.CREATE_NETWORK, Kind.CREATE_VOLUME))
     if infra:
         _run(infra, Applier(ctx, desired_services(ctx.config)), ctx.sink)
@@ -211,7 +219,9 @@ def _remember(ctx: ProjectContext, opts: Any, options: UpOptions, mine: list[Any
     if all(s.state.value == "running" for s in mine):
         remember(ctx.paths, opts, options.plan, ctx.project, selected,
                  [{"name": s.name, "id": s.id} for s in mine],
-                 extra_files=dockerfiles(ctx, buildable, desired_services(ctx.config)), loaded_ns=loaded_ns)
+                 extra_files=dockerfiles(ctx, buildable, desired_services(ctx.config)), loaded_ns=loaded_ns,
+                 networks=[{"bridge": n.bridge, "dns_pid": n.dns_pid, "id": n.id}
+                           for n in ctx.networks.list_networks(project=ctx.name)])
 
 
 def wait_healthy_or_running(ctx: ProjectContext, service: str, timeout: float | None) -> None:
@@ -274,13 +284,22 @@ class DownOptions(NamedTuple):
 def down(opts: Any, options: DownOptions = DownOptions(), *, sink: EventSink = discard) -> UpResult:
     """Remove the project's containers, networks (and volumes, images): from labels, file or not."""
     ctx = open_project(opts, sink=sink, require_file=False)
+    if options.dry_run:
+        the_plan = _down_plan(ctx, options)
+        return UpResult(ctx.name, the_plan, warnings=the_plan.warnings, context=ctx)
+    with changing(ctx.paths, ctx.name, sink):
+        return _down(ctx, options, sink)
+
+
+def _down_plan(ctx: ProjectContext, options: DownOptions) -> Plan:
     # a service its profiles leave out is still the stack's: Compose's down removes its containers
     services = tuple(ctx.defined_service_names()) if ctx.project is not None else None
-    observed = ctx.observe()
-    the_plan = plan_down(observed, services=services, remove_orphans=options.remove_orphans,
-                         volumes=options.volumes, images=_rmi(ctx, options.rmi))
-    if options.dry_run:
-        return UpResult(ctx.name, the_plan, warnings=the_plan.warnings, context=ctx)
+    return plan_down(ctx.observe(), services=services, remove_orphans=options.remove_orphans,
+                     volumes=options.volumes, images=_rmi(ctx, options.rmi))
+
+
+def _down(ctx: ProjectContext, options: DownOptions, sink: EventSink) -> UpResult:
+    the_plan = _down_plan(ctx, options)  # observed under the lock
     for warning in the_plan.warnings:
         sink(Event("project.warning", warning))
     _stop_watch(ctx)

@@ -103,11 +103,16 @@ class ProjectContext:
         record = read_health(health_path(self.paths, self.name, container_id))
         return record.status if record else ""
 
-    def observe(self, image_refs: list[str] | None = None) -> ObservedState:
-        """The observed state: containers (with health), networks, volumes, images by reference."""
+    def observe(self, image_refs: list[str] | None = None, *, sound_only: bool = False) -> ObservedState:
+        """The observed state: containers (with health), networks, volumes, images by reference.
+
+        With ``sound_only`` (``up``) a network recorded but broken in the kernel (its bridge or DNS
+        server gone after a crash, a reboot or a failed create) counts as missing, so the plan
+        creates it again, which repairs it; ``down`` sees every record, to remove it."""
         containers = [container_from_status(s, self.health(s.id)) for s in self.containers()]
         nets: dict[str, Mapping[str, str]] = {
-            n.name: dict(n.labels) for n in self.networks.list_networks(project=self.name)}
+            n.name: dict(n.labels) for n in self.networks.list_networks(project=self.name)
+            if not sound_only or self.networks.is_sound(n)}
         vols: dict[str, Mapping[str, str]] = {v.name: dict(v.labels) for v in self._project_volumes()}
         images = {}
         for ref in image_refs or []:

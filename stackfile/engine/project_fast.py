@@ -2,11 +2,12 @@
 
 After a successful ``up`` we remember, keyed by the CLI inputs (files, flags, environment, cwd):
 the stat of every file the load read (and of their directories, so a new override file is seen),
-and the id + config hash of every container the plan wanted. The next ``up`` with the same inputs
-stats those files and reads each container's ``state.json``; if nothing moved and every container
-is still running, the plan would be empty, so it returns at once. Anything unexpected is a miss,
-and a miss just means the normal (full) path runs. Stack files that read other files (include,
-extends, env_file, Jinja2 statements) are never remembered. Imports here are kept light on purpose.
+the id + config hash of every container the plan wanted, and each network's bridge and DNS
+server. The next ``up`` with the same inputs stats those files, reads each container's
+``state.json`` and looks for the bridges and DNS servers; if nothing moved and all of them are
+there, the plan would be empty, so it returns at once. Anything unexpected is a miss, and a miss
+just means the normal (full) path runs. Stack files that read other files (include, extends,
+env_file, Jinja2 statements) are never remembered. Imports here are kept light on purpose.
 """
 
 from __future__ import annotations
@@ -105,7 +106,20 @@ def lookup(paths: StorePaths | str, key: str) -> dict[str, Any] | None:
     for c in entry.get("containers", []):
         if not _running(root, c["name"], c["id"]):
             return None
+    for net in entry.get("networks", []):  # the kernel wins: a bridge or DNS server gone is a miss
+        if not _network_alive(net):
+            return None
     return entry
+
+
+def _network_alive(net: Mapping[str, Any]) -> bool:
+    if not os.path.exists(f"/sys/class/net/{net['bridge']}"):
+        return False
+    try:
+        with open(f"/proc/{int(net['dns_pid'])}/cmdline", "rb") as fh:
+            return str(net["id"]).encode() in fh.read()
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def unchanged(opts: Any, plan_options: Any) -> list[str] | None:
@@ -159,7 +173,7 @@ RACY_NS = 20_000_000  # a file touched this close to (or after) the load may hav
 
 def remember(paths: StorePaths, opts: Any, plan_options: Any, project: Any, services: list[str],
              containers: Iterable[Mapping[str, str]], extra_files: Iterable[str] = (),
-             loaded_ns: int | None = None) -> None:
+             loaded_ns: int | None = None, networks: Iterable[Mapping[str, Any]] = ()) -> None:
     """Record a converged project for :func:`unchanged` (best effort: a failure only costs speed)."""
     flags = fast_flags(plan_options)
     if flags is None or getattr(project, "files", None) is None or any(f == "-" for f in project.files) \
@@ -172,7 +186,7 @@ def remember(paths: StorePaths, opts: Any, plan_options: Any, project: Any, serv
     if loaded_ns is not None and any(s is not None and s[0] >= loaded_ns - RACY_NS for s in stats.values()):
         return  # edited during (or just before) this up: the next up must load it
     entry = {"project": project.name, "services": services, "stats": stats,
-             "containers": [dict(c) for c in containers]}
+             "containers": [dict(c) for c in containers], "networks": [dict(n) for n in networks]}
     from pathlib import Path
 
     target = Path(_cache_file(paths, cache_key(opts, flags)))

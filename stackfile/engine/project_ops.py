@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from stackfile.engine.project_context import ProjectContext, open_project
+from stackfile.engine.project_lock import changing
 from stackfile.engine.project_status import ps, ps_entry
 from stackfile.errors import InvalidSpec, NotFound, StackfileError
 from stackfile.events import Event, EventSink, discard
@@ -107,9 +108,10 @@ def start(opts: Any, services: Iterable[str] = (), *, sink: EventSink = discard)
     from stackfile.engine.project_containers import start_container
 
     ctx = _ctx(opts, sink)
-    todo = [s for s in select(ctx, services) if s.state.value in ("created", "exited", "dead")]
-    return _each(ctx, todo, lambda s: start_container(ctx, s.id, s.labels.get(L.SERVICE, ""), s.name),
-                 "start")
+    with changing(ctx.paths, ctx.name, sink):
+        todo = [s for s in select(ctx, services) if s.state.value in ("created", "exited", "dead")]
+        return _each(ctx, todo, lambda s: start_container(ctx, s.id, s.labels.get(L.SERVICE, ""), s.name),
+                     "start")
 
 
 def stop(opts: Any, services: Iterable[str] = (), *, timeout: float | None = None,
@@ -118,9 +120,10 @@ def stop(opts: Any, services: Iterable[str] = (), *, timeout: float | None = Non
     from stackfile.engine.project_containers import stop_container
 
     ctx = _ctx(opts, sink)
-    todo = [s for s in select(ctx, services) if s.state.value in ("running", "paused", "restarting")]
-    return _each(ctx, todo, lambda s: stop_container(ctx, s.id, s.name, timeout=timeout), "stop",
-                 reverse=True)
+    with changing(ctx.paths, ctx.name, sink):
+        todo = [s for s in select(ctx, services) if s.state.value in ("running", "paused", "restarting")]
+        return _each(ctx, todo, lambda s: stop_container(ctx, s.id, s.name, timeout=timeout), "stop",
+                     reverse=True)
 
 
 def restart(opts: Any, services: Iterable[str] = (), *, timeout: float | None = None,
@@ -129,15 +132,15 @@ def restart(opts: Any, services: Iterable[str] = (), *, timeout: float | None = 
     from stackfile.engine.project_containers import restart_container
 
     ctx = _ctx(opts, sink)
+    with changing(ctx.paths, ctx.name, sink):
+        def one(s: Any) -> None:
+            restart_container(ctx, s.id, s.name, s.labels.get(L.SERVICE, ""), timeout=timeout)
 
-    def one(s: Any) -> None:
-        restart_container(ctx, s.id, s.name, s.labels.get(L.SERVICE, ""), timeout=timeout)
-
-    done = _each(ctx, select(ctx, services), one, "restart")
-    followers = _restart_followers(ctx, set(services))
-    if services and followers:  # depends_on.restart: true follows a restarted dependency
-        done += _each(ctx, select(ctx, followers), one, "restart")
-    return sorted(done)
+        done = _each(ctx, select(ctx, services), one, "restart")
+        followers = _restart_followers(ctx, set(services))
+        if services and followers:  # depends_on.restart: true follows a restarted dependency
+            done += _each(ctx, select(ctx, followers), one, "restart")
+        return sorted(done)
 
 
 def _restart_followers(ctx: ProjectContext, restarted: set[str]) -> list[str]:
@@ -152,20 +155,23 @@ def _restart_followers(ctx: ProjectContext, restarted: set[str]) -> list[str]:
 def kill(opts: Any, services: Iterable[str] = (), *, signal: str = "SIGKILL",
          sink: EventSink = discard) -> list[str]:
     ctx = _ctx(opts, sink)
-    todo = [s for s in select(ctx, services) if s.state.value in ("running", "paused", "restarting")]
-    return _each(ctx, todo, lambda s: ctx.runtime.kill(s.id, signal), "kill", reverse=True)
+    with changing(ctx.paths, ctx.name, sink):
+        todo = [s for s in select(ctx, services) if s.state.value in ("running", "paused", "restarting")]
+        return _each(ctx, todo, lambda s: ctx.runtime.kill(s.id, signal), "kill", reverse=True)
 
 
 def pause(opts: Any, services: Iterable[str] = (), *, sink: EventSink = discard) -> list[str]:
     ctx = _ctx(opts, sink)
-    todo = [s for s in select(ctx, services) if s.state.value == "running"]
-    return _each(ctx, todo, lambda s: ctx.runtime.pause(s.id), "pause")
+    with changing(ctx.paths, ctx.name, sink):
+        todo = [s for s in select(ctx, services) if s.state.value == "running"]
+        return _each(ctx, todo, lambda s: ctx.runtime.pause(s.id), "pause")
 
 
 def unpause(opts: Any, services: Iterable[str] = (), *, sink: EventSink = discard) -> list[str]:
     ctx = _ctx(opts, sink)
-    todo = [s for s in select(ctx, services) if s.state.value == "paused"]
-    return _each(ctx, todo, lambda s: ctx.runtime.unpause(s.id), "unpause")
+    with changing(ctx.paths, ctx.name, sink):
+        todo = [s for s in select(ctx, services) if s.state.value == "paused"]
+        return _each(ctx, todo, lambda s: ctx.runtime.unpause(s.id), "unpause")
 
 
 def rm(opts: Any, services: Iterable[str] = (), *, stop_first: bool = False, volumes: bool = False,
@@ -174,19 +180,20 @@ def rm(opts: Any, services: Iterable[str] = (), *, stop_first: bool = False, vol
     from stackfile.engine.project_containers import remove_container
 
     ctx = _ctx(opts, sink)
-    found = select(ctx, services, oneoff=True)
-    if stop_first:
-        _each(ctx, [s for s in found if s.state.value in ("running", "paused")],
-              lambda s: ctx.runtime.stop(s.id, timeout=timeout), "stop", reverse=True)
+    with changing(ctx.paths, ctx.name, sink):
         found = select(ctx, services, oneoff=True)
-    todo = [s for s in found if s.state.value not in ("running", "paused", "restarting")]
-    if dry_run:
-        return sorted(s.name for s in todo)
+        if stop_first:
+            _each(ctx, [s for s in found if s.state.value in ("running", "paused")],
+                  lambda s: ctx.runtime.stop(s.id, timeout=timeout), "stop", reverse=True)
+            found = select(ctx, services, oneoff=True)
+        todo = [s for s in found if s.state.value not in ("running", "paused", "restarting")]
+        if dry_run:
+            return sorted(s.name for s in todo)
 
-    def one(s: Any) -> None:
-        remove_container(ctx, s.id, s.name, timeout=timeout, anonymous_volumes=volumes)
+        def one(s: Any) -> None:
+            remove_container(ctx, s.id, s.name, timeout=timeout, anonymous_volumes=volumes)
 
-    return _each(ctx, todo, one, "remove", reverse=True)
+        return _each(ctx, todo, one, "remove", reverse=True)
 
 
 def _one_container(ctx: ProjectContext, service: str, index: int) -> Any:

@@ -76,8 +76,11 @@ class EngineTarget:
         return [self.ctx.runtime.rootfs_path(s.id) for s in self._running(service)]
 
     def restart(self, service: str) -> None:
-        for status in self._running(service):
-            self.ctx.runtime.restart(status.id)
+        from stackfile.engine.project_lock import changing
+
+        with changing(self.ctx.paths, self.ctx.name, self.sink):  # not while a down removes them
+            for status in self._running(service):
+                self.ctx.runtime.restart(status.id)
 
     def exec(self, service: str, rule: WatchRule) -> int:
         from stackfile.runtime.api import ExecSpec

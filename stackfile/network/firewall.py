@@ -29,7 +29,7 @@ from stackfile.errors import Internal, Unavailable
 from stackfile.network.model import BoundPort
 from stackfile.network.names import BRIDGE_PREFIX, nft_table
 
-__all__ = ["forward_policy_drops", "install", "install_ports", "remove", "remove_ports"]
+__all__ = ["forward_policy_drops", "install", "install_ports", "remove", "remove_ports", "require"]
 
 _COMMENT = "stackfile:{bridge}"
 
@@ -129,8 +129,18 @@ def install(bridge: str, subnet: IPv4Network, internal: bool) -> None:
             fwd.write_text("1\n")
 
 
+def require() -> None:
+    """Raise ``Unavailable`` when nft is missing, before anything of a network is made."""
+    if shutil.which("nft") is None:
+        raise Unavailable("nft is not installed", hint="apt-get install nftables iptables")
+
+
 def remove(bridge: str) -> None:
-    """Remove everything :func:`install` made for ``bridge`` (missing pieces are fine)."""
+    """Remove everything :func:`install` made for ``bridge`` (missing pieces are fine, and so is
+    a missing nft: without it there is no table to remove, or none we could remove)."""
+    if shutil.which("nft") is None:
+        _remove_iptables(bridge)
+        return
     table = nft_table(bridge)
     nft = _start(["nft", "-f", "-"], f"table ip {table} {{}}\ndelete table ip {table}\n")
     try:
@@ -169,5 +179,7 @@ def install_ports(table: str, ports: Sequence[BoundPort], target: str) -> None:
 
 
 def remove_ports(table: str) -> None:
-    """Delete a sandbox's DNAT table (missing is fine)."""
+    """Delete a sandbox's DNAT table (missing is fine, and so is a missing nft)."""
+    if shutil.which("nft") is None:
+        return
     _run(["nft", "-f", "-"], stdin=f"table ip {table} {{}}\ndelete table ip {table}\n", check=False)

@@ -77,6 +77,17 @@ def add_veth(host_name: str, peer_name: str, netns_path: str, bridge: str, mac: 
         os.close(fd)
 
 
+def enslave(name: str, bridge: str) -> bool:
+    """Put the existing link ``name`` on ``bridge`` (a bridge made again after a crash or a
+    reboot starts without the veths of the containers that were on it); False if it is gone."""
+    try:
+        index = socket.if_nametoindex(name)
+    except OSError:
+        return False
+    _nl().set_master(index, socket.if_nametoindex(bridge))
+    return True
+
+
 class InsideConfig(NamedTuple):
     """What to set up inside a sandbox: addresses per interface and the default gateway."""
 

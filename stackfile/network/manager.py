@@ -136,6 +136,7 @@ class NetworkManager(SandboxOps, AttachOps):
         if (cfg.driver or "bridge") != "bridge":
             raise InvalidSpec(f"network {cfg.name!r}: driver {cfg.driver!r} is not supported",
                               location=Location(key_path=f"networks.{cfg.name}.driver"), hint="bridge")
+        firewall.require()  # a network is made whole or not at all
         with host_lock():
             avoid: list[IPv4Network] = []
             while True:
@@ -199,13 +200,31 @@ class NetworkManager(SandboxOps, AttachOps):
             conn.execute("UPDATE networks SET dns_pid = ? WHERE name = ?", (pid, rec.name))
         return self.inspect_network(rec.name)
 
+    def is_sound(self, rec: NetworkRecord) -> bool:
+        """The kernel has the record's bridge and its DNS server runs."""
+        return links.link_exists(rec.bridge) and helpers.is_running(rec.dns_pid, rec.id)
+
     def _repair(self, rec: NetworkRecord) -> NetworkRecord:
-        """After a reboot (or a crash) the bridge or the DNS server may be gone: bring them back."""
-        if links.link_exists(rec.bridge) and helpers.is_running(rec.dns_pid, rec.id):
+        """After a reboot (or a crash) the bridge or the DNS server may be gone: bring them back,
+        with the veths of the sandboxes still attached to it."""
+        if self.is_sound(rec):
             return rec
+        firewall.require()
         with host_lock():
             helpers.stop(rec.dns_pid, rec.id)
-            return self._bring_up(rec)
+            had_bridge = links.link_exists(rec.bridge)
+            fresh = self._bring_up(rec)
+            if not had_bridge:
+                q = "SELECT host_ifname FROM endpoints WHERE network = ? ORDER BY host_ifname"
+                for (host_ifname,) in self.conn.execute(q, (rec.name,)).fetchall():
+                    links.enslave(host_ifname, rec.bridge)
+            return fresh
+
+    def repair_network(self, name: str) -> NetworkRecord:
+        """Bring back what the network ``name`` lost: bridge (with its veths), DNS server, rules."""
+        rec = self._repair(self.inspect_network(name))
+        firewall.install(rec.bridge, IPv4Network(rec.subnet), rec.internal)  # idempotent
+        return rec
 
     def _start_dns(self, rec: NetworkRecord, wait: bool) -> int:
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

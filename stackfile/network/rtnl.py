@@ -176,6 +176,11 @@ class Netlink:
                 + attr(IFLA_MASTER, struct.pack("=I", master)) + attr(IFLA_LINKINFO, info))
         self.request(RTM_NEWLINK, body, NLM_F_CREATE | NLM_F_EXCL, f"creating veth {name}")
 
+    def set_master(self, index: int, master: int) -> None:
+        """Enslave a link to ``master`` (a bridge) and bring it up."""
+        body = _ifinfo(index, up=True) + attr(IFLA_MASTER, struct.pack("=I", master))
+        self.request(RTM_NEWLINK, body, what=f"attaching link {index} to {master}")
+
     def set_up(self, index: int) -> None:
         """Bring a link up."""
         self.request(RTM_NEWLINK, _ifinfo(index, up=True), what=f"bringing link {index} up")

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from stackfile.errors import InvalidSpec, Location
+from stackfile.errors import InvalidSpec, Location, StackfileError
 from stackfile.spec.merge import merge
 
 __all__ = ["FileLoader", "resolve_extends"]
 
 # path of a file → its services (interpolated, paths resolved, includes applied)
 FileLoader = Callable[[str], dict[str, Any]]
+
+# A chain of services extending each other longer than this is refused (it is resolved recursively).
+MAX_CHAIN = 100
 
 
 def _target(name: str, ext: Any, current_file: str | None) -> tuple[str | None, str]:
@@ -31,8 +34,15 @@ class _Resolver:
         self.load_file = load_file
         self.done: dict[tuple[str | None, str], dict[str, Any]] = {}
 
-    def services_of(self, file: str | None, local: dict[str, Any]) -> dict[str, Any]:
-        return local if file is None else self.load_file(file)
+    def services_of(self, file: str | None, local: dict[str, Any], at: Location) -> dict[str, Any]:
+        if file is None:
+            return local
+        try:
+            return self.load_file(file)
+        except StackfileError as exc:  # a missing or unreadable file: say which extends named it
+            if exc.location is None:
+                exc.location = at
+            raise
 
     def resolve(
         self, file: str | None, name: str, services: dict[str, Any], chain: tuple[tuple[str | None, str], ...]
@@ -55,12 +65,21 @@ class _Resolver:
                 location=Location(where_file, key_path=f"services.{where}.extends.service"),
                 hint="valid services: " + ", ".join(sorted(services)),
             )
+        if len(chain) >= MAX_CHAIN:
+            raise InvalidSpec(
+                f"extends chain is longer than {MAX_CHAIN} services: "
+                + " -> ".join(n for _, n in chain[:3])
+                + " -> ...",
+                location=Location(chain[0][0], key_path=f"services.{chain[0][1]}.extends"),
+                hint="extend from fewer levels of services",
+            )
         service = services[name] or {}
         if not isinstance(service, dict) or "extends" not in service:
             self.done[key] = service
             return service
         base_file, base_name = _target(name, service["extends"], file)
-        base_services = services if base_file == file else self.services_of(base_file, services)
+        at = Location(file, key_path=f"services.{name}.extends")
+        base_services = services if base_file == file else self.services_of(base_file, services, at)
         base = self.resolve(base_file, base_name, base_services, (*chain, key))
         own = {k: v for k, v in service.items() if k != "extends"}
         merged = merge({"services": {name: dict(base)}}, {"services": {name: own}})["services"][name]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stackfile.errors import InvalidSpec, Location
+from stackfile.spec.tags import Override, Reset
 
 __all__ = ["IMPORTED", "IncludeSpec", "import_resources", "include_specs"]
 
@@ -25,7 +26,15 @@ class IncludeSpec:
 def include_specs(doc: dict[str, Any], base: str, abspath: Callable[[str, str], str]) -> list[IncludeSpec]:
     """Parse the ``include`` section (string or ``{path, project_directory, env_file}`` items)."""
     out = []
-    for i, item in enumerate(doc.get("include") or []):
+    raw = doc.get("include")
+    raw = None if isinstance(raw, Reset) else raw.value if isinstance(raw, Override) else raw
+    if raw is not None and not isinstance(raw, list | str):
+        raise InvalidSpec(
+            f"include must be a list, not {type(raw).__name__}",
+            location=Location(key_path="include"),
+            hint="write include: [other.yaml] or include: [{path: other.yaml}]",
+        )
+    for i, item in enumerate([raw] if isinstance(raw, str) else raw or []):
         entry = {"path": item} if isinstance(item, str) else item
         if not isinstance(entry, dict) or not entry.get("path"):
             raise InvalidSpec(

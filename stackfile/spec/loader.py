@@ -42,6 +42,11 @@ class LoadOptions:
     interpolate: bool = True
 
 
+# How many files deep ``include`` and ``extends.file`` may go: each level costs a parse and a
+# few dozen stack frames, and a chain this long is a mistake (or hostile input), not a project.
+MAX_FILE_DEPTH = 32
+
+
 class _Session:
     """One load: the environment, a cache of loaded files and the include chain."""
 
@@ -64,11 +69,17 @@ class _Session:
         if path == "-":
             return self.opts.stdin or ""
         try:
-            return Path(path).read_text(encoding="utf-8-sig")
+            data = Path(path).read_bytes()
         except FileNotFoundError:
-            raise NotFound(f"file {path} not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidSpec(f"cannot read {path}: {exc}") from None
+            raise NotFound(
+                f"file {path} not found", hint="check the path, relative to the file that names it"
+            ) from None
+        except OSError as exc:
+            raise InvalidSpec(f"cannot read {path}: {exc.strerror or exc}", location=Location(path)) from None
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path, data, exc) from None
 
     def render(self, text: str, path: str, env: dict[str, str]) -> str:
         if not path.endswith(".j2"):
@@ -120,6 +131,14 @@ class _Session:
         return data
 
     def load_included(self, spec: Any, env: dict[str, str], chain: tuple[str, ...]) -> dict[str, Any]:
+        if len(chain) >= MAX_FILE_DEPTH:
+            raise InvalidSpec(
+                f"includes are nested deeper than {MAX_FILE_DEPTH} files: "
+                + " -> ".join(chain[:3])
+                + " -> ...",
+                location=Location(chain[-1], key_path="include"),
+                hint="include the files from fewer levels",
+            )
         for f in spec.files:
             if f in chain:
                 raise InvalidSpec(
@@ -134,7 +153,12 @@ class _Session:
             env_files = [default] if os.path.isfile(default) else []
         if env_files:
             sub_env.update(discover.load_environment(env_files, spec.project_directory, "/", {}))
-        return merge_all([self.load_doc(f, sub_env, spec.project_directory, chain) for f in spec.files])
+        try:
+            return merge_all([self.load_doc(f, sub_env, spec.project_directory, chain) for f in spec.files])
+        except NotFound as exc:  # an included file that does not exist: say where it was included
+            if exc.location is None and chain:
+                exc.location = Location(chain[-1], key_path="include")
+            raise
 
     def load_services(self, path: str, env: dict[str, str]) -> dict[str, Any]:
         """Services of a file named by ``extends.file`` (loaded once; a file cycle is an error)."""
@@ -145,6 +169,12 @@ class _Session:
                     location=Location(path, key_path="services"),
                     hint="files extending each other must not form a loop",
                 )
+            if len(self.loading) >= MAX_FILE_DEPTH:
+                raise InvalidSpec(
+                    f"extends goes through more than {MAX_FILE_DEPTH} files",
+                    location=Location(path, key_path="services"),
+                    hint="extend services from fewer levels of files",
+                )
             self.loading.add(path)
             try:
                 doc = self.load_doc(path, env, os.path.dirname(path))
@@ -152,6 +182,19 @@ class _Session:
                 self.loading.discard(path)
             self.cache[path] = doc.get("services") or {}
         return self.cache[path]
+
+
+def _not_utf8(path: str, data: bytes, exc: UnicodeDecodeError) -> InvalidSpec:
+    """A located error for bytes that are not UTF-8 (line and column of the first bad byte)."""
+    start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line = data.count(b"\n", 0, start) + 1
+    column = len(data[line_start:start].decode("utf-8", "replace")) + 1
+    return InvalidSpec(
+        f"{path} is not UTF-8 text: byte 0x{data[start]:02x} ({exc.reason})",
+        location=Location(path, line, column),
+        hint="save the file as UTF-8",
+    )
 
 
 def _extends(doc: dict[str, Any], load_services: Any) -> dict[str, Any]:
@@ -253,6 +296,12 @@ def load_project(opts: LoadOptions) -> Project:
         project = _run(opts, session, files, workdir, env)
     except StackfileError as exc:
         raise _locate_in(exc, session.positions, session.other_positions) from None
+    except RecursionError:  # a backstop: each known deep input has its own limit and message
+        raise InvalidSpec(
+            "stack file is nested too deeply to load",
+            location=Location(files[0]),
+            hint="flatten the structure",
+        ) from None
     _last_positions[:] = session.positions
     return project
 

@@ -159,15 +159,26 @@ class _Builder:
 
     def _untagged(self, node: Any, path: Path) -> Any:
         if isinstance(node, yaml.ScalarNode):
-            return None if node.value == "" else _plain(node.value) if node.style is None else node.value
+            return None if node.value == "" else self._plain(node, path) if node.style is None else node.value
         return (
             self._sequence(node, path) if isinstance(node, yaml.SequenceNode) else self._mapping(node, path)
         )
 
+    def _plain(self, node: Any, path: Path) -> Any:
+        try:
+            return _plain(node.value)
+        except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+            raise self.error(
+                node,
+                path,
+                f"number with {len(node.value)} digits is too large",
+                hint="quote it to keep it a string",
+            ) from None
+
     def _scalar(self, node: Any, path: Path) -> Any:
         tag, text = node.tag, node.value
         if tag == "?":
-            return _plain(text)
+            return self._plain(node, path)
         if tag == _STR:
             return text
         simple: dict[str, Any] = {
@@ -315,6 +326,16 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
         began, hint = _unclosed(text, exc)
         raise InvalidSpec(f"invalid YAML: {exc.problem or exc.context}{began}", location=loc,
                           hint=hint) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a NUL, a control character)
+        before = text[: exc.position]
+        loc = Location(file, before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        raise InvalidSpec(
+            f"invalid YAML: {exc.reason} (character #x{exc.character:04x})"
+            if isinstance(exc.character, int)
+            else f"invalid YAML: {exc.reason}",
+            location=loc,
+            hint="remove control characters from the file",
+        ) from None
     except yaml.YAMLError as exc:
         raise InvalidSpec(f"invalid YAML: {exc}", location=Location(file)) from None
     finally:

@@ -26,7 +26,9 @@ class BlobWriter:
 
     def __init__(self, store: BlobStore, *, small: bool = False) -> None:
         self._store = store
-        self._path = store.paths.ingest / os.urandom(16).hex()
+        from stackfile.store.owner import token
+
+        self._path = store.paths.ingest / f"{token()}-{os.urandom(16).hex()}"
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._fh: BinaryIO = open(self._path, "wb")  # noqa: SIM115 - closed in commit/abort
         if small:  # the builtin sha256 spares loading OpenSSL (~3 ms) for a config blob

@@ -39,7 +39,9 @@ class LayerStore:
     def scratch_dir(self, prefix: str = "layer-") -> Path:
         """A new empty directory in ``tmp/`` (same filesystem as ``layers/``) to build a layer in."""
         self.paths.tmp.mkdir(parents=True, exist_ok=True)
-        path = Path(tempfile.mkdtemp(prefix=prefix, dir=self.paths.tmp))
+        from stackfile.store.owner import token
+
+        path = Path(tempfile.mkdtemp(prefix=f"{prefix}{token()}-", dir=self.paths.tmp))
         os.chmod(path, 0o755)
         return path
 
@@ -54,18 +56,25 @@ class LayerStore:
         target = self.paths.layer(lid)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(directory, 0o755)
+        renamed = False
         try:
             os.rename(directory, target)
+            renamed = True
         except OSError:
             if not target.is_dir():
                 raise
             shutil.rmtree(directory, ignore_errors=True)
         conn = images_db(self.paths)
-        conn.execute(
-            "INSERT INTO layers(id, diff_id, size, created, origin) VALUES(?,?,?,?,?) "
-            "ON CONFLICT(id) DO NOTHING",
-            (lid, diff_id, dir_size(target), now_rfc3339(), origin),
-        )
+        try:
+            conn.execute(
+                "INSERT INTO layers(id, diff_id, size, created, origin) VALUES(?,?,?,?,?) "
+                "ON CONFLICT(id) DO NOTHING",
+                (lid, diff_id, dir_size(target), now_rfc3339(), origin),
+            )
+        except BaseException:  # a full disk, a Ctrl-C: no directory without its row
+            if renamed:
+                remove_tree(self.paths, target)
+            raise
         return lid
 
     def exists(self, layer_id: str) -> bool:

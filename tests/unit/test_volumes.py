@@ -140,3 +140,23 @@ def test_service_mounts_from_the_models(vm: VolumeManager, tmp_path: Path) -> No
     assert [m.target for m in mounts] == ["/data", "/run", "/tmp"]
     assert mounts[0].source == vm.inspect("proj_data").mountpoint
     assert (mounts[1].tmpfs_size, mounts[1].tmpfs_mode, mounts[2].tmpfs_size) == (65536, 0o1777, None)
+
+
+def test_an_interrupted_fill_is_done_again_whole(vm: VolumeManager, tmp_path: Path) -> None:
+    """A fill killed half-way left an empty volume and a staging directory of a dead process: the
+    next use fills the volume completely and removes the leftover (issue 12.2, volume fill)."""
+    layer = tmp_path / "l1"
+    (layer / "srv/data").mkdir(parents=True)
+    for name in ("a", "b", "c"):
+        (layer / "srv/data" / name).write_text(name)
+    vm.create("p_d")  # what the project's volume "d" is called
+    stale = vm.data_dir("p_d").parent / ".fill-999999999.1-dead"
+    stale.mkdir()
+    (stale / "a").write_text("a")  # half of what the killed fill copied
+    mounts = vm.mounts_for("db", [{"type": "volume", "source": "d", "target": "/srv/data"}], project="p",
+                           container="c1", declared={"d": None}, image_layers=[str(layer)])
+    data = Path(mounts[0].source)
+    assert sorted(p.name for p in data.iterdir()) == ["a", "b", "c"]
+    assert not stale.exists()
+    assert data == vm.data_dir("p_d")
+    assert not list(vm.data_dir("p_d").parent.glob(".fill-*"))

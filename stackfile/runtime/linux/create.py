@@ -77,18 +77,34 @@ def _check_mounts(spec: ContainerSpec) -> None:
 
 
 def reserve_name(names: str, name: str, cid: str, containers: str) -> None:
-    """Point ``names/<name>`` at ``cid`` atomically; a Conflict if a live container has it."""
+    """Take ``name`` for ``cid`` (whose config.json is already written), atomically across processes.
+
+    A name whose owner has no config.json was left by a crash (a container's config is written
+    before its name is taken, and its name is dropped before its directory): it is taken over,
+    under a lock so that of two processes taking over the same name one wins and one conflicts."""
     link = os.path.join(names, name)
     try:
         os.symlink(cid, link)
         return
     except FileExistsError:
-        owner = os.readlink(link)
-    if os.path.exists(os.path.join(containers, owner, "config.json")):
-        raise Conflict(f"the container name {name!r} is already in use by container {owner[:12]}",
-                       hint="remove that container, or choose another name")
-    os.unlink(link)  # left by a crashed create: take it over
-    os.symlink(cid, link)
+        pass
+    import fcntl
+
+    fd = os.open(os.path.join(names, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            owner = os.readlink(link)
+        except FileNotFoundError:
+            owner = ""
+        if owner and os.path.exists(os.path.join(containers, owner, "config.json")):
+            raise Conflict(f"the container name {name!r} is already in use by container {owner[:12]}",
+                           hint="remove that container, or choose another name")
+        if owner:
+            os.unlink(link)  # left by a crash: take it over
+        os.symlink(cid, link)
+    finally:
+        os.close(fd)
 
 
 def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "",
@@ -113,7 +129,6 @@ def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "",
               etc_roots=spec.layers, short_links=paths.short_links_str)
     names = os.path.join(paths.containers_str, NAMES_DIR)
     os.makedirs(names, mode=0o700, exist_ok=True)
-    reserve_name(names, name, cid, paths.containers_str)
     try:
         for sub in ("upper", "work", "rootfs", *(() if spec.layers else ("empty",))):
             os.makedirs(cdir.sub(sub), mode=0o755)
@@ -126,6 +141,7 @@ def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "",
         touch(cdir.sub("log.json"), mode=0o640)
         cdir.write_config({"id": cid, "name": name, "image": image, "created_at": now_rfc3339(),
                            "hostname": hostname, "spec": {**spec_to_dict(spec), "name": name}})
+        reserve_name(names, name, cid, paths.containers_str)  # last: a named container is complete
     except BaseException:
         remove_dirs(paths, cdir, name)
         raise
