@@ -48,8 +48,9 @@ def record(root: str, type: str, action: str, actor_id: str,
     """Append one event; ``attributes`` are strings, as Docker's are. Never raises OSError."""
     ns = time.time_ns() if time_ns is None else time_ns
     attrs = {str(k): str(v) for k, v in (attributes or {}).items()}
-    message: dict[str, object] = {"Type": type, "Action": action, "Actor": {"ID": actor_id, "Attributes": attrs},
-                                  "scope": "local", "time": ns // 1_000_000_000, "timeNano": ns}
+    message: dict[str, object] = {"Type": type, "Action": action,
+                                  "Actor": {"ID": actor_id, "Attributes": attrs}, "scope": "local",
+                                  "time": ns // 1_000_000_000, "timeNano": ns}
     if type == "container":
         message.update(status=action, id=actor_id, **({"from": attrs["image"]} if "image" in attrs else {}))
     data = (json.dumps(message, separators=(",", ":")) + "\n").encode()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from stackfile.runtime.api import RestartPolicy, Resources
+from stackfile.runtime.api import Resources, RestartPolicy
 from stackfile.store import journal
 from tests.conftest import needs_root
 from tests.integration.runtime.rtsupport import Env
