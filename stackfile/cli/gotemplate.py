@@ -25,7 +25,10 @@ HEADERS = {"ID": "CONTAINER ID", "Name": "NAME", "Names": "NAMES", "Image": "IMA
            "Project": "PROJECT", "Service": "SERVICE", "CreatedAt": "CREATED AT", "RunningFor": "CREATED",
            "Ports": "PORTS", "State": "STATE", "Status": "STATUS", "Health": "HEALTH",
            "ExitCode": "EXIT CODE", "Labels": "LABELS", "Publishers": "PUBLISHERS", "Size": "SIZE",
-           "Networks": "NETWORKS"}
+           "Networks": "NETWORKS",
+           # docker stats
+           "Container": "CONTAINER", "CPUPerc": "CPU %", "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %",
+           "NetIO": "NET I/O", "BlockIO": "BLOCK I/O", "PIDs": "PIDS"}
 _FUNCS: dict[str, Callable[..., Any]] = {
     "json": lambda v: json.dumps(v, sort_keys=True),
     "lower": lambda v: _text(v).lower(),

@@ -52,6 +52,8 @@ COMMANDS: dict[str, str] = {
     "completion": "stackfile.cli.completion_cmd:completion",
     # watch
     "watch": "stackfile.cli.watch_cmd:watch",
+    # observing (cli/observe_cmd.py)
+    "stats": "stackfile.cli.observe_cmd:stats",
     # beyond one machine
     "export": "stackfile.cli.export_cmd:export",
 }

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Mapping
 
 from stackfile.errors import Conflict, Internal
-from stackfile.runtime.api import ContainerSpec, ContainerState, ContainerStatus, ExecSpec, LogLine
+from stackfile.runtime.api import ContainerSpec, ContainerState, ContainerStatus, ExecSpec, LogLine, Usage
 from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.create import create_container, remove_dirs
 from stackfile.runtime.linux.errors import StartFailed
@@ -351,6 +351,14 @@ class LinuxRuntime:
         cdir = self._dir(ref)
         self._running_pid(cdir)
         return processes(cgroups.for_container(cdir.id).pids())
+
+    def usage(self, ref: str) -> Usage:
+        from stackfile.runtime.linux.usage import read_usage
+
+        cdir = self._dir(ref)
+        pid = self._running_pid(cdir)
+        mode = cdir.config()["spec"].get("network", {}).get("mode")
+        return read_usage(cgroups.for_container(cdir.id), pid, host_network=mode == "host")
 
     def upper_dir(self, ref: str) -> str:
         return self._dir(ref).sub("upper")

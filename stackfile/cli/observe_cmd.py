@@ -1,0 +1,134 @@
+"""Commands that observe: ``stats``, ``events``, ``wait``, ``volumes``, ``info`` and their
+``container``/``system`` forms, with Docker's and Compose v2's flags and output.
+
+Engine modules are imported inside the commands (the CLI start stays fast).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from stackfile.cli.completion_cmd import complete_services
+from stackfile.cli.main import GlobalOptions
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from stackfile.engine.stats import ContainerStats
+
+# docker stats' default table
+STATS_TABLE = ("table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t"
+               "{{.BlockIO}}\t{{.PIDs}}")
+STATS_FIELDS = ("BlockIO", "CPUPerc", "Container", "ID", "MemPerc", "MemUsage", "Name", "NetIO", "PIDs")
+
+
+def _check_format(fmt: str | None, names: tuple[str, ...] = ("table", "json")) -> None:
+    from stackfile.cli.gotemplate import is_template
+
+    if fmt and fmt not in names and not is_template(fmt):
+        raise click.BadParameter(f"{fmt!r}: expected {', '.join(names)} or a Go template such as "
+                                 "'{{.Name}}'", param_hint="--format")
+
+
+# -- units, as docker/go-units prints them ---------------------------------------------------
+def decimal_size(n: float) -> str:
+    """``HumanSizeWithPrecision(n, 3)``: ``1.5kB``, ``12.3MB``."""
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB", "EB"):
+        if n < 1000 or unit == "EB":
+            return f"{n:.3g}{unit}"
+        n /= 1000
+    return str(n)
+
+
+def binary_size(n: float) -> str:
+    """``BytesSize(n)``: ``1.199MiB``, ``7.7GiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n:.4g}{unit}"
+        n /= 1024
+    return str(n)
+
+
+# -- stats -----------------------------------------------------------------------------------
+def stats_row(s: ContainerStats, *, trunc: bool = True, container: str = "") -> dict[str, str]:
+    """One container's figures as ``docker stats --format json`` writes them."""
+    return {"BlockIO": f"{decimal_size(s.block_read)} / {decimal_size(s.block_write)}",
+            "CPUPerc": f"{s.cpu_percent:.2f}%", "Container": container or (s.id[:12] if trunc else s.id),
+            "ID": s.id[:12] if trunc else s.id, "MemPerc": f"{s.memory_percent:.2f}%",
+            "MemUsage": f"{binary_size(s.memory)} / {binary_size(s.memory_limit)}", "Name": s.name,
+            "NetIO": f"{decimal_size(s.net_rx)} / {decimal_size(s.net_tx)}", "PIDs": str(s.pids)}
+
+
+def _show_stats(series: Iterator[list[ContainerStats]], fmt: str | None, no_trunc: bool, live: bool,
+                given: Mapping[str, str] | None = None) -> None:
+    """Print each sample of ``series``; ``given``: container id → the reference the user typed."""
+    from stackfile.cli.gotemplate import render
+
+    for sample in series:
+        rows = [stats_row(s, trunc=not no_trunc, container=(given or {}).get(s.id, "")) for s in sample]
+        if fmt == "json":
+            lines = [json.dumps(r, sort_keys=True) for r in rows]
+        else:
+            lines = render(fmt if fmt and fmt != "table" else STATS_TABLE, rows, STATS_FIELDS)
+        if live:  # docker's redraw: cursor home, clear to the end of the screen
+            click.echo("\x1b[H\x1b[J", nl=False)
+        for line in lines:
+            click.echo(line)
+
+
+def _stats_options(fn: Any) -> Any:
+    for option in reversed([
+        click.option("-a", "--all", "all_", is_flag=True,
+                     help="Show all containers (default shows just running)."),
+        click.option("--no-stream", is_flag=True,
+                     help="Disable streaming stats and only pull the first result."),
+        click.option("--no-trunc", is_flag=True, help="Do not truncate output."),
+        click.option("--format", "fmt", metavar="FORMAT",
+                     help="table, json, or a Go template ('table {{.Name}}\\t{{.CPUPerc}}')."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+@click.command()
+@click.argument("services", nargs=-1, shell_complete=complete_services)
+@_stats_options
+@click.pass_obj
+def stats(g: GlobalOptions, services: tuple[str, ...], all_: bool, no_stream: bool, no_trunc: bool,
+          fmt: str | None) -> None:
+    """Display a live stream of the project's containers' resource usage."""
+    from stackfile.engine.stats import project_stats
+
+    _check_format(fmt)
+    live = not no_stream and sys.stdout.isatty()
+    series = project_stats(g, services, all=all_, interval=0.5 if no_stream else 1.0, stream=not no_stream)
+    _show_stats(series, fmt, no_trunc, live)
+
+
+@click.command("stats")
+@click.argument("refs", nargs=-1)
+@_stats_options
+@click.pass_obj
+def container_stats(g: GlobalOptions, refs: tuple[str, ...], all_: bool, no_stream: bool, no_trunc: bool,
+                    fmt: str | None) -> None:
+    """Display a live stream of containers' resource usage."""
+    from stackfile.engine.containers import runtime
+    from stackfile.engine.stats import containers_of
+    from stackfile.engine.stats import stats as engine_stats
+    from stackfile.store.paths import StorePaths
+
+    _check_format(fmt)
+    rt = runtime(StorePaths.at(g.root))
+    live = not no_stream and sys.stdout.isatty()
+    given = {rt.inspect(ref).id: ref for ref in refs}
+    series = engine_stats(rt, containers_of(rt, refs, all=all_), interval=1.0 if not no_stream else 0.5,
+                          stream=not no_stream)
+    _show_stats(series, fmt, no_trunc, live, given)
+
+
+CONTAINER_COMMANDS = [container_stats]
