@@ -281,3 +281,14 @@ def system_prune(g: Any, all_images: bool, force: bool) -> None:
     click.echo(f"deleted {len(report['images'])} images, {report['layers']} layers, "
                f"{report['cache_entries']} build cache entries")
     click.echo(f"Total reclaimed space: {human_size(report['bytes'])}")
+
+
+def _observing() -> None:
+    """``system events|info`` live in :mod:`stackfile.cli.observe_cmd`."""
+    from stackfile.cli import observe_cmd
+
+    for command in observe_cmd.SYSTEM_COMMANDS:
+        system.add_command(command)
+
+
+_observing()

@@ -54,6 +54,7 @@ COMMANDS: dict[str, str] = {
     "watch": "stackfile.cli.watch_cmd:watch",
     # observing (cli/observe_cmd.py)
     "stats": "stackfile.cli.observe_cmd:stats",
+    "events": "stackfile.cli.observe_cmd:events",
     # beyond one machine
     "export": "stackfile.cli.export_cmd:export",
 }

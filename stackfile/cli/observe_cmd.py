@@ -131,4 +131,97 @@ def container_stats(g: GlobalOptions, refs: tuple[str, ...], all_: bool, no_stre
     _show_stats(series, fmt, no_trunc, live, given)
 
 
+# -- events ----------------------------------------------------------------------------------
+EVENT_FIELDS = ("Type", "Action", "Actor", "ID", "Status", "From", "Scope", "Time", "TimeNano")
+
+
+def _attrs_text(attributes: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(attributes.items()))
+
+
+def docker_event_line(event: Any) -> str:
+    """``docker events``' text line: ``2026-01-02T15:04:05.123456789Z container start ID (k=v, ...)``."""
+    from stackfile.engine.log_time import rfc3339_ns
+
+    attrs = _attrs_text(event.attributes)
+    return f"{rfc3339_ns(event.time_ns)} {event.type} {event.action} {event.id} ({attrs})"
+
+
+def compose_event(event: Any, service: str) -> dict[str, Any]:
+    """``docker compose events --json``'s object."""
+    from stackfile.engine.log_time import rfc3339_ns
+
+    return {"time": rfc3339_ns(event.time_ns), "type": event.type, "action": event.action, "id": event.id,
+            "service": service, "attributes": dict(event.attributes)}
+
+
+def _compose_line(event: Any) -> str:
+    import time
+
+    seconds, ns = divmod(event.time_ns, 10**9)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds)) + f".{ns // 1000:06d}"
+    return f"{stamp} {event.type} {event.action} {event.id} ({_attrs_text(event.attributes)})"
+
+
+@click.command()
+@click.argument("services", nargs=-1, shell_complete=complete_services)
+@click.option("--json", "as_json", is_flag=True, help="Output events as a stream of json objects.")
+@click.option("--since", metavar="TIME", help="Show all events created since timestamp.")
+@click.option("--until", metavar="TIME", help="Stream events until this timestamp.")
+@click.pass_obj
+def events(g: GlobalOptions, services: tuple[str, ...], as_json: bool, since: str | None,
+           until: str | None) -> None:
+    """Receive real time events from the project's containers."""
+    from stackfile.engine.events import events as engine_events
+    from stackfile.engine.events import parse_time
+    from stackfile.engine.project_context import open_project
+    from stackfile.engine.project_ops import select
+    from stackfile.reconcile import labels as L
+
+    ctx = open_project(g, require_file=False)
+    select(ctx, services)  # an unknown service is an error now
+    filters = {"project": [ctx.name], **({"service": list(services)} if services else {})}
+    since_ns, until_ns = parse_time(since, "since"), parse_time(until, "until")
+    for event in engine_events(g.root, since_ns=since_ns, until_ns=until_ns, filters=filters):
+        if as_json:
+            service = event.attributes.get(L.SERVICE, event.attributes.get("service", ""))
+            click.echo(json.dumps(compose_event(event, service)))
+        else:
+            click.echo(_compose_line(event))
+
+
+@click.command("events")
+@click.option("-f", "--filter", "filters", multiple=True, metavar="KEY=VALUE",
+              help="Filter output based on conditions provided (type, event, container, image, label, "
+                   "network, volume, project, service, scope).")
+@click.option("--format", "fmt", metavar="FORMAT",
+              help="json, or a Go template ('{{.Action}} {{.Actor.ID}}').")
+@click.option("--since", metavar="TIME", help="Show all events created since timestamp.")
+@click.option("--until", metavar="TIME", help="Stream events until this timestamp.")
+@click.pass_obj
+def system_events(g: GlobalOptions, filters: tuple[str, ...], fmt: str | None, since: str | None,
+                  until: str | None) -> None:
+    """Get real time events from the engine."""
+    from stackfile.cli.gotemplate import FormatTemplate
+    from stackfile.engine.events import events as engine_events
+    from stackfile.engine.events import parse_filters, parse_time
+
+    _check_format(fmt, ("json",))
+    template = FormatTemplate(fmt, EVENT_FIELDS) if fmt and fmt != "json" else None
+    since_ns, until_ns = parse_time(since, "since"), parse_time(until, "until")
+    for event in engine_events(g.root, since_ns=since_ns, until_ns=until_ns, filters=parse_filters(filters)):
+        if fmt == "json":
+            click.echo(json.dumps(event.to_docker()))
+        elif template is not None:
+            message = event.to_docker()
+            row = {"Type": event.type, "Action": event.action, "Actor": message["Actor"], "ID": event.id,
+                   "Status": event.action, "From": event.attributes.get("image", ""), "Scope": event.scope,
+                   "Time": message["time"], "TimeNano": event.time_ns}
+            for line in template.lines([row]):
+                click.echo(line)
+        else:
+            click.echo(docker_event_line(event))
+
+
 CONTAINER_COMMANDS = [container_stats]
+SYSTEM_COMMANDS = [system_events]
