@@ -223,5 +223,155 @@ def system_events(g: GlobalOptions, filters: tuple[str, ...], fmt: str | None, s
             click.echo(docker_event_line(event))
 
 
-CONTAINER_COMMANDS = [container_stats]
-SYSTEM_COMMANDS = [system_events]
+# -- info ------------------------------------------------------------------------------------
+INFO_FIELDS = ("ID", "Name", "ServerVersion", "DockerRootDir", "Containers", "ContainersRunning",
+               "ContainersPaused", "ContainersStopped", "Images", "Networks", "Volumes", "Driver",
+               "DefaultRuntime", "KernelVersion", "OperatingSystem", "OSType", "Architecture", "NCPU",
+               "MemTotal", "CgroupDriver", "CgroupVersion", "MemoryLimit", "PidsLimit", "CpuCfsQuota",
+               "SecurityOptions", "Features")
+
+
+def info_text(d: Mapping[str, Any]) -> list[str]:
+    """``docker info``'s server section, with stackfile's counts and features."""
+    f = d["Features"]
+    yes = {True: "yes", False: "no"}
+    return [
+        "Server:",
+        f" Containers: {d['Containers']}", f"  Running: {d['ContainersRunning']}",
+        f"  Paused: {d['ContainersPaused']}", f"  Stopped: {d['ContainersStopped']}",
+        f" Images: {d['Images']}", f" Networks: {d['Networks']}", f" Volumes: {d['Volumes']}",
+        f" Server Version: {d['ServerVersion']}", f" Storage Driver: {d['Driver'] or 'none'}",
+        f" Cgroup Driver: {d['CgroupDriver']}", f" Cgroup Version: {d['CgroupVersion']}",
+        f" Cgroup Controllers: {' '.join(f['cgroup_controllers']) or 'none'}",
+        f" Default Runtime: {d['DefaultRuntime']}",
+        " Security Options:",
+        *(f"  {opt.split(',')[0].removeprefix('name=')}" for opt in d["SecurityOptions"]),
+        " Features:", *(f"  {name}: {yes[bool(f[name])]}" for name in
+                        ("overlay", "openat2", "seccomp", "pidfd", "nftables", "iptables")),
+        f" Kernel Version: {d['KernelVersion']}", f" Operating System: {d['OperatingSystem']}",
+        f" OSType: {d['OSType']}", f" Architecture: {d['Architecture']}", f" CPUs: {d['NCPU']}",
+        f" Total Memory: {binary_size(d['MemTotal'])}", f" Name: {d['Name']}",
+        f" Docker Root Dir: {d['DockerRootDir']}",
+    ]
+
+
+@click.command()
+@click.option("-f", "--format", "fmt", metavar="FORMAT",
+              help="json, or a Go template ('{{.CgroupVersion}}').")
+@click.pass_obj
+def info(g: GlobalOptions, fmt: str | None) -> None:
+    """Display system-wide information."""
+    from stackfile.cli.gotemplate import render
+    from stackfile.engine.system import system_info
+    from stackfile.store.paths import StorePaths
+
+    _check_format(fmt, ("json",))
+    data = system_info(StorePaths.at(g.root)).to_docker()
+    if fmt == "json":
+        click.echo(json.dumps(data, sort_keys=True))
+    elif fmt:
+        for line in render(fmt, [data], INFO_FIELDS):
+            click.echo(line)
+    else:
+        for line in info_text(data):
+            click.echo(line)
+
+
+# -- wait ------------------------------------------------------------------------------------
+@click.command()
+@click.argument("services", nargs=-1, required=True, shell_complete=complete_services)
+@click.option("--down-project", is_flag=True, help="Drops project when the first container stops.")
+@click.pass_obj
+def wait(g: GlobalOptions, services: tuple[str, ...], down_project: bool) -> int:
+    """Block until containers of all (or specified) services stop; exit with the last exit code."""
+    from stackfile.engine.wait import project_wait
+
+    code = 0
+    for exited in project_wait(g, services, down_project=down_project):
+        click.echo(f"container {json.dumps(exited.id)} exited with status code {exited.exit_code}")
+        code = exited.exit_code
+    return code
+
+
+@click.command("wait")
+@click.argument("refs", nargs=-1, required=True)
+@click.pass_obj
+def container_wait(g: GlobalOptions, refs: tuple[str, ...]) -> None:
+    """Block until one or more containers stop, then print their exit codes (in the order given)."""
+    from stackfile.engine.containers import runtime
+    from stackfile.engine.wait import wait_all
+    from stackfile.store.paths import StorePaths
+
+    rt = runtime(StorePaths.at(g.root))
+    for ref in refs:
+        for exited in wait_all(rt, [ref]):
+            click.echo(str(exited.exit_code))
+
+
+# -- volumes, port, prune --------------------------------------------------------------------
+VOLUME_FIELDS = ("Availability", "Driver", "Group", "Labels", "Links", "Mountpoint", "Name", "Scope", "Size",
+                 "Status")
+
+
+@click.command()
+@click.argument("services", nargs=-1, shell_complete=complete_services)
+@click.option("--format", "fmt", default="table", metavar="FORMAT",
+              help="table, json, or a Go template ('{{.Name}}').")
+@click.option("-q", "--quiet", is_flag=True, help="Only display volume names.")
+@click.pass_obj
+def volumes(g: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool) -> None:
+    """List volumes of the project (those of the services given)."""
+    from stackfile.cli.gotemplate import render
+    from stackfile.engine.observe_ops import project_volumes
+
+    _check_format(fmt)
+    rows = project_volumes(g, services)
+    if quiet:
+        lines = [r["Name"] for r in rows]
+    elif fmt == "json":
+        lines = [json.dumps(r, sort_keys=True) for r in rows]
+    else:
+        lines = render("table {{.Driver}}\t{{.Name}}" if fmt == "table" else fmt, rows, VOLUME_FIELDS)
+    for line in lines:
+        click.echo(line)
+
+
+@click.command("port")
+@click.argument("ref")
+@click.argument("private_port", required=False, metavar="[PRIVATE_PORT[/PROTO]]")
+@click.pass_obj
+def container_port(g: GlobalOptions, ref: str, private_port: str | None) -> None:
+    """List port mappings or a specific mapping for the container."""
+    from stackfile.engine.observe_ops import container_ports
+    from stackfile.store.paths import StorePaths
+
+    for m in container_ports(StorePaths.at(g.root), ref, private_port):
+        address = f"[{m.host_ip}]:{m.host_port}" if ":" in m.host_ip else f"{m.host_ip}:{m.host_port}"
+        click.echo(address if private_port else f"{m.private}/{m.protocol} -> {address}")
+
+
+@click.command("prune")
+@click.option("-f", "--force", is_flag=True, help="Do not prompt for confirmation.")
+@click.option("--filter", "filters", multiple=True, metavar="KEY=VALUE",
+              help="Provide filter values (until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE]).")
+@click.pass_obj
+def container_prune(g: GlobalOptions, force: bool, filters: tuple[str, ...]) -> None:
+    """Remove all stopped containers."""
+    from stackfile.engine.observe_ops import parse_prune_filters, prune_containers
+    from stackfile.store.paths import StorePaths
+
+    parsed = parse_prune_filters(filters)
+    if not force and not click.confirm("WARNING! This will remove all stopped containers.\n"
+                                       "Are you sure you want to continue?", default=False):
+        return
+    result = prune_containers(StorePaths.at(g.root), parsed)
+    if result.deleted:
+        click.echo("Deleted Containers:")
+        for cid in result.deleted:
+            click.echo(cid)
+        click.echo()
+    click.echo(f"Total reclaimed space: {decimal_size(result.reclaimed)}")
+
+
+CONTAINER_COMMANDS = [container_stats, container_wait, container_port, container_prune]
+SYSTEM_COMMANDS = [system_events, info]
