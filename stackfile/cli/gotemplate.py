@@ -61,14 +61,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _header(field: str) -> str:
-    return HEADERS.get(field) or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", field).upper()
+def _header(field: str, headers: Mapping[str, str] | None = None) -> str:
+    return (headers or {}).get(field) or HEADERS.get(field) or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", field).upper()
 
 
 class FormatTemplate:
     """One parsed ``--format`` value; :meth:`lines` renders rows (and the header of a table)."""
 
-    def __init__(self, fmt: str, fields: Sequence[str]) -> None:
+    def __init__(self, fmt: str, fields: Sequence[str], headers: Mapping[str, str] | None = None) -> None:
+        self.headers = headers
         text = fmt.strip()
         self.table = text.startswith("table")
         if self.table:
@@ -152,7 +153,7 @@ class FormatTemplate:
             elif row is None:  # the header: each action shows the header of its first field
                 field = next((c[0][1:].split(".")[0] for c in part if c[0].startswith(".") and c[0] != "."),
                              "")
-                out.append(_header(field) if field else "")
+                out.append(_header(field, self.headers) if field else "")
             else:
                 value = self._run(part, row)
                 out.append(value if isinstance(value, str) else _text(value))
@@ -177,6 +178,8 @@ def _tabwrite(lines: list[str], minwidth: int = 10, padding: int = 3) -> list[st
     return ["".join(c.ljust(widths[i]) for i, c in enumerate(cells[:-1])) + cells[-1] for cells in rows]
 
 
-def render(fmt: str, rows: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> list[str]:
-    """``rows`` through the ``--format`` template ``fmt`` (``fields``: the names a row has)."""
-    return FormatTemplate(fmt, fields).lines(rows)
+def render(fmt: str, rows: Sequence[Mapping[str, Any]], fields: Sequence[str],
+           headers: Mapping[str, str] | None = None) -> list[str]:
+    """``rows`` through the ``--format`` template ``fmt`` (``fields``: the names a row has;
+    ``headers``: a table's column titles where the command's differ from :data:`HEADERS`)."""
+    return FormatTemplate(fmt, fields, headers).lines(rows)

@@ -331,7 +331,8 @@ def volumes(g: GlobalOptions, services: tuple[str, ...], fmt: str, quiet: bool) 
     elif fmt == "json":
         lines = [json.dumps(r, sort_keys=True) for r in rows]
     else:
-        lines = render("table {{.Driver}}\t{{.Name}}" if fmt == "table" else fmt, rows, VOLUME_FIELDS)
+        lines = render("table {{.Driver}}\t{{.Name}}" if fmt == "table" else fmt, rows, VOLUME_FIELDS,
+                       {"Name": "VOLUME NAME"})
     for line in lines:
         click.echo(line)
 
@@ -361,9 +362,15 @@ def container_prune(g: GlobalOptions, force: bool, filters: tuple[str, ...]) -> 
     from stackfile.store.paths import StorePaths
 
     parsed = parse_prune_filters(filters)
-    if not force and not click.confirm("WARNING! This will remove all stopped containers.\n"
-                                       "Are you sure you want to continue?", default=False):
-        return
+    if not force:
+        try:
+            sure = click.confirm("WARNING! This will remove all stopped containers.\n"
+                                 "Are you sure you want to continue?", default=False)
+        except click.exceptions.Abort:  # no answer (standard input closed): no, as Docker reads it
+            sure = False
+            click.echo()
+        if not sure:
+            return
     result = prune_containers(StorePaths.at(g.root), parsed)
     if result.deleted:
         click.echo("Deleted Containers:")
