@@ -62,7 +62,8 @@ def _text(value: Any) -> str:
 
 
 def _header(field: str, headers: Mapping[str, str] | None = None) -> str:
-    return (headers or {}).get(field) or HEADERS.get(field) or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", field).upper()
+    named = (headers or {}).get(field) or HEADERS.get(field)
+    return named or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", field).upper()
 
 
 class FormatTemplate:

@@ -36,7 +36,8 @@ services:
     project.sf("up", "-d")
     rows = {r["Name"]: r for r in _json_lines(project.sf("stats", "--no-stream", "--format", "json").stdout)}
     busy, idle = rows[f"{project.name}-busy-1"], rows[f"{project.name}-idle-1"]
-    assert set(busy) == {"BlockIO", "CPUPerc", "Container", "ID", "MemPerc", "MemUsage", "Name", "NetIO", "PIDs"}
+    assert set(busy) == {"BlockIO", "CPUPerc", "Container", "ID", "MemPerc", "MemUsage", "Name", "NetIO",
+                         "PIDs"}
     assert 5.0 < float(str(busy["CPUPerc"]).rstrip("%")) < 60.0, busy
     assert str(busy["MemUsage"]).endswith(" / 64MiB") and re.fullmatch(r"\d+\.\d\d%", str(busy["MemPerc"]))
     assert busy["PIDs"] == "1" and idle["PIDs"] == "3" and len(str(busy["ID"])) == 12
@@ -77,7 +78,8 @@ services:
     down = project.sf("wait", "--down-project", "job", "server", check=False)
     assert down.returncode == 3 and project.ps() == {}
     # container wait: the codes in the order given
-    a = project.sf("container", "run", "-d", "busybox", "sh", "-c", "sleep 0.5; exit 5", file=False).stdout.strip()
+    a = project.sf("container", "run", "-d", "busybox", "sh", "-c", "sleep 0.5; exit 5",
+                   file=False).stdout.strip()
     b = project.sf("container", "run", "-d", "busybox", "true", file=False).stdout.strip()
     try:
         assert project.sf("container", "wait", a, b, file=False).stdout.split() == ["5", "0"]
