@@ -197,3 +197,30 @@ volumes:
     assert f" Docker Root Dir: {project.root}\n" in text
     assert project.sf("info", "-f", "{{.ContainersPaused}}/{{.Volumes}}", file=False).stdout.strip() == "1/1"
     project.sf("unpause", "b")
+
+
+def test_stats_streams_a_sample_a_second_until_stopped(project: Project) -> None:
+    import subprocess
+    import sys
+    import time
+
+    project.write("""\
+services:
+  web:
+    image: busybox
+    command: ["sleep", "1000"]
+    stop_signal: SIGKILL
+""")
+    project.sf("up", "-d")
+    argv = [sys.executable, "-m", "stackfile", "--root", str(project.root), "-p", project.name, "-f",
+            str(project.workdir / "stack.yaml"), "stats", "--format", "json"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=project.workdir)
+    try:
+        time.sleep(3.6)
+    finally:
+        proc.terminate()  # the process this test started, by its pid
+        out, err = proc.communicate(timeout=10)
+    rows = _json_lines(out)
+    assert 2 <= len(rows) <= 4, (out, err)
+    assert {r["Name"] for r in rows} == {f"{project.name}-web-1"} and "\x1b[" not in out  # no tty: no redraw
