@@ -79,9 +79,7 @@ def stats(rt: Runtime, select: Callable[[], list[ContainerStatus]], *, interval:
     """Figures of the containers ``select()`` returns, every ``interval`` seconds (the CPU % is over
     the interval); one list only unless ``stream``. ``select`` runs before each sample, so
     containers started meanwhile join the series and removed ones leave it."""
-    previous: dict[str, Usage | None] = {}
-    statuses = select()
-    previous = {s.id: _sample(rt, s) for s in statuses}
+    previous = {s.id: _sample(rt, s) for s in select()}
     while True:
         time.sleep(interval)
         if stopped():

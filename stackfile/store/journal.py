@@ -155,7 +155,8 @@ def read(root: str, *, since_ns: int | None = None, until_ns: int | None = None,
                     fh.close()
                     buffer.clear()
                 fh = _open(path)
-                continue
+                if fh is not None:
+                    continue
             time.sleep(_POLL)
     finally:
         if fh is not None:

@@ -87,3 +87,28 @@ def test_concurrent_writers_never_tear_records(tmp_path: Path) -> None:
     lines = (tmp_path / journal.FILE).read_bytes().splitlines()
     assert len(lines) == 800
     assert all(json.loads(line)["Actor"]["Attributes"]["name"] == "x" * 200 for line in lines)
+
+
+def test_follow_waits_for_a_journal_that_does_not_exist_yet(tmp_path: Path) -> None:
+    """No file yet: the follower polls (it does not spin) and picks the file up once made."""
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def follow() -> None:
+        for event in journal.read(str(tmp_path), follow=True, stopped=stop.is_set):
+            seen.append(str(event["Actor"]["ID"]))  # type: ignore[index]
+
+    reader = threading.Thread(target=follow)
+    started = time.process_time()
+    reader.start()
+    try:
+        time.sleep(0.5)
+        journal.record(str(tmp_path), "volume", "create", "late")
+        deadline = time.monotonic() + 5
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        reader.join(5)
+    assert seen == ["late"]
+    assert time.process_time() - started < 0.3  # polling, not spinning, while the file was missing
