@@ -105,3 +105,72 @@ def test_v2_reading_on_the_unified_hierarchy() -> None:
         for d in (Path(cg.dirs()[0]), UNIFIED / "stackfile"):
             with contextlib.suppress(OSError):
                 d.rmdir()
+
+
+# ``stats`` through the whole runtime on cgroup v2: cgroup2 mounted at /sys/fs/cgroup in a private
+# mount namespace, as the cgroup-v2 lifecycle test does (tests/integration/runtime/test_rt_cgroup_v2.py).
+USAGE_ON_V2 = """
+import json, subprocess, sys, time
+root, layer = sys.argv[1], sys.argv[2]
+subprocess.run(["mount", "-t", "cgroup2", "none", "/sys/fs/cgroup"], check=True)
+from stackfile.engine.stats import containers_of, stats
+from stackfile.runtime.api import ContainerSpec, Process
+from stackfile.runtime.linux import cgroups
+from stackfile.runtime.linux.runtime import LinuxRuntime
+from stackfile.store.paths import StorePaths
+rt = LinuxRuntime(StorePaths.at(root).ensure())
+cid = rt.create(ContainerSpec(name="v2use", layers=(layer,),
+                              process=Process(argv=("sh", "-c", "sleep 1000 & while :; do :; done"))))
+print(cid, flush=True)
+rt.start(cid)
+try:
+    (sample,) = stats(rt, containers_of(rt, [cid]), interval=1.0, stream=False)
+    usage = rt.usage(cid)
+    d = cgroups.for_container(cid).dirs()[0]
+    usec = int(open(d + "/cpu.stat").read().split()[1])
+    print(json.dumps({"kind": type(cgroups.for_container(cid)).__name__, "cpu": sample[0].cpu_percent,
+                      "pids": sample[0].pids, "memory": sample[0].memory, "limit": sample[0].memory_limit,
+                      "cpu_ns": usage.cpu_ns, "usec": usec}), flush=True)
+finally:
+    rt.remove(cid, force=True)
+"""
+
+
+@pytest.mark.skipif(not (UNIFIED / "cgroup.procs").exists(), reason="no cgroup2 hierarchy mounted")
+def test_stats_through_the_runtime_on_cgroup_v2() -> None:
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from tests.conftest import _unmount_below
+    from tests.support.busybox import make_busybox_layer
+    from tests.support.cleanup import clean_store_root
+
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare(1)")
+    root = Path(tempfile.mkdtemp(prefix="stackfile-v2u-", dir="/var/tmp"))
+    ids: list[str] = []
+    try:
+        layer = str(make_busybox_layer(root / "busybox"))
+        proc = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable, "-c", USAGE_ON_V2,
+                               str(root), layer], capture_output=True, text=True, timeout=120,
+                              cwd=Path(__file__).parents[3])
+        lines = proc.stdout.splitlines()
+        ids = [ln for ln in lines if len(ln) == 64]
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        out = json.loads(lines[-1])
+        assert out["kind"] == "V2Cgroup"
+        assert 20.0 < out["cpu"] <= 105.0 and out["pids"] == 2, out  # sh (the loop) and sleep
+        assert 0 < out["cpu_ns"] <= out["usec"] * 1000 + 10**9  # cpu.stat's figure, in ns
+        assert 0 < out["memory"] <= out["limit"]
+    finally:
+        for cid in ids:
+            d = UNIFIED / "stackfile" / cid
+            with contextlib.suppress(OSError):
+                Path(d, "cgroup.kill").write_text("1")
+                time.sleep(0.05)
+                d.rmdir()
+        clean_store_root(root)
+        _unmount_below(root)
