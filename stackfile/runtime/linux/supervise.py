@@ -166,6 +166,10 @@ class Run:
         state.status = "restarting" if restart(code) else "exited"
         state.pid, state.pid_start = None, None
         state.exit_code, state.finished_at = code, now_rfc3339()
+        try:  # a rename while it ran: the events name it as it is called now
+            self.config = self.cdir.config()
+        except (OSError, ValueError):
+            pass
         if state.oom_killed:
             self.event("oom")
         self.event("die", exitCode=str(code))
