@@ -224,3 +224,49 @@ services:
     rows = _json_lines(out)
     assert 2 <= len(rows) <= 4, (out, err)
     assert {r["Name"] for r in rows} == {f"{project.name}-web-1"} and "\x1b[" not in out  # no tty: no redraw
+
+
+def test_stats_all_shows_stopped_containers_and_a_terminal_gets_redraws(project: Project) -> None:
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    project.write("""\
+services:
+  web:
+    image: busybox
+    command: ["sleep", "1000"]
+    stop_signal: SIGKILL
+  done:
+    image: busybox
+    command: ["true"]
+""")
+    project.sf("up", "-d")
+    project.sf("wait", "done", check=False)
+    running = {r["Name"] for r in _json_lines(project.sf("stats", "--no-stream", "--format", "json").stdout)}
+    every = {r["Name"]: r
+             for r in _json_lines(project.sf("stats", "--no-stream", "-a", "--format", "json").stdout)}
+    assert running == {f"{project.name}-web-1"}
+    stopped = every[f"{project.name}-done-1"]
+    assert (stopped["CPUPerc"], stopped["MemUsage"], stopped["PIDs"]) == ("0.00%", "0B / 0B", "0")
+    # on a terminal each sample redraws the screen: cursor home, clear to the end (docker's escapes)
+    master, slave = pty.openpty()
+    argv = [sys.executable, "-m", "stackfile", "--root", str(project.root), "-p", project.name, "-f",
+            str(project.workdir / "stack.yaml"), "stats"]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
+                            cwd=project.workdir)
+    os.close(slave)
+    out = b""
+    try:
+        deadline = time.monotonic() + 15
+        while out.count(b"\x1b[H\x1b[J") < 2 and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                out += os.read(master, 65536)
+    finally:
+        proc.terminate()  # the process this test started, by its pid
+        proc.wait(10)
+        os.close(master)
+    assert out.count(b"\x1b[H\x1b[J") >= 2, out
+    assert b"CONTAINER ID" in out and f"{project.name}-web-1".encode() in out
