@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from stackfile.errors import Conflict, InvalidSpec, Location, NotFound, PermissionDenied
 from stackfile.runtime.api import TMPFS_OPTIONS_HINT, Mount, split_tmpfs_options
+from stackfile.store import journal
 from stackfile.store.db import connect, ensure_schema
 from stackfile.store.paths import StorePaths
 
@@ -187,6 +188,7 @@ class VolumeManager:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        journal.record(self.paths.root_str, "volume", "create", cfg.name, {"driver": cfg.driver or "local"})
         return self.inspect(cfg.name)
 
     def create(self, name: str | VolumeConfig, *, project: str = "", labels: Mapping[str, str] | None = None,
@@ -221,6 +223,7 @@ class VolumeManager:
         with self.conn as conn:
             conn.execute("DELETE FROM volumes WHERE name = ?", (name,))
         shutil.rmtree(self.paths.volume(name), ignore_errors=True)
+        journal.record(self.paths.root_str, "volume", "destroy", name, {"driver": rec.driver or "local"})
 
     def prune(self, *, all: bool = False, project: str | None = None) -> list[str]:
         """Remove unused anonymous volumes (every unused volume with ``all``); returns their names."""
@@ -232,8 +235,10 @@ class VolumeManager:
     def use(self, name: str, container: str) -> None:
         """Record that ``container`` mounts volume ``name``."""
         with self.conn as conn:
-            conn.execute("INSERT OR IGNORE INTO volume_refs(volume, container) VALUES (?, ?)",
-                         (name, container))
+            added = conn.execute("INSERT OR IGNORE INTO volume_refs(volume, container) VALUES (?, ?)",
+                                 (name, container)).rowcount
+        if added:
+            journal.record(self.paths.root_str, "volume", "mount", name, {"container": container})
 
     def rename_user(self, old: str, new: str) -> None:
         """The container ``old`` is called ``new`` now (``container rename``): its uses follow."""

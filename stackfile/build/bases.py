@@ -81,7 +81,11 @@ def materialize_base(paths: StorePaths, ref: str) -> ImageRecord:
         with lock.shared(paths):
             layers, config = builder(paths)
             history = [{"created_by": f"stackfile base source {ref}", "empty_layer": not layers}]
-            return images.put(layers, config, history=history, names=[_store_name(ref)])
+            image = images.put(layers, config, history=history, names=[_store_name(ref)])
+        from stackfile.store import journal
+
+        journal.record(paths.root_str, "image", "pull", image.id, {"name": _store_name(ref)})
+        return image
     finally:
         os.close(fd)
 

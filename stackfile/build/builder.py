@@ -76,6 +76,9 @@ class Builder:
             image = self.images.put(result.layers, config, created=result.created,
                                     history=result.history, names=tags)
             self.last = BuildTrace(planner, target.index, result, runner.entries)
+        from stackfile.store import journal
+
+        journal.record(self.paths.root_str, "image", "build", image.id, {"name": name or ",".join(tags)})
         self.sink(ImageBuilt(message=f"built {image.short_id}", image=name or ",".join(tags),
                              image_id=image.id, tags=tuple(tags), seconds=time.perf_counter() - start,
                              cached_steps=self.cached - cached0, ran_steps=self.ran - ran0))

@@ -278,16 +278,6 @@ def top(opts: GlobalOptions, ref: str) -> None:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1])
 
 
-@container.command()
-@click.argument("refs", nargs=-1, required=True)
-@pass_opts
-def wait(opts: GlobalOptions, refs: tuple[str, ...]) -> None:
-    """Block until containers stop; print their exit codes."""
-    rt = engine.runtime(_paths(opts))
-    for ref in refs:
-        click.echo(str(rt.wait(ref)))
-
-
 def _register_changes() -> None:
     """``create``/``update``/``rename``/``attach`` and ``connect``/``disconnect`` live in
     :mod:`stackfile.cli.change_cmd`."""
@@ -297,3 +287,14 @@ def _register_changes() -> None:
 
 
 _register_changes()
+
+
+def _observing() -> None:
+    """``container stats|wait|port|prune`` live in :mod:`stackfile.cli.observe_cmd`."""
+    from stackfile.cli import observe_cmd
+
+    for command in observe_cmd.CONTAINER_COMMANDS:
+        container.add_command(command)
+
+
+_observing()

@@ -25,7 +25,10 @@ HEADERS = {"ID": "CONTAINER ID", "Name": "NAME", "Names": "NAMES", "Image": "IMA
            "Project": "PROJECT", "Service": "SERVICE", "CreatedAt": "CREATED AT", "RunningFor": "CREATED",
            "Ports": "PORTS", "State": "STATE", "Status": "STATUS", "Health": "HEALTH",
            "ExitCode": "EXIT CODE", "Labels": "LABELS", "Publishers": "PUBLISHERS", "Size": "SIZE",
-           "Networks": "NETWORKS"}
+           "Networks": "NETWORKS",
+           # docker stats
+           "Container": "CONTAINER", "CPUPerc": "CPU %", "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %",
+           "NetIO": "NET I/O", "BlockIO": "BLOCK I/O", "PIDs": "PIDS"}
 _FUNCS: dict[str, Callable[..., Any]] = {
     "json": lambda v: json.dumps(v, sort_keys=True),
     "lower": lambda v: _text(v).lower(),
@@ -58,14 +61,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _header(field: str) -> str:
-    return HEADERS.get(field) or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", field).upper()
+def _header(field: str, headers: Mapping[str, str] | None = None) -> str:
+    named = (headers or {}).get(field) or HEADERS.get(field)
+    return named or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", field).upper()
 
 
 class FormatTemplate:
     """One parsed ``--format`` value; :meth:`lines` renders rows (and the header of a table)."""
 
-    def __init__(self, fmt: str, fields: Sequence[str]) -> None:
+    def __init__(self, fmt: str, fields: Sequence[str], headers: Mapping[str, str] | None = None) -> None:
+        self.headers = headers
         text = fmt.strip()
         self.table = text.startswith("table")
         if self.table:
@@ -149,7 +154,7 @@ class FormatTemplate:
             elif row is None:  # the header: each action shows the header of its first field
                 field = next((c[0][1:].split(".")[0] for c in part if c[0].startswith(".") and c[0] != "."),
                              "")
-                out.append(_header(field) if field else "")
+                out.append(_header(field, self.headers) if field else "")
             else:
                 value = self._run(part, row)
                 out.append(value if isinstance(value, str) else _text(value))
@@ -174,6 +179,8 @@ def _tabwrite(lines: list[str], minwidth: int = 10, padding: int = 3) -> list[st
     return ["".join(c.ljust(widths[i]) for i, c in enumerate(cells[:-1])) + cells[-1] for cells in rows]
 
 
-def render(fmt: str, rows: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> list[str]:
-    """``rows`` through the ``--format`` template ``fmt`` (``fields``: the names a row has)."""
-    return FormatTemplate(fmt, fields).lines(rows)
+def render(fmt: str, rows: Sequence[Mapping[str, Any]], fields: Sequence[str],
+           headers: Mapping[str, str] | None = None) -> list[str]:
+    """``rows`` through the ``--format`` template ``fmt`` (``fields``: the names a row has;
+    ``headers``: a table's column titles where the command's differ from :data:`HEADERS`)."""
+    return FormatTemplate(fmt, fields, headers).lines(rows)

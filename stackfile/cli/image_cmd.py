@@ -321,3 +321,14 @@ def _registry_commands() -> None:
 
 
 _registry_commands()
+
+
+def _observing_system() -> None:
+    """``system events|info`` live in :mod:`stackfile.cli.observe_cmd`."""
+    from stackfile.cli import observe_cmd
+
+    for command in observe_cmd.SYSTEM_COMMANDS:
+        system.add_command(command)
+
+
+_observing_system()

@@ -55,6 +55,12 @@ COMMANDS: dict[str, str] = {
     "completion": "stackfile.cli.completion_cmd:completion",
     # watch
     "watch": "stackfile.cli.watch_cmd:watch",
+    # observing (cli/observe_cmd.py)
+    "stats": "stackfile.cli.observe_cmd:stats",
+    "events": "stackfile.cli.observe_cmd:events",
+    "info": "stackfile.cli.observe_cmd:info",
+    "wait": "stackfile.cli.observe_cmd:wait",
+    "volumes": "stackfile.cli.observe_cmd:volumes",
     # beyond one machine
     "export": "stackfile.cli.export_cmd:export",
     # registries

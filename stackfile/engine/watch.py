@@ -122,6 +122,7 @@ def run_watch(opts: Any, services: Sequence[str] = (), *, no_up: bool = False, p
         _up(opts, services, sink)
     ctx = open_project(opts, sink=sink)
     rules = watch_rules(ctx, services)
+    sink = journalling(ctx.paths.root_str, ctx.name, sink)
     session = WatchSession(rules, EngineTarget(ctx, opts, sink, prune=prune), sink, poll=poll)
     try:
         session.start()
@@ -133,6 +134,23 @@ def run_watch(opts: Any, services: Sequence[str] = (), *, no_up: bool = False, p
     finally:
         session.stop()
         clear_state(ctx.paths, ctx.name, os.getpid())
+
+
+def journalling(root: str, project: str, sink: EventSink) -> EventSink:
+    """``sink``, after recording each watch action (done or failed) in the store's event journal
+    (type ``watch``, the action as its action, the project as its id; ``events`` shows them)."""
+    from stackfile.store import journal
+    from stackfile.watch.events import WatchAction, WatchFailed
+
+    def record(event: Event) -> None:
+        if isinstance(event, WatchAction | WatchFailed):
+            attrs = {"project": project, "service": event.service, "files": ",".join(event.files[:20])}
+            if isinstance(event, WatchFailed):
+                attrs["error"] = event.error
+            journal.record(root, "watch", event.action if isinstance(event, WatchAction)
+                           else f"{event.action}: failed", project, attrs)
+        sink(event)
+    return record
 
 
 def _refuse_early(opts: Any, services: Sequence[str], sink: EventSink) -> None:

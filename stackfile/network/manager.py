@@ -25,6 +25,7 @@ from stackfile.network.names import bridge_name
 from stackfile.network.netns import concurrently
 from stackfile.network.sandbox import SandboxOps
 from stackfile.network.schema import database, immediate
+from stackfile.store import journal
 from stackfile.store.paths import StorePaths
 
 __all__ = ["HOST_LOCK", "NetworkManager"]
@@ -198,6 +199,7 @@ class NetworkManager(SandboxOps, AttachOps):
             raise
         with immediate(self.conn) as conn:
             conn.execute("UPDATE networks SET dns_pid = ? WHERE name = ?", (pid, rec.name))
+        journal.record(self.paths.root_str, "network", "create", rec.id, {"name": rec.name, "type": "bridge"})
         return self.inspect_network(rec.name)
 
     def is_sound(self, rec: NetworkRecord) -> bool:
@@ -265,7 +267,10 @@ class NetworkManager(SandboxOps, AttachOps):
             helpers.stop(rec.dns_pid, rec.id)
             links.delete_link(rec.bridge)
         with immediate(self.conn) as conn:
-            conn.execute("DELETE FROM networks WHERE name = ?", (rec.name,))
+            gone = conn.execute("DELETE FROM networks WHERE name = ?", (rec.name,)).rowcount
+        if gone and rec.dns_pid is not None:  # it was up (a half-made one was never announced)
+            journal.record(self.paths.root_str, "network", "destroy", rec.id,
+                           {"name": rec.name, "type": "bridge"})
 
     def prune(self, project: str | None = None) -> list[str]:
         """Remove every network (of ``project``) that has no container attached; returns their names."""

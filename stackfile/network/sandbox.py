@@ -26,6 +26,7 @@ from stackfile.network.names import ports_table, veth_name
 from stackfile.network.netns import concurrently, create_netns, remove_netns
 from stackfile.network.ports import bind_all
 from stackfile.network.schema import immediate
+from stackfile.store import journal
 
 if TYPE_CHECKING:
     from stackfile.store.paths import StorePaths
@@ -100,7 +101,13 @@ class SandboxOps:
         finally:
             for sock, _ in bound:
                 sock.close()
+        for net in nets:
+            self._event("connect", net, sandbox_id)
         return self.sandbox(sandbox_id)
+
+    def _event(self, action: str, net: NetworkRecord, sandbox_id: str) -> None:
+        journal.record(self.paths.root_str, "network", action, net.id,
+                       {"container": sandbox_id, "name": net.name, "type": "bridge"})
 
     def _network_for(self, att: Attachment, who: str) -> NetworkRecord:
         rec = self.get_network(att.network)
@@ -183,15 +190,20 @@ class SandboxOps:
                                 (sandbox_id,)).fetchone()
         dnat = row is not None and row["ports"] != "[]"
         side = concurrently(firewall.remove_ports, ports_table(self.paths, sandbox_id)) if dnat else None
+        endpoints = self._endpoints(sandbox_id)
         with side or contextlib.nullcontext():
             if row is not None:
                 helpers.stop(row["proxy_pid"], sandbox_id)
-            for ep in self._endpoints(sandbox_id):
+            for ep in endpoints:
                 links.delete_link(ep.host_ifname)
             remove_netns(self.netns_path(sandbox_id))
         with immediate(self.conn) as conn:
             conn.execute("DELETE FROM endpoints WHERE sandbox_id = ?", (sandbox_id,))
             conn.execute("DELETE FROM sandboxes WHERE id = ?", (sandbox_id,))
+        for ep in endpoints:
+            net = self.get_network(ep.network)
+            if net is not None:
+                self._event("disconnect", net, sandbox_id)
 
     # ------------------------------------------------------------------ published ports
     def publish(self, sandbox_id: str, ports: Sequence[PortBinding], who: str = "") -> list[BoundPort]:

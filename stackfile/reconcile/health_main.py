@@ -154,8 +154,17 @@ def _kill_probes(parent: int, container_id: str) -> None:
             pass
 
 
-def monitor(runtime: Any, container_id: str, config: HealthConfig, path: Path) -> None:
-    """Probe while the container (this incarnation of it) runs, writing the record after each probe."""
+def _health_event(root: str, status: Any, health: str) -> None:
+    """Docker's ``health_status: healthy`` container event, with the container's attributes."""
+    from stackfile.store import journal
+
+    journal.record(root, "container", f"health_status: {health}", status.id,
+                   {**dict(status.labels), "image": status.image, "name": status.name})
+
+
+def monitor(runtime: Any, container_id: str, config: HealthConfig, path: Path, root: str = "") -> None:
+    """Probe while the container (this incarnation of it) runs, writing the record after each probe;
+    a change of status is journalled in the store at ``root`` (when given)."""
     pid = runtime.inspect(container_id).pid
     record = read_health(path)
     if record is None or record.container_pid != pid:
@@ -183,8 +192,11 @@ def monitor(runtime: Any, container_id: str, config: HealthConfig, path: Path) -
             write_health(path, record)
             times = ProbeTimes(config, monotonic())
             continue
+        before = record.status
         record.record(run_probe(runtime, container_id, config), config, counts)
         write_health(path, record)
+        if root and record.status != before and record.status in ("healthy", "unhealthy"):
+            _health_event(root, status, record.status)
 
 
 def main(argv: list[str]) -> int:
@@ -193,7 +205,7 @@ def main(argv: list[str]) -> int:
 
     paths = StorePaths(Path(root))
     monitor(get_runtime(paths), container_id, HealthConfig.from_json(config_json),
-            health_path(paths, project, container_id))
+            health_path(paths, project, container_id), root)
     return 0
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "Resources",
     "RestartPolicy",
     "Runtime",
+    "Usage",
     "to_plain",
 ]
 
@@ -227,6 +228,22 @@ class ContainerStatus(Record):
     error: str = ""
 
 
+class Usage(Record):
+    """One sample of what a running container uses of the host, in bytes and ns (read as Docker
+    reads them: :mod:`stackfile.runtime.linux.usage`)."""
+
+    cpu_ns: int
+    system_ns: int  # the host's CPU time, all CPUs, at the same moment
+    online_cpus: int
+    memory: int
+    memory_limit: int
+    block_read: int
+    block_write: int
+    pids: int
+    net_rx: int
+    net_tx: int
+
+
 class LogLine(Record):
     """One line of a container's output: stream is ``stdout`` or ``stderr``."""
 
@@ -304,6 +321,10 @@ class Runtime(Protocol):
 
     def top(self, ref: str) -> builtins.list[dict[str, str]]:
         """The container's processes (PID, USER, TIME, CMD), host pids."""
+
+    def usage(self, ref: str) -> Usage:
+        """A sample of what the running container uses: CPU time, memory, block and network I/O,
+        tasks. Two samples give the CPU %."""
 
     def upper_dir(self, ref: str) -> str:
         """Host path of the container's overlay upper dir (its writes)."""

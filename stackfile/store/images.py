@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from stackfile.errors import Conflict, InvalidSpec, NotFound
 from stackfile.record import Record
+from stackfile.store import journal
 from stackfile.store.paths import StorePaths
 from stackfile.store.refs import normalize_name, resolve_image_id
 from stackfile.store.schema import images_db
@@ -130,13 +131,17 @@ class ImageStore:
             (name, image.id),
         )
         self._names_changed()
+        journal.record(self.paths.root_str, "image", "tag", image.id, {"name": name})
         return self.get(image.id)
 
     def untag(self, name: str) -> None:
+        image = self.resolve(name)
         cur = self._db.execute("DELETE FROM image_names WHERE name=?", (normalize_name(name),))
         if cur.rowcount == 0:
             raise NotFound(f"no image is named {name!r}")
         self._names_changed()
+        journal.record(self.paths.root_str, "image", "untag", image.id if image else "",
+                       {"name": normalize_name(name)})
 
     def _names_changed(self) -> None:
         marker = self.paths.image_names_marker
@@ -172,9 +177,12 @@ class ImageStore:
                            hint="remove it by name, or pass --force to remove every name")
         for name in image.names:
             done.append(f"untagged {name}")
+            journal.record(self.paths.root_str, "image", "untag", image.id, {"name": name})
         self._db.execute("DELETE FROM images WHERE id=?", (image.id,))
         self._names_changed()
         self.blobs.delete(image.id)
+        journal.record(self.paths.root_str, "image", "delete", image.id,
+                       {"name": image.names[0]} if image.names else {})
         done.append(f"deleted {image.id}")
         return done
 

@@ -7,6 +7,7 @@ import os
 from stackfile.errors import Conflict, InvalidSpec
 from stackfile.runtime.api import ContainerSpec
 from stackfile.runtime.linux import _libc
+from stackfile.runtime.linux.journal import container_event
 from stackfile.runtime.linux.plan import make_plan
 from stackfile.runtime.linux.process import parse_signal
 from stackfile.runtime.linux.refs import NAMES_DIR, check_name, resolve_ref
@@ -139,12 +140,14 @@ def create_container(paths: StorePaths, spec: ContainerSpec, *, image: str = "",
         _write_text(cdir.sub("resolv.conf"), spec.resolv_conf if spec.resolv_conf is not None
                     else default_resolv_conf(host_net))
         touch(cdir.sub("log.json"), mode=0o640)
-        cdir.write_config({"id": cid, "name": name, "image": image, "created_at": now_rfc3339(),
-                           "hostname": hostname, "spec": {**spec_to_dict(spec), "name": name}})
+        config = {"id": cid, "name": name, "image": image, "created_at": now_rfc3339(),
+                  "hostname": hostname, "spec": {**spec_to_dict(spec), "name": name}}
+        cdir.write_config(config)
         reserve_name(names, name, cid, paths.containers_str)  # last: a named container is complete
     except BaseException:
         remove_dirs(paths, cdir, name)
         raise
+    container_event(paths.root_str, "create", cid, config)
     return cid
 
 

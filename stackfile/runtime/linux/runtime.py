@@ -21,11 +21,13 @@ from stackfile.runtime.api import (
     NetworkAttachment,
     Resources,
     RestartPolicy,
+    Usage,
     to_plain,
 )
 from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.create import create_container, remove_dirs
 from stackfile.runtime.linux.errors import StartFailed
+from stackfile.runtime.linux.journal import container_event
 from stackfile.runtime.linux.process import parse_signal
 from stackfile.runtime.linux.refs import resolve_ref
 from stackfile.runtime.linux.specjson import spec_from_dict
@@ -121,6 +123,13 @@ class LinuxRuntime:
             return _read(os.path.join(cg.root, "freezer", "stackfile", cid, "freezer.state")) == "FROZEN"
         return "frozen 1" in _read(os.path.join(cg.dirs()[0], "cgroup.events"))
 
+    def _event(self, cdir: ContainerDir, action: str, **extra: str) -> None:
+        try:
+            config = cdir.config()
+        except (OSError, ValueError):
+            return
+        container_event(self.paths.root_str, action, cdir.id, config, **extra)
+
     def _running_pid(self, cdir: ContainerDir) -> int:
         state, status = self._state(cdir)
         if status not in (ContainerState.RUNNING, ContainerState.PAUSED) or not state.pid:
@@ -195,11 +204,15 @@ class LinuxRuntime:
         pid = state.pid
         if status is ContainerState.PAUSED:
             self.unpause(cdir.id)
-        _signal(pid, parse_signal(spec.stop_signal))
+        signal = parse_signal(spec.stop_signal)
+        _signal(pid, signal)
+        self._event(cdir, "kill", signal=str(int(signal)))
         if not _wait_gone(pid, state.pid_start, grace):
             _signal(pid, signals.SIGKILL)
+            self._event(cdir, "kill", signal=str(int(signals.SIGKILL)))
             _wait_gone(pid, state.pid_start, 10.0)
         self._wait_recorded(cdir, 5.0)
+        self._event(cdir, "stop")
 
     def _wait_recorded(self, cdir: ContainerDir, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -213,7 +226,9 @@ class LinuxRuntime:
 
     def kill(self, ref: str, signal: str = "SIGKILL") -> None:
         cdir = self._dir(ref)
-        _signal(self._running_pid(cdir), parse_signal(signal))
+        number = parse_signal(signal)
+        _signal(self._running_pid(cdir), number)
+        self._event(cdir, "kill", signal=str(int(number)))
 
     def restart(self, ref: str, timeout: float | None = None) -> None:
         """Stop and start; a zygote's interpreter starts while the container stops, and later
@@ -222,15 +237,18 @@ class LinuxRuntime:
         self.prewarm(1)
         self.stop(cdir.id, timeout)
         self.start(cdir.id)
+        self._event(cdir, "restart")
 
     def pause(self, ref: str) -> None:
         cdir = self._dir(ref)
         self._running_pid(cdir)
         cgroups.for_container(cdir.id).freeze()
+        self._event(cdir, "pause")
 
     def unpause(self, ref: str) -> None:
         cdir = self._dir(ref)
         cgroups.for_container(cdir.id).thaw()
+        self._event(cdir, "unpause")
 
     def wait(self, ref: str, timeout: float | None = None) -> int:
         """Poll the record until the container has exited for good; returns its exit code."""
@@ -271,7 +289,13 @@ class LinuxRuntime:
         cg = cgroups.for_container(cdir.id)
         cg.kill_all()
         cg.remove(timeout=5.0)
+        try:
+            config = cdir.config()
+        except (OSError, ValueError):
+            config = None
         remove_dirs(self.paths, cdir)
+        if config is not None:
+            container_event(self.paths.root_str, "destroy", cdir.id, config)
 
     def exec(self, ref: str, spec: ExecSpec) -> int:
         from stackfile.runtime.linux.attached import exec_attached
@@ -435,6 +459,14 @@ class LinuxRuntime:
         cdir = self._dir(ref)
         self._running_pid(cdir)
         return processes(cgroups.for_container(cdir.id).pids())
+
+    def usage(self, ref: str) -> Usage:
+        from stackfile.runtime.linux.usage import read_usage
+
+        cdir = self._dir(ref)
+        pid = self._running_pid(cdir)
+        mode = cdir.config()["spec"].get("network", {}).get("mode")
+        return read_usage(cgroups.for_container(cdir.id), pid, host_network=mode == "host")
 
     def upper_dir(self, ref: str) -> str:
         return self._dir(ref).sub("upper")

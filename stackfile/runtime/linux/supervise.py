@@ -10,6 +10,7 @@ from collections.abc import Callable
 from stackfile.runtime.api import ContainerSpec, RestartPolicy
 from stackfile.runtime.linux import cgroups
 from stackfile.runtime.linux.errors import StartFailed
+from stackfile.runtime.linux.journal import container_event
 from stackfile.runtime.linux.launch import Launching, begin
 from stackfile.runtime.linux.plan import LaunchPlan, make_plan
 from stackfile.runtime.linux.specjson import spec_from_dict
@@ -133,8 +134,13 @@ class Run:
         state.supervisor, state.supervisor_start = supervisor, proc_start_time(supervisor)
         state.started_at, state.finished_at, state.exit_code, state.error = now_rfc3339(), None, None, ""
         state.oom_killed = False
+        self.event("start")  # journalled first: whoever sees the state finds the event there
         self.cdir.write_state(state)
         return pid
+
+    def event(self, action: str, **extra: str) -> None:
+        """Record ``action`` of this container in the store's event journal."""
+        container_event(self.store_root, action, self.cdir.id, self.config, **extra)
 
     def start_on_console(self, state: State) -> tuple[int, int]:
         """Start PID 1 on a pty made inside the container; returns PID 1 and the pty's master fd."""
@@ -166,6 +172,13 @@ class Run:
         state.status = "restarting" if restart(code) else "exited"
         state.pid, state.pid_start = None, None
         state.exit_code, state.finished_at = code, now_rfc3339()
+        try:  # a rename while it ran: the events name it as it is called now
+            self.config = self.cdir.config()
+        except (OSError, ValueError):
+            pass
+        if state.oom_killed:
+            self.event("oom")
+        self.event("die", exitCode=str(code))
         self.cdir.write_state(state)
         return code
 

@@ -117,6 +117,13 @@ def test_run_watch_on_the_quickstart(project: tuple[GlobalOptions, Path]) -> Non
                  for e in events if e.kind == "watch.action"]
         assert kinds == [("sync", ("web.develop.watch[0]",)), ("sync+restart", ("web.develop.watch[1]",)),
                          ("rebuild", ("web.develop.watch[2]",))]
+        # each action is journalled for ``events`` (type watch), in the order it was done
+        from stackfile.engine.events import events as journal_events
+
+        watched = [(e.action, e.id, e.attributes["service"]) for e in journal_events(
+            ctx.paths.root_str, since_ns=0, until_ns=time.time_ns(), filters={"type": ["watch"]})]
+        assert watched == [("sync", ctx.name, "web"), ("sync+restart", ctx.name, "web"),
+                           ("rebuild", ctx.name, "web")]
     finally:
         stop.set()
         thread.join(30)
