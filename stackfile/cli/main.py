@@ -53,6 +53,7 @@ COMMANDS: dict[str, str] = {
     # watch
     "watch": "stackfile.cli.watch_cmd:watch",
     # beyond one machine
+    "daemon": "stackfile.cli.daemon_cmd:daemon",
     "export": "stackfile.cli.export_cmd:export",
 }
 
