@@ -153,9 +153,27 @@ def up_detached(opts: Any, services: tuple[str, ...]) -> int:
     return 0
 
 
+def remote(argv: list[str], environ: dict[str, str]) -> bool:
+    """True when the command goes to a daemon (``STACKFILE_HOST`` or a leading ``-H``/``--host``):
+    no fast path applies, the full CLI sends it."""
+    if environ.get("STACKFILE_HOST"):
+        return True
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        if argv[i] in ("-H", "--host") or argv[i].startswith("--host="):
+            return True
+        i += 1 if "=" in argv[i] or argv[i] not in GLOBALS else 2
+    return False
+
+
 def main() -> None:
     """Console entry point."""
     environ = dict(os.environ)
+    if remote(sys.argv[1:], environ):
+        from stackfile.cli.main import main as full
+
+        full()
+        return
     if "container" in sys.argv[1:]:  # ``container run``: returns only when it does not handle argv
         from stackfile.cli.container_fast import main as container_main
 

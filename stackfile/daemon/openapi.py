@@ -49,8 +49,8 @@ def _operation(r: Route, defs: dict[str, Any]) -> dict[str, Any]:
         responses[str(r.status)] = {"description": "a stream of JSON lines", "content": {
             "application/x-ndjson": {"schema": _schema(r.stream, defs)}}}
     elif r.result is str:
-        text = {"text/plain": {"schema": {"type": "string"}}}
-        responses[str(r.status)] = {"description": "OK", "content": text}
+        plain = {"text/plain": {"schema": {"type": "string"}}}
+        responses[str(r.status)] = {"description": "OK", "content": plain}
     elif r.result is None:
         responses[str(r.status)] = {"description": "done"}
     else:
