@@ -87,9 +87,9 @@ class Daemons:
         return env
 
     def spawn(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "stackfile", "--root", str(self.root), "daemon", *args],
-                                env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                cwd=REPO)
+        argv = [sys.executable, "-m", "stackfile", "--root", str(self.root), "daemon", *args]
+        return subprocess.Popen(argv, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, cwd=REPO)
 
     def start(self, *hosts: str, tls: dict[str, str] | None = None, group: str | None = None,
               ready: float = 20.0) -> Daemon:
@@ -97,7 +97,8 @@ class Daemons:
         for h in hosts:
             args += ["-H", h]
         if tls:
-            args += ["--tlsverify", "--tlscacert", tls["ca"], "--tlscert", tls["cert"], "--tlskey", tls["key"]]
+            args += ["--tlsverify", "--tlscacert", tls["ca"], "--tlscert", tls["cert"],
+                     "--tlskey", tls["key"]]
         if group:
             args += ["--group", group]
         proc = self.spawn(*args)
@@ -106,7 +107,8 @@ class Daemons:
         deadline = time.monotonic() + ready
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise AssertionError(f"the daemon exited {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+                err = proc.stderr.read() if proc.stderr else ""
+                raise AssertionError(f"the daemon exited {proc.returncode}: {err}")
             if all(self._listening(h) for h in hosts):
                 return daemon
             time.sleep(0.05)
@@ -162,17 +164,18 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for ca_name in ("ca", "otherca"):
         _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={ca_name}",
                  "-keyout", str(base / f"{ca_name}-key.pem"), "-out", str(base / f"{ca_name}.pem"))
-    for name, ca_name, ext in (("server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth"),
+    server_ext = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth"
+    for name, ca_name, ext in (("server", "ca", server_ext),
                                ("client", "ca", "extendedKeyUsage=clientAuth"),
                                ("other", "otherca", "extendedKeyUsage=clientAuth")):
         d = base / name
         d.mkdir()
         (d / "ext.cnf").write_text(ext + "\n")
-        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", str(d / "key.pem"),
-                 "-out", str(d / "req.csr"))
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+                 "-keyout", str(d / "key.pem"), "-out", str(d / "req.csr"))
         _openssl("x509", "-req", "-in", str(d / "req.csr"), "-CA", str(base / f"{ca_name}.pem"), "-CAkey",
-                 str(base / f"{ca_name}-key.pem"), "-CAcreateserial", "-days", "2", "-extfile", str(d / "ext.cnf"),
-                 "-out", str(d / "cert.pem"))
+                 str(base / f"{ca_name}-key.pem"), "-CAcreateserial", "-days", "2",
+                 "-extfile", str(d / "ext.cnf"), "-out", str(d / "cert.pem"))
         shutil.copy(base / "ca.pem", d / "ca.pem")  # every client trusts the daemon's CA
         out[name] = d
     return out

@@ -79,7 +79,7 @@ def test_errors_are_json_with_the_categorys_status(daemons: Daemons) -> None:
 def test_a_non_loopback_listener_without_tls_refuses_to_start(daemons: Daemons) -> None:
     port = free_port()
     proc = daemons.spawn("-H", f"tcp://0.0.0.0:{port}")
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 13, err
     assert "refusing to listen on tcp://0.0.0.0" in err and "--tlsverify" in err
     with socket.socket() as s:
