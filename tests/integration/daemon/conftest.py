@@ -54,8 +54,12 @@ def get(path: str, sock: str) -> tuple[int, bytes]:
 class Daemon:
     """One running ``stackfile daemon``."""
 
-    def __init__(self, proc: subprocess.Popen[str], root: Path, hosts: list[str]) -> None:
-        self.proc, self.root, self.hosts = proc, root, hosts
+    def __init__(self, proc: subprocess.Popen[str], root: Path, hosts: list[str], log: Path) -> None:
+        self.proc, self.root, self.hosts, self.log = proc, root, hosts, log
+
+    def output(self) -> str:
+        """What the daemon wrote on stderr so far."""
+        return self.log.read_text()
 
     @property
     def sock(self) -> str:
@@ -86,10 +90,12 @@ class Daemons:
         env.update(extra)
         return env
 
-    def spawn(self, *args: str) -> subprocess.Popen[str]:
+    def spawn(self, *args: str, log: Path | None = None) -> subprocess.Popen[str]:
+        """A daemon process (stderr to ``log``, else a pipe: for one expected to exit at once)."""
         argv = [sys.executable, "-m", "stackfile", "--root", str(self.root), "daemon", *args]
-        return subprocess.Popen(argv, env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, cwd=REPO)
+        with open(log, "a") if log else open(os.devnull) as err:
+            return subprocess.Popen(argv, env=self.env(), stdout=subprocess.DEVNULL,
+                                    stderr=err if log else subprocess.PIPE, text=True, cwd=REPO)
 
     def start(self, *hosts: str, tls: dict[str, str] | None = None, group: str | None = None,
               ready: float = 20.0) -> Daemon:
@@ -101,14 +107,14 @@ class Daemons:
                      "--tlskey", tls["key"]]
         if group:
             args += ["--group", group]
-        proc = self.spawn(*args)
-        daemon = Daemon(proc, self.root, list(hosts))
+        log = self.sockdir / f"daemon-{len(self.started)}.log"
+        proc = self.spawn(*args, log=log)
+        daemon = Daemon(proc, self.root, list(hosts), log)
         self.started.append(daemon)
         deadline = time.monotonic() + ready
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                err = proc.stderr.read() if proc.stderr else ""
-                raise AssertionError(f"the daemon exited {proc.returncode}: {err}")
+                raise AssertionError(f"the daemon exited {proc.returncode}: {daemon.output()}")
             if all(self._listening(h) for h in hosts):
                 return daemon
             time.sleep(0.05)
@@ -132,9 +138,6 @@ class Daemons:
     def cleanup(self) -> None:
         for daemon in self.started:
             daemon.stop()
-            for stream in (daemon.proc.stdout, daemon.proc.stderr):
-                if stream:
-                    stream.close()
         shutil.rmtree(self.sockdir, ignore_errors=True)
 
 

@@ -90,8 +90,7 @@ def test_loopback_tcp_without_tls_warns(daemons: Daemons) -> None:
     port = free_port()
     d = daemons.start(f"tcp://127.0.0.1:{port}")
     d.stop()
-    assert d.proc.stderr is not None
-    assert "without TLS" in d.proc.stderr.read()
+    assert "without TLS" in d.output()
 
 
 def test_a_second_daemon_on_one_root_is_refused(daemons: Daemons) -> None:
