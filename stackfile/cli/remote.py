@@ -4,18 +4,19 @@ the output and the exit code are the same as in-process."""
 
 from __future__ import annotations
 
-import base64
-import io
-import json
 import os
-import tarfile
 from collections.abc import Iterable, Iterator
 from types import SimpleNamespace
-from typing import Any
 
 from stackfile.cli.term import echo
-from stackfile.client.api import Client
 from stackfile.errors import InvalidSpec, Location
+
+TYPE_CHECKING = False  # not typing's: ``container run`` through a daemon skips click and typing
+if TYPE_CHECKING:
+    import tarfile
+    from typing import Any
+
+    from stackfile.client.api import Client
 
 __all__ = ["client", "container_run", "down", "logs", "project_rows", "up", "upload_project"]
 
@@ -25,6 +26,8 @@ SKIP = {".git", ".hg", ".svn", "__pycache__", "node_modules"}
 
 def client(g: Any) -> Client:
     """The daemon the global options name."""
+    from stackfile.client.api import Client
+
     return Client(g.host, tls_verify=g.tls_verify, cert_path=g.cert_path)
 
 
@@ -64,11 +67,22 @@ def container_run(g: Any, opts: Any) -> int:
     if opts.detach:
         echo(api.run_detached(request))
         return 0
+    return attached_output(api.run_attached(request))
+
+
+def attached_output(items: Iterator[dict[str, Any]]) -> int:
+    """Write an attached run's output where the in-process run writes it; its exit code."""
+    import sys
+
     code = 0
-    for item in api.run_attached(request):
-        if item["kind"] == "log":
-            echo(item["text"], err=item["stream"] == "stderr")
-        elif item["kind"] == "exit":
+    for item in items:
+        kind = item["kind"]
+        if kind in ("stdout", "stderr"):
+            out = sys.stdout if kind == "stdout" else sys.stderr
+            out.flush()
+            out.buffer.write(item["data"].encode("utf-8", "surrogateescape"))
+            out.buffer.flush()
+        elif kind == "exit":
             code = int(item["code"])
     return code
 
@@ -89,6 +103,9 @@ def _project(g: Any) -> Any:
 
 def _files(working_dir: str) -> str:
     """The working directory as a gzipped tar, base64 (version-control and cache directories left out)."""
+    import base64
+    import io
+    import tarfile
     buffer = io.BytesIO()
 
     def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
@@ -106,6 +123,8 @@ def _files(working_dir: str) -> str:
 
 def upload_project(g: Any, *, with_files: bool) -> tuple[Client, str]:
     """Resolve the project here and send it (with its files for an ``up``); (client, project name)."""
+    import json
+
     from stackfile.engine.render import config_text
 
     project = _project(g)

@@ -41,7 +41,8 @@ class Client:
         return str(self.conn.call("POST", "/containers", request)["Id"])
 
     def run_attached(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """``id``, ``log`` and last ``exit`` lines of a container run in the foreground."""
+        """``stdout``/``stderr`` lines (``data``) and last ``exit`` (``code``) of a container run in
+        the foreground."""
         return self.conn.lines("POST", "/containers/run", request)
 
     def stop(self, ref: str, timeout: float | None = None) -> None:

@@ -1,16 +1,17 @@
 """HTTP/1.1 to a stackfile daemon with the standard library only: ``unix://PATH`` over AF_UNIX,
 ``tcp://HOST:PORT`` plain or with mutual TLS (Docker's ``ca.pem``, ``cert.pem``, ``key.pem``).
 
-Imported only when a host is given, so the in-process CLI never pays for it.
+Imported only when a host is given, so the in-process CLI never pays for it. The wire is written
+here over a plain socket (one request per connection, ``Connection: close``; bodies by length,
+chunked or to the close) rather than with ``http.client``, whose import (the ``email`` package)
+costs more than a whole ``_ping`` round trip; ``ssl`` is imported only for a TLS host.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
-import ssl
 from collections.abc import Iterator
 from urllib.parse import quote, urlencode
 
@@ -27,6 +28,7 @@ from stackfile.errors import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import ssl
     from typing import Any
 
 __all__ = ["Connection", "RemoteError", "error_from", "quote"]
@@ -64,20 +66,77 @@ def error_from(status: int, raw: bytes) -> StackfileError:
     return Internal(f"the daemon answered {status}: {raw[:200].decode(errors='replace')}")
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float | None) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
+class _Response:
+    """An HTTP/1.1 answer read from a socket: status, headers, then the body as it arrives
+    (``Content-Length``, chunked, or up to the close)."""
 
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        if self.timeout is not None:
-            sock.settimeout(self.timeout)
-        sock.connect(self.path)
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+        self.buf = b""
+        line = self._line()
+        parts = line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+            raise OSError(f"not an HTTP answer: {line[:80]!r}")
+        self.status = int(parts[1])
+        self.headers: dict[str, str] = {}
+        while line := self._line():
+            name, _, value = line.decode("latin-1").partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+
+    def _fill(self) -> bool:
+        data = self.sock.recv(65536)
+        self.buf += data
+        return bool(data)
+
+    def _line(self) -> bytes:
+        while b"\r\n" not in self.buf:
+            if not self._fill():
+                raise OSError("the daemon closed the connection")
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exactly(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            if not self._fill():
+                raise OSError("the daemon closed the connection mid-answer")
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body, piece by piece."""
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            while size := int(self._line().split(b";")[0], 16):
+                yield self._exactly(size)
+                self._line()
+            return
+        length = self.headers.get("content-length")
+        if length is not None:
+            yield self._exactly(int(length))
+            return
+        if self.buf:
+            yield self.buf
+            self.buf = b""
+        while self._fill():
+            yield self.buf
+            self.buf = b""
+
+    def read(self) -> bytes:
+        return b"".join(self.chunks())
+
+    def lines(self) -> Iterator[bytes]:
+        """The body split at newlines (a JSON-lines stream)."""
+        pending = b""
+        for chunk in self.chunks():
+            pending += chunk
+            *done, pending = pending.split(b"\n")
+            yield from done
+        if pending:
+            yield pending
 
 
 def _tls_context(cert_path: str) -> ssl.SSLContext:
+    import ssl
+
     ctx = ssl.create_default_context(cafile=os.path.join(cert_path, "ca.pem"))
     ctx.load_cert_chain(os.path.join(cert_path, "cert.pem"), os.path.join(cert_path, "key.pem"))
     return ctx
@@ -98,65 +157,86 @@ class Connection:
         if scheme == "tcp" and tls_verify:
             try:
                 self.context = _tls_context(cert_path or os.path.expanduser("~/.stackfile"))
-            except (OSError, ssl.SSLError) as exc:
+            except OSError as exc:  # ssl.SSLError is an OSError
                 raise InvalidSpec(f"cannot load the client's TLS files from {cert_path!r}: {exc}",
                                   location=Location(key_path="STACKFILE_CERT_PATH"),
                                   hint="a directory with ca.pem, cert.pem and key.pem") from None
 
-    def _connect(self) -> http.client.HTTPConnection:
+    def _connect(self) -> socket.socket:
         if self.scheme == "unix":
-            return _UnixConnection(self.address, self.timeout)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            sock.connect(self.address)
+            return sock
         hostname, _, port = self.address.rpartition(":")
+        hostname = hostname.strip("[]")
+        sock = socket.create_connection((hostname, int(port)), timeout=self.timeout)
         if self.context is not None:
-            return http.client.HTTPSConnection(hostname.strip("[]"), int(port), timeout=self.timeout,
-                                               context=self.context)
-        return http.client.HTTPConnection(hostname.strip("[]"), int(port), timeout=self.timeout)
+            try:
+                return self.context.wrap_socket(sock, server_hostname=hostname)
+            except BaseException:
+                sock.close()
+                raise
+        return sock
 
     def _send(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None
-              ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+              ) -> tuple[socket.socket, _Response]:
         url = PREFIX + path
         if query:
             url += "?" + urlencode({k: v for k, v in query.items() if v is not None}, doseq=True)
-        payload = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if payload is not None else {}
-        conn = self._connect()
+        payload = b"" if body is None else json.dumps(body).encode()
+        head = (f"{method} {url} HTTP/1.1\r\nHost: stackfile\r\nConnection: close\r\n"
+                f"Content-Length: {len(payload)}\r\n")
+        if body is not None:
+            head += "Content-Type: application/json\r\n"
+        sock = None
         try:
-            conn.request(method, url, body=payload, headers=headers)
-            response = conn.getresponse()
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
+            sock = self._connect()
+            sock.sendall(head.encode() + b"\r\n" + payload)
+            response = _Response(sock)
+        except OSError as exc:
+            if sock is not None:
+                sock.close()
             raise Unavailable(f"cannot reach the stackfile daemon at {self.host}: {exc}",
                               hint="is `stackfile daemon` running there, and are the TLS settings right "
                                    "(STACKFILE_TLS_VERIFY, STACKFILE_CERT_PATH)?") from None
         if response.status >= 400:
-            raw = response.read()
-            conn.close()
+            try:
+                raw = response.read()
+            except OSError:
+                raw = b""
+            finally:
+                sock.close()
             raise error_from(response.status, raw)
-        return conn, response
+        return sock, response
 
     def call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
-        """The decoded JSON answer (None for an empty one)."""
-        conn, response = self._send(method, path, body, query)
+        """The decoded JSON answer (None for an empty one, text for a text one)."""
+        sock, response = self._send(method, path, body, query)
         try:
             raw = response.read()
+        except OSError as exc:
+            raise Unavailable(f"the daemon at {self.host} broke off its answer: {exc}") from None
         finally:
-            conn.close()
+            sock.close()
         if not raw:
             return None
-        return json.loads(raw) if response.getheader("Content-Type", "").startswith("application/json") \
+        return json.loads(raw) if response.headers.get("content-type", "").startswith("application/json") \
             else raw.decode()
 
     def lines(self, method: str, path: str, body: Any = None,
               query: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """The JSON lines of a streamed answer; an ``{"kind": "error"}`` line raises its error."""
-        conn, response = self._send(method, path, body, query)
+        sock, response = self._send(method, path, body, query)
         try:
-            for raw in response:
+            for raw in response.lines():
                 if not raw.strip():
                     continue
                 item = json.loads(raw)
                 if item.get("kind") == "error" and isinstance(item.get("error"), dict):
                     raise RemoteError(item["error"])
                 yield item
+        except OSError as exc:
+            raise Unavailable(f"the daemon at {self.host} broke off its answer: {exc}") from None
         finally:
-            conn.close()
+            sock.close()

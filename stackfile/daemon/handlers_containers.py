@@ -3,6 +3,7 @@ logs and wait over the engine's container use cases."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -107,29 +108,62 @@ async def run_detached(request: web.Request) -> web.Response:
     return reply(ContainerRunResult(Id=result.id), status=201)
 
 
-@route("POST", "/containers/run", "Run a container attached: its id, its output, then its exit code", TAG,
+@route("POST", "/containers/run", "Run a container attached: its output as it comes, then its exit code", TAG,
        body=ContainerRunRequest, stream=dict)
 async def run_attached(request: web.Request) -> web.StreamResponse:
-    """JSON lines ``{"kind": "id", "id"}``, ``{"kind": "log", "stream", "text"}`` and last
-    ``{"kind": "exit", "code"}``; with ``rm`` the container is removed once it exited."""
-    from stackfile.engine import containers as engine
+    """JSON lines ``{"kind": "stdout"|"stderr", "data"}`` (the bytes as UTF-8 with surrogate
+    escapes, so binary output survives) and last ``{"kind": "exit", "code"}``. The container runs
+    in the foreground of the daemon with pipes for its output, as the in-process CLI runs it on its
+    terminal (no shim to start); with ``rm`` it is removed once it exited. A start failure is an
+    ordinary error answer carrying Docker's exit code (125/126/127)."""
 
     body = await read_body(request, ContainerRunRequest)
     paths = state(request).paths
+    return await stream(request, lambda: _attached(paths, _run_options(body, detach=False, rm=body.rm)))
 
-    def produce() -> Iterator[dict[str, Any]]:
-        result = engine.run(paths, _run_options(body, detach=True, rm=False), {})
-        rt = engine.runtime(paths)
+
+def _attached(paths: Any, opts: Any) -> Iterator[dict[str, Any]]:
+    import selectors
+    import threading
+
+    from stackfile.engine import containers as engine
+
+    r_out, w_out = os.pipe2(os.O_CLOEXEC)
+    r_err, w_err = os.pipe2(os.O_CLOEXEC)
+    null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
         try:
-            yield {"kind": "id", "id": result.id}
-            for line in rt.logs(result.id, follow=True):
-                yield {"kind": "log", "stream": line.stream, "text": line.text}
-            yield {"kind": "exit", "code": rt.wait(result.id)}
+            outcome["code"] = engine.run(paths, opts, {}, stdio=(null, w_out, w_err)).exit_code
+        except BaseException as exc:
+            outcome["error"] = exc
         finally:
-            if body.rm:
-                rt.remove(result.id, force=True)
+            for fd in (w_out, w_err, null):
+                os.close(fd)
 
-    return await stream(request, produce)
+    runner = threading.Thread(target=run, name="attached-run", daemon=True)
+    runner.start()
+    names = {r_out: "stdout", r_err: "stderr"}
+    sel = selectors.DefaultSelector()
+    try:
+        for fd in names:
+            sel.register(fd, selectors.EVENT_READ)
+        while sel.get_map():
+            for key, _ in sel.select():
+                data = os.read(key.fd, 65536)
+                if not data:
+                    sel.unregister(key.fd)
+                    continue
+                yield {"kind": names[key.fd], "data": data.decode("utf-8", "surrogateescape")}
+    finally:
+        sel.close()
+        os.close(r_out)
+        os.close(r_err)
+    runner.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    yield {"kind": "exit", "code": outcome["code"]}
 
 
 @route("POST", "/containers/{ref}/stop", "Stop a container (stop signal, grace period, SIGKILL)", TAG,

@@ -38,13 +38,17 @@ def _forward_to(pid: int) -> dict[int, object]:
         return {}
 
 
-def run_foreground(paths: StorePaths, cdir: ContainerDir) -> int:
+def run_foreground(paths: StorePaths, cdir: ContainerDir, stdio: tuple[int, int, int] | None = None) -> int:
     """Start the created container with the caller's stdio, forward signals, wait, record the exit.
 
     A tty container gets a pty of its own, proxied to the caller's terminal (:mod:`.ttyproxy`).
+    With ``stdio`` (a daemon serving an attached run: its pipes) the container gets those
+    descriptors, and neither a pty nor signal forwarding.
     """
     run = Run(cdir, paths.root_str, paths.short_links_str, peer_pid_lookup(cdir))
     state = cdir.state()
+    if stdio is not None:
+        return run.reap(run.start(stdio, supervisor=os.getpid(), state=state), state)
     if run.spec.process.tty:
         return _run_tty(run, state)
     null = -1 if run.spec.process.stdin_open else os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)

@@ -160,13 +160,15 @@ class LinuxRuntime:
             code, _, message = error.partition(" ")
             raise StartFailed(int(code) if code.isdigit() else 125, message or error)
 
-    def run_attached(self, spec: ContainerSpec, *, image: str = "", container_id: str = "") -> int:
-        """Create, start and wait with the caller's stdio; ``auto_remove`` removes it afterwards."""
+    def run_attached(self, spec: ContainerSpec, *, image: str = "", container_id: str = "",
+                     stdio: tuple[int, int, int] | None = None) -> int:
+        """Create, start and wait with the caller's stdio (or ``stdio``); ``auto_remove`` removes it
+        afterwards."""
         from stackfile.runtime.linux.attached import run_foreground
 
         cid = self.create(spec, image=image, container_id=container_id)
         try:
-            return run_foreground(self.paths, ContainerDir(self.paths.container_str(cid)))
+            return run_foreground(self.paths, ContainerDir(self.paths.container_str(cid)), stdio)
         finally:
             if spec.auto_remove:
                 self.remove(cid, force=True)
