@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import ssl
     from typing import Any
 
-__all__ = ["Connection", "RemoteError", "error_from", "quote"]
+__all__ = ["Connection", "RemoteError", "error_from", "quote", "remote_error"]
 
 KINDS: dict[str, type[StackfileError]] = {
     "invalid-spec": InvalidSpec, "not-found": NotFound, "conflict": Conflict, "unavailable": Unavailable,
@@ -41,13 +41,13 @@ PREFIX = "/v1"
 
 
 class RemoteError(StackfileError):
-    """An error the daemon answered; its kind and exit code are the daemon's."""
+    """An error the daemon answered; :func:`remote_error` makes it an instance of its kind's class
+    too (a ``NotFound`` over the wire is a ``NotFound`` here), with the daemon's exit code."""
 
     def __init__(self, body: dict[str, Any]) -> None:
         where = body.get("location")
         super().__init__(str(body.get("message", "")), location=Location(key_path=where) if where else None,
                          hint=body.get("hint"))
-        self.category = KINDS.get(str(body.get("kind")), Internal).category
         self._exit = body.get("exit_code")
 
     @property
@@ -55,12 +55,25 @@ class RemoteError(StackfileError):
         return self._exit if isinstance(self._exit, int) else super().exit_code
 
 
+_CLASSES: dict[str, type[RemoteError]] = {}
+
+
+def remote_error(body: dict[str, Any]) -> RemoteError:
+    """The error of an error answer's body, of its kind's class."""
+    kind = str(body.get("kind"))
+    cls = _CLASSES.get(kind)
+    if cls is None:
+        base = KINDS.get(kind, Internal)
+        cls = _CLASSES[kind] = type(f"Remote{base.__name__}", (RemoteError, base), {})
+    return cls(body)
+
+
 def error_from(status: int, raw: bytes) -> StackfileError:
     """The error a failed answer carries (or one describing a non-JSON answer)."""
     try:
         body = json.loads(raw)
         if isinstance(body, dict) and "message" in body:
-            return RemoteError(body)
+            return remote_error(body)
     except ValueError:
         pass
     return Internal(f"the daemon answered {status}: {raw[:200].decode(errors='replace')}")
@@ -234,7 +247,7 @@ class Connection:
                     continue
                 item = json.loads(raw)
                 if item.get("kind") == "error" and isinstance(item.get("error"), dict):
-                    raise RemoteError(item["error"])
+                    raise remote_error(item["error"])
                 yield item
         except OSError as exc:
             raise Unavailable(f"the daemon at {self.host} broke off its answer: {exc}") from None
