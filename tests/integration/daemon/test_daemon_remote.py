@@ -59,6 +59,7 @@ def test_container_run_through_the_daemon_matches_in_process(daemons: Daemons) -
                 env=remote)).strip()
     assert len(cid) == 64
     listed = ok(sf("container", "ls", "-q", env=remote))
+    assert ok(sf("-H", f"unix://{d.sock}", "container", "ls", "-q", env=daemons.env())) == listed
     assert listed == ok(sf("container", "ls", "-q", env=local)) == cid[:12] + "\n"
     deadline = time.monotonic() + 10
     while "started" not in ok(sf("container", "logs", "bg", env=remote)) and time.monotonic() < deadline:
