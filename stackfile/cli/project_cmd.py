@@ -314,6 +314,14 @@ def rm(g: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: boo
 def exec_(g: GlobalOptions, service: str, command: tuple[str, ...], no_tty: bool, user: str, workdir: str,
           env: tuple[str, ...], index: int, detach: bool, privileged: bool) -> int:
     """Run a command in a running service container."""
+    if g.host:
+        if detach:
+            raise click.UsageError("through a daemon, exec runs attached (no -d)")
+        from stackfile.cli.remote import exec_ as remote_exec
+
+        return remote_exec(g, {"service": service, "command": list(command), "index": index, "user": user,
+                               "workdir": workdir, "env": _parse_env(env, g.environ),
+                               "privileged": privileged})
     from stackfile.engine.project_ops import ExecOptions
     from stackfile.engine.project_ops import exec_ as engine_exec
 

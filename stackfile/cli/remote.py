@@ -166,6 +166,12 @@ def down(g: Any, request: dict[str, Any]) -> int:
     return 0
 
 
+def exec_(g: Any, request: dict[str, Any]) -> int:
+    """``exec -T`` through the daemon: the command's output here, its exit code."""
+    api, name = upload_project(g, with_files=False)
+    return attached_output(api.exec(name, request))
+
+
 def project_rows(g: Any, services: tuple[str, ...], *, all: bool,
                  status: tuple[str, ...]) -> list[dict[str, Any]]:
     """``ps``'s rows from the daemon."""

@@ -87,6 +87,10 @@ class Client:
         """``up``'s progress events, ending with ``{"kind": "done"}``."""
         return self.conn.lines("POST", f"/projects/{_q(name)}/up", request)
 
+    def exec(self, name: str, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """An exec's ``stdout``/``stderr`` lines and last ``exit``."""
+        return self.conn.lines("POST", f"/projects/{_q(name)}/exec", request)
+
     def down(self, name: str, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """``down``'s progress events, ending with ``{"kind": "done"}``."""
         return self.conn.lines("POST", f"/projects/{_q(name)}/down", request)

@@ -3,7 +3,6 @@ logs and wait over the engine's container use cases."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from stackfile.daemon.models import (
     RefResult,
     WaitResult,
 )
+from stackfile.daemon.piped import piped
 from stackfile.daemon.routes import Param, route
 from stackfile.errors import InvalidSpec, Location
 
@@ -123,47 +123,9 @@ async def run_attached(request: web.Request) -> web.StreamResponse:
 
 
 def _attached(paths: Any, opts: Any) -> Iterator[dict[str, Any]]:
-    import selectors
-    import threading
-
     from stackfile.engine import containers as engine
 
-    r_out, w_out = os.pipe2(os.O_CLOEXEC)
-    r_err, w_err = os.pipe2(os.O_CLOEXEC)
-    null = os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["code"] = engine.run(paths, opts, {}, stdio=(null, w_out, w_err)).exit_code
-        except BaseException as exc:
-            outcome["error"] = exc
-        finally:
-            for fd in (w_out, w_err, null):
-                os.close(fd)
-
-    runner = threading.Thread(target=run, name="attached-run", daemon=True)
-    runner.start()
-    names = {r_out: "stdout", r_err: "stderr"}
-    sel = selectors.DefaultSelector()
-    try:
-        for fd in names:
-            sel.register(fd, selectors.EVENT_READ)
-        while sel.get_map():
-            for key, _ in sel.select():
-                data = os.read(key.fd, 65536)
-                if not data:
-                    sel.unregister(key.fd)
-                    continue
-                yield {"kind": names[key.fd], "data": data.decode("utf-8", "surrogateescape")}
-    finally:
-        sel.close()
-        os.close(r_out)
-        os.close(r_err)
-    runner.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    yield {"kind": "exit", "code": outcome["code"]}
+    return piped(lambda stdio: int(engine.run(paths, opts, {}, stdio=stdio).exit_code or 0))
 
 
 @route("POST", "/containers/{ref}/stop", "Stop a container (stop signal, grace period, SIGKILL)", TAG,

@@ -12,7 +12,16 @@ from aiohttp import web
 
 from stackfile.daemon import projects
 from stackfile.daemon.app import blocking, read_body, reply, state, stream
-from stackfile.daemon.models import DownRequest, Event, ProjectLogLine, ProjectUpload, PsRow, UpRequest
+from stackfile.daemon.models import (
+    DownRequest,
+    Event,
+    ExecRequest,
+    ProjectLogLine,
+    ProjectUpload,
+    PsRow,
+    UpRequest,
+)
+from stackfile.daemon.piped import piped
 from stackfile.daemon.routes import Param, route
 from stackfile.errors import InvalidSpec, Location
 
@@ -108,6 +117,21 @@ async def down(request: web.Request) -> web.StreamResponse:
                           timeout=body.timeout)
     return await stream(request, lambda: _with_events(st.project_lock(name),
                                                       lambda sink: engine_down(opts, options, sink=sink)))
+
+
+@route("POST", "/projects/{name}/exec", "Run a command in a service's running container (exec -T)", TAG,
+       body=ExecRequest, stream=dict)
+async def exec_(request: web.Request) -> web.StreamResponse:
+    """JSON lines ``{"kind": "stdout"|"stderr", "data"}`` then ``{"kind": "exit", "code"}``."""
+    from stackfile.engine.project_ops import ExecOptions
+    from stackfile.engine.project_ops import exec_ as engine_exec
+
+    body = await read_body(request, ExecRequest)
+    opts = projects.options(state(request).paths, request.match_info["name"])
+    options = ExecOptions(index=body.index, user=body.user, workdir=body.workdir, env=dict(body.env),
+                          tty=False, interactive=False, detach=False, privileged=body.privileged)
+    return await stream(request, lambda: piped(
+        lambda stdio: engine_exec(opts, body.service, list(body.command), options, stdio=stdio)))
 
 
 @route("GET", "/projects/{name}/ps", "The project's containers (ps --format json rows)", TAG,

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "ContainerRunRequest", "ContainerRunResult", "ContainerSummary", "DownRequest", "Error", "Event",
-    "ImageSummary", "Info", "LogLine", "ProjectLogLine", "ProjectUpload", "PsRow", "RefResult", "UpRequest",
-    "Version", "WaitResult",
+    "ExecRequest", "ImageSummary", "Info", "LogLine", "ProjectLogLine", "ProjectUpload", "PsRow", "RefResult",
+    "UpRequest", "Version", "WaitResult",
 ]
 
 
@@ -166,6 +166,18 @@ class UpRequest(_Model):
     no_deps: bool = False
     no_start: bool = False
     remove_orphans: bool = False
+
+
+class ExecRequest(_Model):
+    """``exec -T``: a command in a running container of a service (no stdin, no tty)."""
+
+    service: str = Field(min_length=1)
+    command: list[str] = Field(min_length=1)
+    index: int = Field(default=1, ge=1)
+    user: str = ""
+    workdir: str = ""
+    env: dict[str, str] = Field(default_factory=dict)
+    privileged: bool = False
 
 
 class DownRequest(_Model):

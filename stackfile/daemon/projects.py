@@ -14,7 +14,6 @@ import io
 import json
 import os
 import re
-import shutil
 import tarfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -49,33 +48,31 @@ def _moved(value: Any, old: str, new: str) -> Any:
 
 def save(paths: StorePaths, name: str, config: dict[str, Any], working_dir: str,
          files_tar_gz_b64: str) -> None:
-    """Store an uploaded project (replacing an earlier upload of it)."""
+    """Store an uploaded project: its config replaces the last one; its files (when sent) are
+    written over ``files/`` in place, because running containers bind-mount directories in it.
+    A tar with any member that would land outside ``files/`` is refused before anything is written."""
     where = _dir(paths, name)
     if config.get("name", name) != name:
         raise InvalidSpec(f"the config names project {config.get('name')!r}, the path {name!r}",
                           location=Location(key_path="config.name"))
-    staging = where.with_name(f".{name}.new")
-    shutil.rmtree(staging, ignore_errors=True)
-    files = staging / "files"
-    files.mkdir(parents=True)
+    files = where / "files"
     if files_tar_gz_b64:
         try:
             raw = base64.b64decode(files_tar_gz_b64, validate=True)
             with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
-                tar.extractall(files, filter="data")  # no absolute paths, no '..', no devices
+                members = tar.getmembers()
+                for member in members:  # no absolute paths, no '..', no devices, no links out
+                    tarfile.data_filter(member, str(files))
+                files.mkdir(parents=True, exist_ok=True)
+                tar.extractall(files, members=members, filter="data")
         except (ValueError, tarfile.TarError) as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise InvalidSpec(f"the project's files are not a gzipped tar: {exc}",
+            raise InvalidSpec(f"the project's files are not a gzipped tar of relative paths: {exc}",
                               location=Location(key_path="files_tar_gz_b64")) from None
-    moved = _moved({**config, "name": name}, working_dir.rstrip("/") or "/", str(where / "files"))
-    (staging / "stackfile.json").write_text(json.dumps(moved, indent=1))
-    old = where.with_name(f".{name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if where.exists():
-        os.rename(where, old)
-    where.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(staging, where)
-    shutil.rmtree(old, ignore_errors=True)
+    files.mkdir(parents=True, exist_ok=True)
+    moved = _moved({**config, "name": name}, working_dir.rstrip("/") or "/", str(files))
+    temp = where / ".stackfile.json.new"
+    temp.write_text(json.dumps(moved, indent=1))
+    os.replace(temp, where / "stackfile.json")
 
 
 def options(paths: StorePaths, name: str) -> SimpleNamespace:

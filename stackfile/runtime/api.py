@@ -264,8 +264,9 @@ class Runtime(Protocol):
     def remove(self, ref: str, *, force: bool = False) -> None:
         """Remove a stopped container (``force`` kills it first): nothing is left behind."""
 
-    def exec(self, ref: str, spec: ExecSpec) -> int:
-        """Run a process in the container's namespaces and cgroups; returns its exit code."""
+    def exec(self, ref: str, spec: ExecSpec, stdio: tuple[int, int, int] | None = None) -> int:
+        """Run a process in the container's namespaces and cgroups on the caller's stdio (or the
+        ``stdio`` descriptors: a daemon's pipes); returns its exit code."""
 
     def logs(
         self,

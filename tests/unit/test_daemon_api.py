@@ -83,6 +83,8 @@ def test_an_uploaded_project_points_at_its_files_under_the_root(tmp_path: Path) 
     with pytest.raises(InvalidSpec, match="gzipped tar"):
         projects.save(paths, "demo", config, "/w", _tar({"../escape": b"x"}))
     assert (where / "files" / "site" / "index.html").exists()  # a refused upload leaves the last one
+    projects.save(paths, "demo", config, "/home/u/demo", "")  # ps/logs/down send no files: kept in place
+    assert (where / "files" / "site" / "index.html").read_text() == "hi\n"
 
 
 def test_the_openapi_document_is_valid_31() -> None:

@@ -265,14 +265,14 @@ class LinuxRuntime:
         cg.remove(timeout=5.0)
         remove_dirs(self.paths, cdir)
 
-    def exec(self, ref: str, spec: ExecSpec) -> int:
+    def exec(self, ref: str, spec: ExecSpec, stdio: tuple[int, int, int] | None = None) -> int:
         from stackfile.runtime.linux.attached import exec_attached
 
         cdir = self._dir(ref)
         pid = self._running_pid(cdir)
         if self._state(cdir)[1] is ContainerState.PAUSED:
             raise Conflict(f"container {cdir.id[:12]} is paused", hint="unpause it first")
-        return exec_attached(cdir, pid, spec)
+        return exec_attached(cdir, pid, spec, stdio)
 
     # -- queries -------------------------------------------------------------------------
     def logs(self, ref: str, *, follow: bool = False, tail: int | None = None,

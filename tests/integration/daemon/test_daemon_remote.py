@@ -135,6 +135,11 @@ def test_a_stack_through_the_daemon_outlives_it_and_is_served_again_over_tls(
     logs = ok(sf(*project, "logs", "--no-color", env=remote, cwd=workdir))
     assert re.search(r"^api-1 +\| api up$", logs, re.M), logs
     assert "worker ready" in logs and "db ready" in logs
+    ran = sf(*project, "exec", "-T", "api", "sh", "-c", "echo out; echo err >&2; exit 4", env=remote,
+             cwd=workdir)
+    assert (ran.returncode, ran.stdout, ran.stderr) == (4, "out\n", "err\n")
+    assert ok(sf(*project, "exec", "-T", "web", "cat", "/site/index.html", env=remote, cwd=workdir)) == \
+        "hello from the project\n"
 
     os.kill(d.proc.pid, signal.SIGKILL)  # the daemon dies; the stack does not
     d.proc.wait(10)
@@ -145,6 +150,7 @@ def test_a_stack_through_the_daemon_outlives_it_and_is_served_again_over_tls(
     over_tls = daemons.env(STACKFILE_HOST=f"tcp://127.0.0.1:{tls_port}", STACKFILE_TLS_VERIFY="1",
                            STACKFILE_CERT_PATH=str(certs["client"]))
     assert sorted(str(r["ID"]) for r in _ps(over_tls, workdir, name).values()) == ids
+    assert ok(sf(*project, "exec", "-T", "db", "cat", "/tmp/ready", env=over_tls, cwd=workdir)) == ""
     for refused in (daemons.env(STACKFILE_HOST=f"tcp://127.0.0.1:{tls_port}"),  # no TLS at all
                     daemons.env(STACKFILE_HOST=f"tcp://127.0.0.1:{tls_port}", STACKFILE_TLS_VERIFY="1",
                                 STACKFILE_CERT_PATH=str(certs["other"]))):  # a certificate of another CA
