@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import pydantic
 from aiohttp import web
 
-from stackfile.errors import InvalidSpec, StackfileError
+from stackfile.errors import InvalidSpec, Location, StackfileError
 from stackfile.store.paths import StorePaths
 
 __all__ = ["API", "State", "blocking", "error_body", "make_app", "read_body", "reply", "state", "stream"]
@@ -68,10 +68,21 @@ def _json_error(status: int, message: str, kind: str, hint: str | None = None) -
     return web.json_response(body, status=status)
 
 
+def _check_text(request: web.Request) -> None:
+    """No path or query value carries a control character (a NUL would reach the file system)."""
+    for where, items in (("path", request.match_info.items()), ("query", request.query.items())):
+        for key, value in items:
+            if any(ord(ch) < 32 or ch == "\x7f" for ch in value):
+                raise InvalidSpec(f"the {where} parameter {key} holds a control character",
+                                  location=Location(key_path=key),
+                                  hint="names and references are printable text")
+
+
 @web.middleware
 async def errors(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
     """Every failure becomes a JSON error with the status of its category; 500 only for bugs."""
     try:
+        _check_text(request)
         response: web.StreamResponse = await handler(request)
         return response
     except StackfileError as exc:

@@ -24,13 +24,14 @@ from stackfile.store.paths import StorePaths
 
 __all__ = ["options", "save"]
 
-NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")  # a file name, well under NAME_MAX
 
 
 def _dir(paths: StorePaths, name: str) -> Path:
     if not NAME.match(name):
         raise InvalidSpec(f"invalid project name {name!r}", location=Location(key_path="name"),
-                          hint="lower-case letters, digits, '-' and '_', starting with a letter or digit")
+                          hint="up to 128 lower-case letters, digits, '-' and '_', starting with a letter "
+                               "or digit")
     return paths.root / "daemon" / "projects" / name
 
 
