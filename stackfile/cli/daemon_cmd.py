@@ -24,7 +24,16 @@ def daemon(g: Any, hosts: tuple[str, ...], tlsverify: bool, tlscacert: str | Non
     import logging
 
     from stackfile.daemon.listen import DEFAULT_SOCKET, TlsFiles, parse_host
-    from stackfile.daemon.serve import serve
+
+    try:
+        from stackfile.daemon.serve import serve
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("aiohttp", "pydantic"):
+            raise
+        from stackfile.errors import Unavailable
+
+        raise Unavailable(f"stackfile daemon needs {exc.name}, which is not installed",
+                          hint="pip install 'stackfile[daemon]'") from None
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     endpoints = [parse_host(h) for h in hosts or (f"unix://{DEFAULT_SOCKET}",)]

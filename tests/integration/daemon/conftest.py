@@ -19,6 +19,10 @@ from pathlib import Path
 
 import pytest
 
+# the daemon's libraries are the optional extra stackfile[daemon]: without them there is no daemon to test
+pytest.importorskip("aiohttp", reason="stackfile daemon needs aiohttp (pip install 'stackfile[daemon]')")
+pytest.importorskip("pydantic", reason="stackfile daemon needs pydantic (pip install 'stackfile[daemon]')")
+
 REPO = Path(__file__).resolve().parents[3]
 
 
