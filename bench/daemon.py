@@ -90,6 +90,9 @@ def main() -> None:
     sockdir = tempfile.mkdtemp(prefix="sfd-bench-")
     sock = os.path.join(sockdir, "sf.sock")
     cli = venv_console_script(sys.executable)
+    # like a wheel install would: bytecode present (this sandbox sets PYTHONDONTWRITEBYTECODE)
+    compile_all = [sys.executable, "-m", "compileall", "-q", str(HERE / "stackfile")]
+    subprocess.run(compile_all, stdout=subprocess.DEVNULL, check=False)
     proc = start_daemon(root, sock)
     try:
         ping = ping_rows(sock, max(200, args.runs * 10))

@@ -14,7 +14,7 @@ __all__ = ["Client"]
 
 
 def _q(ref: str) -> str:
-    return quote(ref, safe="")
+    return quote(ref)
 
 
 class Client:

@@ -141,6 +141,19 @@ def test_the_client_reads_chunked_json_lines_and_raises_error_lines() -> None:
     assert isinstance(err.value, Conflict)
 
 
+def test_the_clients_quoting_is_urllibs() -> None:
+    from urllib.parse import quote as urllib_quote
+    from urllib.parse import urlencode
+
+    from stackfile.client.http import query_string, quote
+
+    for text in ("web", "a/b c", "é%&=?#", "\x00\n", "~._-", "日本"):
+        assert quote(text) == urllib_quote(text, safe="~")
+    query = {"all": "1", "label": ["a=b", "c d"], "since": None, "t": 1.5}
+    assert query_string(query) == urlencode({k: v for k, v in query.items() if v is not None}, doseq=True,
+                                            quote_via=lambda s, *_: urllib_quote(s, safe="~"))
+
+
 def test_the_client_turns_an_error_answer_into_its_category() -> None:
     from stackfile.client.http import Connection
 
