@@ -30,7 +30,7 @@ fi
 
 python3 -m venv .venv
 # compat mode: a plain path entry instead of an import hook (the hook costs ~13 ms per CLI start)
-.venv/bin/pip install -q -c constraints.txt -e '.[test]' --config-settings editable_mode=compat
+.venv/bin/pip install -q -c constraints.txt -e '.[test,daemon]' --config-settings editable_mode=compat
 # byte-compile once: the CLI starts in a few ms more without it, and tests start it hundreds of times
 .venv/bin/python -m compileall -q stackfile
 echo "installed: $(.venv/bin/stackfile --version 2>/dev/null || echo stackfile) in $(pwd)/.venv"

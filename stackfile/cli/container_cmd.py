@@ -19,11 +19,18 @@ def _paths(opts: GlobalOptions) -> StorePaths:
     return StorePaths.at(opts.root)
 
 
-def _each(opts: GlobalOptions, refs: tuple[str, ...], action: Any) -> int:
-    """Apply ``action(runtime, ref)`` to every ref; print the ref on success, keep going on errors."""
+def _each(opts: GlobalOptions, refs: tuple[str, ...], action: Any, remote: Any = None) -> int:
+    """Apply ``action(runtime, ref)`` (through a daemon: ``remote(client, ref)``) to every ref; print
+    the ref on success, keep going on errors."""
     from stackfile.errors import StackfileError
 
-    rt = engine.runtime(_paths(opts))
+    if opts.host and remote is not None:
+        from stackfile.cli.remote import client
+
+        rt: Any = client(opts)
+        action = remote
+    else:
+        rt = engine.runtime(_paths(opts))
     failed = 0
     for ref in refs:
         try:
@@ -81,6 +88,10 @@ def run(opts: GlobalOptions, image: str, command: tuple[str, ...], **flags: Any)
     """Run a command in a new container."""
     ro = engine.RunOptions(image=image, command=command, **{k: v for k, v in flags.items() if k != "labels"},
                            labels=flags["labels"])
+    if opts.host:
+        from stackfile.cli.remote import container_run
+
+        return done(container_run(opts, ro))
     return done(run_command(opts.root, ro, opts.environ))
 
 
@@ -95,15 +106,15 @@ def _age(stamp: str | None) -> str:
     return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
-def _status_text(st: Any) -> str:
-    state = st.state.value
+def _status_text(st: dict[str, Any]) -> str:
+    state = st["State"]
     if state == "running":
-        return f"Up {_age(st.started_at)}"
+        return f"Up {_age(st['StartedAt'])}"
     if state == "paused":
-        return f"Up {_age(st.started_at)} (Paused)"
+        return f"Up {_age(st['StartedAt'])} (Paused)"
     if state == "exited":
-        return f"Exited ({st.exit_code}) {_age(st.finished_at)} ago" if st.finished_at else "Exited"
-    return state.capitalize()
+        return f"Exited ({st['ExitCode']}) {_age(st['FinishedAt'])} ago" if st["FinishedAt"] else "Exited"
+    return str(state).capitalize()
 
 
 def _as_dict(st: Any) -> dict[str, Any]:
@@ -128,16 +139,21 @@ def ls(opts: GlobalOptions, show_all: bool, fmt: str, filters: tuple[str, ...], 
             raise click.BadParameter(f"unsupported filter {f!r} (label=KEY=VALUE)", param_hint="--filter")
         key, _, value = rest.partition("=")
         labels[key] = value
-    items = engine.runtime(_paths(opts)).list(all=show_all, labels=labels)
+    if opts.host:
+        from stackfile.cli.remote import client
+
+        items = client(opts).containers(all=show_all, labels=labels)
+    else:
+        items = [_as_dict(st) for st in engine.runtime(_paths(opts)).list(all=show_all, labels=labels)]
     if quiet:
         for st in items:
-            click.echo(st.id[:12])
+            click.echo(st["Id"][:12])
     elif fmt == "json":
-        click.echo(json.dumps([_as_dict(st) for st in items], indent=2))
+        click.echo(json.dumps(items, indent=2))
     else:
         rows = [("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES")]
-        rows += [(st.id[:12], st.image, json.dumps(" ".join(st.command)[:20]), _age(st.created_at) + " ago",
-                  _status_text(st), st.name) for st in items]
+        rows += [(st["Id"][:12], st["Image"], json.dumps(" ".join(st["Command"])[:20]),
+                  _age(st["Created"]) + " ago", _status_text(st), st["Name"]) for st in items]
         widths = [max(len(r[i]) for r in rows) for i in range(6)]
         for r in rows:
             click.echo("   ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
@@ -155,7 +171,12 @@ def logs(opts: GlobalOptions, ref: str, follow: bool, tail: str, timestamps: boo
     if tail != "all" and not tail.isdigit():
         raise click.BadParameter("a number or 'all'", param_hint="--tail")
     count = None if tail == "all" else int(tail)
-    lines = engine.logs(_paths(opts), ref, follow=follow, tail=count, since=since)
+    if opts.host:
+        from stackfile.cli.remote import client, log_lines
+
+        lines: Any = log_lines(client(opts).logs(ref, follow=follow, tail=count, since=since))
+    else:
+        lines = engine.logs(_paths(opts), ref, follow=follow, tail=count, since=since)
     for line in lines:
         text = f"{line.time} {line.text}" if timestamps else line.text
         click.echo(text, err=line.stream == "stderr")
@@ -189,7 +210,8 @@ def stop(opts: GlobalOptions, refs: tuple[str, ...], timeout: float | None) -> i
     """Stop containers (stop signal, grace period, SIGKILL)."""
     from stackfile.engine import container_lifecycle as life
 
-    return _each(opts, refs, lambda _rt, r: life.stop(_paths(opts), r, timeout))
+    return _each(opts, refs, lambda _rt, r: life.stop(_paths(opts), r, timeout),
+                 lambda api, r: api.stop(r, timeout))
 
 
 @container.command()
@@ -219,7 +241,7 @@ def restart(opts: GlobalOptions, refs: tuple[str, ...], timeout: float | None) -
 @pass_opts
 def kill(opts: GlobalOptions, refs: tuple[str, ...], sig: str) -> int:
     """Send a signal to containers."""
-    return _each(opts, refs, lambda rt, r: rt.kill(r, sig))
+    return _each(opts, refs, lambda rt, r: rt.kill(r, sig), lambda api, r: api.kill(r, sig))
 
 
 @container.command()
@@ -230,7 +252,8 @@ def rm(opts: GlobalOptions, refs: tuple[str, ...], force: bool) -> int:
     """Remove containers."""
     from stackfile.engine import container_lifecycle as life
 
-    return _each(opts, refs, lambda _rt, r: life.remove(_paths(opts), r, force=force))
+    return _each(opts, refs, lambda _rt, r: life.remove(_paths(opts), r, force=force),
+                 lambda api, r: api.remove(r, force=force))
 
 
 @container.command()

@@ -108,10 +108,18 @@ def image_build(g: Any, context: str, dockerfile: str | None, tags: tuple[str, .
 def image_ls(g: Any, fmt: str, quiet: bool) -> None:
     """List images."""
     import json
+    from types import SimpleNamespace
 
     from stackfile.engine.images import list_images
 
-    rows = list_images(_paths(g))
+    rows: list[tuple[Any, int]]
+    if g.host:
+        from stackfile.cli.remote import client
+
+        rows = [(SimpleNamespace(id=r["Id"], short_id=r["ShortId"], names=tuple(r["Names"]),
+                                 created=r["Created"]), r["Size"]) for r in client(g).images()]
+    else:
+        rows = list_images(_paths(g))
     if quiet:
         for img, _ in rows:
             click.echo(img.short_id)

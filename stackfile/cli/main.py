@@ -62,6 +62,7 @@ COMMANDS: dict[str, str] = {
     "wait": "stackfile.cli.observe_cmd:wait",
     "volumes": "stackfile.cli.observe_cmd:volumes",
     # beyond one machine
+    "daemon": "stackfile.cli.daemon_cmd:daemon",
     "export": "stackfile.cli.export_cmd:export",
     # registries
     "login": "stackfile.cli.registry_cmd:login",
@@ -87,6 +88,9 @@ class GlobalOptions:
     root: str = "/var/lib/stackfile"
     environ: dict[str, str] = field(default_factory=dict)
     json_output: bool = False
+    host: str = ""  # a daemon to run the command through (-H, STACKFILE_HOST); empty: in-process
+    tls_verify: bool = False
+    cert_path: str = ""
 
 
 class LazyGroup(click.Group):
@@ -139,19 +143,23 @@ def _split_list(value: str | None) -> list[str]:
 @click.option("--set", "template_vars", multiple=True, metavar="KEY=VALUE",
               help="Variable for Jinja2 stack templates (repeatable).")
 @click.option("--root", metavar="DIR", help="Store root (default $STACKFILE_ROOT or /var/lib/stackfile).")
+@click.option("-H", "--host", metavar="ADDR",
+              help="Run through the daemon at unix://PATH or tcp://HOST:PORT (default $STACKFILE_HOST).")
 @click.version_option(__version__, "--version", prog_name="stackfile")
 @click.pass_context
 def cli(ctx: click.Context, files: tuple[str, ...], project_name: str | None,
         project_directory: str | None, env_files: tuple[str, ...], profiles: tuple[str, ...],
-        environment_name: str | None, template_vars: tuple[str, ...], root: str | None) -> None:
+        environment_name: str | None, template_vars: tuple[str, ...], root: str | None,
+        host: str | None) -> None:
     """stackfile: one YAML file in, a running, isolated, hot-reloading stack out."""
     ctx.obj = global_options(files, project_name, project_directory, env_files, profiles, environment_name,
-                             template_vars, root)
+                             template_vars, root, host)
 
 
 def global_options(files: tuple[str, ...], project_name: str | None, project_directory: str | None,
                    env_files: tuple[str, ...], profiles: tuple[str, ...], environment_name: str | None,
-                   template_vars: tuple[str, ...], root: str | None) -> GlobalOptions:
+                   template_vars: tuple[str, ...], root: str | None,
+                   host: str | None = None) -> GlobalOptions:
     """The options every sub-command gets, from the global flags and the environment."""
     environ = dict(os.environ)
     tvars = key_values(template_vars, "--set", require_equals=True)
@@ -168,6 +176,9 @@ def global_options(files: tuple[str, ...], project_name: str | None, project_dir
         template_vars=tvars,
         root=root or environ.get("STACKFILE_ROOT") or "/var/lib/stackfile",
         environ=environ,
+        host=host or environ.get("STACKFILE_HOST", ""),
+        tls_verify=environ.get("STACKFILE_TLS_VERIFY", "") not in ("", "0", "false"),
+        cert_path=environ.get("STACKFILE_CERT_PATH", ""),
     )
     from stackfile.engine.registry import configure
 

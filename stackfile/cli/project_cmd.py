@@ -75,6 +75,14 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
              "no_recreate": no_recreate, "remove_orphans": remove_orphans, "build": build,
              "no_build": no_build, "no_start": no_start, "scale": _parse_scale(scale)}
     detach = detach or wait
+    if g.host:
+        if not detach or dry_run or watch or scale:
+            raise click.UsageError("through a daemon, up runs with -d or --wait "
+                                   "(no --dry-run, --watch, --scale)")
+        from stackfile.cli import remote
+
+        return remote.up(g, {**{k: v for k, v in flags.items() if k != "scale"}, "services": list(services),
+                             "wait": wait, "wait_timeout": wait_timeout, "timeout": timeout})
     if detach and not dry_run and not wait and not watch:
         from stackfile.cli.project_fast import report_running
         from stackfile.engine.project_fast import unchanged_entry
@@ -134,6 +142,12 @@ def up(g: GlobalOptions, services: tuple[str, ...], detach: bool, wait: bool, wa
 def down(g: GlobalOptions, volumes: bool, rmi: str | None, remove_orphans: bool, timeout: float | None,
          dry_run: bool) -> None:
     """Stop and remove containers, networks (and volumes, images)."""
+    if g.host and not dry_run:
+        from stackfile.cli import remote
+
+        remote.down(g, {"volumes": volumes, "rmi": rmi or "", "remove_orphans": remove_orphans,
+                        "timeout": timeout})
+        return
     from stackfile.cli.project_render import EventPrinter
     from stackfile.engine.project import DownOptions
     from stackfile.engine.project import down as engine_down
@@ -166,7 +180,12 @@ def ps(g: GlobalOptions, services: tuple[str, ...], all_: bool, fmt: str, quiet:
                                  param_hint="--format")
     from stackfile.engine.project_status import ps_report
 
-    rows, watcher = ps_report(g, services, all=all_ or bool(status), status_filter=status)
+    if g.host:
+        from stackfile.cli.remote import project_rows
+
+        rows, watcher = project_rows(g, services, all=all_ or bool(status), status=status), None
+    else:
+        rows, watcher = ps_report(g, services, all=all_ or bool(status), status_filter=status)
     if quiet:
         for r in rows:
             click.echo(r["ID"])
@@ -215,8 +234,14 @@ def logs(g: GlobalOptions, services: tuple[str, ...], follow: bool, tail: str, t
 
     if tail != "all" and not tail.isdigit():
         raise click.BadParameter("a number or 'all'", param_hint="--tail")
-    lines = engine_logs(g, services, follow=follow, tail=None if tail == "all" else int(tail), since=since,
-                        until=until)
+    if g.host:
+        from stackfile.cli.remote import logs as remote_logs
+
+        lines: Any = remote_logs(g, services, follow=follow, tail=None if tail == "all" else int(tail),
+                                 since=since, until=until)
+    else:
+        lines = engine_logs(g, services, follow=follow, tail=None if tail == "all" else int(tail),
+                            since=since, until=until)
     printer: LogPrinter | None = None
     try:
         for line in lines:
@@ -289,6 +314,14 @@ def rm(g: GlobalOptions, services: tuple[str, ...], force: bool, stop_first: boo
 def exec_(g: GlobalOptions, service: str, command: tuple[str, ...], no_tty: bool, user: str, workdir: str,
           env: tuple[str, ...], index: int, detach: bool, privileged: bool) -> int:
     """Run a command in a running service container."""
+    if g.host:
+        if detach:
+            raise click.UsageError("through a daemon, exec runs attached (no -d)")
+        from stackfile.cli.remote import exec_ as remote_exec
+
+        return remote_exec(g, {"service": service, "command": list(command), "index": index, "user": user,
+                               "workdir": workdir, "env": _parse_env(env, g.environ),
+                               "privileged": privileged})
     from stackfile.engine.project_ops import ExecOptions
     from stackfile.engine.project_ops import exec_ as engine_exec
 

@@ -153,9 +153,50 @@ def up_detached(opts: Any, services: tuple[str, ...]) -> int:
     return 0
 
 
+def remote(argv: list[str], environ: dict[str, str]) -> tuple[str, list[str]] | None:
+    """(the daemon's address, argv without ``-H``) when the command goes to a daemon
+    (``STACKFILE_HOST`` or a leading ``-H``/``--host``), else None: no in-process fast path applies."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        if argv[i] in ("-H", "--host") and i + 1 < len(argv):
+            return argv[i + 1], argv[:i] + argv[i + 2:]
+        if argv[i].startswith("--host="):
+            return argv[i].partition("=")[2], argv[:i] + argv[i + 1:]
+        i += 1 if "=" in argv[i] or argv[i] not in GLOBALS else 2
+    host = environ.get("STACKFILE_HOST")
+    return (host, argv) if host else None
+
+
+def remote_run(host: str, argv: list[str], environ: dict[str, str]) -> None:
+    """Exit with the code of a plain ``container run`` sent to the daemon at ``host`` without
+    importing click; return when the full CLI must decide."""
+    from stackfile.cli.container_fast import done, parse
+
+    try:
+        parsed = parse(argv, environ)
+    except Exception:  # any doubt: the full CLI decides
+        parsed = None
+    if parsed is None or parsed[1].interactive:
+        return
+    from stackfile.cli.boundary import boundary
+    from stackfile.cli.remote import container_run
+
+    where = SimpleNamespace(host=host, environ=environ, cert_path=environ.get("STACKFILE_CERT_PATH", ""),
+                            tls_verify=environ.get("STACKFILE_TLS_VERIFY", "") not in ("", "0", "false"))
+    sys.exit(done(boundary(lambda: container_run(where, parsed[1]), environ)))
+
+
 def main() -> None:
     """Console entry point."""
     environ = dict(os.environ)
+    through = remote(sys.argv[1:], environ)
+    if through is not None:
+        if "container" in through[1]:
+            remote_run(through[0], through[1], environ)
+        from stackfile.cli.main import main as full
+
+        full()
+        return
     if "container" in sys.argv[1:]:  # ``container run``: returns only when it does not handle argv
         from stackfile.cli.container_fast import main as container_main
 

@@ -305,16 +305,16 @@ def _run_image(paths: StorePaths, ref: str, sink: EventSink | None,
 
 
 def run(paths: StorePaths, opts: RunOptions, environ: Mapping[str, str],
-        sink: EventSink | None = None) -> RunResult:
-    """``container run``: resolve the image, build the spec, then run in the foreground or start
-    detached under a shim."""
+        sink: EventSink | None = None, stdio: tuple[int, int, int] | None = None) -> RunResult:
+    """``container run``: resolve the image, build the spec, then run in the foreground (on the
+    caller's stdio, or on the ``stdio`` descriptors) or start detached under a shim."""
     if opts.rm and opts.restart != "no":
         raise InvalidSpec("--rm and --restart cannot be combined", location=Location(key_path="--restart"))
     config, layers = _run_image(paths, opts.image, sink, environ)
     spec = build_spec(config, layers, opts, environ)
     rt = runtime(paths)
     if not opts.detach:
-        code = rt.run_attached(spec, image=opts.image)
+        code = rt.run_attached(spec, image=opts.image, stdio=stdio)
         return RunResult("", code)
     cid = rt.create(spec, image=opts.image)
     try:

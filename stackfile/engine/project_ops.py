@@ -220,8 +220,9 @@ class ExecOptions:
 
 
 def exec_(opts: Any, service: str, argv: list[str], options: ExecOptions = ExecOptions(), *,
-          sink: EventSink = discard) -> int:
-    """Run a command in a running container of ``service``; returns its exit code."""
+          sink: EventSink = discard, stdio: tuple[int, int, int] | None = None) -> int:
+    """Run a command in a running container of ``service`` (on the caller's stdio, or on
+    ``stdio``); returns its exit code."""
     from stackfile.runtime.api import ExecSpec
 
     if not argv:
@@ -233,6 +234,8 @@ def exec_(opts: Any, service: str, argv: list[str], options: ExecOptions = ExecO
     if options.detach:
         _exec_detached(ctx, target.id, spec)
         return 0
+    if stdio is not None:
+        return int(ctx.runtime.exec(target.id, spec, stdio))
     return int(ctx.runtime.exec(target.id, spec))
 
 

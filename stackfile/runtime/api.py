@@ -262,8 +262,10 @@ class Runtime(Protocol):
     def start(self, ref: str) -> None:
         """Start the container under a detached supervisor (shim); returns once PID 1 is running."""
 
-    def run_attached(self, spec: ContainerSpec, *, image: str = "", container_id: str = "") -> int:
-        """Create, start and wait with the container's stdio on the caller's; returns the exit code."""
+    def run_attached(self, spec: ContainerSpec, *, image: str = "", container_id: str = "",
+                     stdio: tuple[int, int, int] | None = None) -> int:
+        """Create, start and wait with the container's stdio on the caller's (or on the ``stdio``
+        descriptors: a daemon's pipes; no tty, no signal forwarding); returns the exit code."""
 
     def stop(self, ref: str, timeout: float | None = None) -> None:
         """Stop signal, wait up to ``timeout`` (default: the spec's grace), then SIGKILL."""
@@ -299,8 +301,9 @@ class Runtime(Protocol):
         """A write fd on the running container's standard input (``attach``); None when it was
         created without ``stdin_open``."""
 
-    def exec(self, ref: str, spec: ExecSpec) -> int:
-        """Run a process in the container's namespaces and cgroups; returns its exit code."""
+    def exec(self, ref: str, spec: ExecSpec, stdio: tuple[int, int, int] | None = None) -> int:
+        """Run a process in the container's namespaces and cgroups on the caller's stdio (or the
+        ``stdio`` descriptors: a daemon's pipes); returns its exit code."""
 
     def logs(
         self,

@@ -12,7 +12,8 @@ CONFINED = {
     "yaml": ("stackfile.spec",),
     "jinja2": ("stackfile.spec", "stackfile.cli.init_cmd", "stackfile.engine.init"),
     "ctypes": ("stackfile.runtime.linux._libc",),
-    "pydantic": (),  # replaced by spec/typed.py (its import cost ~110 ms per command)
+    "pydantic": ("stackfile.daemon",),  # replaced by spec/typed.py; the daemon pays its import once
+    "aiohttp": ("stackfile.daemon",),
     "pyroute2": (),  # tests only: the network package speaks netlink itself (network/rtnl.py)
     "watchdog": ("stackfile.watch",),
     "click": ("stackfile.cli",),

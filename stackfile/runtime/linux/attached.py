@@ -38,13 +38,17 @@ def _forward_to(pid: int) -> dict[int, object]:
         return {}
 
 
-def run_foreground(paths: StorePaths, cdir: ContainerDir) -> int:
+def run_foreground(paths: StorePaths, cdir: ContainerDir, stdio: tuple[int, int, int] | None = None) -> int:
     """Start the created container with the caller's stdio, forward signals, wait, record the exit.
 
     A tty container gets a pty of its own, proxied to the caller's terminal (:mod:`.ttyproxy`).
+    With ``stdio`` (a daemon serving an attached run: its pipes) the container gets those
+    descriptors, and neither a pty nor signal forwarding.
     """
     run = Run(cdir, paths.root_str, paths.short_links_str, peer_pid_lookup(cdir))
     state = cdir.state()
+    if stdio is not None:
+        return run.reap(run.start(stdio, supervisor=os.getpid(), state=state), state)
     if run.spec.process.tty:
         return _run_tty(run, state)
     null = -1 if run.spec.process.stdin_open else os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC)
@@ -75,8 +79,9 @@ def _run_tty(run: Run, state: State) -> int:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
-def exec_attached(cdir: ContainerDir, pid1: int, spec: ExecSpec) -> int:
-    """Run ``spec`` in the container whose PID 1 is ``pid1`` with the caller's stdio."""
+def exec_attached(cdir: ContainerDir, pid1: int, spec: ExecSpec,
+                  stdio: tuple[int, int, int] | None = None) -> int:
+    """Run ``spec`` in the container whose PID 1 is ``pid1`` with the caller's stdio (or ``stdio``)."""
     from stackfile.runtime.linux.exec import ExecRequest, exec_in
 
     cspec = spec_from_dict(cdir.config()["spec"])
@@ -92,7 +97,7 @@ def exec_attached(cdir: ContainerDir, pid1: int, spec: ExecSpec) -> int:
     cg = cgroups.for_container(cdir.id)
     null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
     try:
-        fds = (null, null, null) if spec.detach else (0 if spec.stdin_open else null, 1, 2)
+        fds = (null, null, null) if spec.detach else stdio or (0 if spec.stdin_open else null, 1, 2)
         return exec_in(pid1, cg.join_files() or cg.procs_files(), req, fds, detach=spec.detach,
                        tty=spec.tty, stdin_open=spec.stdin_open)
     finally:

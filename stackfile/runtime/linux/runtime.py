@@ -179,13 +179,15 @@ class LinuxRuntime:
             code, _, message = error.partition(" ")
             raise StartFailed(int(code) if code.isdigit() else 125, message or error)
 
-    def run_attached(self, spec: ContainerSpec, *, image: str = "", container_id: str = "") -> int:
-        """Create, start and wait with the caller's stdio; ``auto_remove`` removes it afterwards."""
+    def run_attached(self, spec: ContainerSpec, *, image: str = "", container_id: str = "",
+                     stdio: tuple[int, int, int] | None = None) -> int:
+        """Create, start and wait with the caller's stdio (or ``stdio``); ``auto_remove`` removes it
+        afterwards."""
         from stackfile.runtime.linux.attached import run_foreground
 
         cid = self.create(spec, image=image, container_id=container_id)
         try:
-            return run_foreground(self.paths, ContainerDir(self.paths.container_str(cid)))
+            return run_foreground(self.paths, ContainerDir(self.paths.container_str(cid)), stdio)
         finally:
             if spec.auto_remove:
                 self.remove(cid, force=True)
@@ -297,14 +299,14 @@ class LinuxRuntime:
         if config is not None:
             container_event(self.paths.root_str, "destroy", cdir.id, config)
 
-    def exec(self, ref: str, spec: ExecSpec) -> int:
+    def exec(self, ref: str, spec: ExecSpec, stdio: tuple[int, int, int] | None = None) -> int:
         from stackfile.runtime.linux.attached import exec_attached
 
         cdir = self._dir(ref)
         pid = self._running_pid(cdir)
         if self._state(cdir)[1] is ContainerState.PAUSED:
             raise Conflict(f"container {cdir.id[:12]} is paused", hint="unpause it first")
-        return exec_attached(cdir, pid, spec)
+        return exec_attached(cdir, pid, spec, stdio)
 
     # -- changes to a container that exists ----------------------------------------------
     def update(self, ref: str, resources: Resources, restart: RestartPolicy | None = None) -> None:
