@@ -178,7 +178,7 @@ def test_run_without_site_needs_no_typing_pathlib_or_warnings(root: Path, args: 
     ["--rm", "-u", "nobody-here", "busybox", "true"],
     ["--rm", "--restart", "always", "busybox", "true"],
     ["--rm", "--cpus", "0", "busybox", "true"],
-    ["--rm", "no-such-image-here", "true"],
+    ["--rm", "127.0.0.1:9/no-such-image-here", "true"],  # a loopback registry that is not there
     ["--rm", "-m", "64m", "--pids-limit", "50", "busybox", "sh", "-c", "cat /proc/self/cgroup | "
      "grep -E ':(memory|pids|freezer):' | sed 's,/stackfile/[0-9a-f]*$,/stackfile/ID,' | sort"],
 ])
