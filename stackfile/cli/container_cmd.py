@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from stackfile.cli import fs_cmd
 from stackfile.cli.container_fast import done, run_command
 from stackfile.cli.main import GlobalOptions
 from stackfile.engine import containers as engine
@@ -38,6 +39,9 @@ def _each(opts: GlobalOptions, refs: tuple[str, ...], action: Any) -> int:
 @click.group()
 def container() -> None:
     """Run and manage single containers."""
+
+
+fs_cmd.add_to(container)  # cp, diff, export, commit
 
 
 @container.command(context_settings={"allow_interspersed_args": False})
