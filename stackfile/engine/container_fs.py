@@ -21,7 +21,7 @@ import tarfile
 from collections.abc import Callable
 from typing import IO
 
-from stackfile.errors import Conflict, InvalidSpec, Location, NotFound
+from stackfile.errors import Conflict, InvalidSpec, Location, NotFound, StackfileError
 from stackfile.runtime.api import ContainerState
 from stackfile.runtime.linux.fsarchive import extract, resolve_source, write_tree
 from stackfile.runtime.linux.fsview import Helper, View
@@ -149,13 +149,31 @@ def _pump(helper_job: Callable[[Root, int], None], view: View, host_side: Callab
         result = host_side(mine)
     except BrokenPipeError:
         pass  # the helper failed: its error is raised by wait()
-    finally:
+    except BaseException as exc:
+        os.close(mine)  # the helper stops at its next read or write
         try:
-            os.close(mine)
-        except OSError:
-            pass
-        helper.wait()
+            helper.wait()
+        except StackfileError as helper_error:
+            if not isinstance(exc, StackfileError):  # the stream broke because the helper failed
+                raise helper_error from None
+        raise  # the host side's own error (the helper only saw the pipe close)
+    os.close(mine)
+    helper.wait()
     return result
+
+
+def _host_root(dest: str) -> tuple[Root, str]:
+    """A :class:`Root` at the host directory holding ``dest`` and ``dest`` below it: what a copy out
+    writes stays below that directory, whatever the archive holds."""
+    full = os.path.abspath(dest)
+    parent = os.path.dirname(full)
+    try:
+        root = Root(parent)
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotFound(f"no such directory: {parent}", location=Location(file=dest),
+                       hint="the destination's parent directory must exist") from None
+    inside = "/" + os.path.basename(full)
+    return root, inside + ("/" if dest.endswith("/") and inside != "/" else "")
 
 
 def copy(paths: StorePaths, src: str, dest: str, *, archive: bool = False, follow_link: bool = False,
@@ -202,9 +220,9 @@ def _copy_out(paths: StorePaths, ref: str, path: str, dest: str, archive: bool, 
     owner = None if archive else (os.geteuid(), os.getegid())
 
     def to_host(fd: int) -> int:
-        with os.fdopen(fd, "rb", closefd=False) as fh, Root("/") as host:
-            return _stream_in(host, os.path.abspath(dest) + ("/" if dest.endswith("/") else ""), fh,
-                              contents=path.endswith("/."), owner=owner)
+        host, inside = _host_root(dest)
+        with os.fdopen(fd, "rb", closefd=False) as fh, host:
+            return _stream_in(host, inside, fh, contents=path.endswith("/."), owner=owner)
 
     n = _pump(job, view, to_host, helper_writes=True)
     return CopyResult(direction="out", entries=n)
