@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from stackfile.cli import fs_cmd
 from stackfile.cli.container_fast import done, run_command
+from stackfile.cli.lazy import add_lazy
 from stackfile.cli.main import GlobalOptions
 from stackfile.engine import containers as engine
 from stackfile.store.paths import StorePaths
@@ -41,7 +41,8 @@ def container() -> None:
     """Run and manage single containers."""
 
 
-fs_cmd.add_to(container)  # cp, diff, export, commit
+add_lazy(container, {name: f"stackfile.cli.fs_cmd:container_{name}"  # a container's files
+                     for name in ("cp", "diff", "export", "commit")})
 
 
 @container.command(context_settings={"allow_interspersed_args": False})

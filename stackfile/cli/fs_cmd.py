@@ -1,7 +1,7 @@
 """A container's files from the command line: ``cp``, ``diff``, ``export``, ``commit``.
 
-The ``container`` group gets them through :func:`add_to`; the project commands (``cp``, ``commit``,
-and ``export SERVICE``) name a service instead of a container.
+The ``container`` group imports them on first use (:mod:`stackfile.cli.lazy`); the project
+commands (``cp``, ``commit``, and ``export SERVICE``) name a service instead of a container.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import click
 from stackfile.cli.main import GlobalOptions
 from stackfile.store.paths import StorePaths
 
-__all__ = ["add_to", "commit_service", "cp_service"]
+__all__ = ["commit_service", "container_commit", "container_cp", "container_diff", "container_export",
+           "cp_service", "export_service"]
 
 
 def _paths(opts: GlobalOptions) -> StorePaths:
@@ -126,12 +127,6 @@ def _commit(opts: GlobalOptions, ref: str, repository: str | None, **flags: Any)
 def container_commit(opts: GlobalOptions, ref: str, repository: str | None, **flags: Any) -> None:
     """Create a new image from a container's changes."""
     _commit(opts, ref, repository, **flags)
-
-
-def add_to(group: click.Group) -> None:
-    """Register ``cp``, ``diff``, ``export`` and ``commit`` under ``group`` (``container``)."""
-    for cmd in (container_cp, container_diff, container_export, container_commit):
-        group.add_command(cmd)
 
 
 # ---------------------------------------------------------------------------------------------- project
