@@ -42,8 +42,25 @@ class View:
         self.short_links = short_links
         self.writable = writable
 
+    def _hold_stopped(self) -> None:
+        """Lock the container's directory as ``start`` does, for the child's life, and make sure it
+        is still stopped: a start waits until the copy into its upper dir is done."""
+        import fcntl
+
+        from stackfile.runtime.linux.state import ContainerDir, process_alive
+
+        fd = os.open(self.container_dir, os.O_RDONLY | os.O_DIRECTORY)  # kept open until the child exits
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        state = ContainerDir(self.container_dir).state()
+        alive = process_alive(state.supervisor, state.supervisor_start)
+        if state.status in ("running", "restarting") and alive:
+            raise Conflict(f"container {os.path.basename(self.container_dir)[:12]} was started meanwhile",
+                           hint="run the command again")
+
     def _mount(self) -> str:
         """Mount the overlay (in the child's own mount namespace); returns the merged directory."""
+        if self.writable:
+            self._hold_stopped()
         _libc.unshare(_libc.CLONE_NEWNS)
         _libc.mount(None, "/", None, _libc.MS_REC | _libc.MS_PRIVATE)
         os.chdir(self.store_root)

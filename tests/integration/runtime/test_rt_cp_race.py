@@ -80,3 +80,44 @@ def test_cp_in_and_out_stay_inside_while_the_container_swaps_a_dir_for_a_link(
     copied = [p for p in out.rglob("*") if p.is_file() and not p.is_symlink()]
     assert copied and all(p.read_text() in ("inside\n", "copied in\n") for p in copied)
     assert any(p.name.startswith("file") for p in copied)
+
+
+def test_a_start_waits_for_a_copy_into_the_stopped_container(env: Env, tmp_path: Path) -> None:
+    import threading
+
+    from stackfile.engine.container_fs import view_of
+    from stackfile.runtime.linux.fsview import Helper
+
+    cid = env.rt.create(env.spec("cat /copied; exec sleep 1000", stop_grace_seconds=0.1))
+    r, w = os.pipe2(os.O_CLOEXEC)
+
+    def job(root: rootpath.Root) -> None:  # in the helper: hold the view until the test says so
+        os.read(r, 1)
+        root.write("/copied", b"written while stopped\n")
+
+    helper = Helper(view_of(env.paths, cid, writable=True), job, close_in_child=(w,))
+    os.close(r)
+    started = threading.Event()
+    thread = threading.Thread(target=lambda: (env.rt.start(cid), started.set()))
+    try:
+        time.sleep(0.3)  # the helper has mounted the overlay and holds the container's lock
+        thread.start()
+        assert not started.wait(0.5)  # start waits for the copy
+        os.write(w, b"x")
+        os.close(w)
+        w = -1
+        helper.wait()
+        thread.join(10)
+        assert started.is_set()
+        deadline = time.monotonic() + 5
+        while "written while stopped" not in "".join(line.text for line in env.rt.logs(cid)):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        if w >= 0:  # a failure above: release the helper (EOF) and reap it
+            os.close(w)
+            with contextlib.suppress(StackfileError):
+                helper.wait()
+        if thread.is_alive():
+            thread.join(10)
+        env.rt.remove(cid, force=True)
