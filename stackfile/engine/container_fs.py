@@ -154,7 +154,8 @@ def _pump(helper_job: Callable[[Root, int], None], view: View, host_side: Callab
         try:
             helper.wait()
         except StackfileError as helper_error:
-            if not isinstance(exc, StackfileError):  # the stream broke because the helper failed
+            if isinstance(exc, Exception) and not isinstance(exc, StackfileError):  # the stream broke
+                # because the helper failed (a Ctrl-C stays a Ctrl-C)
                 raise helper_error from None
         raise  # the host side's own error (the helper only saw the pipe close)
     os.close(mine)
