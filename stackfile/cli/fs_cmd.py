@@ -23,14 +23,29 @@ def _paths(opts: GlobalOptions) -> StorePaths:
     return StorePaths.at(opts.root)
 
 
-def _copy(opts: GlobalOptions, src: str, dest: str, archive: bool, follow_link: bool) -> None:
+def _human(size: float) -> str:
+    """Docker's HumanSize: decimal units, three significant digits (``2.05kB``)."""
+    units = ["B", "kB", "MB", "GB", "TB"]
+    i = 0
+    while size >= 1000 and i < len(units) - 1:
+        size /= 1000
+        i += 1
+    return f"{size:.3g}{units[i]}"
+
+
+def _copy(opts: GlobalOptions, src: str, dest: str, archive: bool, follow_link: bool, quiet: bool) -> None:
     from stackfile.engine.container_fs import copy
 
-    copy(_paths(opts), src, dest, archive=archive, follow_link=follow_link,
-         stdin=sys.stdin.buffer, stdout=sys.stdout.buffer)
+    result = copy(_paths(opts), src, dest, archive=archive, follow_link=follow_link,
+                  stdin=sys.stdin.buffer, stdout=sys.stdout.buffer)
+    if not quiet and "-" not in (src, dest) and sys.stderr.isatty():  # as Docker: on a terminal only
+        size = result.get("bytes")
+        click.echo(f"Successfully copied {_human(size if isinstance(size, int) else 0)} to {dest}", err=True)
 
 
 def _cp_options(f: Any) -> Any:
+    f = click.option("-q", "--quiet", is_flag=True,
+                     help="Suppress the summary (it is only shown on a terminal anyway).")(f)
     f = click.option("-L", "--follow-link", is_flag=True,
                      help="Always follow a symbolic link in SRC_PATH.")(f)
     f = click.option("-a", "--archive", is_flag=True, help="Archive mode (copy all uid/gid information).")(f)
@@ -42,7 +57,8 @@ def _cp_options(f: Any) -> Any:
 @click.argument("src", metavar="SRC")
 @click.argument("dest", metavar="DEST")
 @click.pass_obj
-def container_cp(opts: GlobalOptions, src: str, dest: str, archive: bool, follow_link: bool) -> None:
+def container_cp(opts: GlobalOptions, src: str, dest: str, archive: bool, follow_link: bool,
+                 quiet: bool) -> None:
     """Copy files between a container and the host.
 
     \b
@@ -50,7 +66,7 @@ def container_cp(opts: GlobalOptions, src: str, dest: str, archive: bool, follow
     stackfile container cp SRC_PATH|- CONTAINER:DEST_PATH
 
     '-' reads or writes a tar stream on standard input or output."""
-    _copy(opts, src, dest, archive, follow_link)
+    _copy(opts, src, dest, archive, follow_link, quiet)
 
 
 @click.command("diff")
@@ -150,14 +166,14 @@ def _service_arg(opts: GlobalOptions, arg: str, index: int) -> str:
 @click.argument("src", metavar="SRC")
 @click.argument("dest", metavar="DEST")
 @click.pass_obj
-def cp_service(opts: GlobalOptions, src: str, dest: str, archive: bool, follow_link: bool, index: int,
-               all_: bool) -> None:
+def cp_service(opts: GlobalOptions, src: str, dest: str, archive: bool, follow_link: bool, quiet: bool,
+               index: int, all_: bool) -> None:
     """Copy files between a service container and the host.
 
     \b
     stackfile cp [--index N] SERVICE:SRC_PATH DEST_PATH|-
     stackfile cp [--index N] SRC_PATH|- SERVICE:DEST_PATH"""
-    _copy(opts, _service_arg(opts, src, index), _service_arg(opts, dest, index), archive, follow_link)
+    _copy(opts, _service_arg(opts, src, index), _service_arg(opts, dest, index), archive, follow_link, quiet)
 
 
 @click.command("commit")

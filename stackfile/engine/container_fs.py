@@ -38,7 +38,27 @@ __all__ = ["CopyResult", "copy", "export", "parse_copy_arg", "view_of"]
 
 
 class CopyResult(dict[str, object]):
-    """JSON-able result of a copy: ``{"entries": N, "direction": "in"|"out"}``."""
+    """JSON-able result of a copy: ``{"direction": "in"|"out", "bytes": N}`` (the tar stream's size,
+    what Docker reports as copied)."""
+
+
+class _Counting:
+    """A binary file object that counts what goes through it."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self.inner, self.count = inner, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.inner.read(size)
+        self.count += len(data)
+        return data
+
+    def write(self, data: bytes) -> int:
+        self.count += len(data)
+        return self.inner.write(data)
+
+    def flush(self) -> None:
+        self.inner.flush()
 
 
 def parse_copy_arg(arg: str) -> tuple[str | None, str]:
@@ -223,10 +243,12 @@ def _copy_out(paths: StorePaths, ref: str, path: str, dest: str, archive: bool, 
     def to_host(fd: int) -> int:
         host, inside = _host_root(dest)
         with os.fdopen(fd, "rb", closefd=False) as fh, host:
-            return _stream_in(host, inside, fh, contents=path.endswith("/."), owner=owner)
+            counted = _Counting(fh)
+            _stream_in(host, inside, counted, contents=path.endswith("/."), owner=owner)  # type: ignore[arg-type]
+            return counted.count
 
     n = _pump(job, view, to_host, helper_writes=True)
-    return CopyResult(direction="out", entries=n)
+    return CopyResult(direction="out", bytes=n)
 
 
 def _copy_in(paths: StorePaths, src: str, ref: str, dest: str, archive: bool, follow: bool,
@@ -243,8 +265,9 @@ def _copy_in(paths: StorePaths, src: str, ref: str, dest: str, archive: bool, fo
             else:
                 _stream_in(root, dest, fh, contents=src.endswith("/."), owner=owner)
 
-    def from_host(fd: int) -> None:
-        with os.fdopen(fd, "wb", closefd=False) as out:
+    def from_host(fd: int) -> int:
+        with os.fdopen(fd, "wb", closefd=False) as raw:
+            out = _Counting(raw)
             if src == "-":
                 if stdin is None:
                     raise InvalidSpec("'-' as SRC needs an input stream")
@@ -252,11 +275,12 @@ def _copy_in(paths: StorePaths, src: str, ref: str, dest: str, archive: bool, fo
                     out.write(chunk)
             else:
                 with Root("/") as host:
-                    _stream_out(host, os.path.abspath(src) + ("/." if src.endswith("/.") else
-                                                            "/" if src.endswith("/") else ""), follow, out)
+                    tail = "/." if src.endswith("/.") else "/" if src.endswith("/") else ""
+                    _stream_out(host, os.path.abspath(src) + tail, follow, out)  # type: ignore[arg-type]
+            return out.count
 
-    _pump(job, view, from_host, helper_writes=False)
-    return CopyResult(direction="in")
+    n = _pump(job, view, from_host, helper_writes=False)
+    return CopyResult(direction="in", bytes=n)
 
 
 def export(paths: StorePaths, ref: str, out: IO[bytes]) -> None:

@@ -116,7 +116,7 @@ def test_copy_in_follows_dockers_rules_and_archive_mode(root: Path, box: str, tm
     ok(sf(root, "container", "cp", f"{src}/.", f"{box}:/data/empty"))  # contents only
     ok(sf(root, "container", "cp", str(src / "h"), f"{box}:/data/"))  # file → dir
     ok(sf(root, "container", "cp", str(src / "h"), f"{box}:/data/top"))  # file → file
-    ok(sf(root, "container", "cp", "-a", str(src / "h"), f"{box}:/data/archived"))
+    ok(sf(root, "container", "cp", "-q", "-a", str(src / "h"), f"{box}:/data/archived"))
     out = in_box(root, box, "cat /in/h /in/src/deep/g /data/empty/deep/g /data/h /data/top; "
                             "readlink /in/link; stat -c '%u:%g' /in/h /data/archived")
     assert out.split() == ["h", "g", "g", "h", "h", "/etc/shadow", "0:0", "4321:8765"]

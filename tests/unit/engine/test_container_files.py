@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from stackfile.cli.fs_cmd import _human
 from stackfile.engine.container_commit import apply_changes, container_config
 from stackfile.engine.container_fs import parse_copy_arg
 from stackfile.errors import InvalidSpec
@@ -56,3 +57,8 @@ def test_bad_change_instructions_name_the_flag(change: str) -> None:
     with pytest.raises(InvalidSpec) as info:
         apply_changes({}, (change,))
     assert "--change" in info.value.render()
+
+
+@pytest.mark.parametrize(("size", "text"), [(0, "0B"), (512, "512B"), (2048, "2.05kB"), (1_500_000, "1.5MB")])
+def test_copied_sizes_read_as_dockers(size: int, text: str) -> None:
+    assert _human(size) == text
