@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from stackfile.cli.container_fast import done, run_command
+from stackfile.cli.lazy import add_lazy
 from stackfile.cli.main import GlobalOptions
 from stackfile.engine import containers as engine
 from stackfile.store.paths import StorePaths
@@ -45,6 +46,10 @@ def _each(opts: GlobalOptions, refs: tuple[str, ...], action: Any, remote: Any =
 @click.group()
 def container() -> None:
     """Run and manage single containers."""
+
+
+add_lazy(container, {name: f"stackfile.cli.fs_cmd:container_{name}"  # a container's files
+                     for name in ("cp", "diff", "export", "commit")})
 
 
 @container.command(context_settings={"allow_interspersed_args": False})

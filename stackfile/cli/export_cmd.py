@@ -41,9 +41,33 @@ def _images(obj: Any, project: Any, pin: bool) -> dict[str, str] | None:
     return images
 
 
-@click.group()
+
+class _ExportGroup(click.Group):
+    """``export kubernetes|swarm``, or Compose's ``export SERVICE -o FILE`` for any other name."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            return args[0], _service_export(args[0]), args[1:]
+        return super().resolve_command(ctx, args)
+
+
+def _service_export(service: str) -> click.Command:
+    @click.command(name=service)
+    @click.option("-o", "--output", metavar="FILE", help="Write to a file instead of standard output.")
+    @click.option("--index", type=int, default=1, help="Index of the container if the service has several.")
+    @click.pass_obj
+    def run(opts: Any, output: str | None, index: int) -> None:
+        from stackfile.cli.fs_cmd import export_service
+
+        export_service(opts, service, output, index)
+
+    return run
+
+
+@click.group(cls=_ExportGroup)
 def export() -> None:
-    """Write the stack for Kubernetes or Docker Swarm."""
+    """Write the stack for Kubernetes or Docker Swarm (export kubernetes|swarm), or a service
+    container's file system as a tar (export SERVICE -o FILE)."""
 
 
 @export.command()

@@ -53,6 +53,9 @@ COMMANDS: dict[str, str] = {
     "ls": "stackfile.cli.project_cmd:ls",
     "init": "stackfile.cli.init_cmd:init",
     "completion": "stackfile.cli.completion_cmd:completion",
+    # a container's files (cp, commit; 'export SERVICE' is in export_cmd)
+    "cp": "stackfile.cli.fs_cmd:cp_service",
+    "commit": "stackfile.cli.fs_cmd:commit_service",
     # watch
     "watch": "stackfile.cli.watch_cmd:watch",
     # observing (cli/observe_cmd.py)
