@@ -68,6 +68,8 @@ _HANDLED = frozenset(
     }
 )
 _DEPLOY_HANDLED = frozenset({"replicas", "resources", "labels", "restart_policy", "mode"})
+# the order documents are written in: what others refer to first ("workload" groups every kind)
+_ORDER = ("Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "workload", "NetworkPolicy")
 
 
 class KubeOptions(NamedTuple):
@@ -112,18 +114,7 @@ class _Writer:
         self.config_data = config_data
         self.opts = opts
         self.warnings: list[str] = []
-        self.docs: dict[str, list[dict[str, Any]]] = {
-            k: []
-            for k in (
-                "Namespace",
-                "Secret",
-                "ConfigMap",
-                "PersistentVolumeClaim",
-                "Service",
-                "workload",
-                "NetworkPolicy",
-            )
-        }
+        self.docs: dict[str, list[dict[str, Any]]] = {group: [] for group in _ORDER}
         self.volume_users = _volume_users(self.services)
         self.reached = _reached_by_name(self.services)
 
@@ -185,16 +176,7 @@ class _Writer:
         for name, svc in self.services.items():
             self.service(name, svc)
         self.network_policies()
-        order = (
-            "Namespace",
-            "Secret",
-            "ConfigMap",
-            "PersistentVolumeClaim",
-            "Service",
-            "workload",
-            "NetworkPolicy",
-        )
-        return Export([doc for group in order for doc in self.docs[group]], self.warnings)
+        return Export([doc for group in _ORDER for doc in self.docs[group]], self.warnings)
 
     def top_level_warnings(self) -> None:
         for key in sorted(self.config):

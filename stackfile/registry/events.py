@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from stackfile.events import Event
 
-__all__ = ["LayerProgress", "TransferDone"]
+__all__ = ["LayerProgress", "TransferDone", "layer_progress"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -20,6 +20,14 @@ class LayerProgress(Event):
     status: str = ""
     current: int = 0
     total: int = 0
+
+
+def layer_progress(kind: str, image: str, digest: str, status: str, current: int = 0,
+                   total: int = 0) -> LayerProgress:
+    """A ``pull.layer`` or ``push.layer`` event for the layer blob ``digest`` of ``image``."""
+    short = digest[7:19]
+    return LayerProgress(kind=kind, message=f"{short}: {status}", image=image, layer=short, status=status,
+                         current=current, total=total)
 
 
 @dataclass(frozen=True, eq=False, repr=False)

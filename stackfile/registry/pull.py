@@ -19,7 +19,7 @@ from stackfile.errors import InvalidSpec
 from stackfile.events import EventSink, discard
 from stackfile.registry import manifest as mf
 from stackfile.registry.blobs import fetch_blob
-from stackfile.registry.events import LayerProgress, TransferDone
+from stackfile.registry.events import TransferDone, layer_progress
 from stackfile.registry.options import RegistryOptions, current
 from stackfile.registry.reference import Reference, parse_reference
 from stackfile.registry.session import Session
@@ -152,17 +152,7 @@ class _LayerPuller:
         self.layers = LayerStore(paths)
 
     def _event(self, digest: str, status: str, current: int = 0, total: int = 0) -> None:
-        self.sink(
-            LayerProgress(
-                kind="pull.layer",
-                message=f"{digest[7:19]}: {status}",
-                image=self.where,
-                layer=digest[7:19],
-                status=status,
-                current=current,
-                total=total,
-            )
-        )
+        self.sink(layer_progress("pull.layer", self.where, digest, status, current, total))
 
     def layer(self, desc: dict[str, Any], diff_id: str) -> str:
         digest, size = str(desc.get("digest", "")), int(desc.get("size", -1))

@@ -18,7 +18,7 @@ from stackfile.digest import canonical_json, digest_bytes
 from stackfile.errors import InvalidSpec
 from stackfile.events import EventSink, discard
 from stackfile.registry import manifest as mf
-from stackfile.registry.events import LayerProgress, TransferDone
+from stackfile.registry.events import TransferDone, layer_progress
 from stackfile.registry.options import RegistryOptions, current
 from stackfile.registry.reference import Reference, parse_reference
 from stackfile.registry.session import Session
@@ -78,17 +78,7 @@ class _Pusher:
         self.scopes = (f"repository:{ref.path}:pull,push",)
 
     def _event(self, digest: str, status: str, current: int = 0, total: int = 0) -> None:
-        self.sink(
-            LayerProgress(
-                kind="push.layer",
-                message=f"{digest[7:19]}: {status}",
-                image=self.where,
-                layer=digest[7:19],
-                status=status,
-                current=current,
-                total=total,
-            )
-        )
+        self.sink(layer_progress("push.layer", self.where, digest, status, current, total))
 
     def run(self, image: ImageRecord) -> str:
         workers = max(1, min(self.session.options.parallel, len(image.layers)))
