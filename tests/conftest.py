@@ -60,20 +60,10 @@ def _unmount_below(base: Path) -> None:
 
 def processes_of(container_id: str) -> list[int]:
     """Host processes whose command line names the container (its shim) or that are in its cgroup."""
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/cmdline", "rb") as fh:
-                cmdline = fh.read()
-            with open(f"/proc/{name}/cgroup") as fh:
-                groups = fh.read()
-        except OSError:
-            continue
-        if container_id.encode() in cmdline or container_id in groups:
-            out.append(int(name))
-    return out
+    from tests.support.cleanup import host_processes
+
+    return [pid for pid, cmdline, groups in host_processes()
+            if container_id.encode() in cmdline or container_id in groups]
 
 
 def container_store(prefix: str, cli: Callable[..., object]) -> Iterator[Path]:

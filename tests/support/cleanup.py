@@ -13,6 +13,7 @@ import os
 import signal
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["cgroup_dirs", "clean_store_root", "container_ids", "store_processes"]
@@ -40,11 +41,8 @@ def _names_root(cmdline: bytes, root: str) -> bool:
     return any(a == root or a.startswith(root + "/") for a in cmdline.decode(errors="replace").split("\0"))
 
 
-def store_processes(root: Path, ids: list[str] | None = None) -> list[int]:
-    """Host pids whose command line names ``root`` or that are in a cgroup of one of its containers."""
-    ids = container_ids(root) if ids is None else ids
-    marks = [f"/stackfile/{cid}" for cid in ids]
-    found = []
+def host_processes() -> Iterator[tuple[int, bytes, str]]:
+    """(pid, command line, /proc/PID/cgroup text) of every other process on the host."""
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == os.getpid():
             continue
@@ -55,9 +53,16 @@ def store_processes(root: Path, ids: list[str] | None = None) -> list[int]:
                 groups = fh.read()
         except OSError:
             continue
-        if _names_root(cmdline, str(root)) or any(m in groups for m in marks):
-            found.append(int(name))
-    return found
+        yield int(name), cmdline, groups
+
+
+def store_processes(root: Path, ids: list[str] | None = None) -> list[int]:
+    """Processes of the store root: its shims and helpers (named by the root) and those in the
+    cgroups of its containers."""
+    ids = container_ids(root) if ids is None else ids
+    marks = [f"/stackfile/{cid}" for cid in ids]
+    return [pid for pid, cmdline, groups in host_processes()
+            if _names_root(cmdline, str(root)) or any(m in groups for m in marks)]
 
 
 def _kill_and_wait(pids: list[int], timeout: float = 5.0) -> None:
