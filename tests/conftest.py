@@ -7,6 +7,7 @@ with the reason when the feature is missing. On CI (root, this machine kind) not
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -17,6 +18,15 @@ import pytest
 pytest_plugins = ["tests.support.ground_truth"]  # --corpus, and the summary of checks against Docker/a corpus
 
 IS_ROOT = os.geteuid() == 0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The Ctrl-C tests send SIGINT to this process and to the CLI it starts. A runner that starts
+    the suite in the background of a non-interactive shell hands SIGINT down ignored, and an ignored
+    signal stays ignored through exec: give this process Python's handler back, so the CLIs it
+    starts get the default disposition, as from a terminal."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _has_overlay() -> bool:

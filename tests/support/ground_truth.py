@@ -68,6 +68,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "ground_truth(source): compares with an outside reference, 'docker' or 'corpus'; "
         "deselected (and counted in the summary) when that reference is absent",
     )
+    if config.option.corpus:  # tests change directory; a relative --corpus must not move with them
+        config.option.corpus = str(Path(config.option.corpus).resolve())
     config.stash[_REASONS] = {}
     config.stash[_NOT_RUN] = Counter()
     config.stash[_OUTCOMES] = {s: Counter() for s in SOURCES}
