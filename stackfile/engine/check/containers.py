@@ -11,6 +11,7 @@ from pathlib import Path
 
 from stackfile.build.sweep import interrupted
 from stackfile.engine.check import Finding
+from stackfile.runtime.linux.create import REMOVING_PREFIX, delete_tree
 from stackfile.store.paths import StorePaths
 
 __all__ = ["check", "container_dirs"]
@@ -92,6 +93,11 @@ def check(paths: StorePaths) -> list[Finding]:
                     (names_dir / name).unlink,
                 )
             )
+    for leftover in sorted(os.listdir(paths.containers)) if paths.containers.is_dir() else []:
+        if leftover.startswith(REMOVING_PREFIX):
+            out.append(Finding("containers", leftover[len(REMOVING_PREFIX):][:12],
+                               "the rest of a container whose removal was interrupted", "delete it",
+                               partial(delete_tree, str(paths.containers / leftover))))
     layers_dir = str(paths.layers)
     for cid, config in dirs.items():
         if (config is None or names.get(str(config.get("name", ""))) != cid) and _young(paths, cid):

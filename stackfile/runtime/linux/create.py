@@ -15,7 +15,8 @@ from stackfile.runtime.linux.specjson import spec_to_dict
 from stackfile.runtime.linux.state import ContainerDir, now_rfc3339, touch
 from stackfile.store.paths import StorePaths
 
-__all__ = ["create_container", "default_hosts", "default_resolv_conf", "remove_dirs", "reserve_name"]
+__all__ = ["REMOVING_PREFIX", "create_container", "default_hosts", "default_resolv_conf", "delete_tree",
+           "remove_dirs", "reserve_name"]
 
 _PROPAGATIONS = ("", "private", "rprivate", "shared", "rshared", "slave", "rslave")
 
@@ -169,6 +170,9 @@ def _unmount_under(path: str) -> None:
             pass
 
 
+REMOVING_PREFIX = ".removing-"  # a container directory being deleted
+
+
 def remove_dirs(paths: StorePaths, cdir: ContainerDir, name: str | None = None) -> None:
     """Delete the container's directory and its name (only if the name still points to it)."""
     if name is None:
@@ -184,7 +188,23 @@ def remove_dirs(paths: StorePaths, cdir: ContainerDir, name: str | None = None) 
         except OSError:
             pass
     _unmount_under(cdir.path)
-    _rmtree(cdir.path)
+    # one rename first: a kill during the deletion leaves a hidden leftover (which runtime listings
+    # skip and `system check --repair` removes), never a container whose config outlived its rootfs
+    trash = os.path.join(paths.containers_str, REMOVING_PREFIX + cdir.id)
+    _rmtree(trash)  # what an earlier, killed removal of this id left
+    try:
+        os.rename(cdir.path, trash)
+    except FileNotFoundError:
+        return
+    except OSError:
+        trash = cdir.path
+    _rmtree(trash)
+
+
+def delete_tree(path: str) -> None:
+    """Unmount what is mounted under ``path``, then delete it (without following symlinks)."""
+    _unmount_under(path)
+    _rmtree(path)
 
 
 def _rmtree(path: str) -> None:
