@@ -6,9 +6,13 @@ image references the services run; the engine reads files and registries and pas
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-__all__ = ["Export"]
+__all__ = ["Export", "untranslated_keys"]
+
+# the top-level sections both writers translate
+SECTIONS = ("name", "services", "networks", "volumes", "secrets", "configs")
 
 
 class Export(NamedTuple):
@@ -16,3 +20,9 @@ class Export(NamedTuple):
 
     documents: list[dict[str, Any]]
     warnings: list[str]
+
+
+def untranslated_keys(config: Mapping[str, Any], also: tuple[str, ...] = ()) -> list[str]:
+    """Top-level keys of ``config`` that are neither a translated section, one of ``also``, nor an
+    ``x-`` extension (each gets a warning), in name order."""
+    return [k for k in sorted(config) if k not in SECTIONS and k not in also and not k.startswith("x-")]

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from stackfile.export import Export
+from stackfile.export import Export, untranslated_keys
 from stackfile.export.units import dns_label, k8s_cpu, k8s_memory, k8s_seconds
 
 __all__ = ["KubeOptions", "to_kubernetes"]
@@ -179,17 +179,8 @@ class _Writer:
         return Export([doc for group in _ORDER for doc in self.docs[group]], self.warnings)
 
     def top_level_warnings(self) -> None:
-        for key in sorted(self.config):
-            if key not in (
-                "name",
-                "services",
-                "networks",
-                "volumes",
-                "secrets",
-                "configs",
-                "images",
-            ) and not key.startswith("x-"):
-                self.warn(key, "not translated to Kubernetes")
+        for key in untranslated_keys(self.config, also=("images",)):  # recipes become pushed images
+            self.warn(key, "not translated to Kubernetes")
         for name, net in sorted((self.config.get("networks") or {}).items()):
             for key in sorted(net or {}):
                 if key not in ("name", "internal", "external") and not key.startswith("x-"):

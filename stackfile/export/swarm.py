@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stackfile.export import Export
+from stackfile.export import Export, untranslated_keys
 
 __all__ = ["VERSION", "to_swarm"]
 
@@ -95,16 +95,8 @@ def to_swarm(config: Mapping[str, Any], images: Mapping[str, str]) -> Export:
             section = {n: d for n, d in section.items() if d is not None}
             if section:
                 out[kind] = section
-    for key in sorted(config):
-        if key not in (
-            "name",
-            "services",
-            "networks",
-            "volumes",
-            "secrets",
-            "configs",
-        ) and not key.startswith("x-"):
-            warnings.append(f"{key}: not supported by Swarm; left out")
+    for key in untranslated_keys(config):
+        warnings.append(f"{key}: not supported by Swarm; left out")
     return Export([_escape(out)], warnings)
 
 
